@@ -1,0 +1,109 @@
+//! `gil check`: load and validate, print every diagnostic.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use gil_model::{LoadError, Scenario};
+use serde::Serialize;
+
+use crate::output::{print_stderr, print_stdout};
+use crate::CheckFormat;
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    scenario: &'a str,
+    file: String,
+    horizon: [i32; 2],
+    actors: usize,
+    assets: usize,
+    flows: usize,
+    projects: usize,
+    parameters: usize,
+    rules: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    ok: bool,
+    errors: usize,
+    diagnostics: Vec<gil_model::diag::DiagnosticRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<Summary<'a>>,
+}
+
+pub fn check(path: &Path, format: CheckFormat, color: bool) -> anyhow::Result<ExitCode> {
+    match gil_model::load(path) {
+        Ok(scenario) => {
+            let summary = summary(&scenario, path);
+            match format {
+                CheckFormat::Human => print_stdout(&format!(
+                    "ok: {} ({}, {}–{}): {} actors, {} assets, {} flows, {} projects, {} parameters\n",
+                    summary.file,
+                    summary.scenario,
+                    summary.horizon[0],
+                    summary.horizon[1],
+                    summary.actors,
+                    summary.assets,
+                    summary.flows,
+                    summary.projects,
+                    summary.parameters
+                ))?,
+                CheckFormat::Json => {
+                    let report = CheckReport { ok: true, errors: 0, diagnostics: Vec::new(), summary: Some(summary) };
+                    print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            report_load_error(&err, format, color)?;
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Prints a load failure: rendered diagnostics on stderr, or JSON on stdout.
+pub fn report_load_error(err: &LoadError, format: CheckFormat, color: bool) -> anyhow::Result<()> {
+    match format {
+        CheckFormat::Human => {
+            let mut text = String::new();
+            for d in &err.diagnostics {
+                text.push_str(&d.render(&err.sources, color));
+            }
+            let n = err.diagnostics.len();
+            text.push_str(&format!(
+                "{n} error{} found; nothing was run\n",
+                if n == 1 { "" } else { "s" }
+            ));
+            print_stderr(&text);
+        }
+        CheckFormat::Json => {
+            let report = CheckReport {
+                ok: false,
+                errors: err.diagnostics.len(),
+                diagnostics: err
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.to_record(&err.sources))
+                    .collect(),
+                summary: None,
+            };
+            print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+        }
+    }
+    Ok(())
+}
+
+fn summary<'a>(s: &'a Scenario, path: &Path) -> Summary<'a> {
+    Summary {
+        scenario: s.id(),
+        file: path.display().to_string(),
+        horizon: [*s.years().start(), *s.years().end()],
+        actors: s.actors.len(),
+        assets: s.assets.len(),
+        flows: s.flows.len(),
+        projects: s.projects.len(),
+        parameters: s.parameters.len(),
+        rules: s.header.rules.iter().map(|r| r.value.as_str()).collect(),
+    }
+}

@@ -1,0 +1,488 @@
+//! Reading a scenario: files, includes, typed sections, and every problem in one pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::span::{FileId, SourceMap, Span, Spanned};
+use crate::types::{
+    Actor, Asset, Dated, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry, Project,
+    Sources,
+};
+use crate::yaml::{self, Node, NodeKind, Path as KeyPath, YamlError};
+use crate::Scenario;
+
+/// Top-level keys of a scenario file.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "scenario",
+    "include",
+    "kinds",
+    "parameters",
+    "actors",
+    "assets",
+    "flows",
+    "projects",
+];
+
+/// Why loading failed: every problem found, with the files needed to render them.
+#[derive(Debug, thiserror::Error)]
+#[error("{} error(s) in the scenario", diagnostics.len())]
+pub struct LoadError {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Largest scenario file read (a guard against feeding gil a disk image by mistake).
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Default)]
+struct Sections {
+    header: Option<(Header, Span)>,
+    kinds: ExtraKinds,
+    parameters: BTreeMap<String, Parameter>,
+    actors: Vec<Located<Actor>>,
+    assets: Vec<Located<Asset>>,
+    flows: Vec<Located<Flow>>,
+    projects: Vec<Located<Project>>,
+    /// Ids of entities that failed to parse: references to them are not reported again.
+    unparsed_ids: BTreeSet<String>,
+    /// Whether the root file's top-level mapping was read (so a missing header is real).
+    root_read: bool,
+}
+
+struct Loader {
+    sources: SourceMap,
+    diagnostics: Vec<Diagnostic>,
+    sections: Sections,
+    /// Canonical paths of files already read (a file included twice is read once).
+    seen: BTreeMap<PathBuf, FileId>,
+    /// The include chain being read, for cycle detection.
+    stack: Vec<PathBuf>,
+}
+
+/// Loads the scenario at `path` (with its includes) and validates it.
+pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    let mut loader = Loader {
+        sources: SourceMap::new(),
+        diagnostics: Vec::new(),
+        sections: Sections::default(),
+        seen: BTreeMap::new(),
+        stack: Vec::new(),
+    };
+    let display = path.display().to_string();
+    let root = loader.read_file(path, display, None, true);
+    loader.finish(root)
+}
+
+/// Loads a scenario from text (tests, inline `gil test` cases); includes resolve from `dir`.
+pub fn load_str(name: &str, text: &str, dir: &Path) -> Result<Scenario, LoadError> {
+    let mut loader = Loader {
+        sources: SourceMap::new(),
+        diagnostics: Vec::new(),
+        sections: Sections::default(),
+        seen: BTreeMap::new(),
+        stack: vec![dir.join(name)],
+    };
+    let file = loader
+        .sources
+        .add(name.to_string(), dir.join(name), text.to_string());
+    loader.read_text(file, dir, true);
+    loader.finish(Some(file))
+}
+
+impl Loader {
+    fn finish(mut self, root: Option<FileId>) -> Result<Scenario, LoadError> {
+        let sections = std::mem::take(&mut self.sections);
+        let header = match sections.header {
+            Some((header, _)) => Some(header),
+            None => {
+                if let (Some(file), true) = (root, sections.root_read) {
+                    self.diagnostics.push(
+                        Diagnostic::error("missing-header", "the scenario has no `scenario:` header")
+                            .at(Span::new(file, 0, 0))
+                            .help("start the file with `scenario: { id: …, horizon: { start: 2026, end: 2030 }, currency: KRW }`"),
+                    );
+                }
+                None
+            }
+        };
+        let Some(header) = header else {
+            crate::diag::sort(&mut self.diagnostics);
+            return Err(LoadError {
+                sources: self.sources,
+                diagnostics: self.diagnostics,
+            });
+        };
+        let root_dir = root
+            .and_then(|f| self.sources.path(f))
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut scenario = Scenario::assemble(
+            header,
+            root_dir,
+            sections.kinds,
+            sections.parameters,
+            sections.actors,
+            sections.assets,
+            sections.flows,
+            sections.projects,
+            SourceMap::new(),
+        );
+        self.diagnostics.extend(crate::validate::validate(
+            &scenario,
+            &self.sources,
+            &sections.unparsed_ids,
+        ));
+        if self.diagnostics.is_empty() {
+            scenario.sources = self.sources;
+            Ok(scenario)
+        } else {
+            crate::diag::sort(&mut self.diagnostics);
+            Err(LoadError {
+                sources: self.sources,
+                diagnostics: self.diagnostics,
+            })
+        }
+    }
+
+    /// Reads one file; `included_at` is the include entry that named it.
+    fn read_file(
+        &mut self,
+        path: &Path,
+        display: String,
+        included_at: Option<Span>,
+        is_root: bool,
+    ) -> Option<FileId> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(pos) = self.stack.iter().position(|p| *p == canonical) {
+            let chain: Vec<String> = self.stack[pos..]
+                .iter()
+                .chain(std::iter::once(&canonical))
+                .map(|p| {
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let mut d = Diagnostic::error(
+                "include-cycle",
+                format!("`{display}` includes itself: {}", chain.join(" → ")),
+            );
+            if let Some(span) = included_at {
+                d = d.at(span);
+            }
+            self.diagnostics.push(d);
+            return None;
+        }
+        if let Some(&file) = self.seen.get(&canonical) {
+            return Some(file); // already read through another include
+        }
+        let bytes = match read_limited(path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                let what = if err.kind() == std::io::ErrorKind::NotFound {
+                    format!("cannot read `{display}`: no such file")
+                } else {
+                    format!("cannot read `{display}`: {err}")
+                };
+                let code = if included_at.is_some() {
+                    "include-missing"
+                } else {
+                    "file-missing"
+                };
+                let mut d = Diagnostic::error(code, what).file(display.clone());
+                if let Some(span) = included_at {
+                    d = d
+                        .at(span)
+                        .help("include paths are relative to the file that includes them");
+                }
+                self.diagnostics.push(d);
+                return None;
+            }
+        };
+        let (text, bad_utf8) = match String::from_utf8(bytes) {
+            Ok(text) => (text, None),
+            Err(err) => {
+                let at = err.utf8_error().valid_up_to();
+                (
+                    String::from_utf8_lossy(err.as_bytes()).into_owned(),
+                    Some(at),
+                )
+            }
+        };
+        let file = self.sources.add(display.clone(), path.to_path_buf(), text);
+        self.seen.insert(canonical.clone(), file);
+        if let Some(at) = bad_utf8 {
+            self.diagnostics.push(
+                Diagnostic::error("not-utf8", format!("`{display}` is not valid UTF-8"))
+                    .at(Span::new(file, at, at + 1))
+                    .help("save the file as UTF-8"),
+            );
+            return Some(file);
+        }
+        self.stack.push(canonical);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.read_text(file, &dir, is_root);
+        self.stack.pop();
+        Some(file)
+    }
+
+    fn read_text(&mut self, file: FileId, dir: &Path, is_root: bool) {
+        let text = self.sources.text(file).to_string();
+        let node = match yaml::parse(&text, file) {
+            Ok(Some(node)) => node,
+            Ok(None) => {
+                let name = self.sources.name(file);
+                self.diagnostics.push(
+                    Diagnostic::error("empty-file", format!("`{name}` is empty"))
+                        .at(Span::new(file, 0, 0))
+                        .help(
+                            "a scenario file is a mapping with `scenario:`, `actors:`, `flows:` …",
+                        ),
+                );
+                return;
+            }
+            Err(err) => {
+                self.push_yaml(err);
+                return;
+            }
+        };
+        let NodeKind::Map(entries) = &node.kind else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    format!(
+                        "expected a mapping at the top of the file, found {}",
+                        node.describe()
+                    ),
+                )
+                .at(node.span),
+            );
+            return;
+        };
+        if is_root {
+            self.sections.root_read = true;
+        }
+        let mut includes = Vec::new();
+        for (key, value) in entries {
+            let name = key.as_str().unwrap_or("");
+            let path = KeyPath::Root(name);
+            match name {
+                "scenario" if is_root => match yaml::from_node::<Header>(value, &path) {
+                    Ok(header) => self.sections.header = Some((header, key.span)),
+                    Err(e) => self.push_yaml(e),
+                },
+                "scenario" => self.diagnostics.push(
+                    Diagnostic::error(
+                        "misplaced-header",
+                        "only the root scenario file may have a `scenario:` header",
+                    )
+                    .at(key.span)
+                    .path("scenario"),
+                ),
+                "kinds" if is_root => match yaml::from_node::<ExtraKinds>(value, &path) {
+                    Ok(kinds) => self.sections.kinds = kinds,
+                    Err(e) => self.push_yaml(e),
+                },
+                "kinds" => self.diagnostics.push(
+                    Diagnostic::error(
+                        "misplaced-kinds",
+                        "only the root scenario file may declare `kinds:`",
+                    )
+                    .at(key.span),
+                ),
+                "include" => match yaml::from_node::<Vec<Spanned<String>>>(value, &path) {
+                    Ok(list) => includes = list,
+                    Err(e) => self.push_yaml(e),
+                },
+                "parameters" => self.read_parameters(value),
+                "actors" => self.read_list(value, "actors", |s| &mut s.actors),
+                "assets" => self.read_list(value, "assets", |s| &mut s.assets),
+                "flows" => self.read_list(value, "flows", |s| &mut s.flows),
+                "projects" => self.read_list(value, "projects", |s| &mut s.projects),
+                other => {
+                    let mut d =
+                        Diagnostic::error("unknown-field", format!("unknown section `{other}`"))
+                            .at(key.span)
+                            .path(other);
+                    if let Some(s) = did_you_mean(other, TOP_LEVEL_KEYS.iter().copied()) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    } else {
+                        d = d.help(format!("expected one of {}", TOP_LEVEL_KEYS.join(", ")));
+                    }
+                    self.diagnostics.push(d);
+                }
+            }
+        }
+        let parent_display = Path::new(&self.sources.name(file))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for include in includes {
+            let target = dir.join(&include.value);
+            let display = normalize(&parent_display.join(&include.value))
+                .display()
+                .to_string();
+            self.read_file(&target, display, Some(include.span), false);
+        }
+    }
+
+    fn read_parameters(&mut self, node: &Node) {
+        let NodeKind::Map(entries) = &node.kind else {
+            if !matches!(node.kind, NodeKind::Null) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "wrong-type",
+                        format!(
+                            "expected a mapping of parameter names to values, found {}",
+                            node.describe()
+                        ),
+                    )
+                    .at(node.span)
+                    .path("parameters"),
+                );
+            }
+            return;
+        };
+        for (key, value) in entries {
+            let name = key.as_str().unwrap_or("").to_string();
+            let base = KeyPath::Root("parameters");
+            let path = KeyPath::Key(&base, &name);
+            // `{ value: …, source: … }` is the long form; any other mapping is a dated series.
+            let parsed = if value.get("value").is_some() {
+                yaml::from_node::<ParameterEntry>(value, &path)
+            } else {
+                yaml::from_node::<Spanned<Dated>>(value, &path).map(|value| ParameterEntry {
+                    value,
+                    source: None,
+                    unit: None,
+                    note: None,
+                })
+            };
+            match parsed {
+                Ok(entry) => {
+                    let parameter = Parameter {
+                        name: Spanned::new(key.span, name.clone()),
+                        value: entry.value,
+                        source: entry.source.unwrap_or_default(),
+                        unit: entry.unit,
+                        note: entry.note,
+                    };
+                    if let Some(first) = self.sections.parameters.get(&name) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-id",
+                                format!("parameter `{name}` is defined twice"),
+                            )
+                            .at(key.span)
+                            .path(format!("parameters.{name}"))
+                            .related(first.name.span, "first defined here"),
+                        );
+                    } else {
+                        self.sections.parameters.insert(name, parameter);
+                    }
+                }
+                Err(e) => self.push_yaml(e),
+            }
+        }
+    }
+
+    /// Reads each element of a list section on its own, so one bad entity does not hide
+    /// the problems of the next.
+    fn read_list<T: for<'de> serde::Deserialize<'de>>(
+        &mut self,
+        node: &Node,
+        section: &'static str,
+        list: impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
+    ) {
+        let items = match &node.kind {
+            NodeKind::Seq(items) => items,
+            NodeKind::Null => return,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "wrong-type",
+                        format!("expected a list of {section}, found {}", node.describe()),
+                    )
+                    .at(node.span)
+                    .path(section),
+                );
+                return;
+            }
+        };
+        let base = KeyPath::Root(section);
+        for (index, item) in items.iter().enumerate() {
+            let path = KeyPath::Index(&base, index);
+            match yaml::from_node::<T>(item, &path) {
+                Ok(value) => list(&mut self.sections).push(Located {
+                    item: value,
+                    span: item.span,
+                    path: path.to_string(),
+                }),
+                Err(e) => {
+                    if let Some(id) = item.get("id").and_then(Node::as_str) {
+                        self.sections.unparsed_ids.insert(id.to_string());
+                    }
+                    self.push_yaml(e);
+                }
+            }
+        }
+    }
+
+    fn push_yaml(&mut self, err: YamlError) {
+        self.diagnostics.push(yaml_diagnostic(err));
+    }
+}
+
+pub(crate) fn yaml_diagnostic(err: YamlError) -> Diagnostic {
+    let mut d = Diagnostic::error(err.code, err.message);
+    if let Some(span) = err.span {
+        d = d.at(span);
+    }
+    if let Some(path) = err.path.filter(|p| !p.is_empty()) {
+        d = d.path(path);
+    }
+    if let Some(help) = err.help {
+        d = d.help(help);
+    }
+    d
+}
+
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::other("it is a directory, not a file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            MAX_FILE_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Lexically removes `.` and `a/..` so displayed include paths stay readable.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
+}
+
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,524 @@
+//! The scenario contract of DESIGN.md as serde types.
+//!
+//! Fields that a later check may need to point at are [`Spanned`], so semantic
+//! diagnostics name the exact `file:line:column`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use crate::span::{Span, Spanned};
+
+/// Built-in actor kinds; a scenario may add its own under `kinds: { actor: [...] }`.
+pub const ACTOR_KINDS: &[&str] = &[
+    "government",
+    "agency",
+    "public_user",
+    "large_firm",
+    "sme",
+    "startup",
+    "university",
+    "utility",
+    "foreign_vendor",
+    "ai_lab",
+    "investor",
+    "boundary",
+];
+
+/// Actor kinds that count as public for the What/How checks.
+pub const PUBLIC_ACTOR_KINDS: &[&str] = &["government", "agency", "public_user"];
+
+pub const ASSET_KINDS: &[&str] = &[
+    "gpu_cluster",
+    "datacenter",
+    "power_plant",
+    "grid_region",
+    "fund",
+];
+
+/// `via` values the money graph treats as financing (circular-financing analysis).
+pub const FINANCING_VIAS: &[&str] = &["investment", "loan", "purchase", "procurement", "cloud"];
+
+/// What a flow carries; the kind fixes the unit family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowKind {
+    Funding,
+    Compute,
+    Power,
+}
+
+impl FlowKind {
+    pub const NAMES: &'static [&'static str] = &["funding", "compute", "power"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "funding" => Some(FlowKind::Funding),
+            "compute" => Some(FlowKind::Compute),
+            "power" => Some(FlowKind::Power),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowKind::Funding => "funding",
+            FlowKind::Compute => "compute",
+            FlowKind::Power => "power",
+        }
+    }
+
+    /// The unit amounts of this kind are reported in (money: the scenario currency).
+    pub fn base_unit(self, currency: &str) -> String {
+        match self {
+            FlowKind::Funding => currency.to_string(),
+            FlowKind::Compute => "gpu_hour".to_string(),
+            FlowKind::Power => "MW".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for FlowKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A number that must be finite; also accepts `100_000_000` written as text.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Num(pub f64);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NumVisitor;
+        impl Visitor<'_> for NumVisitor {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                if v.is_finite() {
+                    Ok(Num(v))
+                } else {
+                    Err(E::custom("the number is not finite"))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                Err(E::custom(format!(
+                    "expected a number, found the string `{v}`"
+                )))
+            }
+        }
+        d.deserialize_any(NumVisitor)
+    }
+}
+
+/// A year written as a whole number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Year(pub i32);
+
+impl<'de> Deserialize<'de> for Year {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct YearVisitor;
+        impl Visitor<'_> for YearVisitor {
+            type Value = Year;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a year such as 2026")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Year, E> {
+                match i32::try_from(v) {
+                    Ok(y) if (1000..=9999).contains(&y) => Ok(Year(y)),
+                    _ => Err(E::custom(format!(
+                        "expected a year such as 2026, found `{v}`"
+                    ))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Year, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(-1))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Year, E> {
+                match v.trim().parse::<i64>() {
+                    Ok(y) => self.visit_i64(y),
+                    Err(_) => Err(E::custom(format!(
+                        "expected a year such as 2026, found `{v}`"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(YearVisitor)
+    }
+}
+
+/// A number that may change over the years: a value holds from its year on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dated {
+    Fixed(f64),
+    /// (year, year's span, value), sorted by year.
+    Series(Vec<(i32, Span, f64)>),
+}
+
+impl Dated {
+    /// The value in force in `year`; `None` before the first dated value.
+    pub fn at(&self, year: i32) -> Option<f64> {
+        match self {
+            Dated::Fixed(v) => Some(*v),
+            Dated::Series(points) => points
+                .iter()
+                .take_while(|(y, _, _)| *y <= year)
+                .last()
+                .map(|(_, _, v)| *v),
+        }
+    }
+
+    /// The value in force in `year`, zero before the first dated value.
+    pub fn at_or_zero(&self, year: i32) -> f64 {
+        self.at(year).unwrap_or(0.0)
+    }
+
+    pub fn values(&self) -> Vec<f64> {
+        match self {
+            Dated::Fixed(v) => vec![*v],
+            Dated::Series(points) => points.iter().map(|(_, _, v)| *v).collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Dated {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DatedVisitor;
+        impl<'de> Visitor<'de> for DatedVisitor {
+            type Value = Dated;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a mapping of years to numbers ({ 2026: 1.0, 2028: 2.0 })")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dated, E> {
+                Ok(Dated::Fixed(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dated, E> {
+                Ok(Dated::Fixed(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dated, E> {
+                Num::deserialize(de::value::F64Deserializer::<E>::new(v)).map(|n| Dated::Fixed(n.0))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Dated, A::Error> {
+                let mut points: Vec<(i32, Span, f64)> = Vec::new();
+                while let Some(year) = map.next_key::<Spanned<Year>>()? {
+                    let value = map.next_value::<Num>()?;
+                    points.push((year.value.0, year.span, value.0));
+                }
+                points.sort_by_key(|(y, _, _)| *y);
+                Ok(Dated::Series(points))
+            }
+        }
+        d.deserialize_any(DatedVisitor)
+    }
+}
+
+/// `source:` — a URL or citation, or a list of them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sources(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SourcesVisitor;
+        impl<'de> Visitor<'de> for SourcesVisitor {
+            type Value = Sources;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a URL or citation, or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Sources, E> {
+                Ok(Sources(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Sources, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Sources(out))
+            }
+        }
+        d.deserialize_any(SourcesVisitor)
+    }
+}
+
+/// An attribute: a number (dated or not), a string or a boolean.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    Number(Dated),
+    Text(String),
+    Bool(bool),
+}
+
+impl<'de> Deserialize<'de> for AttrValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct AttrVisitor;
+        impl<'de> Visitor<'de> for AttrVisitor {
+            type Value = AttrValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, a dated series, a string or a boolean")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<AttrValue, E> {
+                Ok(AttrValue::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AttrValue, E> {
+                Ok(AttrValue::Number(Dated::Fixed(v as f64)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AttrValue, E> {
+                Ok(AttrValue::Number(Dated::Fixed(v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AttrValue, E> {
+                DatedVisitorShim.visit_f64(v).map(AttrValue::Number)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttrValue, E> {
+                Ok(AttrValue::Text(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<AttrValue, A::Error> {
+                Dated::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(AttrValue::Number)
+            }
+        }
+        struct DatedVisitorShim;
+        impl DatedVisitorShim {
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dated, E> {
+                if v.is_finite() {
+                    Ok(Dated::Fixed(v))
+                } else {
+                    Err(E::custom("the number is not finite"))
+                }
+            }
+        }
+        d.deserialize_any(AttrVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Horizon {
+    pub start: Spanned<Year>,
+    pub end: Spanned<Year>,
+}
+
+/// The `scenario:` header of the root file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub horizon: Spanned<Horizon>,
+    pub currency: Spanned<String>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub source: Option<Sources>,
+}
+
+impl Header {
+    pub fn years(&self) -> std::ops::RangeInclusive<i32> {
+        self.horizon.start.value.0..=self.horizon.end.value.0
+    }
+}
+
+/// `kinds:` — names a scenario adds to the built-in actor and asset kinds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraKinds {
+    #[serde(default)]
+    pub actor: Vec<String>,
+    #[serde(default)]
+    pub asset: Vec<String>,
+}
+
+/// A parameter written as `{ value: …, source: …, unit: …, note: … }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterEntry {
+    pub value: Spanned<Dated>,
+    #[serde(default)]
+    pub source: Option<Sources>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: Spanned<String>,
+    pub value: Spanned<Dated>,
+    pub source: Sources,
+    pub unit: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub kind: Spanned<String>,
+    /// How many similar entities the actor stands for (1 unless it is an aggregate).
+    #[serde(default)]
+    pub count: Option<Spanned<Num>>,
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub attrs: BTreeMap<String, Spanned<AttrValue>>,
+    #[serde(default)]
+    pub source: Option<Sources>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Actor {
+    pub fn count(&self) -> f64 {
+        self.count.as_ref().map(|c| c.value.0).unwrap_or(1.0)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub kind: Spanned<String>,
+    #[serde(default)]
+    pub owner: Option<Spanned<String>>,
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// Named capacities: `gpus`, `mw`, `mwh`, …, each possibly dated.
+    #[serde(default)]
+    pub capacity: BTreeMap<String, Spanned<Dated>>,
+    #[serde(default)]
+    pub online: Option<Spanned<Year>>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub attrs: BTreeMap<String, Spanned<AttrValue>>,
+    #[serde(default)]
+    pub source: Option<Sources>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Asset {
+    /// Capacity `name` in `year`, zero before the asset is online or when absent.
+    pub fn capacity_at(&self, name: &str, year: i32) -> f64 {
+        if self.online.as_ref().is_some_and(|o| year < o.value.0) {
+            return 0.0;
+        }
+        self.capacity
+            .get(name)
+            .map(|c| c.value.at_or_zero(year))
+            .unwrap_or(0.0)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    #[serde(default)]
+    pub id: Option<Spanned<String>>,
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub kind: Spanned<String>,
+    #[serde(default)]
+    pub via: Option<Spanned<String>>,
+    pub amount: Spanned<Dated>,
+    #[serde(default)]
+    pub unit: Option<Spanned<String>>,
+    #[serde(default)]
+    pub project: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub source: Option<Sources>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct What {
+    pub owner: Spanned<String>,
+    #[serde(default)]
+    pub goal: Option<String>,
+    /// Why a private What owner is acceptable here (otherwise a check fails).
+    #[serde(default)]
+    pub private_ok: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct How {
+    pub actor: Spanned<String>,
+    #[serde(default)]
+    pub means: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub metric: Spanned<String>,
+    #[serde(default)]
+    pub at_least: Option<Spanned<Num>>,
+    #[serde(default)]
+    pub at_most: Option<Spanned<Num>>,
+    /// The year by which the target must hold (default: the horizon's end).
+    #[serde(default)]
+    pub by: Option<Spanned<Year>>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    pub what: What,
+    #[serde(default)]
+    pub how: Vec<How>,
+    #[serde(default)]
+    pub why: Option<Spanned<String>>,
+    #[serde(default)]
+    pub participants: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    /// Why a public How actor is acceptable here (otherwise a warning).
+    #[serde(default)]
+    pub public_how: Option<String>,
+    #[serde(default)]
+    pub source: Option<Sources>,
+}
+
+/// An entity and where it stands: its span and its index in its file's section.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub item: T,
+    pub span: Span,
+    /// Key path inside its file, e.g. `flows[3]`.
+    pub path: String,
+}
+
+impl<T> std::ops::Deref for Located<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}

@@ -1,0 +1,485 @@
+//! Semantic checks over the merged scenario. Every check reports; none stops the others.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::span::{SourceMap, Span, Spanned};
+use crate::types::{AttrValue, Dated, FlowKind, ACTOR_KINDS, ASSET_KINDS};
+use crate::{Scenario, COMPUTE_UNITS, POWER_UNITS};
+
+pub(crate) fn validate(
+    s: &Scenario,
+    sources: &SourceMap,
+    unparsed: &BTreeSet<String>,
+) -> Vec<Diagnostic> {
+    let mut v = Validator {
+        s,
+        out: Vec::new(),
+        sources,
+        unparsed,
+    };
+    v.horizon();
+    v.ids();
+    v.kinds();
+    v.parameters();
+    v.actors();
+    v.assets();
+    v.flows();
+    v.projects();
+    v.out
+}
+
+struct Validator<'a> {
+    s: &'a Scenario,
+    out: Vec<Diagnostic>,
+    sources: &'a SourceMap,
+    /// Ids of entities that did not parse; their problem is already reported.
+    unparsed: &'a BTreeSet<String>,
+}
+
+impl Validator<'_> {
+    fn horizon(&mut self) {
+        let h = &self.s.header.horizon;
+        if h.start.value > h.end.value {
+            self.out.push(
+                Diagnostic::error(
+                    "reversed-horizon",
+                    format!(
+                        "the horizon ends ({}) before it starts ({})",
+                        h.end.value.0, h.start.value.0
+                    ),
+                )
+                .at(h.span)
+                .path("scenario.horizon")
+                .help("write `horizon: { start: <first year>, end: <last year> }`"),
+            );
+        }
+    }
+
+    fn ids(&mut self) {
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        let entities = self
+            .s
+            .actors
+            .iter()
+            .map(|a| (&a.id, &a.path))
+            .chain(self.s.assets.iter().map(|a| (&a.id, &a.path)));
+        for (id, path) in entities {
+            if id.value.trim().is_empty() {
+                self.out.push(
+                    Diagnostic::error("empty-id", "an id cannot be empty")
+                        .at(id.span)
+                        .path(format!("{path}.id")),
+                );
+                continue;
+            }
+            if let Some(first) = seen.get(id.value.as_str()) {
+                self.out.push(
+                    Diagnostic::error(
+                        "duplicate-id",
+                        format!("the id `{}` is used twice", id.value),
+                    )
+                    .at(id.span)
+                    .path(format!("{path}.id"))
+                    .related(
+                        *first,
+                        format!("first used here ({})", self.sources.locate(*first)),
+                    )
+                    .help("actors and assets share one namespace; give each a unique id"),
+                );
+            } else {
+                seen.insert(&id.value, id.span);
+            }
+        }
+        self.unique(
+            self.s.projects.iter().map(|p| (&p.id, p.path.as_str())),
+            "project",
+        );
+        self.unique(
+            self.s
+                .flows
+                .iter()
+                .filter_map(|f| f.id.as_ref().map(|id| (id, f.path.as_str()))),
+            "flow",
+        );
+    }
+
+    fn unique<'b>(
+        &mut self,
+        ids: impl Iterator<Item = (&'b Spanned<String>, &'b str)>,
+        what: &str,
+    ) {
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        for (id, path) in ids {
+            if let Some(first) = seen.get(id.value.as_str()) {
+                self.out.push(
+                    Diagnostic::error(
+                        "duplicate-id",
+                        format!("the {what} id `{}` is used twice", id.value),
+                    )
+                    .at(id.span)
+                    .path(format!("{path}.id"))
+                    .related(*first, "first used here"),
+                );
+            } else {
+                seen.insert(&id.value, id.span);
+            }
+        }
+    }
+
+    fn kinds(&mut self) {
+        for a in &self.s.actors {
+            if !self.s.is_actor_kind(&a.kind.value) {
+                let candidates = ACTOR_KINDS
+                    .iter()
+                    .copied()
+                    .chain(self.s.kinds.actor.iter().map(String::as_str));
+                let d = unknown(
+                    "unknown-kind",
+                    "actor kind",
+                    &a.kind,
+                    &format!("{}.kind", a.path),
+                    candidates,
+                );
+                self.out.push(d.help_or(
+                    "add it under `kinds: { actor: [...] }` in the root file to extend the list",
+                ));
+            }
+        }
+        for a in &self.s.assets {
+            if !self.s.is_asset_kind(&a.kind.value) {
+                let candidates = ASSET_KINDS
+                    .iter()
+                    .copied()
+                    .chain(self.s.kinds.asset.iter().map(String::as_str));
+                let d = unknown(
+                    "unknown-kind",
+                    "asset kind",
+                    &a.kind,
+                    &format!("{}.kind", a.path),
+                    candidates,
+                );
+                self.out.push(d.help_or(
+                    "add it under `kinds: { asset: [...] }` in the root file to extend the list",
+                ));
+            }
+        }
+        for f in &self.s.flows {
+            if FlowKind::parse(&f.kind.value).is_none() {
+                let d = unknown(
+                    "unknown-kind",
+                    "flow kind",
+                    &f.kind,
+                    &format!("{}.kind", f.path),
+                    FlowKind::NAMES.iter().copied(),
+                );
+                self.out
+                    .push(d.help_or("a flow is `funding`, `compute` or `power`"));
+            }
+        }
+    }
+
+    fn parameters(&mut self) {
+        for (name, p) in &self.s.parameters {
+            let path = format!("parameters.{name}");
+            self.dated(&p.value, &path, name.starts_with("fx."));
+            if name.starts_with("fx.") {
+                for value in p.value.value.values() {
+                    if value <= 0.0 {
+                        self.out.push(
+                            Diagnostic::error(
+                                "negative-value",
+                                format!("the exchange rate `{name}` must be positive"),
+                            )
+                            .at(p.value.span)
+                            .path(path.clone()),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn actors(&mut self) {
+        for a in &self.s.actors {
+            if let Some(count) = &a.count {
+                if count.value.0 < 0.0 {
+                    self.out.push(negative(
+                        count.span,
+                        &format!("{}.count", a.path),
+                        "an actor's count",
+                    ));
+                }
+            }
+            self.attrs(&a.attrs, &a.path);
+        }
+    }
+
+    fn assets(&mut self) {
+        for a in &self.s.assets {
+            if let Some(owner) = &a.owner {
+                self.actor_ref(owner, &format!("{}.owner", a.path), "owner");
+            }
+            for (name, cap) in &a.capacity {
+                let path = format!("{}.capacity.{name}", a.path);
+                self.dated(cap, &path, true);
+            }
+            if let Some(online) = &a.online {
+                let _ = online; // an asset may come online before or after the horizon
+            }
+            self.attrs(&a.attrs, &a.path);
+        }
+    }
+
+    fn flows(&mut self) {
+        for f in &self.s.flows {
+            self.entity_ref(&f.from, &format!("{}.from", f.path));
+            self.entity_ref(&f.to, &format!("{}.to", f.path));
+            if f.from.value == f.to.value {
+                self.out.push(
+                    Diagnostic::error(
+                        "self-flow",
+                        format!("a flow from `{}` to itself", f.from.value),
+                    )
+                    .at(f.to.span)
+                    .path(format!("{}.to", f.path)),
+                );
+            }
+            if let Some(project) = &f.project {
+                if !self.s.projects.iter().any(|p| p.id.value == project.value) {
+                    let d = unknown(
+                        "unknown-id",
+                        "project",
+                        project,
+                        &format!("{}.project", f.path),
+                        self.s.projects.iter().map(|p| p.id.value.as_str()),
+                    );
+                    self.out.push(d);
+                }
+            }
+            self.dated(&f.amount, &format!("{}.amount", f.path), true);
+            if let (Some(kind), Some(unit)) = (FlowKind::parse(&f.kind.value), &f.unit) {
+                self.unit(kind, unit, &format!("{}.unit", f.path));
+            }
+        }
+    }
+
+    fn unit(&mut self, kind: FlowKind, unit: &Spanned<String>, path: &str) {
+        let u = unit.value.as_str();
+        let currency = self.s.currency();
+        let ok = match kind {
+            FlowKind::Funding => {
+                if u == currency {
+                    true
+                } else if is_currency_code(u) {
+                    let fx = format!("fx.{u}");
+                    if !self.s.parameters.contains_key(&fx) {
+                        self.out.push(
+                            Diagnostic::error("missing-fx", format!("no exchange rate for `{u}`"))
+                                .at(unit.span)
+                                .path(path)
+                                .help(format!("add the parameter `{fx}` ({currency} per {u})")),
+                        );
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            FlowKind::Compute => COMPUTE_UNITS.iter().any(|(n, _)| *n == u),
+            FlowKind::Power => POWER_UNITS.iter().any(|(n, _)| *n == u),
+        };
+        if !ok {
+            let allowed: Vec<String> = match kind {
+                FlowKind::Funding => vec![
+                    currency.to_string(),
+                    "a currency code with an `fx.<CODE>` parameter".into(),
+                ],
+                FlowKind::Compute => COMPUTE_UNITS.iter().map(|(n, _)| n.to_string()).collect(),
+                FlowKind::Power => POWER_UNITS.iter().map(|(n, _)| n.to_string()).collect(),
+            };
+            self.out.push(
+                Diagnostic::error(
+                    "unit-mismatch",
+                    format!("a {kind} flow cannot be measured in `{u}`"),
+                )
+                .at(unit.span)
+                .path(path)
+                .help(format!("use {}", allowed.join(", "))),
+            );
+        }
+    }
+
+    fn projects(&mut self) {
+        let years = self.s.years();
+        for p in &self.s.projects {
+            self.actor_ref(
+                &p.what.owner,
+                &format!("{}.what.owner", p.path),
+                "What owner",
+            );
+            for (i, how) in p.how.iter().enumerate() {
+                self.actor_ref(
+                    &how.actor,
+                    &format!("{}.how[{i}].actor", p.path),
+                    "How actor",
+                );
+            }
+            for (i, participant) in p.participants.iter().enumerate() {
+                self.actor_ref(
+                    participant,
+                    &format!("{}.participants[{i}]", p.path),
+                    "participant",
+                );
+            }
+            for (i, target) in p.targets.iter().enumerate() {
+                let path = format!("{}.targets[{i}]", p.path);
+                if target.at_least.is_none() && target.at_most.is_none() {
+                    self.out.push(
+                        Diagnostic::error(
+                            "missing-field",
+                            "a target needs `at_least` or `at_most`",
+                        )
+                        .at(target.metric.span)
+                        .path(path.clone()),
+                    );
+                }
+                if let Some(by) = &target.by {
+                    if !years.contains(&by.value.0) {
+                        self.out.push(outside_horizon(
+                            by.span,
+                            &format!("{path}.by"),
+                            by.value.0,
+                            &years,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn attrs(&mut self, attrs: &BTreeMap<String, Spanned<AttrValue>>, path: &str) {
+        for (name, value) in attrs {
+            if let AttrValue::Number(dated) = &value.value {
+                let spanned = Spanned::new(value.span, dated.clone());
+                self.dated(&spanned, &format!("{path}.attrs.{name}"), false);
+            }
+        }
+    }
+
+    /// Years inside the horizon; optionally no negative values.
+    fn dated(&mut self, value: &Spanned<Dated>, path: &str, non_negative: bool) {
+        let years = self.s.years();
+        match &value.value {
+            Dated::Fixed(v) => {
+                if non_negative && *v < 0.0 {
+                    self.out.push(negative(value.span, path, "this value"));
+                }
+            }
+            Dated::Series(points) => {
+                for (year, span, v) in points {
+                    if !years.contains(year) {
+                        self.out.push(outside_horizon(
+                            *span,
+                            &format!("{path}.{year}"),
+                            *year,
+                            &years,
+                        ));
+                    }
+                    if non_negative && *v < 0.0 {
+                        self.out
+                            .push(negative(*span, &format!("{path}.{year}"), "this value"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn entity_ref(&mut self, id: &Spanned<String>, path: &str) {
+        if self.s.entity(&id.value).is_none() && !self.unparsed.contains(&id.value) {
+            let candidates = self
+                .s
+                .actors
+                .iter()
+                .map(|a| a.id.value.as_str())
+                .chain(self.s.assets.iter().map(|a| a.id.value.as_str()));
+            self.out.push(unknown(
+                "unknown-id",
+                "actor or asset",
+                id,
+                path,
+                candidates,
+            ));
+        }
+    }
+
+    fn actor_ref(&mut self, id: &Spanned<String>, path: &str, role: &str) {
+        if self.s.actor(&id.value).is_none() && !self.unparsed.contains(&id.value) {
+            let candidates = self.s.actors.iter().map(|a| a.id.value.as_str());
+            let mut d = unknown("unknown-id", "actor", id, path, candidates);
+            d.message = format!("the {role} `{}` is not an actor", id.value);
+            self.out.push(d);
+        }
+    }
+}
+
+fn unknown<'a>(
+    code: &'static str,
+    what: &str,
+    name: &Spanned<String>,
+    path: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Diagnostic {
+    let d = Diagnostic::error(code, format!("unknown {what} `{}`", name.value))
+        .at(name.span)
+        .path(path);
+    match did_you_mean(&name.value, candidates) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d,
+    }
+}
+
+fn negative(span: Span, path: &str, what: &str) -> Diagnostic {
+    Diagnostic::error("negative-value", format!("{what} cannot be negative"))
+        .at(span)
+        .path(path)
+        .help("amounts and capacities are zero or more; reverse `from` and `to` for a flow the other way")
+}
+
+fn outside_horizon(
+    span: Span,
+    path: &str,
+    year: i32,
+    years: &std::ops::RangeInclusive<i32>,
+) -> Diagnostic {
+    Diagnostic::error(
+        "year-outside-horizon",
+        format!(
+            "the year {year} is outside the horizon {}–{}",
+            years.start(),
+            years.end()
+        ),
+    )
+    .at(span)
+    .path(path)
+    .help("dated values must fall within `scenario.horizon`; widen the horizon or drop the year")
+}
+
+fn is_currency_code(u: &str) -> bool {
+    u.len() == 3 && u.chars().all(|c| c.is_ascii_uppercase())
+}
+
+trait HelpOr {
+    fn help_or(self, help: &str) -> Self;
+}
+
+impl HelpOr for Diagnostic {
+    fn help_or(self, help: &str) -> Self {
+        if self.help.is_some() {
+            self
+        } else {
+            self.help(help)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! `gil check` fixtures: one file per diagnostic under `fixtures/check/`, each with a
+//! snapshot of the rendered message a user would see (as ruff does). The examples must
+//! load clean.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::path::Path;
+
+use gil_tests::{render_load_error, workspace_root};
+
+#[test]
+fn every_check_fixture_renders_its_diagnostic() {
+    // Paths relative to this crate keep the rendered `file:line:column` stable.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/check");
+    settings.set_prepend_module_to_snapshot(false);
+    let _guard = settings.bind_to_scope();
+    insta::glob!("fixtures/check/*.yaml", |path| {
+        let relative = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path);
+        let err = gil_model::load(relative).expect_err("a check fixture must fail to load");
+        assert!(!err.diagnostics.is_empty());
+        for d in &err.diagnostics {
+            assert!(
+                d.span.is_some() || d.file_name.is_some(),
+                "{} has no position",
+                d.code
+            );
+        }
+        insta::assert_snapshot!("diagnostic", render_load_error(&err));
+    });
+}
+
+#[test]
+fn every_bundled_example_checks_clean() {
+    let examples = workspace_root().join("examples");
+    let mut names: Vec<_> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("scenario.yaml").exists())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "expected the three bundled examples");
+    for dir in names {
+        let path = dir.join("scenario.yaml");
+        if let Err(err) = gil_model::load(&path) {
+            panic!(
+                "{} does not load:\n{}",
+                path.display(),
+                render_load_error(&err)
+            );
+        }
+    }
+}
+
+#[test]
+fn all_problems_are_reported_in_one_pass() {
+    let err = gil_model::load(Path::new("fixtures/check/many_errors.yaml")).unwrap_err();
+    let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes,
+        [
+            "duplicate-id",
+            "unknown-kind",
+            "unknown-id",
+            "negative-value",
+            "year-outside-horizon"
+        ]
+    );
+}
+
+#[test]
+fn json_records_carry_line_column_and_key_path() {
+    let err = gil_model::load(Path::new("fixtures/check/unknown_id.yaml")).unwrap_err();
+    let records: Vec<_> = err
+        .diagnostics
+        .iter()
+        .map(|d| d.to_record(&err.sources))
+        .collect();
+    insta::assert_json_snapshot!(records);
+}
+
+#[test]
+fn dated_values_hold_from_their_year_on() {
+    let s = gil_model::load(&workspace_root().join("examples/minimal/scenario.yaml")).unwrap();
+    let budget = s.flow_ids.iter().position(|id| id == "budget").unwrap();
+    assert_eq!(s.flow_amount(budget, 2026), 1.0e10);
+    assert_eq!(s.flow_amount(budget, 2027), 1.0e10);
+    assert_eq!(s.flow_amount(budget, 2028), 1.2e10);
+    // `1_000_000 USD` at fx.USD = 1400 is reported in KRW.
+    let usd = s.flow_ids.iter().position(|id| id == "usd-grant").unwrap();
+    assert_eq!(s.flow_amount(usd, 2026), 1.4e9);
+    // 2.3 MW stays MW; the graph holds every flow as an edge.
+    let graph = gil_model::ScenarioGraph::build(&s);
+    assert_eq!(graph.graph.edge_count(), s.flows.len());
+    assert_eq!(graph.graph.node_count(), s.actors.len() + s.assets.len());
+}
+
+#[test]
+fn includes_merge_and_keep_their_own_file_positions() {
+    let s = gil_model::load(&workspace_root().join("examples/korea-2030/scenario.yaml")).unwrap();
+    let kepco = s.actor("kepco").unwrap();
+    assert!(s.sources.locate(kepco.id.span).contains("actors.yaml:"));
+    assert!(s.asset("grid-capital").is_some(), "power.yaml is included");
+}
