@@ -39,6 +39,11 @@ pub enum CheckFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
+    LuaApi {
+        #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
+        format: LuaApiFormat,
+    },
     /// Load and validate a scenario; report every problem with file:line:column
     Check {
         /// The scenario file (default: the bundled korea-2030 example)
@@ -50,9 +55,9 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LuaApiFormat {
-    /// LuaLS / lua-language-server `---@meta` annotations
+    /// LuaLS (lua-language-server) `---@meta` annotations
     Luals,
-    /// luau-lsp type definitions
+    /// luau-lsp type definitions (`.d.luau`)
     Luau,
 }
 
@@ -75,6 +80,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { scenario, format } => {
             check::check(&output::scenario_path(scenario), format, color)
+        }
+        Command::LuaApi { format } => {
+            let text = match format {
+                LuaApiFormat::Luals => gil_rules::api::luals_meta(),
+                LuaApiFormat::Luau => gil_rules::api::luau_definitions(),
+            };
+            output::print_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,1 +1,28 @@
-pub fn x() {}
+//! Sandboxed Luau policy rules for gil.
+//!
+//! Rules are loaded once into a sandboxed Luau state ([`RuleRuntime`]), ordered by
+//! `after` (ties by id), and called per step through their hooks. They read the
+//! [`WorldState`] through read-only views and answer with [`Effect`]s, each carrying
+//! its [`Provenance`]; this crate never applies an effect.
+//!
+//! The `ctx` API and the editor definitions come from one description in [`api`].
+
+pub mod api;
+mod effect;
+mod error;
+mod meta;
+mod runtime;
+mod sandbox;
+pub mod select;
+mod source;
+pub mod world;
+
+pub use effect::{
+    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, Level, NewFlow, Provenance, Role,
+};
+pub use error::{RuleError, RuleErrorKind};
+pub use meta::{KnownNames, RuleInfo};
+pub use runtime::RuleRuntime;
+pub use sandbox::{SandboxConfig, REMOVED_GLOBALS};
+pub use source::{read_entry, RuleSource};
+pub use world::{ActorState, AssetState, AttrVal, FlowOrigin, FlowState, ProjectState, WorldState};

@@ -1,0 +1,134 @@
+//! Effects: what a rule asks the engine to do. Collected here, applied by the engine.
+
+use gil_model::FlowKind;
+
+use crate::select::Selector;
+use crate::world::AttrVal;
+
+/// Who made an effect, and where: every number in an outcome can be traced to this.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Provenance {
+    pub rule: String,
+    pub file: String,
+    pub line: u32,
+    pub step: i32,
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}:{}, {})",
+            self.rule, self.file, self.line, self.step
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFlow {
+    pub id: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub kind: FlowKind,
+    pub via: Option<String>,
+    pub amount: f64,
+    pub project: Option<String>,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// Which flows an adjustment touches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdjustTarget {
+    Flow(String),
+    Select(Selector),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AdjustOp {
+    Scale(f64),
+    Add(f64),
+    Set(f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityKind {
+    Actor,
+    Asset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "info" => Some(Level::Info),
+            "warn" | "warning" => Some(Level::Warn),
+            "error" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    What,
+    How,
+    Why,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "what" => Some(Role::What),
+            "how" => Some(Role::How),
+            "why" => Some(Role::Why),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EffectKind {
+    Flow(NewFlow),
+    Adjust {
+        target: AdjustTarget,
+        op: AdjustOp,
+    },
+    Set {
+        entity: EntityKind,
+        id: String,
+        attr: String,
+        value: AttrVal,
+    },
+    Metric {
+        name: String,
+        value: f64,
+    },
+    Finding {
+        level: Level,
+        message: String,
+        code: Option<String>,
+        subject: Option<String>,
+    },
+    Role {
+        project: String,
+        actor: String,
+        role: Role,
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    pub kind: EffectKind,
+    pub provenance: Provenance,
+}

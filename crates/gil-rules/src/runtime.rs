@@ -1,0 +1,1246 @@
+//! One Lua state with every rule loaded, the `ctx` API, and hook calls.
+//!
+//! A runtime is not `Send`: each worker thread builds its own from the same
+//! [`RuleSource`]s, which is cheap next to evaluation and keeps Lua states apart.
+
+use std::cell::{Ref, RefCell, RefMut};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use mlua::{Function, Lua, Table, Value};
+use petgraph::graph::DiGraph;
+
+use crate::api;
+use crate::effect::{
+    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, Level, NewFlow, Provenance, Role,
+};
+use crate::error::{RuleError, RuleErrorKind};
+use crate::meta::{self, Hooks, KnownNames, RuleInfo};
+use crate::sandbox::{self, Clock, Random, SandboxConfig, Tripped};
+use crate::select::Target;
+use crate::source::RuleSource;
+use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, WorldState};
+
+/// The running rule, for provenance and error messages.
+#[derive(Debug, Clone, Default)]
+struct Caller {
+    rule: String,
+    file: String,
+    step: i32,
+}
+
+/// Lua views of this step's entities, built on first use and dropped when the world
+/// changes.
+#[derive(Default)]
+struct Views {
+    actors: Vec<Option<Table>>,
+    assets: Vec<Option<Table>>,
+    flows: Vec<Option<Table>>,
+    projects: Vec<Option<Table>>,
+    world: Option<Table>,
+}
+
+struct Shared {
+    world: RefCell<WorldState>,
+    views: RefCell<Views>,
+    effects: RefCell<Vec<Effect>>,
+    caller: RefCell<Caller>,
+    known: KnownNames,
+}
+
+pub struct RuleRuntime {
+    lua: Lua,
+    shared: Rc<Shared>,
+    ctx: Table,
+    infos: Vec<RuleInfo>,
+    hooks: Vec<Hooks>,
+    order: Vec<usize>,
+    clock: Rc<Clock>,
+    random: Rc<Random>,
+    config: SandboxConfig,
+}
+
+impl std::fmt::Debug for RuleRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleRuntime")
+            .field("rules", &self.infos)
+            .field("order", &self.order)
+            .finish()
+    }
+}
+
+impl RuleRuntime {
+    /// Loads every rule into a fresh sandboxed state, checks metadata and orders rules.
+    pub fn load(
+        sources: &[RuleSource],
+        known: KnownNames,
+        config: SandboxConfig,
+    ) -> Result<Self, RuleError> {
+        let clock = Rc::new(Clock::new(config.total_budget));
+        let random = Rc::new(Random::new());
+        let lua = sandbox::new_state(&config, clock.clone(), random.clone())?;
+        let shared = Rc::new(Shared {
+            world: RefCell::new(WorldState::default()),
+            views: RefCell::new(Views::default()),
+            effects: RefCell::new(Vec::new()),
+            caller: RefCell::new(Caller::default()),
+            known,
+        });
+        let ctx = build_ctx(&lua, &shared).map_err(|e| {
+            RuleError::new(
+                RuleErrorKind::Sandbox,
+                "<sandbox>",
+                None,
+                format!("cannot build ctx: {e}"),
+            )
+        })?;
+        let mut runtime = RuleRuntime {
+            lua,
+            shared,
+            ctx,
+            infos: Vec::new(),
+            hooks: Vec::new(),
+            order: Vec::new(),
+            clock,
+            random,
+            config,
+        };
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for source in sources {
+            let (info, hooks) = runtime.load_one(source)?;
+            if let Some(first) = seen.get(&info.id) {
+                return Err(RuleError::new(
+                    RuleErrorKind::DuplicateId,
+                    &info.file,
+                    meta::line_of_key(&source.text, "id"),
+                    format!("the rule id `{}` is also used by {first}", info.id),
+                )
+                .rule(info.id.clone()));
+            }
+            seen.insert(info.id.clone(), info.file.clone());
+            runtime.infos.push(info);
+            runtime.hooks.push(hooks);
+        }
+        runtime.order = order(&runtime.infos, sources)?;
+        Ok(runtime)
+    }
+
+    fn load_one(&self, source: &RuleSource) -> Result<(RuleInfo, Hooks), RuleError> {
+        let file = source.display.as_str();
+        let lua_err = |e: mlua::Error| e.to_string();
+        let env = self
+            .lua
+            .create_table()
+            .map_err(|e| sandbox_error(file, e))?;
+        let mt = self
+            .lua
+            .create_table()
+            .map_err(|e| sandbox_error(file, e))?;
+        mt.raw_set("__index", self.lua.globals())
+            .map_err(|e| sandbox_error(file, e))?;
+        env.set_metatable(Some(mt))
+            .map_err(|e| sandbox_error(file, e))?;
+        let chunk = self
+            .lua
+            .load(source.text.as_str())
+            .set_name(format!("@{file}"))
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| {
+                let (line, message) = split_location(file, &innermost_message(&e));
+                RuleError::new(RuleErrorKind::Syntax, file, line, message)
+            })?;
+        *self.shared.caller.borrow_mut() = Caller {
+            rule: String::new(),
+            file: file.to_string(),
+            step: 0,
+        };
+        self.clock.start(self.config.call_deadline);
+        let result = chunk.call::<Value>(());
+        self.clock.stop();
+        let value =
+            result.map_err(|e| self.convert_error(e, file, None, chunk.info().line_defined))?;
+        let _ = lua_err;
+        let Value::Table(table) = value else {
+            let last_line = source.text.lines().count().max(1) as u32;
+            return Err(RuleError::new(
+                RuleErrorKind::Metadata,
+                file,
+                Some(last_line),
+                format!(
+                    "the rule file must return a table, but it returns {}",
+                    value.type_name()
+                ),
+            )
+            .help(
+                "end the file with `return { id = \"…\", on_actor = function(actor, ctx) … end }`",
+            ));
+        };
+        let parsed = meta::parse(&table, source, &self.shared.known)?;
+        // Globals a rule sets while loading stay its own; after loading its environment is
+        // frozen, so no rule can keep hidden state from one call to the next.
+        env.set_readonly(true);
+        Ok(parsed)
+    }
+
+    /// Rules in the order they load (by file).
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// Indexes into [`Self::rules`] in evaluation order: topological by `after`, ties by id.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Replaces the world (at the start of a step).
+    pub fn set_world(&self, world: WorldState) {
+        *self.shared.world.borrow_mut() = world;
+        *self.shared.views.borrow_mut() = Views::default();
+        let year = self.shared.world.borrow().year;
+        self.ctx.set_readonly(false);
+        let _ = self.ctx.raw_set("step", year);
+        self.ctx.set_readonly(true);
+    }
+
+    pub fn world(&self) -> Ref<'_, WorldState> {
+        self.shared.world.borrow()
+    }
+
+    /// Mutable access for applying effects; every cached view is dropped.
+    pub fn world_mut(&self) -> RefMut<'_, WorldState> {
+        *self.shared.views.borrow_mut() = Views::default();
+        self.shared.world.borrow_mut()
+    }
+
+    /// Takes the world out (at the end of a step).
+    pub fn take_world(&self) -> WorldState {
+        *self.shared.views.borrow_mut() = Views::default();
+        std::mem::take(&mut *self.shared.world.borrow_mut())
+    }
+
+    /// Runs every hook of rule `index` on the current world and returns its effects,
+    /// in call order.
+    pub fn run(&self, index: usize) -> Result<Vec<Effect>, RuleError> {
+        let Some(info) = self.infos.get(index) else {
+            return Ok(Vec::new());
+        };
+        let Some(hooks) = self.hooks.get(index) else {
+            return Ok(Vec::new());
+        };
+        let step = self.shared.world.borrow().year;
+        *self.shared.caller.borrow_mut() = Caller {
+            rule: info.id.clone(),
+            file: info.file.clone(),
+            step,
+        };
+        self.shared.effects.borrow_mut().clear();
+        let rule_seed = sandbox::hash_str(&info.id);
+        let lua = &self.lua;
+
+        if let Some(f) = &hooks.on_step {
+            let view = world_view(lua, &self.shared)
+                .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+            self.call(info, f, view, [rule_seed, step as u64, 0, 0])?;
+        }
+        if let Some(f) = &hooks.on_actor {
+            let selected: Vec<usize> = {
+                let world = self.shared.world.borrow();
+                let sel = info.select.actors.as_ref();
+                world
+                    .actors
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| sel.is_none_or(|s| s.matches_actor(a)))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            for i in selected {
+                let view = actor_view_at(lua, &self.shared, i)
+                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+                self.call(info, f, view, [rule_seed, step as u64, 1, i as u64])?;
+            }
+        }
+        if let Some(f) = &hooks.on_asset {
+            let selected: Vec<usize> = {
+                let world = self.shared.world.borrow();
+                let sel = info.select.assets.as_ref();
+                world
+                    .assets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| sel.is_none_or(|s| s.matches_asset(a)))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            for i in selected {
+                let view = asset_view_at(lua, &self.shared, i)
+                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+                self.call(info, f, view, [rule_seed, step as u64, 2, i as u64])?;
+            }
+        }
+        if let Some(f) = &hooks.on_flow {
+            let selected: Vec<usize> = {
+                let world = self.shared.world.borrow();
+                let sel = info.select.flows.as_ref();
+                world
+                    .flows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, fl)| sel.is_none_or(|s| s.matches_flow(fl)))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            for i in selected {
+                let view = flow_view_at(lua, &self.shared, i)
+                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+                self.call(info, f, view, [rule_seed, step as u64, 3, i as u64])?;
+            }
+        }
+        if let Some(f) = &hooks.on_project {
+            let count = self.shared.world.borrow().projects.len();
+            for i in 0..count {
+                let view = project_view_at(lua, &self.shared, i)
+                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+                self.call(info, f, view, [rule_seed, step as u64, 4, i as u64])?;
+            }
+        }
+        Ok(std::mem::take(&mut *self.shared.effects.borrow_mut()))
+    }
+
+    fn call(
+        &self,
+        info: &RuleInfo,
+        f: &Function,
+        arg: Table,
+        seed: [u64; 4],
+    ) -> Result<(), RuleError> {
+        self.random.reseed(sandbox::mix(&[
+            self.config.seed,
+            seed[0],
+            seed[1],
+            seed[2],
+            seed[3],
+        ]));
+        self.clock.start(self.config.call_deadline);
+        let result = f.call::<()>((arg, self.ctx.clone()));
+        self.clock.stop();
+        result.map_err(|e| self.convert_error(e, &info.file, Some(&info.id), f.info().line_defined))
+    }
+
+    /// Turns an mlua error into a rule error with the rule's file and line.
+    fn convert_error(
+        &self,
+        e: mlua::Error,
+        file: &str,
+        rule: Option<&str>,
+        defined: Option<usize>,
+    ) -> RuleError {
+        let with_rule = |err: RuleError| match rule {
+            Some(id) if !id.is_empty() => err.rule(id),
+            _ => err,
+        };
+        if let Some(inner) = find_rule_error(&e) {
+            return with_rule(inner);
+        }
+        match self.clock.tripped.replace(Tripped::None) {
+            Tripped::None => {}
+            tripped => {
+                let (at_file, line) = self
+                    .clock
+                    .where_
+                    .borrow_mut()
+                    .take()
+                    .map(|(f, l)| (f, Some(l)))
+                    .unwrap_or_else(|| (file.to_string(), defined.map(|l| l as u32)));
+                let (kind, message, help) = match tripped {
+                    Tripped::Budget => (
+                        RuleErrorKind::Budget,
+                        format!(
+                            "the run's rule time budget of {:?} is spent",
+                            self.config.total_budget
+                        ),
+                        "raise it with --rule-budget SECONDS, or make the rule do less per call",
+                    ),
+                    _ => (
+                        RuleErrorKind::Deadline,
+                        format!(
+                            "the call ran past its deadline of {:?} (an endless loop?)",
+                            self.config.call_deadline
+                        ),
+                        "raise it with --call-deadline SECONDS if the rule is merely slow",
+                    ),
+                };
+                return with_rule(RuleError::new(kind, at_file, line, message).help(help));
+            }
+        }
+        if is_memory_error(&e) {
+            let line = defined.map(|l| l as u32);
+            return with_rule(
+                RuleError::new(
+                    RuleErrorKind::Memory,
+                    file,
+                    line,
+                    format!("the rule exceeded the Lua memory limit of {} MiB", self.config.memory_limit / (1024 * 1024)),
+                )
+                .help("the line is where the hook that ran out is defined; raise the limit with --lua-memory MIB"),
+            );
+        }
+        let message = innermost_message(&e);
+        let (line, message) = split_location(file, &message);
+        let line = line.or(defined.map(|l| l as u32));
+        with_rule(RuleError::new(RuleErrorKind::Runtime, file, line, message))
+    }
+
+    /// Names of the functions in `ctx`, as registered (for the API drift test).
+    pub fn ctx_function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ctx
+            .clone()
+            .pairs::<String, Value>()
+            .filter_map(|p| p.ok())
+            .filter(|(_, v)| matches!(v, Value::Function(_)))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Memory in use by the Lua state, in bytes.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+}
+
+fn sandbox_error(file: &str, e: mlua::Error) -> RuleError {
+    RuleError::new(RuleErrorKind::Sandbox, file, None, e.to_string())
+}
+
+fn find_rule_error(e: &mlua::Error) -> Option<RuleError> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => find_rule_error(cause),
+        mlua::Error::WithContext { cause, .. } => find_rule_error(cause),
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<RuleError>().cloned(),
+        _ => None,
+    }
+}
+
+fn is_memory_error(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => {
+            is_memory_error(cause)
+        }
+        _ => false,
+    }
+}
+
+fn innermost_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => {
+            innermost_message(cause)
+        }
+        mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => first_line(m),
+        mlua::Error::SyntaxError { message, .. } => first_line(message),
+        other => first_line(&other.to_string()),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Splits `file:12: message` into (12, message) when it names `file`.
+fn split_location(file: &str, message: &str) -> (Option<u32>, String) {
+    // Luau shortens long chunk names; match on the file name as a suffix.
+    if let Some(pos) = message.find(".lua:") {
+        let after = &message[pos + 5..];
+        let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if let Ok(line) = digits.parse::<u32>() {
+            let rest = after[digits.len()..].trim_start_matches(':').trim();
+            let _ = file;
+            return (Some(line), rest.to_string());
+        }
+    }
+    (None, message.to_string())
+}
+
+/// Orders rules: Kahn's algorithm over the `after` graph with a ready set sorted by id,
+/// so independent rules run in id order; a cycle is reported with its path.
+fn order(infos: &[RuleInfo], sources: &[RuleSource]) -> Result<Vec<usize>, RuleError> {
+    let by_id: BTreeMap<&str, usize> = infos
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<_> = (0..infos.len()).map(|i| graph.add_node(i)).collect();
+    for (i, info) in infos.iter().enumerate() {
+        for dep in &info.after {
+            let Some(&j) = by_id.get(dep.as_str()) else {
+                let text = sources
+                    .iter()
+                    .find(|s| s.display == info.file)
+                    .map(|s| s.text.as_str())
+                    .unwrap_or("");
+                let mut e = RuleError::new(
+                    RuleErrorKind::UnknownRule,
+                    &info.file,
+                    meta::line_of_key(text, "after"),
+                    format!("`after` names `{dep}`, which is not a loaded rule"),
+                )
+                .rule(info.id.clone());
+                if let Some(s) = gil_model::diag::did_you_mean(dep, by_id.keys().copied()) {
+                    e = e.help(format!("did you mean `{s}`?"));
+                }
+                return Err(e);
+            };
+            graph.add_edge(nodes[j], nodes[i], ());
+        }
+    }
+    let mut indegree: Vec<usize> = nodes
+        .iter()
+        .map(|&n| {
+            graph
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: BTreeSet<(&str, usize)> = (0..infos.len())
+        .filter(|&i| indegree[i] == 0)
+        .map(|i| (infos[i].id.as_str(), i))
+        .collect();
+    let mut out = Vec::with_capacity(infos.len());
+    while let Some(&(id, i)) = ready.iter().next() {
+        ready.remove(&(id, i));
+        out.push(i);
+        for next in graph.neighbors_directed(nodes[i], petgraph::Direction::Outgoing) {
+            let j = graph[next];
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.insert((infos[j].id.as_str(), j));
+            }
+        }
+    }
+    if out.len() < infos.len() {
+        // Walk `after` links from the smallest rule left until one repeats: that is a cycle.
+        let left: BTreeSet<usize> = (0..infos.len()).filter(|i| !out.contains(i)).collect();
+        let start = left
+            .iter()
+            .copied()
+            .min_by_key(|&i| infos[i].id.clone())
+            .unwrap_or(0);
+        let mut path = vec![start];
+        let mut current = start;
+        loop {
+            let next = infos[current]
+                .after
+                .iter()
+                .filter_map(|d| by_id.get(d.as_str()).copied())
+                .filter(|j| left.contains(j))
+                .min_by_key(|&j| infos[j].id.clone());
+            let Some(next) = next else { break };
+            if let Some(pos) = path.iter().position(|&p| p == next) {
+                path = path[pos..].to_vec();
+                path.push(next);
+                break;
+            }
+            path.push(next);
+            current = next;
+        }
+        let names: Vec<&str> = path.iter().rev().map(|&i| infos[i].id.as_str()).collect();
+        let first = &infos[path[0]];
+        let text = sources
+            .iter()
+            .find(|s| s.display == first.file)
+            .map(|s| s.text.as_str())
+            .unwrap_or("");
+        return Err(RuleError::new(
+            RuleErrorKind::Cycle,
+            &first.file,
+            meta::line_of_key(text, "after"),
+            format!(
+                "the rules' `after` order has a cycle: {}",
+                names.join(" → ")
+            ),
+        )
+        .rule(first.id.clone())
+        .help(
+            "each rule runs after the rules it names; remove one `after` entry to break the cycle",
+        ));
+    }
+    Ok(out)
+}
+
+// ── Views ─────────────────────────────────────────────────────────────────────────
+
+fn string_list(lua: &Lua, items: &[String]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, s) in items.iter().enumerate() {
+        t.raw_set(i + 1, s.as_str())?;
+    }
+    t.set_readonly(true);
+    Ok(t)
+}
+
+fn attr_value(lua: &Lua, v: &AttrVal) -> mlua::Result<Value> {
+    Ok(match v {
+        AttrVal::Num(n) => Value::Number(*n),
+        AttrVal::Text(s) => Value::String(lua.create_string(s)?),
+        AttrVal::Bool(b) => Value::Boolean(*b),
+    })
+}
+
+fn attrs_table(lua: &Lua, attrs: &BTreeMap<String, AttrVal>) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, attrs.len())?;
+    for (k, v) in attrs {
+        t.raw_set(k.as_str(), attr_value(lua, v)?)?;
+    }
+    t.set_readonly(true);
+    Ok(t)
+}
+
+fn actor_view(lua: &Lua, a: &ActorState) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 7)?;
+    t.raw_set("id", a.id.as_str())?;
+    t.raw_set("name", a.name.as_str())?;
+    t.raw_set("kind", a.kind.as_str())?;
+    t.raw_set("count", a.count)?;
+    t.raw_set("region", a.region.as_deref())?;
+    t.raw_set("tags", string_list(lua, &a.tags)?)?;
+    t.raw_set("attrs", attrs_table(lua, &a.attrs)?)?;
+    t.set_readonly(true);
+    Ok(t)
+}
+
+fn asset_view(lua: &Lua, a: &AssetState) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 9)?;
+    t.raw_set("id", a.id.as_str())?;
+    t.raw_set("name", a.name.as_str())?;
+    t.raw_set("kind", a.kind.as_str())?;
+    t.raw_set("owner", a.owner.as_deref())?;
+    t.raw_set("region", a.region.as_deref())?;
+    let cap = lua.create_table_with_capacity(0, a.capacity.len())?;
+    for (k, v) in &a.capacity {
+        cap.raw_set(k.as_str(), *v)?;
+    }
+    cap.set_readonly(true);
+    t.raw_set("capacity", cap)?;
+    t.raw_set("online", a.online)?;
+    t.raw_set("tags", string_list(lua, &a.tags)?)?;
+    t.raw_set("attrs", attrs_table(lua, &a.attrs)?)?;
+    t.set_readonly(true);
+    Ok(t)
+}
+
+fn flow_view(lua: &Lua, f: &FlowState, currency: &str) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 9)?;
+    t.raw_set("id", f.id.as_str())?;
+    t.raw_set("from", f.from.as_str())?;
+    t.raw_set("to", f.to.as_str())?;
+    t.raw_set("kind", f.kind.as_str())?;
+    t.raw_set("via", f.via.as_deref())?;
+    t.raw_set("amount", f.amount)?;
+    t.raw_set("unit", f.kind.base_unit(currency))?;
+    t.raw_set("project", f.project.as_deref())?;
+    t.raw_set("tags", string_list(lua, &f.tags)?)?;
+    t.set_readonly(true);
+    Ok(t)
+}
+
+fn project_view(lua: &Lua, p: &ProjectState) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 6)?;
+    t.raw_set("id", p.id.as_str())?;
+    t.raw_set("title", p.title.as_deref())?;
+    let what = lua.create_table()?;
+    what.raw_set("owner", p.what_owner.as_str())?;
+    what.raw_set("goal", p.what_goal.as_deref())?;
+    what.set_readonly(true);
+    t.raw_set("what", what)?;
+    let how = lua.create_table_with_capacity(p.how.len(), 0)?;
+    for (i, (actor, means)) in p.how.iter().enumerate() {
+        let h = lua.create_table()?;
+        h.raw_set("actor", actor.as_str())?;
+        h.raw_set("means", means.as_deref())?;
+        h.set_readonly(true);
+        how.raw_set(i + 1, h)?;
+    }
+    how.set_readonly(true);
+    t.raw_set("how", how)?;
+    t.raw_set("why", p.why.as_deref())?;
+    t.raw_set("participants", string_list(lua, &p.participants)?)?;
+    t.set_readonly(true);
+    Ok(t)
+}
+
+macro_rules! cached_view {
+    ($name:ident, $field:ident, $build:expr) => {
+        fn $name(lua: &Lua, shared: &Shared, i: usize) -> mlua::Result<Table> {
+            if let Some(Some(t)) = shared.views.borrow().$field.get(i) {
+                return Ok(t.clone());
+            }
+            let world = shared.world.borrow();
+            let Some(item) = world.$field.get(i) else {
+                return Err(mlua::Error::runtime("gil: entity index out of range"));
+            };
+            #[allow(clippy::redundant_closure_call)]
+            let t = ($build)(lua, item, &world.currency)?;
+            let mut views = shared.views.borrow_mut();
+            if views.$field.len() < world.$field.len() {
+                views.$field.resize(world.$field.len(), None);
+            }
+            if let Some(slot) = views.$field.get_mut(i) {
+                *slot = Some(t.clone());
+            }
+            Ok(t)
+        }
+    };
+}
+
+cached_view!(actor_view_at, actors, |lua, a, _c: &String| actor_view(
+    lua, a
+));
+cached_view!(asset_view_at, assets, |lua, a, _c: &String| asset_view(
+    lua, a
+));
+cached_view!(flow_view_at, flows, |lua, f, c: &String| flow_view(
+    lua, f, c
+));
+cached_view!(project_view_at, projects, |lua, p, _c: &String| {
+    project_view(lua, p)
+});
+
+fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
+    if let Some(t) = &shared.views.borrow().world {
+        return Ok(t.clone());
+    }
+    let (year, na, ns, nf, np) = {
+        let w = shared.world.borrow();
+        (
+            w.year,
+            w.actors.len(),
+            w.assets.len(),
+            w.flows.len(),
+            w.projects.len(),
+        )
+    };
+    let t = lua.create_table()?;
+    t.raw_set("year", year)?;
+    let list =
+        |n: usize, f: fn(&Lua, &Shared, usize) -> mlua::Result<Table>| -> mlua::Result<Table> {
+            let l = lua.create_table_with_capacity(n, 0)?;
+            for i in 0..n {
+                l.raw_set(i + 1, f(lua, shared, i)?)?;
+            }
+            l.set_readonly(true);
+            Ok(l)
+        };
+    t.raw_set("actors", list(na, actor_view_at)?)?;
+    t.raw_set("assets", list(ns, asset_view_at)?)?;
+    t.raw_set("flows", list(nf, flow_view_at)?)?;
+    t.raw_set("projects", list(np, project_view_at)?)?;
+    t.set_readonly(true);
+    shared.views.borrow_mut().world = Some(t.clone());
+    Ok(t)
+}
+
+// ── ctx ───────────────────────────────────────────────────────────────────────────
+
+/// The file and line of the Lua code calling a `ctx` function.
+fn call_site(lua: &Lua, shared: &Shared) -> (String, u32) {
+    lua.inspect_stack(1, |d| {
+        let line = d.current_line().unwrap_or(0) as u32;
+        (line, ())
+    })
+    .map(|(line, _)| (shared.caller.borrow().file.clone(), line))
+    .unwrap_or_else(|| (shared.caller.borrow().file.clone(), 0))
+}
+
+fn provenance(lua: &Lua, shared: &Shared) -> Provenance {
+    let (file, line) = call_site(lua, shared);
+    let caller = shared.caller.borrow();
+    Provenance {
+        rule: caller.rule.clone(),
+        file,
+        line,
+        step: caller.step,
+    }
+}
+
+/// An error in a `ctx` call, located at the calling line.
+fn effect_error(lua: &Lua, shared: &Shared, function: &str, message: String) -> mlua::Error {
+    let (file, line) = call_site(lua, shared);
+    let rule = shared.caller.borrow().rule.clone();
+    let mut e = RuleError::new(
+        RuleErrorKind::Effect,
+        file,
+        Some(line),
+        format!("ctx.{function}: {message}"),
+    );
+    if !rule.is_empty() {
+        e = e.rule(rule);
+    }
+    mlua::Error::external(e)
+}
+
+/// Reads an effect table, rejecting unknown fields and values of the wrong type.
+struct Spec<'a> {
+    lua: &'a Lua,
+    shared: &'a Shared,
+    function: &'static str,
+    table: Table,
+}
+
+impl<'a> Spec<'a> {
+    fn new(
+        lua: &'a Lua,
+        shared: &'a Shared,
+        function: &'static str,
+        class: &str,
+        value: Value,
+    ) -> mlua::Result<Self> {
+        let Value::Table(table) = value else {
+            return Err(effect_error(
+                lua,
+                shared,
+                function,
+                format!("expected a table, got {}", value.type_name()),
+            ));
+        };
+        let fields = api::field_names(class);
+        for pair in table.clone().pairs::<Value, Value>() {
+            let (key, _) = pair?;
+            let name = match &key {
+                Value::String(s) => s.to_string_lossy(),
+                other => {
+                    return Err(effect_error(
+                        lua,
+                        shared,
+                        function,
+                        format!("unexpected {} key; fields are named", other.type_name()),
+                    ))
+                }
+            };
+            if !fields.contains(&name.as_str()) {
+                let hint = gil_model::diag::did_you_mean(&name, fields.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(effect_error(
+                    lua,
+                    shared,
+                    function,
+                    format!("unknown field `{name}`{hint}"),
+                ));
+            }
+        }
+        Ok(Spec {
+            lua,
+            shared,
+            function,
+            table,
+        })
+    }
+
+    fn fail(&self, message: String) -> mlua::Error {
+        effect_error(self.lua, self.shared, self.function, message)
+    }
+
+    fn string(&self, key: &str) -> mlua::Result<Option<String>> {
+        match self.table.raw_get::<Value>(key)? {
+            Value::Nil => Ok(None),
+            Value::String(s) => Ok(Some(s.to_string_lossy())),
+            other => Err(self.fail(format!(
+                "field `{key}` must be a string, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn required_string(&self, key: &str) -> mlua::Result<String> {
+        self.string(key)?
+            .ok_or_else(|| self.fail(format!("field `{key}` is required")))
+    }
+
+    fn number(&self, key: &str) -> mlua::Result<Option<f64>> {
+        match self.table.raw_get::<Value>(key)? {
+            Value::Nil => Ok(None),
+            v => check_number(&v)
+                .map(Some)
+                .map_err(|m| self.fail(format!("field `{key}` {m}"))),
+        }
+    }
+
+    fn names(&self, key: &'static str) -> mlua::Result<Vec<String>> {
+        meta::names_of(self.table.raw_get::<Value>(key)?, key).map_err(|m| self.fail(m))
+    }
+}
+
+fn check_number(v: &Value) -> Result<f64, String> {
+    let n = match v {
+        Value::Number(n) => *n,
+        Value::Integer(i) => *i as f64,
+        other => return Err(format!("must be a number, got {}", other.type_name())),
+    };
+    if n.is_nan() {
+        return Err("must be a number, got NaN".into());
+    }
+    if n.is_infinite() {
+        return Err(format!(
+            "must be finite, got {}",
+            if n > 0.0 { "inf" } else { "-inf" }
+        ));
+    }
+    Ok(n)
+}
+
+fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
+    let ctx = lua.create_table()?;
+    ctx.raw_set("step", 0)?;
+    for function in api::CTX_FUNCTIONS {
+        let s = shared.clone();
+        let f = match function.name {
+            "param" => lua.create_function(move |lua, name: Value| {
+                let Value::String(name) = name else {
+                    return Err(effect_error(
+                        lua,
+                        &s,
+                        "param",
+                        format!("expected a parameter name, got {}", name.type_name()),
+                    ));
+                };
+                let name = name.to_string_lossy();
+                let world = s.world.borrow();
+                if let Some(v) = world.params.get(&name) {
+                    return Ok(*v);
+                }
+                let message = if s.known.params.contains(&name) {
+                    format!("parameter `{name}` has no value in {}", world.year)
+                } else {
+                    let hint = gil_model::diag::did_you_mean(
+                        &name,
+                        s.known.params.iter().map(String::as_str),
+                    )
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                    format!("unknown parameter `{name}`{hint}")
+                };
+                drop(world);
+                Err(effect_error(lua, &s, "param", message))
+            })?,
+            "actor" => lua.create_function(move |lua, id: String| {
+                let index = s.world.borrow().actor_index(&id);
+                match index {
+                    Some(i) => actor_view_at(lua, &s, i).map(Value::Table),
+                    None => Ok(Value::Nil),
+                }
+            })?,
+            "asset" => lua.create_function(move |lua, id: String| {
+                let index = s.world.borrow().asset_index(&id);
+                match index {
+                    Some(i) => asset_view_at(lua, &s, i).map(Value::Table),
+                    None => Ok(Value::Nil),
+                }
+            })?,
+            "flows" => lua.create_function(move |lua, sel: Value| {
+                let selector = selector_arg(lua, &s, "flows", sel)?;
+                let matching: Vec<usize> = {
+                    let w = s.world.borrow();
+                    w.flows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| selector.matches_flow(f))
+                        .map(|(i, _)| i)
+                        .collect()
+                };
+                let list = lua.create_table_with_capacity(matching.len(), 0)?;
+                for (n, i) in matching.into_iter().enumerate() {
+                    list.raw_set(n + 1, flow_view_at(lua, &s, i)?)?;
+                }
+                Ok(list)
+            })?,
+            "sum" => lua.create_function(move |lua, sel: Value| {
+                let selector = selector_arg(lua, &s, "sum", sel)?;
+                let w = s.world.borrow();
+                Ok(w.flows
+                    .iter()
+                    .filter(|f| selector.matches_flow(f))
+                    .map(|f| f.amount)
+                    .sum::<f64>())
+            })?,
+            "total" => lua.create_function(move |lua, sel: Value| {
+                let selector = selector_arg(lua, &s, "total", sel)?;
+                let w = s.world.borrow();
+                Ok(w.history
+                    .iter()
+                    .flatten()
+                    .filter(|f| selector.matches_flow(f))
+                    .map(|f| f.amount)
+                    .sum::<f64>())
+            })?,
+            "flow" => lua.create_function(move |lua, spec: Value| {
+                let spec = Spec::new(lua, &s, "flow", "FlowSpec", spec)?;
+                let from = spec.required_string("from")?;
+                let to = spec.required_string("to")?;
+                let kind_name = spec.required_string("kind")?;
+                let Some(kind) = gil_model::FlowKind::parse(&kind_name) else {
+                    return Err(spec.fail(format!(
+                        "field `kind` must be funding, compute or power, got `{kind_name}`"
+                    )));
+                };
+                let amount = spec
+                    .number("amount")?
+                    .ok_or_else(|| spec.fail("field `amount` is required".into()))?;
+                if amount < 0.0 {
+                    return Err(
+                        spec.fail(format!("field `amount` must not be negative, got {amount}"))
+                    );
+                }
+                {
+                    let w = s.world.borrow();
+                    for (key, id) in [("from", &from), ("to", &to)] {
+                        if !w.is_entity(id) {
+                            let candidates = w
+                                .actors
+                                .iter()
+                                .map(|a| a.id.as_str())
+                                .chain(w.assets.iter().map(|a| a.id.as_str()));
+                            let hint = gil_model::diag::did_you_mean(id, candidates)
+                                .map(|h| format!(" (did you mean `{h}`?)"))
+                                .unwrap_or_default();
+                            return Err(spec.fail(format!(
+                                "field `{key}`: unknown actor or asset `{id}`{hint}"
+                            )));
+                        }
+                    }
+                }
+                let project = spec.string("project")?;
+                if let Some(p) = &project {
+                    if s.world.borrow().project_index(p).is_none() {
+                        return Err(spec.fail(format!("field `project`: unknown project `{p}`")));
+                    }
+                }
+                let flow = NewFlow {
+                    id: spec.string("id")?,
+                    from,
+                    to,
+                    kind,
+                    via: spec.string("via")?,
+                    amount,
+                    project,
+                    tags: spec.names("tags")?,
+                    note: spec.string("note")?,
+                };
+                push(lua, &s, EffectKind::Flow(flow));
+                Ok(())
+            })?,
+            "adjust" => lua.create_function(move |lua, spec: Value| {
+                let spec = Spec::new(lua, &s, "adjust", "AdjustSpec", spec)?;
+                let flow = spec.string("flow")?;
+                let select = spec.table.raw_get::<Value>("select")?;
+                let target = match (flow, select) {
+                    (Some(id), Value::Nil) => {
+                        if s.world.borrow().flow_index(&id).is_none() {
+                            return Err(spec
+                                .fail(format!("field `flow`: unknown flow `{id}` in this step")));
+                        }
+                        AdjustTarget::Flow(id)
+                    }
+                    (None, sel @ Value::Table(_)) => {
+                        AdjustTarget::Select(selector_arg(lua, &s, "adjust", sel)?)
+                    }
+                    (None, Value::Nil) => {
+                        return Err(spec.fail("give `flow` (an id) or `select` (a selector)".into()))
+                    }
+                    (Some(_), _) => {
+                        return Err(spec.fail("give `flow` or `select`, not both".into()))
+                    }
+                    (None, other) => {
+                        return Err(spec.fail(format!(
+                            "field `select` must be a table, got {}",
+                            other.type_name()
+                        )))
+                    }
+                };
+                let ops = [
+                    ("scale", spec.number("scale")?),
+                    ("add", spec.number("add")?),
+                    ("set", spec.number("set")?),
+                ];
+                let given: Vec<_> = ops.iter().filter(|(_, v)| v.is_some()).collect();
+                let op = match given.as_slice() {
+                    [(name, Some(v))] => match *name {
+                        "scale" if *v < 0.0 => {
+                            return Err(
+                                spec.fail(format!("field `scale` must not be negative, got {v}"))
+                            )
+                        }
+                        "set" if *v < 0.0 => {
+                            return Err(
+                                spec.fail(format!("field `set` must not be negative, got {v}"))
+                            )
+                        }
+                        "scale" => AdjustOp::Scale(*v),
+                        "add" => AdjustOp::Add(*v),
+                        _ => AdjustOp::Set(*v),
+                    },
+                    [] => return Err(spec.fail("give one of `scale`, `add` or `set`".into())),
+                    _ => return Err(spec.fail("give only one of `scale`, `add` or `set`".into())),
+                };
+                push(lua, &s, EffectKind::Adjust { target, op });
+                Ok(())
+            })?,
+            "set" => lua.create_function(move |lua, spec: Value| {
+                let spec = Spec::new(lua, &s, "set", "SetSpec", spec)?;
+                let (entity, id) = match (spec.string("actor")?, spec.string("asset")?) {
+                    (Some(a), None) => (EntityKind::Actor, a),
+                    (None, Some(a)) => (EntityKind::Asset, a),
+                    (None, None) => return Err(spec.fail("give `actor` or `asset`".into())),
+                    (Some(_), Some(_)) => {
+                        return Err(spec.fail("give `actor` or `asset`, not both".into()))
+                    }
+                };
+                let exists = {
+                    let w = s.world.borrow();
+                    match entity {
+                        EntityKind::Actor => w.actor_index(&id).is_some(),
+                        EntityKind::Asset => w.asset_index(&id).is_some(),
+                    }
+                };
+                if !exists {
+                    let what = if entity == EntityKind::Actor {
+                        "actor"
+                    } else {
+                        "asset"
+                    };
+                    return Err(spec.fail(format!("field `{what}`: unknown {what} `{id}`")));
+                }
+                let attr = spec.required_string("attr")?;
+                let value = match spec.table.raw_get::<Value>("value")? {
+                    Value::Nil => return Err(spec.fail("field `value` is required".into())),
+                    Value::Boolean(b) => AttrVal::Bool(b),
+                    Value::String(t) => AttrVal::Text(t.to_string_lossy()),
+                    v => AttrVal::Num(
+                        check_number(&v).map_err(|m| spec.fail(format!("field `value` {m}")))?,
+                    ),
+                };
+                push(
+                    lua,
+                    &s,
+                    EffectKind::Set {
+                        entity,
+                        id,
+                        attr,
+                        value,
+                    },
+                );
+                Ok(())
+            })?,
+            "metric" => lua.create_function(move |lua, (name, value): (Value, Value)| {
+                let Value::String(name) = name else {
+                    return Err(effect_error(
+                        lua,
+                        &s,
+                        "metric",
+                        format!("the name must be a string, got {}", name.type_name()),
+                    ));
+                };
+                let value = check_number(&value)
+                    .map_err(|m| effect_error(lua, &s, "metric", format!("the value {m}")))?;
+                push(
+                    lua,
+                    &s,
+                    EffectKind::Metric {
+                        name: name.to_string_lossy(),
+                        value,
+                    },
+                );
+                Ok(())
+            })?,
+            "finding" => lua.create_function(move |lua, spec: Value| {
+                let spec = Spec::new(lua, &s, "finding", "FindingSpec", spec)?;
+                let level_name = spec.required_string("level")?;
+                let Some(level) = Level::parse(&level_name) else {
+                    return Err(spec.fail(format!(
+                        "field `level` must be info, warn or error, got `{level_name}`"
+                    )));
+                };
+                let finding = EffectKind::Finding {
+                    level,
+                    message: spec.required_string("message")?,
+                    code: spec.string("code")?,
+                    subject: spec.string("subject")?,
+                };
+                push(lua, &s, finding);
+                Ok(())
+            })?,
+            "role" => lua.create_function(move |lua, spec: Value| {
+                let spec = Spec::new(lua, &s, "role", "RoleSpec", spec)?;
+                let project = spec.required_string("project")?;
+                let actor = spec.required_string("actor")?;
+                let role_name = spec.required_string("role")?;
+                let Some(role) = Role::parse(&role_name) else {
+                    return Err(spec.fail(format!(
+                        "field `role` must be what, how or why, got `{role_name}`"
+                    )));
+                };
+                {
+                    let w = s.world.borrow();
+                    if w.project_index(&project).is_none() {
+                        return Err(
+                            spec.fail(format!("field `project`: unknown project `{project}`"))
+                        );
+                    }
+                    if w.actor_index(&actor).is_none() {
+                        return Err(spec.fail(format!("field `actor`: unknown actor `{actor}`")));
+                    }
+                }
+                push(
+                    lua,
+                    &s,
+                    EffectKind::Role {
+                        project,
+                        actor,
+                        role,
+                        note: spec.string("note")?,
+                    },
+                );
+                Ok(())
+            })?,
+            other => {
+                return Err(mlua::Error::runtime(format!(
+                    "gil: ctx.{other} is described but not implemented"
+                )));
+            }
+        };
+        ctx.raw_set(function.name, f)?;
+    }
+    ctx.set_readonly(true);
+    Ok(ctx)
+}
+
+fn selector_arg(
+    lua: &Lua,
+    shared: &Shared,
+    function: &'static str,
+    value: Value,
+) -> mlua::Result<crate::select::Selector> {
+    match value {
+        Value::Nil => Ok(crate::select::Selector::default()),
+        Value::Table(t) => meta::parse_selector(&t, Target::Flows, &shared.known)
+            .map_err(|m| effect_error(lua, shared, function, m)),
+        other => Err(effect_error(
+            lua,
+            shared,
+            function,
+            format!("expected a selector table, got {}", other.type_name()),
+        )),
+    }
+}
+
+fn push(lua: &Lua, shared: &Shared, kind: EffectKind) {
+    let provenance = provenance(lua, shared);
+    shared
+        .effects
+        .borrow_mut()
+        .push(Effect { kind, provenance });
+}

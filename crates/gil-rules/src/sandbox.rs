@@ -1,0 +1,279 @@
+//! The Luau sandbox: which libraries exist, limits on time and memory, seeded random.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mlua::{Lua, LuaOptions, StdLib, Value, VmState};
+
+use crate::error::{RuleError, RuleErrorKind};
+
+/// Limits on rules. Defaults are generous: they stop runaway rules, not slow ones.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Longest a single hook call may run.
+    pub call_deadline: Duration,
+    /// Longest all rule calls of one run may take together.
+    pub total_budget: Duration,
+    /// Memory limit of each Lua state, in bytes.
+    pub memory_limit: usize,
+    /// Seed of `math.random` (reseeded per call from this, the rule, step and entity).
+    pub seed: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            call_deadline: Duration::from_secs(5),
+            total_budget: Duration::from_secs(600),
+            memory_limit: 1024 * 1024 * 1024,
+            seed: 0x6769_6c5f_7275_6c65, // "gil_rule"
+        }
+    }
+}
+
+/// Why the interrupt stopped a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tripped {
+    None,
+    Deadline,
+    Budget,
+}
+
+/// Time accounting shared with the interrupt callback.
+pub(crate) struct Clock {
+    pub deadline: Cell<Option<Instant>>,
+    pub tripped: Cell<Tripped>,
+    pub budget_left: Cell<Duration>,
+    pub call_started: Cell<Option<Instant>>,
+    ticks: Cell<u32>,
+    /// Which limit the armed deadline stands for.
+    reason: Cell<Tripped>,
+    pub where_: std::cell::RefCell<Option<(String, u32)>>,
+}
+
+impl Clock {
+    pub fn new(budget: Duration) -> Self {
+        Clock {
+            deadline: Cell::new(None),
+            tripped: Cell::new(Tripped::None),
+            budget_left: Cell::new(budget),
+            call_started: Cell::new(None),
+            ticks: Cell::new(0),
+            reason: Cell::new(Tripped::Deadline),
+            where_: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Arms the deadline for one call: the sooner of the per-call limit and the budget.
+    pub fn start(&self, per_call: Duration) {
+        let now = Instant::now();
+        let left = self.budget_left.get();
+        let (limit, reason) = if left < per_call {
+            (left, Tripped::Budget)
+        } else {
+            (per_call, Tripped::Deadline)
+        };
+        self.deadline.set(Some(now + limit));
+        self.tripped.set(Tripped::None);
+        self.call_started.set(Some(now));
+        self.ticks.set(0);
+        self.reason.set(reason);
+    }
+
+    pub fn stop(&self) {
+        if let Some(started) = self.call_started.take() {
+            let spent = started.elapsed();
+            self.budget_left
+                .set(self.budget_left.get().saturating_sub(spent));
+        }
+        self.deadline.set(None);
+    }
+
+    /// Called from the interrupt: true when the call must stop. The clock is read every
+    /// 64th interrupt, which keeps the check cheap inside tight loops.
+    fn expired(&self) -> bool {
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t % 64 != 0 {
+            return false;
+        }
+        match self.deadline.get() {
+            Some(deadline) if Instant::now() >= deadline => {
+                self.tripped.set(self.reason.get());
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64) behind `math.random`.
+pub(crate) struct Random {
+    state: Cell<u64>,
+}
+
+impl Random {
+    pub fn new() -> Self {
+        Random {
+            state: Cell::new(0),
+        }
+    }
+
+    pub fn reseed(&self, seed: u64) {
+        self.state.set(seed);
+    }
+
+    pub fn next_u64(&self) -> u64 {
+        let mut z = self.state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Mixes values into one seed (FNV-1a over their bytes, then SplitMix).
+pub(crate) fn mix(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+pub(crate) fn hash_str(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Globals removed before sandboxing: loading code, reaching outside, clocks, GC control.
+pub const REMOVED_GLOBALS: &[&str] = &[
+    "require",
+    "load",
+    "loadstring",
+    "dofile",
+    "loadfile",
+    "getfenv",
+    "setfenv",
+    "collectgarbage",
+    "gcinfo",
+    "newproxy",
+    "os",
+    "io",
+    "debug",
+    "package",
+    "module",
+];
+
+/// Creates a sandboxed Luau state: safe libraries only, a host-seeded `math.random`,
+/// a memory limit (checked to be in force), and the interrupt that enforces deadlines.
+pub(crate) fn new_state(
+    config: &SandboxConfig,
+    clock: Rc<Clock>,
+    random: Rc<Random>,
+) -> Result<Lua, RuleError> {
+    let sandbox_err = |what: &str, e: mlua::Error| {
+        RuleError::new(
+            RuleErrorKind::Sandbox,
+            "<sandbox>",
+            None,
+            format!("{what}: {e}"),
+        )
+    };
+    let libs = StdLib::TABLE
+        | StdLib::STRING
+        | StdLib::UTF8
+        | StdLib::BIT
+        | StdLib::MATH
+        | StdLib::COROUTINE;
+    let lua = Lua::new_with(libs, LuaOptions::default())
+        .map_err(|e| sandbox_err("cannot create the Lua state", e))?;
+    let globals = lua.globals();
+    for name in REMOVED_GLOBALS {
+        globals
+            .raw_set(*name, Value::Nil)
+            .map_err(|e| sandbox_err("cannot remove a global", e))?;
+    }
+    // math.random and math.randomseed are replaced by a host-seeded generator.
+    let setup = || -> mlua::Result<()> {
+        let math: mlua::Table = globals.get("math")?;
+        let rng = random.clone();
+        let random_fn = lua.create_function(move |_, (m, n): (Option<f64>, Option<f64>)| {
+            let r = rng.next_f64();
+            Ok(match (m, n) {
+                (None, _) => r,
+                (Some(hi), None) => (r * hi.floor()).floor() + 1.0,
+                (Some(lo), Some(hi)) => lo.floor() + (r * (hi.floor() - lo.floor() + 1.0)).floor(),
+            })
+        })?;
+        math.raw_set("random", random_fn)?;
+        math.raw_set("randomseed", Value::Nil)?;
+        // `print` goes to stderr so it can never change an outcome.
+        let print = lua.create_function(|lua, args: mlua::Variadic<Value>| {
+            let parts: Vec<String> = args
+                .iter()
+                .map(|v| v.to_string().unwrap_or_else(|_| "?".into()))
+                .collect();
+            let at = lua
+                .inspect_stack(1, |d| {
+                    let src = d
+                        .source()
+                        .short_src
+                        .map(|s| s.into_owned())
+                        .unwrap_or_default();
+                    format!("{src}:{}", d.current_line().unwrap_or(0))
+                })
+                .unwrap_or_default();
+            eprintln!("print {at}: {}", parts.join("\t"));
+            Ok(())
+        })?;
+        globals.raw_set("print", print)?;
+        Ok(())
+    };
+    setup().map_err(|e| sandbox_err("cannot set up the libraries", e))?;
+    lua.sandbox(true)
+        .map_err(|e| sandbox_err("cannot enable the sandbox", e))?;
+    lua.set_memory_limit(config.memory_limit)
+        .map_err(|e| sandbox_err("cannot set the memory limit", e))?;
+    // set_memory_limit reports the previous limit; read it back to be sure it took.
+    let in_force = lua
+        .set_memory_limit(config.memory_limit)
+        .map_err(|e| sandbox_err("cannot set the memory limit", e))?;
+    if in_force != config.memory_limit {
+        return Err(RuleError::new(
+            RuleErrorKind::Sandbox,
+            "<sandbox>",
+            None,
+            format!("the memory limit did not take effect ({in_force} bytes in force)"),
+        ));
+    }
+    lua.set_interrupt(move |lua| {
+        if clock.expired() {
+            let at = lua.inspect_stack(0, |d| {
+                let src = d
+                    .source()
+                    .short_src
+                    .map(|s| s.into_owned())
+                    .unwrap_or_default();
+                (src, d.current_line().unwrap_or(0) as u32)
+            });
+            *clock.where_.borrow_mut() = at;
+            return Err(mlua::Error::runtime("gil: time limit reached"));
+        }
+        Ok(VmState::Continue)
+    });
+    Ok(lua)
+}

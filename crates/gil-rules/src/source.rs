@@ -1,0 +1,105 @@
+//! Finding rule files: files and folders named in `scenario.rules` or `--rules`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{RuleError, RuleErrorKind};
+
+/// One rule file's text and the name users know it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSource {
+    /// The path as the user wrote it (a folder entry gets the file appended), used as
+    /// the chunk name so Lua errors read `rules/x.lua:12: …`.
+    pub display: String,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Reads the rule files an entry names: a `.lua` file, or every `.lua` file below a
+/// folder (sorted by path, so the order is the same everywhere).
+///
+/// `written` is the entry as the user wrote it; `resolved` is where it is on disk.
+pub fn read_entry(written: &str, resolved: &Path) -> Result<Vec<RuleSource>, RuleError> {
+    let io = |e: std::io::Error, path: &Path| {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            "no such file or folder".to_string()
+        } else {
+            e.to_string()
+        };
+        RuleError::new(
+            RuleErrorKind::Io,
+            written,
+            None,
+            format!("cannot read rules at `{}`: {what}", path.display()),
+        )
+    };
+    let meta = std::fs::metadata(resolved).map_err(|e| io(e, resolved))?;
+    if meta.is_file() {
+        let text = read_text(written, resolved)?;
+        return Ok(vec![RuleSource {
+            display: written.to_string(),
+            path: resolved.to_path_buf(),
+            text,
+        }]);
+    }
+    let mut files = Vec::new();
+    collect_lua_files(resolved, &mut files).map_err(|e| io(e, resolved))?;
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(resolved).unwrap_or(&path);
+            let display = Path::new(written)
+                .join(relative)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = read_text(&display, &path)?;
+            Ok(RuleSource {
+                display,
+                path,
+                text,
+            })
+        })
+        .collect()
+}
+
+fn read_text(display: &str, path: &Path) -> Result<String, RuleError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        RuleError::new(
+            RuleErrorKind::Io,
+            display,
+            None,
+            format!("cannot read the rule file: {e}"),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        RuleError::new(
+            RuleErrorKind::Io,
+            display,
+            Some(line as u32),
+            "the rule file is not valid UTF-8",
+        )
+    })
+}
+
+fn collect_lua_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_lua_files(&path, out)?;
+        } else if name.ends_with(".lua") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

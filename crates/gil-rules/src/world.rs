@@ -1,0 +1,156 @@
+//! The world as rules see it in one step: plain data the engine fills and updates.
+//!
+//! Rules never hold references into the scenario; they read this state (through
+//! read-only Lua views) and answer with effects, which the engine applies here between
+//! rules.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gil_model::FlowKind;
+
+/// An attribute value as rules see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum AttrVal {
+    Num(f64),
+    Text(String),
+    Bool(bool),
+}
+
+#[derive(Debug, Clone)]
+pub struct ActorState {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub count: f64,
+    pub region: Option<String>,
+    pub tags: Vec<String>,
+    pub attrs: BTreeMap<String, AttrVal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssetState {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub owner: Option<String>,
+    pub region: Option<String>,
+    pub capacity: BTreeMap<String, f64>,
+    pub online: Option<i32>,
+    pub tags: Vec<String>,
+    pub attrs: BTreeMap<String, AttrVal>,
+}
+
+/// Where a flow of this step comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowOrigin {
+    /// Written in the scenario: index into `Scenario::flows`.
+    Scenario(usize),
+    /// Created by a rule's `ctx.flow`.
+    Rule(crate::Provenance),
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowState {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub kind: FlowKind,
+    pub via: Option<String>,
+    /// In the kind's base unit (the scenario currency, gpu_hour, MW).
+    pub amount: f64,
+    pub project: Option<String>,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+    pub origin: FlowOrigin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectState {
+    pub id: String,
+    pub title: Option<String>,
+    pub what_owner: String,
+    pub what_goal: Option<String>,
+    pub how: Vec<(String, Option<String>)>,
+    pub why: Option<String>,
+    pub participants: Vec<String>,
+}
+
+/// Everything a rule can read in one step.
+#[derive(Debug, Clone, Default)]
+pub struct WorldState {
+    pub year: i32,
+    pub currency: String,
+    /// Parameter values in force this year.
+    pub params: BTreeMap<String, f64>,
+    pub actors: Vec<ActorState>,
+    pub assets: Vec<AssetState>,
+    pub flows: Vec<FlowState>,
+    pub projects: Vec<ProjectState>,
+    /// Flows of earlier steps, oldest first (for `ctx.total`).
+    pub history: Vec<Vec<FlowState>>,
+    actor_ids: HashMap<String, usize>,
+    asset_ids: HashMap<String, usize>,
+    flow_ids: HashMap<String, usize>,
+    project_ids: HashMap<String, usize>,
+}
+
+impl WorldState {
+    /// Rebuilds the id indexes; call after replacing the entity vectors.
+    pub fn reindex(&mut self) {
+        self.actor_ids = self
+            .actors
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        self.asset_ids = self
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        self.project_ids = self
+            .projects
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        self.reindex_flows();
+    }
+
+    pub fn reindex_flows(&mut self) {
+        self.flow_ids = self
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), i))
+            .collect();
+    }
+
+    pub fn actor_index(&self, id: &str) -> Option<usize> {
+        self.actor_ids.get(id).copied()
+    }
+
+    pub fn asset_index(&self, id: &str) -> Option<usize> {
+        self.asset_ids.get(id).copied()
+    }
+
+    pub fn flow_index(&self, id: &str) -> Option<usize> {
+        self.flow_ids.get(id).copied()
+    }
+
+    pub fn project_index(&self, id: &str) -> Option<usize> {
+        self.project_ids.get(id).copied()
+    }
+
+    pub fn is_entity(&self, id: &str) -> bool {
+        self.actor_ids.contains_key(id) || self.asset_ids.contains_key(id)
+    }
+
+    /// Adds a flow made by a rule, keeping the id index current.
+    pub fn push_flow(&mut self, flow: FlowState) {
+        self.flow_ids.insert(flow.id.clone(), self.flows.len());
+        self.flows.push(flow);
+    }
+}

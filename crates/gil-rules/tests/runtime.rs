@@ -1,0 +1,370 @@
+//! The rule runtime on hand-built worlds: sandbox, ctx, effects, ordering, provenance.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::collections::BTreeMap;
+
+use gil_model::FlowKind;
+use gil_rules::*;
+
+fn source(name: &str, text: &str) -> RuleSource {
+    RuleSource {
+        display: format!("rules/{name}.lua"),
+        path: format!("rules/{name}.lua").into(),
+        text: text.to_string(),
+    }
+}
+
+fn known() -> KnownNames {
+    KnownNames {
+        params: ["voucher.coverage".to_string(), "later".to_string()].into(),
+        actor_kinds: ["startup", "government", "agency"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        asset_kinds: ["gpu_cluster"].iter().map(|s| s.to_string()).collect(),
+        actors: ["gov", "nipa", "s1", "s2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        assets: ["cluster"].iter().map(|s| s.to_string()).collect(),
+        projects: ["p"].iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn actor(id: &str, kind: &str, demand: f64) -> ActorState {
+    ActorState {
+        id: id.into(),
+        name: id.into(),
+        kind: kind.into(),
+        count: 10.0,
+        region: None,
+        tags: vec![],
+        attrs: BTreeMap::from([("demand".to_string(), AttrVal::Num(demand))]),
+    }
+}
+
+fn world() -> WorldState {
+    let mut w = WorldState::default();
+    w.year = 2026;
+    w.currency = "KRW".into();
+    w.params = BTreeMap::from([("voucher.coverage".to_string(), 0.5)]);
+    w.actors = vec![
+        actor("gov", "government", 0.0),
+        actor("nipa", "agency", 0.0),
+        actor("s1", "startup", 100.0),
+        actor("s2", "startup", 300.0),
+    ];
+    w.flows = vec![FlowState {
+        id: "budget".into(),
+        from: "gov".into(),
+        to: "nipa".into(),
+        kind: FlowKind::Funding,
+        via: Some("grant".into()),
+        amount: 1000.0,
+        project: None,
+        tags: vec![],
+        note: None,
+        origin: FlowOrigin::Scenario(0),
+    }];
+    w.projects = vec![ProjectState {
+        id: "p".into(),
+        title: None,
+        what_owner: "gov".into(),
+        what_goal: None,
+        how: vec![("nipa".into(), None)],
+        why: Some("w".into()),
+        participants: vec![],
+    }];
+    w.reindex();
+    w
+}
+
+fn load(rules: &[(&str, &str)]) -> Result<RuleRuntime, RuleError> {
+    let sources: Vec<_> = rules.iter().map(|(n, t)| source(n, t)).collect();
+    RuleRuntime::load(&sources, known(), SandboxConfig::default())
+}
+
+fn run_one(text: &str) -> Result<Vec<Effect>, RuleError> {
+    let rt = load(&[("r", text)])?;
+    rt.set_world(world());
+    rt.run(0)
+}
+
+#[test]
+fn voucher_rule_emits_flows_with_provenance() {
+    let effects = run_one(
+        r#"
+return {
+  id = "voucher",
+  select = { actors = { kind = "startup" } },
+  on_actor = function(actor, ctx)
+    local grant = actor.attrs.demand * ctx.param("voucher.coverage")
+    ctx.flow { from = "nipa", to = actor.id, kind = "funding", via = "voucher", amount = grant }
+    ctx.metric("voucher.total", grant)
+  end,
+}
+"#,
+    )
+    .unwrap();
+    assert_eq!(effects.len(), 4);
+    let EffectKind::Flow(f) = &effects[0].kind else {
+        panic!()
+    };
+    assert_eq!((f.to.as_str(), f.amount), ("s1", 50.0));
+    assert_eq!(
+        effects[0].provenance,
+        Provenance {
+            rule: "voucher".into(),
+            file: "rules/r.lua".into(),
+            line: 7,
+            step: 2026
+        }
+    );
+    assert_eq!(
+        effects[3].kind,
+        EffectKind::Metric {
+            name: "voucher.total".into(),
+            value: 150.0
+        }
+    );
+    assert_eq!(effects[3].provenance.line, 8);
+}
+
+#[test]
+fn rules_are_ordered_by_after_then_id() {
+    let noop = |id: &str, after: &str| {
+        format!("return {{ id = '{id}', after = {{ {after} }}, on_step = function() end }}")
+    };
+    let rt = load(&[
+        ("a", &noop("zeta", "")),
+        ("b", &noop("alpha", "'zeta'")),
+        ("c", &noop("beta", "")),
+    ])
+    .unwrap();
+    let ids: Vec<&str> = rt
+        .order()
+        .iter()
+        .map(|&i| rt.rules()[i].id.as_str())
+        .collect();
+    assert_eq!(ids, ["beta", "zeta", "alpha"]);
+}
+
+#[test]
+fn an_after_cycle_prints_its_path() {
+    let noop = |id: &str, after: &str| {
+        format!(
+            "return {{\n  id = '{id}',\n  after = {{ '{after}' }},\n  on_step = function() end }}"
+        )
+    };
+    let err = load(&[
+        ("a", &noop("a", "c")),
+        ("b", &noop("b", "a")),
+        ("c", &noop("c", "b")),
+    ])
+    .unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::Cycle);
+    assert_eq!(
+        err.to_string().lines().next().unwrap(),
+        "rules/a.lua:3: the rules' `after` order has a cycle: a → b → c → a (rule `a`)"
+    );
+}
+
+#[test]
+fn entities_are_read_only() {
+    let err =
+        run_one("return { id = 'm', on_actor = function(actor, ctx)\n  actor.count = 0\nend }")
+            .unwrap_err();
+    assert_eq!((err.kind, err.line), (RuleErrorKind::Runtime, Some(2)));
+    assert!(err.message.contains("readonly"), "{err}");
+}
+
+#[test]
+fn effects_are_checked_at_the_boundary() {
+    let cases = [
+        (
+            "ctx.flow { from = 'gov', to = 's1', kind = 'funding', amount = 0/0 }",
+            "field `amount` must be a number, got NaN",
+        ),
+        (
+            "ctx.flow { from = 'gov', to = 's1', kind = 'funding', amount = math.huge }",
+            "field `amount` must be finite, got inf",
+        ),
+        (
+            "ctx.flow { from = 'gov', to = 's1', kind = 'funding', amount = -1 }",
+            "must not be negative",
+        ),
+        (
+            "ctx.flow { from = 'gov', to = 'nobody', kind = 'funding', amount = 1 }",
+            "unknown actor or asset `nobody`",
+        ),
+        (
+            "ctx.flow { from = 'gov', to = 's1', kind = 'funding', amount = '1' }",
+            "field `amount` must be a number, got string",
+        ),
+        (
+            "ctx.flow { from = 'gov', to = 's1', kind = 'funding', amont = 1 }",
+            "unknown field `amont` (did you mean `amount`?)",
+        ),
+        (
+            "ctx.metric('x', 0/0)",
+            "ctx.metric: the value must be a number, got NaN",
+        ),
+        (
+            "ctx.param('voucher.coverag')",
+            "unknown parameter `voucher.coverag` (did you mean `voucher.coverage`?)",
+        ),
+        (
+            "ctx.param('later')",
+            "parameter `later` has no value in 2026",
+        ),
+        (
+            "ctx.role { project = 'p', actor = 's1', role = 'who' }",
+            "field `role` must be what, how or why",
+        ),
+        (
+            "ctx.adjust { flow = 'budget', scale = 2, add = 1 }",
+            "give only one of `scale`, `add` or `set`",
+        ),
+        (
+            "ctx.set { actor = 'ghost', attr = 'x', value = 1 }",
+            "unknown actor `ghost`",
+        ),
+    ];
+    for (call, expected) in cases {
+        let err = run_one(&format!(
+            "return {{ id = 'e', on_step = function(world, ctx)\n  {call}\nend }}"
+        ))
+        .unwrap_err();
+        assert_eq!(err.kind, RuleErrorKind::Effect, "{call}: {err}");
+        assert_eq!(err.line, Some(2), "{call}: {err}");
+        assert_eq!(err.rule.as_deref(), Some("e"));
+        assert!(
+            err.message.contains(expected),
+            "{call}: got `{}`",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn sandbox_removes_dangerous_globals() {
+    for name in [
+        "os",
+        "io",
+        "require",
+        "load",
+        "loadstring",
+        "getfenv",
+        "setfenv",
+        "debug",
+        "dofile",
+        "collectgarbage",
+    ] {
+        let text = format!("return {{ id = 'x', on_step = function(w, ctx)\n  ctx.metric('present', {name} == nil and 0 or 1)\nend }}");
+        let effects = run_one(&text).unwrap();
+        assert_eq!(
+            effects[0].kind,
+            EffectKind::Metric {
+                name: "present".into(),
+                value: 0.0
+            },
+            "{name} is reachable"
+        );
+    }
+}
+
+#[test]
+fn one_rule_cannot_change_another_rules_globals_or_libraries() {
+    let tamper = "helper = 1\nlocal ok = pcall(function() string.upper = nil end)\nreturn { id = 'a', on_step = function(w, ctx) ctx.metric('tamper_ok', ok and 1 or 0) end }";
+    let victim = "return { id = 'b', on_step = function(w, ctx)\n  ctx.metric('helper', helper == nil and 0 or 1)\n  ctx.metric('upper', string.upper('x') == 'X' and 1 or 0)\nend }";
+    let rt = load(&[("a", tamper), ("b", victim)]).unwrap();
+    rt.set_world(world());
+    let a = rt.run(0).unwrap();
+    assert_eq!(
+        a[0].kind,
+        EffectKind::Metric {
+            name: "tamper_ok".into(),
+            value: 0.0
+        }
+    );
+    let b = rt.run(1).unwrap();
+    assert_eq!(
+        b[0].kind,
+        EffectKind::Metric {
+            name: "helper".into(),
+            value: 0.0
+        }
+    );
+    assert_eq!(
+        b[1].kind,
+        EffectKind::Metric {
+            name: "upper".into(),
+            value: 1.0
+        }
+    );
+}
+
+#[test]
+fn math_random_is_seeded_by_the_host() {
+    let text =
+        "return { id = 'r', on_actor = function(a, ctx) ctx.metric('r', math.random()) end }";
+    let first = run_one(text).unwrap();
+    let second = run_one(text).unwrap();
+    assert_eq!(first, second);
+    assert_ne!(
+        first[0].kind, first[1].kind,
+        "each call gets its own stream"
+    );
+}
+
+#[test]
+fn api_description_and_ctx_agree() {
+    let rt = load(&[("n", "return { id = 'n', on_step = function() end }")]).unwrap();
+    let mut described: Vec<String> = api::CTX_FUNCTIONS
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
+    described.sort();
+    assert_eq!(rt.ctx_function_names(), described);
+    for f in api::CTX_FUNCTIONS {
+        assert!(api::luals_meta().contains(&format!("function Ctx.{}(", f.name)));
+        assert!(api::luau_definitions().contains(&format!("    {}: (", f.name)));
+    }
+}
+
+fn run_limited(text: &str) -> (RuleError, std::time::Duration) {
+    let config = SandboxConfig {
+        call_deadline: std::time::Duration::from_millis(300),
+        memory_limit: 64 * 1024 * 1024,
+        ..SandboxConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let rt = RuleRuntime::load(&[source("h", text)], known(), config).unwrap();
+    rt.set_world(world());
+    let err = rt.run(0).expect_err(text);
+    (err, started.elapsed())
+}
+
+#[test]
+fn hostile_rules_are_contained_quickly() {
+    let cases = [
+        ("while true do end", RuleErrorKind::Deadline),
+        ("local t = {} while true do t[#t + 1] = string.rep('x', 4096) .. #t end", RuleErrorKind::Memory),
+        ("local s = string.rep('x', 1e9) ctx.metric('n', #s)", RuleErrorKind::Memory),
+        ("local function f(n) return f(n + 1) + 1 end f(1)", RuleErrorKind::Runtime),
+        ("local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end", RuleErrorKind::Deadline),
+    ];
+    for (body, kind) in cases {
+        let (err, took) = run_limited(&format!(
+            "return {{ id = 'h', on_step = function(w, ctx)\n  {body}\nend }}"
+        ));
+        assert_eq!(err.kind, kind, "{body}: {err}");
+        assert_eq!(err.file, "rules/h.lua", "{body}: {err}");
+        assert!(err.line.is_some(), "{body}: {err}");
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{body} took {took:?}"
+        );
+    }
+}
