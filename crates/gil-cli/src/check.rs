@@ -1,12 +1,14 @@
 //! `gil check`: load and validate, print every diagnostic.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gil_model::{LoadError, Scenario};
 use serde::Serialize;
 
-use crate::output::{print_stderr, print_stdout};
+use gil_rules::SandboxConfig;
+
+use crate::output::{print_stderr, print_stdout, render_rule_error};
 use crate::CheckFormat;
 
 #[derive(Serialize)]
@@ -19,7 +21,7 @@ struct Summary<'a> {
     flows: usize,
     projects: usize,
     parameters: usize,
-    rules: Vec<&'a str>,
+    rules: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -31,13 +33,51 @@ struct CheckReport<'a> {
     summary: Option<Summary<'a>>,
 }
 
-pub fn check(path: &Path, format: CheckFormat, color: bool) -> anyhow::Result<ExitCode> {
+pub fn check(
+    path: &Path,
+    extra_rules: &[PathBuf],
+    format: CheckFormat,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
     match gil_model::load(path) {
         Ok(scenario) => {
-            let summary = summary(&scenario, path);
+            // Rules are loaded too: syntax, metadata and ordering are part of the input.
+            let rules =
+                match gil_engine::load_rules(&scenario, extra_rules, SandboxConfig::default()) {
+                    Ok(rules) => rules,
+                    Err(err) => {
+                        match format {
+                            CheckFormat::Human => print_stderr(&render_rule_error(&err, color)),
+                            CheckFormat::Json => {
+                                let report = serde_json::json!({
+                                    "ok": false,
+                                    "errors": 1,
+                                    "diagnostics": [{
+                                        "severity": "error",
+                                        "code": err.kind.code(),
+                                        "message": err.message,
+                                        "file": err.file,
+                                        "line": err.line,
+                                        "rule": err.rule,
+                                        "help": err.help,
+                                    }],
+                                });
+                                print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+                            }
+                        }
+                        return Ok(ExitCode::from(2));
+                    }
+                };
+            let mut summary = summary(&scenario, path);
+            summary.rules = rules
+                .order()
+                .iter()
+                .filter_map(|&i| rules.rules().get(i))
+                .map(|r| r.id.clone())
+                .collect();
             match format {
                 CheckFormat::Human => print_stdout(&format!(
-                    "ok: {} ({}, {}–{}): {} actors, {} assets, {} flows, {} projects, {} parameters\n",
+                    "ok: {} ({}, {}–{}): {} actors, {} assets, {} flows, {} projects, {} parameters, {} rules\n",
                     summary.file,
                     summary.scenario,
                     summary.horizon[0],
@@ -46,7 +86,8 @@ pub fn check(path: &Path, format: CheckFormat, color: bool) -> anyhow::Result<Ex
                     summary.assets,
                     summary.flows,
                     summary.projects,
-                    summary.parameters
+                    summary.parameters,
+                    summary.rules.len()
                 ))?,
                 CheckFormat::Json => {
                     let report = CheckReport { ok: true, errors: 0, diagnostics: Vec::new(), summary: Some(summary) };
@@ -104,6 +145,6 @@ fn summary<'a>(s: &'a Scenario, path: &Path) -> Summary<'a> {
         flows: s.flows.len(),
         projects: s.projects.len(),
         parameters: s.parameters.len(),
-        rules: s.header.rules.iter().map(|r| r.value.as_str()).collect(),
+        rules: Vec::new(),
     }
 }

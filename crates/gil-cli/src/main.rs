@@ -3,19 +3,20 @@
 //! Exit codes: 0 ok; 1 checks or tests failed; 2 bad input or a rule fault.
 
 mod check;
+mod commands;
 mod output;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Policy-as-code for national AI-compute strategy.
 #[derive(Debug, Parser)]
 #[command(name = "gil", version, about, long_about = None)]
 struct Cli {
-    /// When to colour human output (`NO_COLOR` also turns it off)
+    /// When to colour output (`NO_COLOR` also turns it off)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
     #[command(subcommand)]
@@ -37,20 +38,20 @@ pub enum CheckFormat {
     Json,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
-    LuaApi {
-        #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
-        format: LuaApiFormat,
-    },
-    /// Load and validate a scenario; report every problem with file:line:column
-    Check {
-        /// The scenario file (default: the bundled korea-2030 example)
-        scenario: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
-        format: CheckFormat,
-    },
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocFormat {
+    /// aligned text for the terminal
+    Table,
+    /// markdown, for wikis and pull requests
+    Md,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +60,110 @@ pub enum LuaApiFormat {
     Luals,
     /// luau-lsp type definitions (`.d.luau`)
     Luau,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Warn,
+    Error,
+}
+
+/// What every evaluating command needs: the scenario, extra rules, overrides, limits.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Extra rule file or folder (repeatable), on top of `scenario.rules`
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Override a parameter in every year: `--param voucher.coverage=0.5` (repeatable)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Longest one rule call may run, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub call_deadline: f64,
+    /// Longest all rule calls of a run may take together, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub rule_budget: f64,
+    /// Memory limit of the Lua state, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub lua_memory: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate a scenario and print the outcome (default: the bundled korea-2030)
+    Run {
+        /// The scenario file
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        eval: EvalArgs,
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+        /// Write the output to FILE (atomically) instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// List every flow instead of one line per (from, to, kind, via)
+        #[arg(long)]
+        flows: bool,
+        /// Print phase times to stderr as `timing.<phase>_seconds=<s>`
+        #[arg(long)]
+        timings: bool,
+        /// Exit 1 when a finding at this level or above is reported (for CI)
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        fail_on: Option<FailOn>,
+    },
+    /// Load and validate a scenario and its rules; report every problem with file:line:column
+    Check {
+        /// The scenario file (default: the bundled korea-2030 example)
+        scenario: Option<PathBuf>,
+        /// Extra rule file or folder (repeatable)
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+    /// Explain a metric, a flow id, an actor or asset id, or `actor.attr`, step by step
+    Explain {
+        scenario: PathBuf,
+        /// What to explain
+        target: String,
+        #[command(flatten)]
+        eval: EvalArgs,
+    },
+    /// Compare the scenario with a reform (parameter overrides and/or extra rules)
+    Diff {
+        scenario: PathBuf,
+        /// The reform file: `parameters:` overrides and/or `rules:` to add
+        #[arg(long = "with", value_name = "REFORM")]
+        reform: PathBuf,
+        #[command(flatten)]
+        eval: EvalArgs,
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+    },
+    /// Draw the flow graph as Graphviz DOT or a Mermaid flowchart
+    Graph {
+        scenario: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// Only flows of this kind (repeatable): funding, compute, power
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<String>,
+        /// One year (default: the whole horizon, money summed, power at its peak)
+        #[arg(long, value_name = "YEAR")]
+        step: Option<i32>,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        eval: EvalArgs,
+    },
+    /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
+    LuaApi {
+        #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
+        format: LuaApiFormat,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,17 +181,68 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let color = output::use_color(cli.color);
+    let color_err = output::use_color(cli.color, output::Stream::Stderr);
+    let color_out = output::use_color(cli.color, output::Stream::Stdout);
     match cli.command {
-        Command::Check { scenario, format } => {
-            check::check(&output::scenario_path(scenario), format, color)
-        }
-        Command::LuaApi { format } => {
+        Command::Check {
+            scenario,
+            rules,
+            format,
+        } => check::check(&output::scenario_path(scenario), &rules, format, color_err),
+        Command::Run {
+            scenario,
+            eval,
+            format,
+            out,
+            flows,
+            timings,
+            fail_on,
+        } => commands::run(
+            &output::scenario_path(scenario),
+            &eval,
+            commands::RunOptions {
+                format,
+                out,
+                flows,
+                timings,
+                fail_on,
+                color: color_out && format == DocFormat::Table,
+            },
+            color_err,
+        ),
+        Command::Explain {
+            scenario,
+            target,
+            eval,
+        } => commands::explain(&scenario, &target, &eval, color_err),
+        Command::Diff {
+            scenario,
+            reform,
+            eval,
+            format,
+        } => commands::diff(&scenario, &reform, &eval, format, color_err),
+        Command::Graph {
+            scenario,
+            format,
+            kinds,
+            step,
+            out,
+            eval,
+        } => commands::graph(
+            &scenario,
+            format,
+            kinds,
+            step,
+            out.as_deref(),
+            &eval,
+            color_err,
+        ),
+        Command::LuaApi { format, out } => {
             let text = match format {
                 LuaApiFormat::Luals => gil_rules::api::luals_meta(),
                 LuaApiFormat::Luau => gil_rules::api::luau_definitions(),
             };
-            output::print_stdout(&text)?;
+            output::emit(&text, out.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }

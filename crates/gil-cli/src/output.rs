@@ -1,18 +1,33 @@
-//! Printing: colour choice, stdout that tolerates a closed pipe, default paths.
+//! Printing: colour choice, stdout that tolerates a closed pipe, atomic files, default
+//! paths, and rendering of load and rule errors.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor, Config, Styles, StylesWriter};
+use gil_rules::RuleError;
+
 use crate::ColorChoice;
 
-/// Colour for human output on stderr: `--color`, then `NO_COLOR`, then whether it is a tty.
-pub fn use_color(choice: ColorChoice) -> bool {
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Colour: `--color`, then `NO_COLOR`, then whether the stream is a terminal.
+pub fn use_color(choice: ColorChoice, stream: Stream) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
+            let tty = match stream {
+                Stream::Stdout => std::io::stdout().is_terminal(),
+                Stream::Stderr => std::io::stderr().is_terminal(),
+            };
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && tty
         }
     }
 }
@@ -25,6 +40,40 @@ pub fn print_stdout(text: &str) -> std::io::Result<()> {
 
 pub fn print_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Writes to FILE atomically (a temporary file beside it, then a rename), or to stdout.
+pub fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    match out {
+        None => Ok(print_stdout(text)?),
+        Some(path) => write_atomic(path, text.as_bytes()),
+    }
+}
+
+/// Nothing is left behind on failure: either the whole new file is in place or the old
+/// one (if any) is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.gil-tmp-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+    }
+    Ok(())
 }
 
 /// A closed stdout (`gil … | head`) is not an error.
@@ -54,4 +103,55 @@ pub fn scenario_path(given: Option<PathBuf>) -> PathBuf {
         return gil_model::load::normalize(&bundled);
     }
     local.to_path_buf()
+}
+
+/// A rule error like a compiler error: code, message, and the rule's line when the
+/// file can be read.
+pub fn render_rule_error(err: &RuleError, color: bool) -> String {
+    let mut files = SimpleFiles::new();
+    let mut diagnostic = Diagnostic::error()
+        .with_code(err.kind.code())
+        .with_message(&err.message);
+    let mut notes = Vec::new();
+    if let Some(rule) = &err.rule {
+        notes.push(format!("rule: {rule}"));
+    }
+    let text = std::fs::read_to_string(&err.file).ok();
+    match (text, err.line) {
+        (Some(text), Some(line)) if line > 0 => {
+            let start: usize = text
+                .split_inclusive('\n')
+                .take(line as usize - 1)
+                .map(str::len)
+                .sum();
+            let len = text[start.min(text.len())..]
+                .lines()
+                .next()
+                .map(str::len)
+                .unwrap_or(0);
+            let indent = text[start.min(text.len())..].len()
+                - text[start.min(text.len())..].trim_start().len();
+            let file = files.add(err.file.clone(), text);
+            diagnostic = diagnostic.with_labels(vec![Label::primary(
+                file,
+                start + indent.min(len)..start + len,
+            )]);
+        }
+        _ => notes.insert(0, format!("in {}", err.location())),
+    }
+    if let Some(help) = &err.help {
+        notes.push(format!("help: {help}"));
+    }
+    diagnostic = diagnostic.with_notes(notes);
+    let config = Config::default();
+    if color {
+        let styles = Styles::default();
+        let mut buffer = termcolor::Buffer::ansi();
+        let mut writer = StylesWriter::new(&mut buffer, &styles);
+        if term::emit_to_write_style(&mut writer, &config, &files, &diagnostic).is_ok() {
+            return String::from_utf8_lossy(buffer.as_slice()).into_owned();
+        }
+    }
+    term::emit_into_string(&config, &files, &diagnostic)
+        .unwrap_or_else(|_| format!("error: {err}\n"))
 }

@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod graph;
 pub mod load;
+pub mod reform;
 pub mod span;
 pub mod types;
 mod validate;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 pub use diag::{Diagnostic, Severity};
 pub use graph::ScenarioGraph;
 pub use load::{load, load_str, LoadError};
+pub use reform::{load_reform, Reform};
 pub use span::{FileId, SourceMap, Span, Spanned};
 pub use types::*;
 

@@ -1,0 +1,303 @@
+//! `gil run`, `explain`, `diff` and `graph`: load, evaluate, render.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use gil_engine::{EngineError, Evaluation, Options};
+use gil_model::{Dated, Scenario};
+use gil_rules::{Level, RuleRuntime, SandboxConfig};
+
+use crate::check::report_load_error;
+use crate::output::{emit, print_stderr, render_rule_error};
+use crate::{CheckFormat, DocFormat, EvalArgs, FailOn, GraphFormat};
+
+/// Why a command stopped early; each maps to exit code 2 after printing.
+pub enum Stop {
+    /// Already printed.
+    Reported,
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Stop {
+    fn from(e: anyhow::Error) -> Self {
+        Stop::Other(e)
+    }
+}
+
+fn finish(result: Result<ExitCode, Stop>) -> anyhow::Result<ExitCode> {
+    match result {
+        Ok(code) => Ok(code),
+        Err(Stop::Reported) => Ok(ExitCode::from(2)),
+        Err(Stop::Other(e)) => Err(e),
+    }
+}
+
+pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
+    let secs = |v: f64, flag: &str| {
+        if v.is_finite() && v > 0.0 {
+            Ok(Duration::from_secs_f64(v))
+        } else {
+            print_stderr(&format!(
+                "error: {flag} must be a positive number of seconds\n"
+            ));
+            Err(Stop::Reported)
+        }
+    };
+    Ok(SandboxConfig {
+        call_deadline: secs(eval.call_deadline, "--call-deadline")?,
+        total_budget: secs(eval.rule_budget, "--rule-budget")?,
+        memory_limit: eval.lua_memory.saturating_mul(1024 * 1024),
+        ..SandboxConfig::default()
+    })
+}
+
+/// `--param name=value` pairs; values may group digits (`1_000`).
+pub fn parse_params(raw: &[String]) -> Result<BTreeMap<String, Dated>, Stop> {
+    let mut out = BTreeMap::new();
+    for item in raw {
+        let Some((name, value)) = item.split_once('=') else {
+            print_stderr(&format!("error: --param `{item}`: expected NAME=VALUE\n"));
+            return Err(Stop::Reported);
+        };
+        let cleaned: String = value.trim().chars().filter(|&c| c != '_').collect();
+        match cleaned.parse::<f64>() {
+            Ok(v) if v.is_finite() => {
+                out.insert(name.trim().to_string(), Dated::Fixed(v));
+            }
+            _ => {
+                print_stderr(&format!(
+                    "error: --param `{item}`: `{value}` is not a finite number\n"
+                ));
+                return Err(Stop::Reported);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn load_scenario(path: &Path, color: bool) -> Result<Scenario, Stop> {
+    gil_model::load(path).map_err(|err| {
+        let _ = report_load_error(&err, CheckFormat::Human, color);
+        Stop::Reported
+    })
+}
+
+pub fn load_rules(
+    s: &Scenario,
+    extra: &[PathBuf],
+    config: SandboxConfig,
+    color: bool,
+) -> Result<RuleRuntime, Stop> {
+    gil_engine::load_rules(s, extra, config).map_err(|err| {
+        print_stderr(&render_rule_error(&err, color));
+        Stop::Reported
+    })
+}
+
+fn evaluate(
+    s: &Scenario,
+    rules: &RuleRuntime,
+    options: &Options,
+    color: bool,
+) -> Result<Evaluation, Stop> {
+    gil_engine::evaluate(s, rules, options).map_err(|err| {
+        match err {
+            EngineError::Rule(e) => print_stderr(&render_rule_error(&e, color)),
+            other => print_stderr(&format!("error: {other}\n")),
+        }
+        Stop::Reported
+    })
+}
+
+pub struct RunOptions {
+    pub format: DocFormat,
+    pub out: Option<PathBuf>,
+    pub flows: bool,
+    pub timings: bool,
+    pub fail_on: Option<FailOn>,
+    pub color: bool,
+}
+
+fn report_format(f: DocFormat) -> gil_report::Format {
+    match f {
+        DocFormat::Table => gil_report::Format::Table,
+        DocFormat::Md => gil_report::Format::Markdown,
+        DocFormat::Json => gil_report::Format::Json,
+        DocFormat::Yaml => gil_report::Format::Yaml,
+    }
+}
+
+pub fn run(
+    path: &Path,
+    eval: &EvalArgs,
+    opts: RunOptions,
+    color_err: bool,
+) -> anyhow::Result<ExitCode> {
+    finish((|| {
+        let started = Instant::now();
+        let scenario = load_scenario(path, color_err)?;
+        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
+        let load_time = started.elapsed();
+        let options = Options {
+            params: parse_params(&eval.params)?,
+            all_flows: opts.flows,
+        };
+        let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
+        let render_started = Instant::now();
+        let text =
+            gil_report::render_outcome(&evaluation.outcome, report_format(opts.format), opts.color)
+                .map_err(|e| Stop::Other(anyhow::anyhow!(e)))?;
+        emit(&text, opts.out.as_deref())?;
+        if opts.timings {
+            print_stderr(&format!(
+                "timing.load_seconds={:.6}\ntiming.rules_seconds={:.6}\ntiming.analyses_seconds={:.6}\ntiming.render_seconds={:.6}\n",
+                load_time.as_secs_f64(),
+                evaluation.rules_time.as_secs_f64(),
+                evaluation.analyses_time.as_secs_f64(),
+                render_started.elapsed().as_secs_f64()
+            ));
+        }
+        let failing = opts.fail_on.is_some_and(|level| {
+            let level = match level {
+                FailOn::Info => Level::Info,
+                FailOn::Warn => Level::Warn,
+                FailOn::Error => Level::Error,
+            };
+            evaluation.outcome.count_findings(level) > 0
+        });
+        Ok(if failing {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })())
+}
+
+pub fn explain(
+    path: &Path,
+    target: &str,
+    eval: &EvalArgs,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    finish((|| {
+        let scenario = load_scenario(path, color)?;
+        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color)?;
+        let options = Options {
+            params: parse_params(&eval.params)?,
+            all_flows: false,
+        };
+        let evaluation = evaluate(&scenario, &rules, &options, color)?;
+        let subject = match gil_engine::explain::resolve(&scenario, &evaluation, target) {
+            Ok(s) => s,
+            Err(message) => {
+                print_stderr(&format!("error: {message}\n"));
+                return Err(Stop::Reported);
+            }
+        };
+        emit(
+            &gil_engine::explain::explain(&scenario, &evaluation, &subject),
+            None,
+        )?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+pub fn diff(
+    path: &Path,
+    reform_path: &Path,
+    eval: &EvalArgs,
+    format: DocFormat,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    finish((|| {
+        let scenario = load_scenario(path, color)?;
+        let reform = gil_model::load_reform(reform_path, &scenario).map_err(|err| {
+            let _ = report_load_error(&err, CheckFormat::Human, color);
+            Stop::Reported
+        })?;
+        let config = sandbox_config(eval)?;
+        let base_rules = load_rules(&scenario, &eval.rules, config.clone(), color)?;
+        let mut reform_extra = eval.rules.clone();
+        reform_extra.extend(reform.rules.iter().cloned());
+        let reform_rules = load_rules(&scenario, &reform_extra, config, color)?;
+        let params = parse_params(&eval.params)?;
+        let base = evaluate(
+            &scenario,
+            &base_rules,
+            &Options {
+                params: params.clone(),
+                all_flows: false,
+            },
+            color,
+        )?;
+        let mut reform_params = params;
+        reform_params.extend(reform.parameters.clone());
+        let changed = evaluate(
+            &scenario,
+            &reform_rules,
+            &Options {
+                params: reform_params,
+                all_flows: false,
+            },
+            color,
+        )?;
+        let report = gil_engine::diff::diff(&base.outcome, &changed.outcome);
+        let text = match format {
+            DocFormat::Json => {
+                gil_report::to_json(&report).map_err(|e| Stop::Other(anyhow::anyhow!(e)))?
+            }
+            DocFormat::Yaml => {
+                gil_report::to_yaml(&report).map_err(|e| Stop::Other(anyhow::anyhow!(e)))?
+            }
+            DocFormat::Table => gil_report::text::diff_text(&report, false),
+            DocFormat::Md => gil_report::text::diff_text(&report, true),
+        };
+        emit(&text, None)?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+pub fn graph(
+    path: &Path,
+    format: GraphFormat,
+    kinds: Vec<String>,
+    step: Option<i32>,
+    out: Option<&Path>,
+    eval: &EvalArgs,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    finish((|| {
+        for k in &kinds {
+            if gil_model::FlowKind::parse(k).is_none() {
+                print_stderr(&format!(
+                    "error: --kind `{k}`: expected funding, compute or power\n"
+                ));
+                return Err(Stop::Reported);
+            }
+        }
+        let scenario = load_scenario(path, color)?;
+        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color)?;
+        let options = Options {
+            params: parse_params(&eval.params)?,
+            all_flows: false,
+        };
+        let evaluation = evaluate(&scenario, &rules, &options, color)?;
+        let graph = gil_report::graph::build(
+            &scenario,
+            &evaluation.outcome,
+            &gil_report::graph::GraphOptions { kinds, step },
+        )
+        .map_err(|m| {
+            print_stderr(&format!("error: {m}\n"));
+            Stop::Reported
+        })?;
+        let text = match format {
+            GraphFormat::Dot => gil_report::graph::dot(&graph, scenario.id()),
+            GraphFormat::Mermaid => gil_report::graph::mermaid(&graph),
+        };
+        emit(&text, out)?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}

@@ -1,0 +1,133 @@
+//! Comparing two outcomes (`gil diff`): what a reform changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::outcome::{Finding, Outcome};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiffReport {
+    pub metrics: Vec<ValueChange>,
+    /// Per actor, kind and direction: the ledger totals that changed.
+    pub flows: Vec<ValueChange>,
+    pub findings_added: Vec<Finding>,
+    pub findings_removed: Vec<Finding>,
+}
+
+impl DiffReport {
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+            && self.flows.is_empty()
+            && self.findings_added.is_empty()
+            && self.findings_removed.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueChange {
+    pub year: i32,
+    pub name: String,
+    pub base: f64,
+    pub reform: f64,
+    pub delta: f64,
+}
+
+/// Values differing by more than this (relative) count as changed.
+const EPSILON: f64 = 1e-12;
+
+fn changed(a: f64, b: f64) -> bool {
+    (a - b).abs() > EPSILON * a.abs().max(b.abs()).max(1.0)
+}
+
+fn compare(
+    year: i32,
+    base: &BTreeMap<String, f64>,
+    reform: &BTreeMap<String, f64>,
+    out: &mut Vec<ValueChange>,
+) {
+    let names: BTreeSet<&String> = base.keys().chain(reform.keys()).collect();
+    for name in names {
+        let (b, r) = (
+            base.get(name).copied().unwrap_or(0.0),
+            reform.get(name).copied().unwrap_or(0.0),
+        );
+        if changed(b, r) {
+            out.push(ValueChange {
+                year,
+                name: name.clone(),
+                base: b,
+                reform: r,
+                delta: r - b,
+            });
+        }
+    }
+}
+
+fn ledger_totals(o: &Outcome, year: i32) -> BTreeMap<String, f64> {
+    let mut totals = BTreeMap::new();
+    if let Some(step) = o.steps.iter().find(|s| s.year == year) {
+        for (id, entry) in &step.ledger {
+            for (kind, vias) in &entry.inflow {
+                for (via, v) in vias {
+                    *totals
+                        .entry(format!("{id} in {kind} ({via})"))
+                        .or_insert(0.0) += v;
+                }
+            }
+            for (kind, vias) in &entry.outflow {
+                for (via, v) in vias {
+                    *totals
+                        .entry(format!("{id} out {kind} ({via})"))
+                        .or_insert(0.0) += v;
+                }
+            }
+        }
+    }
+    totals
+}
+
+pub fn diff(base: &Outcome, reform: &Outcome) -> DiffReport {
+    let mut report = DiffReport::default();
+    let years: BTreeSet<i32> = base
+        .steps
+        .iter()
+        .chain(&reform.steps)
+        .map(|s| s.year)
+        .collect();
+    let empty = BTreeMap::new();
+    for year in years {
+        let bm = base
+            .steps
+            .iter()
+            .find(|s| s.year == year)
+            .map(|s| &s.metrics)
+            .unwrap_or(&empty);
+        let rm = reform
+            .steps
+            .iter()
+            .find(|s| s.year == year)
+            .map(|s| &s.metrics)
+            .unwrap_or(&empty);
+        compare(year, bm, rm, &mut report.metrics);
+        compare(
+            year,
+            &ledger_totals(base, year),
+            &ledger_totals(reform, year),
+            &mut report.flows,
+        );
+    }
+    report.findings_added = reform
+        .findings
+        .iter()
+        .filter(|f| !base.findings.contains(f))
+        .cloned()
+        .collect();
+    report.findings_removed = base
+        .findings
+        .iter()
+        .filter(|f| !reform.findings.contains(f))
+        .cloned()
+        .collect();
+    report
+}

@@ -1,0 +1,462 @@
+//! gil's evaluation: each step, materialise dated values → run the rules in order,
+//! applying each rule's effects when it finishes → settle the ledger, metrics and
+//! analyses. Produces the [`Outcome`] document and a [`Trace`] for `explain`.
+//!
+//! Invariants: rules never touch the world directly (effects are applied here); every
+//! flow keeps its origin (scenario entry or rule call site); money is conserved with
+//! boundary actors every step, or the run fails loudly.
+
+mod analysis;
+mod apply;
+pub mod diff;
+pub mod explain;
+mod materialize;
+pub mod outcome;
+pub mod trace;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gil_model::{FlowKind, Scenario};
+use gil_rules::{
+    FlowState, KnownNames, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
+};
+
+pub use analysis::{number, HOURS_PER_YEAR, MAX_LOOP_LEN};
+pub use materialize::{materialize, params_at};
+pub use outcome::*;
+pub use trace::Trace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// A broken internal invariant: a bug in gil, not in the input.
+    #[error(
+        "internal invariant broken in {year}: {message} (this is a bug in gil; please report it)"
+    )]
+    Invariant { year: i32, message: String },
+    /// A bad option (an unknown `--param`, …).
+    #[error("{0}")]
+    Input(String),
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--param name=value` and reform parameters: replace a parameter's values.
+    pub params: BTreeMap<String, gil_model::Dated>,
+    /// List every flow in the outcome instead of one line per (from, to, kind, via).
+    pub all_flows: bool,
+}
+
+/// The outcome and the trace behind it.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub outcome: Outcome,
+    pub trace: Trace,
+    /// Wall-clock time in rules (calls and applying effects) and in everything else
+    /// (materialising, settling, analyses). Never part of the outcome.
+    pub rules_time: Duration,
+    pub analyses_time: Duration,
+}
+
+/// Names rules may refer to, from the scenario.
+pub fn known_names(s: &Scenario) -> KnownNames {
+    KnownNames {
+        params: s.parameters.keys().cloned().collect(),
+        actor_kinds: gil_model::ACTOR_KINDS
+            .iter()
+            .map(|k| k.to_string())
+            .chain(s.kinds.actor.iter().cloned())
+            .collect(),
+        asset_kinds: gil_model::ASSET_KINDS
+            .iter()
+            .map(|k| k.to_string())
+            .chain(s.kinds.asset.iter().cloned())
+            .collect(),
+        actors: s.actors.iter().map(|a| a.id.value.clone()).collect(),
+        assets: s.assets.iter().map(|a| a.id.value.clone()).collect(),
+        projects: s.projects.iter().map(|p| p.id.value.clone()).collect(),
+    }
+}
+
+/// Reads the rule files named in the scenario header (relative to the scenario file)
+/// and any extra entries (`--rules`, relative to the working directory).
+pub fn rule_sources(s: &Scenario, extra: &[PathBuf]) -> Result<Vec<RuleSource>, RuleError> {
+    let mut sources = Vec::new();
+    for entry in &s.header.rules {
+        let resolved = s.root_dir.join(&entry.value);
+        let written = gil_model::load::normalize(&s.root_dir.join(&entry.value))
+            .to_string_lossy()
+            .into_owned();
+        let mut found = gil_rules::read_entry(&written, &resolved).map_err(|mut e| {
+            e.file = s.sources.locate(entry.span);
+            e
+        })?;
+        sources.append(&mut found);
+    }
+    for path in extra {
+        sources.append(&mut gil_rules::read_entry(&path.to_string_lossy(), path)?);
+    }
+    // A file named twice (a folder and a file in it) is loaded once.
+    let mut seen = BTreeSet::new();
+    sources
+        .retain(|s| seen.insert(std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone())));
+    Ok(sources)
+}
+
+/// Loads the scenario's rules into a fresh runtime.
+pub fn load_rules(
+    s: &Scenario,
+    extra: &[PathBuf],
+    config: SandboxConfig,
+) -> Result<RuleRuntime, RuleError> {
+    let sources = rule_sources(s, extra)?;
+    RuleRuntime::load(&sources, known_names(s), config)
+}
+
+/// Checks `--param` names against the scenario.
+pub fn check_params(
+    s: &Scenario,
+    params: &BTreeMap<String, gil_model::Dated>,
+) -> Result<(), EngineError> {
+    for (name, value) in params {
+        if !s.parameters.contains_key(name) {
+            let hint = gil_model::diag::did_you_mean(name, s.parameters.keys().map(String::as_str))
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+            return Err(EngineError::Input(format!(
+                "--param: the scenario has no parameter `{name}`{hint}"
+            )));
+        }
+        if value.values().iter().any(|v| !v.is_finite()) {
+            return Err(EngineError::Input(format!(
+                "--param: `{name}` must be a finite number"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates every step of the scenario with the loaded rules.
+pub fn evaluate(
+    s: &Scenario,
+    rules: &RuleRuntime,
+    options: &Options,
+) -> Result<Evaluation, EngineError> {
+    check_params(s, &options.params)?;
+    let started = Instant::now();
+    let mut rules_time = Duration::ZERO;
+    let mut persistent = materialize::Persistent::new();
+    let mut history: Vec<Vec<FlowState>> = Vec::new();
+    let mut steps = Vec::new();
+    let mut findings = Vec::new();
+    let mut analyses = Analyses::default();
+    let mut rule_roles = Vec::new();
+    let mut trace = Trace::default();
+
+    for year in s.years() {
+        let mut world = materialize(s, year, &options.params, &persistent);
+        world.history = std::mem::take(&mut history);
+        rules.set_world(world);
+        let mut acc = apply::StepAcc::default();
+        let mut step_trace = trace::StepTrace {
+            year,
+            ..Default::default()
+        };
+        let rules_started = Instant::now();
+        for &index in rules.order() {
+            let effects = rules.run(index)?;
+            if effects.is_empty() {
+                continue;
+            }
+            let mut world = rules.world_mut();
+            apply::apply(
+                &mut world,
+                effects,
+                &mut acc,
+                &mut persistent,
+                &mut step_trace,
+            )?;
+        }
+        rules_time += rules_started.elapsed();
+        let mut world = rules.take_world();
+        history = std::mem::take(&mut world.history);
+
+        let ledger = ledger(&world);
+        check_conservation(s, &world, &ledger)?;
+        let mut metrics = builtin_metrics(&ledger);
+        findings.extend(acc.findings);
+        analyses
+            .compute
+            .extend(analysis::compute(&world, &mut findings));
+        let power = analysis::power(&world, &mut findings);
+        for line in &power {
+            metrics.insert(format!("power.demand.{}", line.region), line.demand_mw);
+            metrics.insert(format!("power.capacity.{}", line.region), line.capacity_mw);
+            metrics.insert(
+                format!("power.shortfall.{}", line.region),
+                line.shortfall_mw,
+            );
+        }
+        analyses.power.extend(power);
+        for (name, value) in acc.metrics {
+            if metrics.contains_key(&name) {
+                let first = step_trace
+                    .metrics
+                    .get(&name)
+                    .and_then(|c| c.first())
+                    .map(|c| c.provenance.clone());
+                let (file, line, rule) = first
+                    .map(|p| (p.file, Some(p.line), p.rule))
+                    .unwrap_or_default();
+                return Err(RuleError::new(
+                    gil_rules::RuleErrorKind::Effect,
+                    file,
+                    line,
+                    format!("ctx.metric: `{name}` is a built-in metric; choose another name"),
+                )
+                .rule(rule)
+                .into());
+            }
+            metrics.insert(name, value);
+        }
+        rule_roles.extend(acc.roles);
+        steps.push(Step {
+            year,
+            flows: flow_lines(&world.flows, s.currency(), options.all_flows),
+            metrics,
+            ledger,
+        });
+        step_trace.flows = world.flows.clone();
+        trace.steps.push(step_trace);
+        history.push(world.flows);
+    }
+
+    let warn_share = s
+        .param("analysis.circular.warn_share", *s.years().end())
+        .unwrap_or(0.2);
+    let warn_share = options
+        .params
+        .get("analysis.circular.warn_share")
+        .and_then(|d| d.at(*s.years().end()))
+        .unwrap_or(warn_share);
+    analyses.circular = analysis::circular(&history, warn_share, &mut findings);
+    let regions: BTreeSet<String> = s
+        .assets
+        .iter()
+        .filter_map(|a| a.region.as_ref().map(|r| r.value.clone()))
+        .collect();
+    let known_metric = |name: &str| {
+        steps.iter().any(|st| st.metrics.contains_key(name))
+            || is_builtin_metric_name(s, &regions, name)
+    };
+    analyses.targets = analysis::targets(s, &steps, known_metric, &mut findings);
+    sort_findings(&mut findings);
+
+    let outcome = Outcome {
+        scenario: ScenarioSummary {
+            id: s.id().to_string(),
+            title: s.header.title.clone(),
+            currency: s.currency().to_string(),
+            horizon: [*s.years().start(), *s.years().end()],
+            rules: rules
+                .order()
+                .iter()
+                .filter_map(|&i| rules.rules().get(i))
+                .map(|r| RuleSummary {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    kind: r.kind.clone(),
+                    file: r.file.clone(),
+                })
+                .collect(),
+            sources: s.all_sources(),
+        },
+        steps,
+        findings,
+        analyses,
+        rule_roles,
+    };
+    let analyses_time = started.elapsed().saturating_sub(rules_time);
+    Ok(Evaluation {
+        outcome,
+        trace,
+        rules_time,
+        analyses_time,
+    })
+}
+
+fn is_builtin_metric_name(s: &Scenario, regions: &BTreeSet<String>, name: &str) -> bool {
+    let mut parts = name.splitn(3, '.');
+    let (Some(a), Some(b), Some(c)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    match (a, b) {
+        ("funding" | "compute" | "power", "in" | "out") => s.entity(c).is_some(),
+        ("power", "demand" | "capacity" | "shortfall") => regions.contains(c),
+        _ => false,
+    }
+}
+
+/// Findings in a stable order: by step (unstepped last), then level (most severe
+/// first), code, subject and message.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                f.step.unwrap_or(i32::MAX),
+                std::cmp::Reverse(f.level),
+                f.code.clone(),
+                f.subject.clone(),
+                f.message.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
+fn ledger(world: &WorldState) -> BTreeMap<String, LedgerEntry> {
+    let mut ledger: BTreeMap<String, LedgerEntry> = BTreeMap::new();
+    for f in world.flows.iter().filter(|f| f.amount != 0.0) {
+        let via = f.via.clone().unwrap_or_else(|| "-".to_string());
+        let kind = f.kind.as_str().to_string();
+        *ledger
+            .entry(f.from.clone())
+            .or_default()
+            .outflow
+            .entry(kind.clone())
+            .or_default()
+            .entry(via.clone())
+            .or_insert(0.0) += f.amount;
+        *ledger
+            .entry(f.to.clone())
+            .or_default()
+            .inflow
+            .entry(kind)
+            .or_default()
+            .entry(via)
+            .or_insert(0.0) += f.amount;
+    }
+    ledger
+}
+
+fn builtin_metrics(ledger: &BTreeMap<String, LedgerEntry>) -> BTreeMap<String, f64> {
+    let mut metrics = BTreeMap::new();
+    for (id, entry) in ledger {
+        for kind in FlowKind::NAMES {
+            let inflow = entry.total_in(kind);
+            let outflow = entry.total_out(kind);
+            if inflow != 0.0 {
+                metrics.insert(format!("{kind}.in.{id}"), inflow);
+            }
+            if outflow != 0.0 {
+                metrics.insert(format!("{kind}.out.{id}"), outflow);
+            }
+        }
+    }
+    metrics
+}
+
+/// Σ(in − out) over non-boundary entities equals boundary out − boundary in.
+fn check_conservation(
+    s: &Scenario,
+    world: &WorldState,
+    ledger: &BTreeMap<String, LedgerEntry>,
+) -> Result<(), EngineError> {
+    let is_boundary = |id: &str| s.actor(id).is_some_and(|a| a.kind.value == "boundary");
+    let mut inside = 0.0;
+    let mut boundary = 0.0;
+    let mut volume = 0.0;
+    for (id, entry) in ledger {
+        let net = entry.total_in("funding") - entry.total_out("funding");
+        volume += entry.total_in("funding") + entry.total_out("funding");
+        if is_boundary(id) {
+            boundary -= net;
+        } else {
+            inside += net;
+        }
+    }
+    let flows_total: f64 = world
+        .flows
+        .iter()
+        .filter(|f| f.kind == FlowKind::Funding)
+        .map(|f| f.amount)
+        .sum();
+    if (inside - boundary).abs() > 1e-9 * volume.max(1.0)
+        || (volume - 2.0 * flows_total).abs() > 1e-9 * volume.max(1.0)
+    {
+        return Err(EngineError::Invariant {
+            year: world.year,
+            message: format!("money is not conserved: inside {inside}, boundary {boundary}, ledger volume {volume}, flows {flows_total}"),
+        });
+    }
+    Ok(())
+}
+
+/// (from, to, kind, via): one aggregated line of the outcome.
+type FlowKey = (String, String, String, Option<String>);
+/// (amount, flow count, rules, first flow id) of an aggregated line.
+type LineSum = (f64, usize, BTreeSet<String>, String);
+
+/// The step's flows for the outcome: each flow, or one line per (from, to, kind, via).
+fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
+    let rule_of = |f: &FlowState| match &f.origin {
+        gil_rules::FlowOrigin::Rule(p) => Some(p.rule.clone()),
+        gil_rules::FlowOrigin::Scenario(_) => None,
+    };
+    if all {
+        let mut lines: Vec<FlowLine> = flows
+            .iter()
+            .map(|f| FlowLine {
+                id: Some(f.id.clone()),
+                from: f.from.clone(),
+                to: f.to.clone(),
+                kind: f.kind.as_str().into(),
+                via: f.via.clone(),
+                amount: f.amount,
+                unit: f.kind.base_unit(currency),
+                count: 1,
+                rules: rule_of(f).into_iter().collect(),
+            })
+            .collect();
+        lines.sort_by(|a, b| {
+            (&a.from, &a.to, &a.kind, &a.via, &a.id).cmp(&(&b.from, &b.to, &b.kind, &b.via, &b.id))
+        });
+        return lines;
+    }
+    let mut grouped: BTreeMap<FlowKey, LineSum> = BTreeMap::new();
+    for f in flows.iter().filter(|f| f.amount != 0.0) {
+        let entry = grouped
+            .entry((
+                f.from.clone(),
+                f.to.clone(),
+                f.kind.as_str().to_string(),
+                f.via.clone(),
+            ))
+            .or_insert_with(|| (0.0, 0, BTreeSet::new(), f.id.clone()));
+        entry.0 += f.amount;
+        entry.1 += 1;
+        entry.2.extend(rule_of(f));
+    }
+    grouped
+        .into_iter()
+        .map(
+            |((from, to, kind, via), (amount, count, rules, first_id))| FlowLine {
+                id: (count == 1).then_some(first_id),
+                unit: FlowKind::parse(&kind)
+                    .map(|k| k.base_unit(currency))
+                    .unwrap_or_default(),
+                from,
+                to,
+                kind,
+                via,
+                amount,
+                count,
+                rules: rules.into_iter().collect(),
+            },
+        )
+        .collect()
+}

@@ -1,0 +1,152 @@
+//! Turning the scenario's dated values into one step's world.
+
+use std::collections::BTreeMap;
+
+use gil_model::{AttrValue, Dated, FlowKind, Scenario};
+use gil_rules::{
+    ActorState, AssetState, AttrVal, EntityKind, FlowOrigin, FlowState, ProjectState, WorldState,
+};
+
+/// Attribute values set by `ctx.set`, in force from their step on.
+pub type Persistent = BTreeMap<(EntityKind, String, String), AttrVal>;
+
+pub(crate) fn attr_at(value: &AttrValue, year: i32) -> Option<AttrVal> {
+    match value {
+        AttrValue::Number(d) => d.at(year).map(AttrVal::Num),
+        AttrValue::Text(t) => Some(AttrVal::Text(t.clone())),
+        AttrValue::Bool(b) => Some(AttrVal::Bool(*b)),
+    }
+}
+
+/// Parameter values in force in `year`, with `--param` overrides.
+pub fn params_at(
+    s: &Scenario,
+    year: i32,
+    overrides: &BTreeMap<String, Dated>,
+) -> BTreeMap<String, f64> {
+    s.parameters
+        .iter()
+        .filter_map(|(name, p)| {
+            let value = match overrides.get(name) {
+                Some(o) => o.at(year),
+                None => p.value.value.at(year),
+            };
+            value.map(|v| (name.clone(), v))
+        })
+        .collect()
+}
+
+pub fn materialize(
+    s: &Scenario,
+    year: i32,
+    overrides: &BTreeMap<String, Dated>,
+    persistent: &Persistent,
+) -> WorldState {
+    let mut world = WorldState::default();
+    world.year = year;
+    world.currency = s.currency().to_string();
+    world.params = params_at(s, year, overrides);
+    world.actors = s
+        .actors
+        .iter()
+        .map(|a| {
+            let mut attrs: BTreeMap<String, AttrVal> = a
+                .attrs
+                .iter()
+                .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
+                .collect();
+            apply_persistent(&mut attrs, persistent, EntityKind::Actor, &a.id.value);
+            ActorState {
+                id: a.id.value.clone(),
+                name: a.name.clone().unwrap_or_else(|| a.id.value.clone()),
+                kind: a.kind.value.clone(),
+                count: a.count(),
+                region: a.region.as_ref().map(|r| r.value.clone()),
+                tags: a.tags.clone(),
+                attrs,
+            }
+        })
+        .collect();
+    world.assets = s
+        .assets
+        .iter()
+        .map(|a| {
+            let mut attrs: BTreeMap<String, AttrVal> = a
+                .attrs
+                .iter()
+                .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
+                .collect();
+            apply_persistent(&mut attrs, persistent, EntityKind::Asset, &a.id.value);
+            AssetState {
+                id: a.id.value.clone(),
+                name: a.name.clone().unwrap_or_else(|| a.id.value.clone()),
+                kind: a.kind.value.clone(),
+                owner: a.owner.as_ref().map(|o| o.value.clone()),
+                region: a.region.as_ref().map(|r| r.value.clone()),
+                capacity: a
+                    .capacity
+                    .keys()
+                    .map(|k| (k.clone(), a.capacity_at(k, year)))
+                    .collect(),
+                online: a.online.as_ref().map(|o| o.value.0),
+                tags: a.tags.clone(),
+                attrs,
+            }
+        })
+        .collect();
+    world.flows = s
+        .flows
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.amount.value.at(year).is_some())
+        .filter_map(|(i, f)| {
+            let kind = FlowKind::parse(&f.kind.value)?;
+            Some(FlowState {
+                id: s.flow_ids.get(i).cloned().unwrap_or_default(),
+                from: f.from.value.clone(),
+                to: f.to.value.clone(),
+                kind,
+                via: f.via.as_ref().map(|v| v.value.clone()),
+                amount: s.flow_amount(i, year),
+                project: f.project.as_ref().map(|p| p.value.clone()),
+                tags: f.tags.clone(),
+                note: f.note.clone(),
+                origin: FlowOrigin::Scenario(i),
+            })
+        })
+        .collect();
+    world.projects = s
+        .projects
+        .iter()
+        .map(|p| ProjectState {
+            id: p.id.value.clone(),
+            title: p.title.clone(),
+            what_owner: p.what.owner.value.clone(),
+            what_goal: p.what.goal.clone(),
+            how: p
+                .how
+                .iter()
+                .map(|h| (h.actor.value.clone(), h.means.clone()))
+                .collect(),
+            why: p.why.as_ref().map(|w| w.value.clone()),
+            participants: p.participants.iter().map(|x| x.value.clone()).collect(),
+        })
+        .collect();
+    world.reindex();
+    world
+}
+
+fn apply_persistent(
+    attrs: &mut BTreeMap<String, AttrVal>,
+    persistent: &Persistent,
+    kind: EntityKind,
+    id: &str,
+) {
+    let from = (kind, id.to_string(), String::new());
+    for ((k, i, attr), value) in persistent.range(from..) {
+        if *k != kind || i != id {
+            break;
+        }
+        attrs.insert(attr.clone(), value.clone());
+    }
+}

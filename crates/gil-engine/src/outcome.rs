@@ -1,0 +1,193 @@
+//! The outcome document: one serde type, sorted, the same bytes for the same inputs.
+
+use std::collections::BTreeMap;
+
+use gil_rules::{Level, Role};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub scenario: ScenarioSummary,
+    pub steps: Vec<Step>,
+    pub findings: Vec<Finding>,
+    pub analyses: Analyses,
+    /// Roles given by rules through `ctx.role`, in call order (merged with the
+    /// scenario's roles by the role checks).
+    pub rule_roles: Vec<RuleRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioSummary {
+    pub id: String,
+    pub title: Option<String>,
+    pub currency: String,
+    pub horizon: [i32; 2],
+    pub rules: Vec<RuleSummary>,
+    /// Every `source:` the scenario cites.
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleSummary {
+    pub id: String,
+    pub title: Option<String>,
+    pub kind: String,
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub year: i32,
+    /// Flows after rules. By default aggregated per (from, to, kind, via); every
+    /// flow on request.
+    pub flows: Vec<FlowLine>,
+    pub metrics: BTreeMap<String, f64>,
+    pub ledger: BTreeMap<String, LedgerEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowLine {
+    /// The flow's id when lines are not aggregated, or when one flow makes the line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    pub amount: f64,
+    pub unit: String,
+    /// How many flows the line adds up.
+    pub count: usize,
+    /// Rules that created or changed flows on this line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+}
+
+/// In and out of one actor or asset, by flow kind and then by `via`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LedgerEntry {
+    #[serde(rename = "in")]
+    pub inflow: BTreeMap<String, BTreeMap<String, f64>>,
+    #[serde(rename = "out")]
+    pub outflow: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl LedgerEntry {
+    pub fn total_in(&self, kind: &str) -> f64 {
+        self.inflow
+            .get(kind)
+            .map(|m| m.values().sum())
+            .unwrap_or(0.0)
+    }
+
+    pub fn total_out(&self, kind: &str) -> f64 {
+        self.outflow
+            .get(kind)
+            .map(|m| m.values().sum())
+            .unwrap_or(0.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The rule that made it, when a rule did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `file:line` of the rule's call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Analyses {
+    pub compute: Vec<ComputeLine>,
+    pub power: Vec<PowerLine>,
+    pub circular: Vec<Loop>,
+    pub targets: Vec<TargetLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComputeLine {
+    pub cluster: String,
+    pub year: i32,
+    /// gpus × 8760 × utilisation, GPU-hours.
+    pub supply: f64,
+    /// Compute flows drawn from the cluster, GPU-hours.
+    pub demand: f64,
+    pub overcommitted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerLine {
+    pub region: String,
+    pub year: i32,
+    pub demand_mw: f64,
+    pub capacity_mw: f64,
+    pub shortfall_mw: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Loop {
+    /// The loop's actors in order, starting from the smallest id; it closes back on the first.
+    pub path: Vec<String>,
+    /// Each edge's amount over the horizon, in the scenario currency.
+    pub edges: Vec<f64>,
+    /// The smallest edge: the most money that can go all the way round.
+    pub bottleneck: f64,
+    /// The vendor in the loop: it invests in (or lends to) the next actor and is paid by
+    /// the previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Σ over the vendor's investees of min(invested in it, bought back from the vendor),
+    /// over the vendor's income.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_share: Option<f64>,
+    /// The share of the vendor's income that comes from its own investees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub investee_income_share: Option<f64>,
+    pub warning: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetLine {
+    pub project: String,
+    pub metric: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<f64>,
+    pub by: i32,
+    /// The metric's value in the `by` year.
+    pub value_by: f64,
+    pub met: bool,
+    /// The first year the condition held, if ever.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_met: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleRole {
+    pub project: String,
+    pub actor: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub rule: String,
+    pub at: String,
+    pub step: i32,
+}
+
+impl Outcome {
+    /// Findings at `level` or above.
+    pub fn count_findings(&self, level: Level) -> usize {
+        self.findings.iter().filter(|f| f.level >= level).count()
+    }
+}

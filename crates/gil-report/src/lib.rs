@@ -1,0 +1,85 @@
+//! Renderers: the outcome as a terminal table, markdown, JSON or YAML; diffs; and the
+//! flow graph as Graphviz DOT or Mermaid. Renderers only format: every number comes
+//! from the outcome.
+
+pub mod graph;
+pub mod text;
+
+use gil_engine::Outcome;
+use serde::Serialize;
+
+/// Output formats for documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Markdown,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug)]
+pub struct RenderError(pub String);
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// Any serde document as pretty JSON (with a final newline) or YAML.
+pub fn to_json<T: Serialize>(value: &T) -> Result<String, RenderError> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| RenderError(e.to_string()))
+}
+
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RenderError> {
+    serde_yaml::to_string(value).map_err(|e| RenderError(e.to_string()))
+}
+
+/// The outcome in `format`; `color` adds ANSI colour to the table.
+pub fn render_outcome(
+    outcome: &Outcome,
+    format: Format,
+    color: bool,
+) -> Result<String, RenderError> {
+    match format {
+        Format::Json => to_json(outcome),
+        Format::Yaml => to_yaml(outcome),
+        Format::Table => Ok(text::outcome_text(outcome, false, color)),
+        Format::Markdown => Ok(text::outcome_text(outcome, true, false)),
+    }
+}
+
+/// A number for people: three significant figures with k / M / B / T.
+pub fn human(v: f64) -> String {
+    let a = v.abs();
+    let (scaled, suffix) = if a >= 1e12 {
+        (v / 1e12, "T")
+    } else if a >= 1e9 {
+        (v / 1e9, "B")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let digits = if scaled.abs() >= 100.0 {
+        0
+    } else if scaled.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let mut s = format!("{scaled:.digits$}");
+    if s.contains('.') && suffix.is_empty() {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    format!("{s}{suffix}")
+}

@@ -1,0 +1,488 @@
+//! The outcome, a diff and role tables as aligned text or markdown.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use gil_engine::diff::DiffReport;
+use gil_engine::Outcome;
+use gil_rules::Level;
+
+use crate::human;
+
+/// A table rendered as aligned columns or as a markdown table.
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Columns aligned right (numbers).
+    pub right: Vec<bool>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+            right: vec![false; header.len()],
+        }
+    }
+
+    pub fn right_align(mut self, columns: &[usize]) -> Self {
+        for &c in columns {
+            if let Some(r) = self.right.get_mut(c) {
+                *r = true;
+            }
+        }
+        self
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self, markdown: bool) -> String {
+        let mut out = String::new();
+        if markdown {
+            let esc = |s: &str| s.replace('|', "\\|");
+            let _ = writeln!(
+                out,
+                "| {} |",
+                self.header
+                    .iter()
+                    .map(|h| esc(h))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+            let seps: Vec<&str> = self
+                .right
+                .iter()
+                .map(|r| if *r { "---:" } else { "---" })
+                .collect();
+            let _ = writeln!(
+                out,
+                "|{}|",
+                seps.iter()
+                    .map(|s| format!(" {s} "))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            );
+            for row in &self.rows {
+                let _ = writeln!(
+                    out,
+                    "| {} |",
+                    row.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")
+                );
+            }
+            return out;
+        }
+        let width = |s: &str| s.chars().map(char_width).sum::<usize>();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
+        for row in &self.rows {
+            for (i, c) in row.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(width(c));
+                }
+            }
+        }
+        let line = |cells: &[String], out: &mut String| {
+            let mut parts = Vec::new();
+            for (i, c) in cells.iter().enumerate() {
+                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(width(c));
+                if self.right.get(i).copied().unwrap_or(false) {
+                    parts.push(format!("{}{c}", " ".repeat(pad)));
+                } else {
+                    parts.push(format!("{c}{}", " ".repeat(pad)));
+                }
+            }
+            let _ = writeln!(out, "  {}", parts.join("  ").trim_end());
+        };
+        line(&self.header, &mut out);
+        let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+        line(&rule, &mut out);
+        for row in &self.rows {
+            line(row, &mut out);
+        }
+        out
+    }
+}
+
+/// Terminal cells: East Asian wide characters (Hangul, CJK) take two columns.
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    let wide = (0x1100..=0x115F).contains(&u)
+        || (0x2E80..=0xA4CF).contains(&u)
+        || (0xAC00..=0xD7A3).contains(&u)
+        || (0xF900..=0xFAFF).contains(&u)
+        || (0xFE30..=0xFE4F).contains(&u)
+        || (0xFF00..=0xFF60).contains(&u)
+        || (0xFFE0..=0xFFE6).contains(&u);
+    if wide {
+        2
+    } else {
+        1
+    }
+}
+
+fn heading(out: &mut String, markdown: bool, level: usize, text: &str) {
+    if markdown {
+        let _ = writeln!(out, "\n{} {text}\n", "#".repeat(level));
+    } else {
+        let _ = writeln!(out, "\n{text}");
+    }
+}
+
+fn level_text(level: Level, color: bool) -> String {
+    let (name, code) = match level {
+        Level::Error => ("error", "31"),
+        Level::Warn => ("warn", "33"),
+        Level::Info => ("info", "36"),
+    };
+    if color {
+        format!("\u{1b}[{code}m{name}\u{1b}[0m")
+    } else {
+        name.to_string()
+    }
+}
+
+pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
+    let mut out = String::new();
+    let title = o.scenario.title.as_deref().unwrap_or(&o.scenario.id);
+    if markdown {
+        let _ = writeln!(out, "# {title}\n");
+        let _ = writeln!(
+            out,
+            "Scenario `{}`, {}–{}, amounts in {}.",
+            o.scenario.id, o.scenario.horizon[0], o.scenario.horizon[1], o.scenario.currency
+        );
+    } else {
+        let _ = writeln!(out, "{title}");
+        let _ = writeln!(
+            out,
+            "scenario {} · {}–{} · amounts in {}",
+            o.scenario.id, o.scenario.horizon[0], o.scenario.horizon[1], o.scenario.currency
+        );
+    }
+
+    heading(
+        &mut out,
+        markdown,
+        2,
+        &format!("Rules ({}, in evaluation order)", o.scenario.rules.len()),
+    );
+    if o.scenario.rules.is_empty() {
+        let _ = writeln!(out, "  no rules: the scenario's flows as written");
+    } else {
+        let mut t = Table::new(&["rule", "kind", "file", "title"]);
+        for r in &o.scenario.rules {
+            t.row(vec![
+                r.id.clone(),
+                r.kind.clone(),
+                r.file.clone(),
+                r.title.clone().unwrap_or_default(),
+            ]);
+        }
+        out.push_str(&t.render(markdown));
+    }
+
+    let warnings = o.findings.iter().filter(|f| f.level == Level::Warn).count();
+    let errors = o
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .count();
+    heading(
+        &mut out,
+        markdown,
+        2,
+        &format!(
+            "Findings ({errors} errors, {warnings} warnings, {} in all)",
+            o.findings.len()
+        ),
+    );
+    let mut t = Table::new(&["level", "year", "code", "message"]);
+    for f in &o.findings {
+        let mut message = f.message.clone();
+        if let (Some(rule), Some(at)) = (&f.rule, &f.at) {
+            let _ = write!(message, " [{rule} {at}]");
+        }
+        t.row(vec![
+            level_text(f.level, color && !markdown),
+            f.step.map(|y| y.to_string()).unwrap_or_else(|| "–".into()),
+            f.code.clone(),
+            message,
+        ]);
+    }
+    out.push_str(&t.render(markdown));
+
+    if !o.analyses.targets.is_empty() {
+        heading(&mut out, markdown, 2, "Targets");
+        let mut t = Table::new(&["project", "metric", "target", "by", "value", "status"])
+            .right_align(&[3, 4]);
+        for line in &o.analyses.targets {
+            let target = match (line.at_least, line.at_most) {
+                (Some(x), _) => format!("≥ {}", human(x)),
+                (_, Some(x)) => format!("≤ {}", human(x)),
+                _ => String::new(),
+            };
+            let status = match (line.met, line.first_met) {
+                (true, _) => "met".to_string(),
+                (false, Some(y)) if y > line.by => format!("missed (met {y})"),
+                (false, _) => "missed".to_string(),
+            };
+            t.row(vec![
+                line.project.clone(),
+                line.metric.clone(),
+                target,
+                line.by.to_string(),
+                human(line.value_by),
+                status,
+            ]);
+        }
+        out.push_str(&t.render(markdown));
+    }
+
+    if !o.analyses.power.is_empty() {
+        heading(
+            &mut out,
+            markdown,
+            2,
+            "Power by region (MW: demand / capacity)",
+        );
+        let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
+        let mut header = vec!["region".to_string()];
+        header.extend(years.iter().map(|y| y.to_string()));
+        let mut t = Table {
+            right: vec![true; header.len()],
+            header,
+            rows: Vec::new(),
+        };
+        t.right[0] = false;
+        let regions: BTreeSet<&str> = o.analyses.power.iter().map(|p| p.region.as_str()).collect();
+        for region in regions {
+            let mut row = vec![region.to_string()];
+            for y in &years {
+                let cell = o
+                    .analyses
+                    .power
+                    .iter()
+                    .find(|p| p.region == region && p.year == *y)
+                    .map(|p| {
+                        let mark = if p.shortfall_mw > 0.0 { " !" } else { "" };
+                        format!("{} / {}{mark}", human(p.demand_mw), human(p.capacity_mw))
+                    })
+                    .unwrap_or_default();
+                row.push(cell);
+            }
+            t.row(row);
+        }
+        out.push_str(&t.render(markdown));
+    }
+
+    if !o.analyses.compute.is_empty() {
+        heading(
+            &mut out,
+            markdown,
+            2,
+            "Compute by cluster (GPU-hours: drawn / supply)",
+        );
+        let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
+        let mut header = vec!["cluster".to_string()];
+        header.extend(years.iter().map(|y| y.to_string()));
+        let mut t = Table {
+            right: vec![true; header.len()],
+            header,
+            rows: Vec::new(),
+        };
+        t.right[0] = false;
+        let clusters: BTreeSet<&str> = o
+            .analyses
+            .compute
+            .iter()
+            .map(|c| c.cluster.as_str())
+            .collect();
+        for cluster in clusters {
+            let mut row = vec![cluster.to_string()];
+            for y in &years {
+                let cell = o
+                    .analyses
+                    .compute
+                    .iter()
+                    .find(|c| c.cluster == cluster && c.year == *y)
+                    .map(|c| {
+                        format!(
+                            "{} / {}{}",
+                            human(c.demand),
+                            human(c.supply),
+                            if c.overcommitted { " !" } else { "" }
+                        )
+                    })
+                    .unwrap_or_default();
+                row.push(cell);
+            }
+            t.row(row);
+        }
+        out.push_str(&t.render(markdown));
+    }
+
+    if !o.analyses.circular.is_empty() {
+        heading(
+            &mut out,
+            markdown,
+            2,
+            "Circular financing (over the horizon)",
+        );
+        let mut t = Table::new(&[
+            "loop",
+            "bottleneck",
+            "vendor",
+            "round-trip",
+            "from investees",
+            "warning",
+        ])
+        .right_align(&[1, 3, 4]);
+        for l in &o.analyses.circular {
+            let mut path = l.path.clone();
+            path.push(l.path[0].clone());
+            let pct = |v: Option<f64>| {
+                v.map(|x| format!("{:.1}%", x * 100.0))
+                    .unwrap_or_else(|| "–".into())
+            };
+            t.row(vec![
+                path.join(" → "),
+                human(l.bottleneck),
+                l.vendor.clone().unwrap_or_else(|| "–".into()),
+                pct(l.round_trip_share),
+                pct(l.investee_income_share),
+                if l.warning { "yes".into() } else { "".into() },
+            ]);
+        }
+        out.push_str(&t.render(markdown));
+    }
+
+    // Rule metrics and the other metrics that are not per-actor ledger lines.
+    let ledger_metric = |name: &str| {
+        let mut p = name.splitn(3, '.');
+        matches!(
+            (p.next(), p.next()),
+            (Some("funding" | "compute" | "power"), Some("in" | "out"))
+        )
+    };
+    let names: BTreeSet<&str> = o
+        .steps
+        .iter()
+        .flat_map(|s| s.metrics.keys())
+        .map(String::as_str)
+        .filter(|n| !ledger_metric(n))
+        .collect();
+    if !names.is_empty() {
+        heading(&mut out, markdown, 2, "Metrics");
+        let mut header = vec!["metric".to_string()];
+        header.extend(o.steps.iter().map(|s| s.year.to_string()));
+        let mut t = Table {
+            right: vec![true; header.len()],
+            header,
+            rows: Vec::new(),
+        };
+        t.right[0] = false;
+        for name in names {
+            let mut row = vec![name.to_string()];
+            row.extend(o.steps.iter().map(|s| {
+                s.metrics
+                    .get(name)
+                    .map(|v| human(*v))
+                    .unwrap_or_else(|| "–".into())
+            }));
+            t.row(row);
+        }
+        out.push_str(&t.render(markdown));
+    }
+
+    heading(
+        &mut out,
+        markdown,
+        2,
+        "Money by actor (funding over the horizon)",
+    );
+    let mut totals: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for step in &o.steps {
+        for (id, entry) in &step.ledger {
+            let e = totals.entry(id).or_insert((0.0, 0.0));
+            e.0 += entry.total_in("funding");
+            e.1 += entry.total_out("funding");
+        }
+    }
+    let mut t = Table::new(&["actor", "in", "out", "net"]).right_align(&[1, 2, 3]);
+    for (id, (i, o)) in totals.iter().filter(|(_, (i, o))| *i != 0.0 || *o != 0.0) {
+        t.row(vec![id.to_string(), human(*i), human(*o), human(i - o)]);
+    }
+    out.push_str(&t.render(markdown));
+    out
+}
+
+pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
+    let mut out = String::new();
+    if d.is_empty() {
+        out.push_str("no changes: the reform gives the same outcome\n");
+        return out;
+    }
+    if !d.metrics.is_empty() {
+        heading(&mut out, markdown, 2, "Metrics that change");
+        let mut t =
+            Table::new(&["year", "metric", "baseline", "reform", "change"]).right_align(&[2, 3, 4]);
+        for c in &d.metrics {
+            t.row(vec![
+                c.year.to_string(),
+                c.name.clone(),
+                human(c.base),
+                human(c.reform),
+                signed(c.delta),
+            ]);
+        }
+        out.push_str(&t.render(markdown));
+    }
+    if !d.flows.is_empty() {
+        heading(&mut out, markdown, 2, "Flows per actor that change");
+        let mut t = Table::new(&[
+            "year",
+            "actor · direction · kind (via)",
+            "baseline",
+            "reform",
+            "change",
+        ])
+        .right_align(&[2, 3, 4]);
+        for c in &d.flows {
+            t.row(vec![
+                c.year.to_string(),
+                c.name.clone(),
+                human(c.base),
+                human(c.reform),
+                signed(c.delta),
+            ]);
+        }
+        out.push_str(&t.render(markdown));
+    }
+    if !d.findings_added.is_empty() || !d.findings_removed.is_empty() {
+        heading(&mut out, markdown, 2, "Findings");
+        let mut t = Table::new(&["", "level", "year", "code", "message"]);
+        for (sign, list) in [("+", &d.findings_added), ("-", &d.findings_removed)] {
+            for f in list {
+                t.row(vec![
+                    sign.into(),
+                    level_text(f.level, false),
+                    f.step.map(|y| y.to_string()).unwrap_or_else(|| "–".into()),
+                    f.code.clone(),
+                    f.message.clone(),
+                ]);
+            }
+        }
+        out.push_str(&t.render(markdown));
+    }
+    out
+}
+
+fn signed(v: f64) -> String {
+    if v > 0.0 {
+        format!("+{}", human(v))
+    } else {
+        human(v)
+    }
+}
