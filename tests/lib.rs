@@ -15,3 +15,24 @@ pub fn render_load_error(err: &gil_model::LoadError) -> String {
         .map(|d| d.render(&err.sources, false))
         .collect()
 }
+
+/// Limits short enough that hostile fixtures stop quickly in tests.
+pub fn test_sandbox() -> gil_rules::SandboxConfig {
+    gil_rules::SandboxConfig {
+        call_deadline: std::time::Duration::from_millis(300),
+        memory_limit: 64 * 1024 * 1024,
+        ..gil_rules::SandboxConfig::default()
+    }
+}
+
+/// Loads a scenario, its rules plus `extra`, and evaluates it; any failure is rendered
+/// as the user would see it.
+pub fn evaluate(scenario: &Path, extra: &[PathBuf]) -> Result<gil_engine::Evaluation, String> {
+    let s = gil_model::load(scenario).map_err(|e| render_load_error(&e))?;
+    let rules = gil_engine::load_rules(&s, extra, test_sandbox())
+        .map_err(|e| gil_report::diagnostic::render_rule_error(&e, false))?;
+    gil_engine::evaluate(&s, &rules, &gil_engine::Options::default()).map_err(|e| match e {
+        gil_engine::EngineError::Rule(r) => gil_report::diagnostic::render_rule_error(&r, false),
+        other => other.to_string(),
+    })
+}

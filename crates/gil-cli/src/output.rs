@@ -4,10 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use codespan_reporting::diagnostic::{Diagnostic, Label};
-use codespan_reporting::files::SimpleFiles;
-use codespan_reporting::term::{self, termcolor, Config, Styles, StylesWriter};
-use gil_rules::RuleError;
+pub use gil_report::diagnostic::render_rule_error;
 
 use crate::ColorChoice;
 
@@ -103,55 +100,4 @@ pub fn scenario_path(given: Option<PathBuf>) -> PathBuf {
         return gil_model::load::normalize(&bundled);
     }
     local.to_path_buf()
-}
-
-/// A rule error like a compiler error: code, message, and the rule's line when the
-/// file can be read.
-pub fn render_rule_error(err: &RuleError, color: bool) -> String {
-    let mut files = SimpleFiles::new();
-    let mut diagnostic = Diagnostic::error()
-        .with_code(err.kind.code())
-        .with_message(&err.message);
-    let mut notes = Vec::new();
-    if let Some(rule) = &err.rule {
-        notes.push(format!("rule: {rule}"));
-    }
-    let text = std::fs::read_to_string(&err.file).ok();
-    match (text, err.line) {
-        (Some(text), Some(line)) if line > 0 => {
-            let start: usize = text
-                .split_inclusive('\n')
-                .take(line as usize - 1)
-                .map(str::len)
-                .sum();
-            let len = text[start.min(text.len())..]
-                .lines()
-                .next()
-                .map(str::len)
-                .unwrap_or(0);
-            let indent = text[start.min(text.len())..].len()
-                - text[start.min(text.len())..].trim_start().len();
-            let file = files.add(err.file.clone(), text);
-            diagnostic = diagnostic.with_labels(vec![Label::primary(
-                file,
-                start + indent.min(len)..start + len,
-            )]);
-        }
-        _ => notes.insert(0, format!("in {}", err.location())),
-    }
-    if let Some(help) = &err.help {
-        notes.push(format!("help: {help}"));
-    }
-    diagnostic = diagnostic.with_notes(notes);
-    let config = Config::default();
-    if color {
-        let styles = Styles::default();
-        let mut buffer = termcolor::Buffer::ansi();
-        let mut writer = StylesWriter::new(&mut buffer, &styles);
-        if term::emit_to_write_style(&mut writer, &config, &files, &diagnostic).is_ok() {
-            return String::from_utf8_lossy(buffer.as_slice()).into_owned();
-        }
-    }
-    term::emit_into_string(&config, &files, &diagnostic)
-        .unwrap_or_else(|_| format!("error: {err}\n"))
 }

@@ -109,3 +109,208 @@ fn a_closed_pipe_is_not_an_error() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gil-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_hostile_rule_exits_2_and_writes_nothing() {
+    let dir = temp_dir("hostile");
+    let out = dir.join("outcome.json");
+    let mut fixtures: Vec<_> = std::fs::read_dir(root().join("tests/fixtures/rules/hostile"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    fixtures.sort();
+    for fixture in fixtures {
+        let result = gil(&[
+            "run",
+            "tests/fixtures/rules/scenario.yaml",
+            "--rules",
+            fixture.to_str().unwrap(),
+            "--call-deadline",
+            "0.3",
+            "--lua-memory",
+            "64",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(
+            result.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            fixture.display()
+        );
+        assert!(
+            stderr.contains("tests/fixtures/rules/hostile/"),
+            "{}: {stderr}",
+            fixture.display()
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(
+            left.is_empty(),
+            "{}: files left behind: {left:?}",
+            fixture.display()
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn run_without_argument_prints_the_korea_outcome() {
+    let out = gil(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("korea-2030"));
+    assert!(text.contains("Targets"));
+}
+
+#[test]
+fn two_runs_give_identical_bytes_in_every_format() {
+    for format in ["json", "yaml", "md", "table"] {
+        let a = gil(&[
+            "run",
+            "examples/stargate-2025/scenario.yaml",
+            "--format",
+            format,
+        ]);
+        let b = gil(&[
+            "run",
+            "examples/stargate-2025/scenario.yaml",
+            "--format",
+            format,
+        ]);
+        assert_eq!(a.status.code(), Some(0));
+        assert_eq!(a.stdout, b.stdout, "{format} differs between runs");
+    }
+}
+
+#[test]
+fn out_writes_the_file_atomically_and_timings_go_to_stderr() {
+    let dir = temp_dir("out");
+    let out = dir.join("outcome.yaml");
+    let result = gil(&[
+        "run",
+        "examples/minimal/scenario.yaml",
+        "--format",
+        "yaml",
+        "--out",
+        out.to_str().unwrap(),
+        "--timings",
+    ]);
+    assert_eq!(result.status.code(), Some(0));
+    assert!(result.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    for phase in ["load", "rules", "analyses", "render"] {
+        assert!(
+            stderr.contains(&format!("timing.{phase}_seconds=")),
+            "{stderr}"
+        );
+    }
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.starts_with("scenario:"));
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "only the outcome file"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn unknown_param_override_exits_2() {
+    let out = gil(&[
+        "run",
+        "examples/minimal/scenario.yaml",
+        "--param",
+        "analysis.compute.utilisation=0.5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("did you mean `analysis.compute.utilization`?"));
+}
+
+#[test]
+fn fail_on_gates_ci_on_findings() {
+    let clean = gil(&["run", "examples/minimal/scenario.yaml", "--fail-on", "warn"]);
+    assert_eq!(clean.status.code(), Some(0));
+    let warned = gil(&[
+        "run",
+        "examples/stargate-2025/scenario.yaml",
+        "--fail-on",
+        "warn",
+    ]);
+    assert_eq!(warned.status.code(), Some(1));
+}
+
+#[test]
+fn explain_diff_and_graph_work_on_every_example() {
+    let dir = temp_dir("reform");
+    let reform = dir.join("reform.yaml");
+    std::fs::write(
+        &reform,
+        "title: slower build-out\nparameters:\n  analysis.compute.utilization: 0.5\n",
+    )
+    .unwrap();
+    for (example, target) in [
+        ("korea-2030", "compute.in.startups"),
+        ("stargate-2025", "nvidia"),
+        ("minimal", "usd-grant"),
+    ] {
+        let path = format!("examples/{example}/scenario.yaml");
+        let explained = gil(&["explain", &path, target]);
+        assert_eq!(
+            explained.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&explained.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&explained.stdout).contains("written in the scenario at"),
+            "{example}"
+        );
+        let diffed = gil(&[
+            "diff",
+            &path,
+            "--with",
+            reform.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            diffed.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&diffed.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&diffed.stdout).unwrap();
+        assert!(report["findings_added"].is_array());
+        for format in ["dot", "mermaid"] {
+            let graph = gil(&["graph", &path, "--format", format]);
+            assert_eq!(graph.status.code(), Some(0), "{example} {format}");
+            let text = String::from_utf8_lossy(&graph.stdout);
+            assert!(
+                text.starts_with(if format == "dot" {
+                    "digraph"
+                } else {
+                    "flowchart LR"
+                }),
+                "{text}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

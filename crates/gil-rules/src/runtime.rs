@@ -58,6 +58,8 @@ pub struct RuleRuntime {
     clock: Rc<Clock>,
     random: Rc<Random>,
     config: SandboxConfig,
+    /// Rule sources by file name, to explain errors with the offending line.
+    texts: RefCell<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for RuleRuntime {
@@ -104,6 +106,7 @@ impl RuleRuntime {
             clock,
             random,
             config,
+            texts: RefCell::new(BTreeMap::new()),
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for source in sources {
@@ -127,6 +130,9 @@ impl RuleRuntime {
 
     fn load_one(&self, source: &RuleSource) -> Result<(RuleInfo, Hooks), RuleError> {
         let file = source.display.as_str();
+        self.texts
+            .borrow_mut()
+            .insert(file.to_string(), source.text.clone());
         let lua_err = |e: mlua::Error| e.to_string();
         let env = self
             .lua
@@ -389,7 +395,18 @@ impl RuleRuntime {
         let message = innermost_message(&e);
         let (line, message) = split_location(file, &message);
         let line = line.or(defined.map(|l| l as u32));
-        with_rule(RuleError::new(RuleErrorKind::Runtime, file, line, message))
+        let source_line = line.and_then(|l| {
+            self.texts.borrow().get(file).and_then(|t| {
+                t.lines()
+                    .nth(l.saturating_sub(1) as usize)
+                    .map(str::to_string)
+            })
+        });
+        let mut err = RuleError::new(RuleErrorKind::Runtime, file, line, message.clone());
+        if let Some(help) = sandbox_help(&message, source_line.as_deref().unwrap_or("")) {
+            err = err.help(help);
+        }
+        with_rule(err)
     }
 
     /// Names of the functions in `ctx`, as registered (for the API drift test).
@@ -410,6 +427,36 @@ impl RuleRuntime {
     pub fn used_memory(&self) -> usize {
         self.lua.used_memory()
     }
+}
+
+/// A hint for errors that come from the sandbox rather than from the rule's logic.
+fn sandbox_help(message: &str, line: &str) -> Option<String> {
+    if message.contains("nil") {
+        let used = sandbox::REMOVED_GLOBALS.iter().find(|g| {
+            line.match_indices(*g).any(|(i, _)| {
+                let before = line[..i].chars().last();
+                let after = line[i + g.len()..].chars().next();
+                before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                    && matches!(
+                        after,
+                        Some('(') | Some('.') | Some(':') | Some(' ') | Some('"')
+                    )
+            })
+        });
+        if let Some(g) = used {
+            return Some(format!(
+                "`{g}` is not available to rules: they run sandboxed, without require, load, os, io or debug"
+            ));
+        }
+    }
+    if message.contains("readonly table") {
+        return Some(
+            "entities, ctx, libraries and the rule's globals are read-only; change the world through effects \
+             (ctx.flow, ctx.adjust, ctx.set) and keep working values in locals"
+                .into(),
+        );
+    }
+    None
 }
 
 fn sandbox_error(file: &str, e: mlua::Error) -> RuleError {
