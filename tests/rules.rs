@@ -79,7 +79,7 @@ fn library_tampering_does_not_leak_into_another_rule() {
         "return { id = 'b', after = { 'a' }, on_step = function(w, ctx)\n  ctx.metric('max', math.max(1, 2))\n  ctx.metric('format', #string.format('%d', 42))\nend }\n",
     )
     .unwrap();
-    let eval = evaluate(Path::new(SCENARIO), &[dir.clone()]).unwrap();
+    let eval = evaluate(Path::new(SCENARIO), std::slice::from_ref(&dir)).unwrap();
     let metrics = &eval.outcome.steps[0].metrics;
     assert_eq!(metrics["max"], 2.0);
     assert_eq!(metrics["format"], 2.0);
