@@ -1,1 +1,205 @@
+//! The engine on hand-computed fixtures (`fixtures/engine/`), the bundled examples'
+//! outcomes as snapshots, and properties on random scenarios.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::path::{Path, PathBuf};
+
+use gil_engine::{Evaluation, Loop};
+use gil_tests::{evaluate, workspace_root};
+use proptest::prelude::*;
+
+fn run(fixture: &str) -> Evaluation {
+    evaluate(Path::new(&format!("fixtures/engine/{fixture}.yaml")), &[]).unwrap()
+}
+
+fn codes(e: &Evaluation) -> Vec<(Option<i32>, String)> {
+    e.outcome
+        .findings
+        .iter()
+        .filter(|f| f.level >= gil_rules::Level::Warn)
+        .map(|f| (f.step, f.code.clone()))
+        .collect()
+}
+
+#[test]
+fn two_node_loop() {
+    let e = run("loop_two_nodes");
+    assert_eq!(
+        e.outcome.analyses.circular,
+        vec![Loop {
+            path: vec!["c".into(), "v".into()],
+            edges: vec![60.0, 100.0],
+            bottleneck: 60.0,
+            vendor: Some("v".into()),
+            round_trip_share: Some(0.6),
+            investee_income_share: Some(0.6),
+            warning: true,
+        }]
+    );
+    assert_eq!(codes(&e), [(None, "circular.round_trip".to_string())]);
+}
+
+#[test]
+fn three_node_loop_with_bottleneck() {
+    let e = run("loop_three_nodes");
+    let l = &e.outcome.analyses.circular;
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0].path, ["a", "b", "c"]);
+    assert_eq!(l[0].edges, [50.0, 30.0, 80.0]);
+    assert_eq!(l[0].bottleneck, 30.0);
+    assert_eq!(l[0].vendor.as_deref(), Some("a"));
+    assert_eq!(l[0].round_trip_share, Some(0.0));
+    assert!(!l[0].warning);
+    assert!(codes(&e).is_empty());
+}
+
+#[test]
+fn region_exactly_at_capacity_is_not_short() {
+    let e = run("power_at_capacity");
+    let p = &e.outcome.analyses.power;
+    assert_eq!(
+        (p[0].year, p[0].demand_mw, p[0].shortfall_mw),
+        (2026, 10.0, 0.0)
+    );
+    assert_eq!(p[1].year, 2027);
+    assert!((p[1].shortfall_mw - 0.5).abs() < 1e-12);
+    assert_eq!(codes(&e), [(Some(2027), "power.shortfall".to_string())]);
+    assert_eq!(
+        e.outcome.steps[1].metrics["power.shortfall.r"],
+        p[1].shortfall_mw
+    );
+}
+
+#[test]
+fn cluster_overcommitted_by_one_gpu_hour() {
+    let e = run("compute_overcommitted");
+    let c = &e.outcome.analyses.compute;
+    assert_eq!(
+        (c[0].supply, c[0].demand, c[0].overcommitted),
+        (8760.0, 8760.0, false)
+    );
+    assert_eq!(
+        (c[1].supply, c[1].demand, c[1].overcommitted),
+        (8760.0, 8761.0, true)
+    );
+    assert_eq!(
+        codes(&e),
+        [(Some(2027), "compute.overcommitted".to_string())]
+    );
+}
+
+#[test]
+fn target_met_one_year_late() {
+    let e = run("target_late");
+    let t = &e.outcome.analyses.targets[0];
+    assert_eq!((t.met, t.first_met, t.value_by), (false, Some(2027), 5.0));
+    let missed = e
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "target.missed")
+        .unwrap();
+    assert!(
+        missed.message.contains("first met in 2027, 1 year(s) late"),
+        "{}",
+        missed.message
+    );
+}
+
+#[test]
+fn every_example_outcome_matches_its_snapshot() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/outcome");
+    settings.set_prepend_module_to_snapshot(false);
+    let _guard = settings.bind_to_scope();
+    for example in ["korea-2030", "minimal", "stargate-2025"] {
+        let path = workspace_root()
+            .join("examples")
+            .join(example)
+            .join("scenario.yaml");
+        let e = evaluate(&path, &[]).unwrap();
+        insta::assert_yaml_snapshot!(example, e.outcome);
+    }
+}
+
+/// A random scenario: a boundary actor, a few others, and funding flows between them.
+fn scenario_text(actors: usize, flows: &[(usize, usize, u32, u8)]) -> String {
+    let mut text = String::from("scenario: { id: random, horizon: { start: 2026, end: 2027 }, currency: KRW }\nactors:\n  - { id: world, kind: boundary }\n");
+    for i in 0..actors {
+        text.push_str(&format!("  - {{ id: a{i}, kind: startup }}\n"));
+    }
+    text.push_str("flows:\n");
+    let vias = ["grant", "investment", "purchase", "loan"];
+    for (from, to, amount, via) in flows {
+        let name = |i: usize| {
+            if i == actors {
+                "world".to_string()
+            } else {
+                format!("a{i}")
+            }
+        };
+        if from == to {
+            continue;
+        }
+        text.push_str(&format!(
+            "  - {{ from: {}, to: {}, kind: funding, via: {}, amount: {{ 2026: {amount}, 2027: {} }} }}\n",
+            name(*from),
+            name(*to),
+            vias[*via as usize % 4],
+            amount / 2
+        ));
+    }
+    text
+}
+
+fn load_text(text: &str) -> gil_model::Scenario {
+    gil_model::load_str("random.yaml", text, Path::new("."))
+        .unwrap_or_else(|e| panic!("{}", gil_tests::render_load_error(&e)))
+}
+
+fn evaluate_scenario(s: &gil_model::Scenario, extra: &[PathBuf]) -> Evaluation {
+    let rules = gil_engine::load_rules(s, extra, gil_tests::test_sandbox()).unwrap();
+    gil_engine::evaluate(s, &rules, &gil_engine::Options::default()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn money_is_conserved_and_ledgers_equal_flows(
+        actors in 2usize..7,
+        flows in prop::collection::vec((0usize..7, 0usize..7, 0u32..1_000_000, 0u8..4), 1..20),
+    ) {
+        let flows: Vec<_> = flows.into_iter().map(|(a, b, x, v)| (a % (actors + 1), b % (actors + 1), x, v)).collect();
+        let s = load_text(&scenario_text(actors, &flows));
+        let e = evaluate_scenario(&s, &[]);
+        for (step, year) in e.outcome.steps.iter().zip([2026, 2027]) {
+            let flow_total: f64 = s.flows.iter().enumerate().map(|(i, _)| s.flow_amount(i, year)).sum();
+            let ledger_in: f64 = step.ledger.values().map(|l| l.total_in("funding")).sum();
+            let ledger_out: f64 = step.ledger.values().map(|l| l.total_out("funding")).sum();
+            prop_assert!((ledger_in - flow_total).abs() <= 1e-9 * flow_total.max(1.0));
+            prop_assert!((ledger_out - flow_total).abs() <= 1e-9 * flow_total.max(1.0));
+            let boundary = step.ledger.get("world").map(|l| l.total_out("funding") - l.total_in("funding")).unwrap_or(0.0);
+            let inside: f64 = step.ledger.iter().filter(|(id, _)| *id != "world").map(|(_, l)| l.total_in("funding") - l.total_out("funding")).sum();
+            prop_assert!((inside - boundary).abs() <= 1e-6 * flow_total.max(1.0));
+        }
+    }
+
+    #[test]
+    fn evaluation_is_deterministic_and_a_silent_rule_changes_nothing(
+        actors in 2usize..6,
+        flows in prop::collection::vec((0usize..6, 0usize..6, 0u32..1_000_000, 0u8..4), 1..15),
+    ) {
+        let flows: Vec<_> = flows.into_iter().map(|(a, b, x, v)| (a % (actors + 1), b % (actors + 1), x, v)).collect();
+        let s = load_text(&scenario_text(actors, &flows));
+        let first = evaluate_scenario(&s, &[]);
+        let second = evaluate_scenario(&s, &[]);
+        prop_assert_eq!(gil_report::to_json(&first.outcome).unwrap(), gil_report::to_json(&second.outcome).unwrap());
+        let silent = evaluate_scenario(&s, &[PathBuf::from("fixtures/rules/silent.lua")]);
+        let mut without_rules = silent.outcome.clone();
+        without_rules.scenario.rules.clear();
+        prop_assert_eq!(&without_rules, &first.outcome);
+        prop_assert!(gil_engine::diff::diff(&first.outcome, &second.outcome).is_empty());
+    }
+}
