@@ -37,7 +37,10 @@ fn no_snapshot_is_orphaned_and_none_is_pending() {
             orphans.push(format!("snapshots/rules/{name}"));
         }
     }
-    for name in snap_names("snapshots/outcome") {
+    for name in snap_names("snapshots/roles")
+        .into_iter()
+        .chain(snap_names("snapshots/outcome"))
+    {
         let stem = name.trim_end_matches(".snap");
         if !workspace_root()
             .join("examples")
@@ -45,7 +48,7 @@ fn no_snapshot_is_orphaned_and_none_is_pending() {
             .join("scenario.yaml")
             .exists()
         {
-            orphans.push(format!("snapshots/outcome/{name}"));
+            orphans.push(format!("snapshots/outcome|roles/{name}"));
         }
     }
     for dir in [

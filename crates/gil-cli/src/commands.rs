@@ -301,3 +301,69 @@ pub fn graph(
         Ok(ExitCode::SUCCESS)
     })())
 }
+
+pub fn roles(
+    path: &Path,
+    project: Option<&str>,
+    format: DocFormat,
+    out: Option<&Path>,
+    eval: &EvalArgs,
+    color_out: bool,
+    color_err: bool,
+) -> anyhow::Result<ExitCode> {
+    finish((|| {
+        let scenario = load_scenario(path, color_err)?;
+        if let Some(id) = project {
+            if !scenario.projects.iter().any(|p| p.id.value == id) {
+                let hint = gil_model::diag::did_you_mean(
+                    id,
+                    scenario.projects.iter().map(|p| p.id.value.as_str()),
+                )
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+                print_stderr(&format!(
+                    "error: --project: the scenario has no project `{id}`{hint}\n"
+                ));
+                return Err(Stop::Reported);
+            }
+        }
+        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
+        let options = Options {
+            params: parse_params(&eval.params)?,
+            all_flows: false,
+        };
+        let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
+        let selected: Vec<_> = evaluation
+            .outcome
+            .roles
+            .iter()
+            .filter(|p| project.is_none_or(|id| p.project == id))
+            .cloned()
+            .collect();
+        let text = match format {
+            DocFormat::Json => {
+                gil_report::to_json(&selected).map_err(|e| Stop::Other(anyhow::anyhow!(e)))?
+            }
+            DocFormat::Yaml => {
+                gil_report::to_yaml(&selected).map_err(|e| Stop::Other(anyhow::anyhow!(e)))?
+            }
+            DocFormat::Table => {
+                gil_report::text::roles_text(&selected, scenario.currency(), false, color_out)
+            }
+            DocFormat::Md => {
+                gil_report::text::roles_text(&selected, scenario.currency(), true, false)
+            }
+        };
+        emit(&text, out)?;
+        let failed = selected.iter().any(|p| {
+            p.checks
+                .iter()
+                .any(|c| c.status == gil_engine::roles::Status::Fail)
+        });
+        Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })())
+}

@@ -141,6 +141,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,
     },
+    /// What / How / Why per project with its checks; exit 1 when a check fails
+    Roles {
+        /// The scenario file (default: the bundled korea-2030 example)
+        scenario: Option<PathBuf>,
+        /// Only this project
+        #[arg(long, value_name = "ID")]
+        project: Option<String>,
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        eval: EvalArgs,
+    },
     /// Draw the flow graph as Graphviz DOT or a Mermaid flowchart
     Graph {
         scenario: PathBuf,
@@ -221,6 +235,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eval,
             format,
         } => commands::diff(&scenario, &reform, &eval, format, color_err),
+        Command::Roles {
+            scenario,
+            project,
+            format,
+            out,
+            eval,
+        } => commands::roles(
+            &output::scenario_path(scenario),
+            project.as_deref(),
+            format,
+            out.as_deref(),
+            &eval,
+            color_out && format == DocFormat::Table,
+            color_err,
+        ),
         Command::Graph {
             scenario,
             format,

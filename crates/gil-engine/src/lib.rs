@@ -12,6 +12,7 @@ pub mod diff;
 pub mod explain;
 mod materialize;
 pub mod outcome;
+pub mod roles;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -255,6 +256,7 @@ pub fn evaluate(
     };
     analyses.targets = analysis::targets(s, &steps, known_metric, &mut findings);
     sort_findings(&mut findings);
+    let roles = roles::build(s, &trace, &rule_roles, &analyses.targets, &findings);
 
     let outcome = Outcome {
         scenario: ScenarioSummary {
@@ -278,7 +280,7 @@ pub fn evaluate(
         steps,
         findings,
         analyses,
-        rule_roles,
+        roles,
     };
     let analyses_time = started.elapsed().saturating_sub(rules_time);
     Ok(Evaluation {

@@ -11,9 +11,9 @@ pub struct Outcome {
     pub steps: Vec<Step>,
     pub findings: Vec<Finding>,
     pub analyses: Analyses,
-    /// Roles given by rules through `ctx.role`, in call order (merged with the
-    /// scenario's roles by the role checks).
-    pub rule_roles: Vec<RuleRole>,
+    /// Per project: who holds What, How and Why (from the scenario and `ctx.role`),
+    /// their flows in the project, and the role checks.
+    pub roles: Vec<crate::roles::ProjectRoles>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -186,6 +186,15 @@ pub struct RuleRole {
 }
 
 impl Outcome {
+    /// Whether any role check failed.
+    pub fn roles_fail(&self) -> bool {
+        self.roles.iter().any(|p| {
+            p.checks
+                .iter()
+                .any(|c| c.status == crate::roles::Status::Fail)
+        })
+    }
+
     /// Findings at `level` or above.
     pub fn count_findings(&self, level: Level) -> usize {
         self.findings.iter().filter(|f| f.level >= level).count()

@@ -486,3 +486,142 @@ fn signed(v: f64) -> String {
         human(v)
     }
 }
+
+fn status_text(status: gil_engine::roles::Status, markdown: bool, color: bool) -> String {
+    use gil_engine::roles::Status;
+    match (status, markdown, color) {
+        (Status::Pass, true, _) => "✅ pass".into(),
+        (Status::Warn, true, _) => "⚠️ warn".into(),
+        (Status::Fail, true, _) => "❌ fail".into(),
+        (Status::Pass, false, true) => "\u{1b}[32mpass\u{1b}[0m".into(),
+        (Status::Warn, false, true) => "\u{1b}[33mwarn\u{1b}[0m".into(),
+        (Status::Fail, false, true) => "\u{1b}[31mfail\u{1b}[0m".into(),
+        (Status::Pass, false, false) => "pass".into(),
+        (Status::Warn, false, false) => "warn".into(),
+        (Status::Fail, false, false) => "fail".into(),
+    }
+}
+
+fn role_names(roles: &[gil_rules::Role]) -> String {
+    if roles.is_empty() {
+        return "participant".into();
+    }
+    roles
+        .iter()
+        .map(|r| match r {
+            gil_rules::Role::What => "What",
+            gil_rules::Role::How => "How",
+            gil_rules::Role::Why => "Why",
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// What / How / Why per project, with its checks: for the terminal or a wiki page.
+pub fn roles_text(
+    projects: &[gil_engine::roles::ProjectRoles],
+    currency: &str,
+    markdown: bool,
+    color: bool,
+) -> String {
+    let mut out = String::new();
+    for p in projects {
+        let title = p
+            .title
+            .as_deref()
+            .map(|t| format!(" — {t}"))
+            .unwrap_or_default();
+        if markdown {
+            let _ = writeln!(out, "## `{}`{title}\n", p.project);
+            if let Some(goal) = &p.goal {
+                let _ = writeln!(out, "**What:** {goal}  ");
+            }
+            let how: Vec<&str> = p
+                .participants
+                .iter()
+                .filter(|x| x.roles.contains(&gil_rules::Role::How))
+                .map(|x| x.actor.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "**How:** {}  ",
+                if how.is_empty() {
+                    "nobody yet".to_string()
+                } else {
+                    how.join(", ")
+                }
+            );
+            let _ = writeln!(
+                out,
+                "**Why:** {}\n",
+                p.why.as_deref().unwrap_or("(not stated)")
+            );
+        } else {
+            let _ = writeln!(out, "\n{}{title}", p.project);
+            if let Some(goal) = &p.goal {
+                let _ = writeln!(out, "  What: {goal}");
+            }
+            let _ = writeln!(
+                out,
+                "  Why:  {}",
+                p.why.as_deref().unwrap_or("(not stated)")
+            );
+        }
+        let money = format!("money in / out ({currency})");
+        let mut t = Table::new(&[
+            "role",
+            "actor",
+            "kind",
+            "contribution",
+            &money,
+            "GPU-hours in / out",
+            "peak MW",
+        ])
+        .right_align(&[4, 5, 6]);
+        for x in &p.participants {
+            let pair = |a: f64, b: f64| {
+                if a == 0.0 && b == 0.0 {
+                    "–".to_string()
+                } else {
+                    format!("{} / {}", human(a), human(b))
+                }
+            };
+            t.row(vec![
+                role_names(&x.roles),
+                x.actor.clone(),
+                x.kind.clone(),
+                x.contributions.join("; "),
+                pair(x.flows.money_in, x.flows.money_out),
+                pair(x.flows.gpu_hours_in, x.flows.gpu_hours_out),
+                if x.flows.peak_mw == 0.0 {
+                    "–".into()
+                } else {
+                    human(x.flows.peak_mw)
+                },
+            ]);
+        }
+        out.push_str(&t.render(markdown));
+        if markdown {
+            out.push('\n');
+        } else {
+            out.push_str("\n  checks\n");
+        }
+        let mut c = Table::new(&["check", "status", "why"]);
+        for check in &p.checks {
+            let mut message = check.message.clone();
+            if let Some(from) = &check.from {
+                let _ = write!(message, " [{from}]");
+            }
+            c.row(vec![
+                check.id.clone(),
+                status_text(check.status, markdown, color),
+                message,
+            ]);
+        }
+        out.push_str(&c.render(markdown));
+        if markdown {
+            out.push('\n');
+        }
+    }
+    out
+}
