@@ -117,6 +117,14 @@ fn list(items: &[&str]) -> String {
         .join(", ")
 }
 
+/// What one actor holds in a project while the breakdown is assembled.
+#[derive(Default)]
+struct Held {
+    roles: BTreeSet<Role>,
+    contributions: Vec<String>,
+    from: Vec<String>,
+}
+
 pub(crate) fn build(
     s: &Scenario,
     trace: &Trace,
@@ -134,8 +142,7 @@ pub(crate) fn build(
         let pid = p.id.value.as_str();
         // actor → (roles, contributions, sources), in first-seen order.
         let mut order: Vec<String> = Vec::new();
-        let mut held: BTreeMap<String, (BTreeSet<Role>, Vec<String>, Vec<String>)> =
-            BTreeMap::new();
+        let mut held: BTreeMap<String, Held> = BTreeMap::new();
         let mut add =
             |actor: &str, role: Option<Role>, contribution: Option<String>, from: String| {
                 if !held.contains_key(actor) {
@@ -225,7 +232,7 @@ pub(crate) fn build(
 
         // What owner first, How actors next, others after, each group in first-seen order.
         let rank = |a: &String| {
-            let roles = &held[a].0;
+            let roles = &held[a].roles;
             if roles.contains(&Role::What) {
                 0
             } else if roles.contains(&Role::How) {
@@ -239,13 +246,13 @@ pub(crate) fn build(
         let participants: Vec<Participant> = ordered
             .iter()
             .map(|a| {
-                let (roles, contributions, from) = &held[a];
+                let h = &held[a];
                 Participant {
                     actor: a.clone(),
                     kind: kind_of(a),
-                    roles: roles.iter().copied().collect(),
-                    contributions: contributions.clone(),
-                    from: from.clone(),
+                    roles: h.roles.iter().copied().collect(),
+                    contributions: h.contributions.clone(),
+                    from: h.from.clone(),
                     flows: by_actor.get(a).cloned().unwrap_or_default(),
                 }
             })
