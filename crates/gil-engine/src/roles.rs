@@ -150,13 +150,13 @@ pub(crate) fn build(
                 }
                 let e = held.entry(actor.to_string()).or_default();
                 if let Some(r) = role {
-                    e.0.insert(r);
+                    e.roles.insert(r);
                 }
-                if let Some(c) = contribution.filter(|c| !e.1.contains(c)) {
-                    e.1.push(c);
+                if let Some(c) = contribution.filter(|c| !e.contributions.contains(c)) {
+                    e.contributions.push(c);
                 }
-                if !e.2.contains(&from) {
-                    e.2.push(from);
+                if !e.from.contains(&from) {
+                    e.from.push(from);
                 }
             };
         add(
