@@ -5,6 +5,7 @@
 mod check;
 mod commands;
 mod output;
+mod workflow;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -171,6 +172,23 @@ enum Command {
         #[command(flatten)]
         eval: EvalArgs,
     },
+    /// Run rule tests: every `*.test.yaml` below PATHS (default: rules/); exit 1 on a failure
+    Test {
+        paths: Vec<PathBuf>,
+        /// Only cases whose name contains this text
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+    },
+    /// Compare each scenario's outcome with `<name>.snapshot.yaml` beside it; exit 1 on a change
+    Snapshot {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Accept the new outcome (write the snapshot)
+        #[arg(long)]
+        update: bool,
+    },
+    /// Scaffold a policy repository: a scenario, a rule with its test, editor settings, CI
+    Init { dir: PathBuf },
     /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
     LuaApi {
         #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
@@ -266,6 +284,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &eval,
             color_err,
         ),
+        Command::Test { paths, filter } => workflow::test(&paths, filter.as_deref(), color_out),
+        Command::Snapshot { scenarios, update } => {
+            workflow::snapshot(&scenarios, update, color_out)
+        }
+        Command::Init { dir } => workflow::init(&dir),
         Command::LuaApi { format, out } => {
             let text = match format {
                 LuaApiFormat::Luals => gil_rules::api::luals_meta(),

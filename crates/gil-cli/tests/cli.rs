@@ -314,3 +314,88 @@ fn explain_diff_and_graph_work_on_every_example() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn every_bundled_rule_test_passes() {
+    let out = gil(&["test", "rules"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn a_failing_rule_test_exits_1_with_a_readable_difference() {
+    let dir = temp_dir("failing-test");
+    std::fs::copy(
+        root().join("rules/tax/facility_credit.lua"),
+        dir.join("facility_credit.lua"),
+    )
+    .unwrap();
+    let test = std::fs::read_to_string(root().join("rules/tax/facility_credit.test.yaml")).unwrap();
+    std::fs::write(
+        dir.join("facility_credit.test.yaml"),
+        test.replace("amount: 2.0e8 }", "amount: 2.1e8 }"),
+    )
+    .unwrap();
+    let out = gil(&["test", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("flow moef → bigco via tax_credit in 2026: expected 210.0M, got 200.0M"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn init_scaffolds_a_repository_that_runs_tests_and_snapshots() {
+    let dir = temp_dir("init").join("policy");
+    let d = dir.to_str().unwrap();
+    assert_eq!(gil(&["init", d]).status.code(), Some(0));
+    for file in [
+        "scenario.yaml",
+        "rules/voucher.lua",
+        "rules/voucher.test.yaml",
+        ".luarc.json",
+        ".gil/gil.d.lua",
+        ".github/workflows/gil.yml",
+    ] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    assert_eq!(
+        gil(&["init", d]).status.code(),
+        Some(2),
+        "refuses a non-empty folder"
+    );
+    let scenario = dir.join("scenario.yaml");
+    let s = scenario.to_str().unwrap();
+    assert_eq!(
+        gil(&["test", dir.join("rules").to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(gil(&["check", s]).status.code(), Some(0));
+    assert_eq!(gil(&["roles", s]).status.code(), Some(0));
+    assert_eq!(
+        gil(&["snapshot", s]).status.code(),
+        Some(1),
+        "no snapshot yet"
+    );
+    assert_eq!(gil(&["snapshot", s, "--update"]).status.code(), Some(0));
+    assert_eq!(gil(&["snapshot", s]).status.code(), Some(0));
+    let text = std::fs::read_to_string(&scenario)
+        .unwrap()
+        .replace("value: 0.7", "value: 0.6");
+    std::fs::write(&scenario, text).unwrap();
+    let changed = gil(&["snapshot", s]);
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&changed.stdout).contains("-    voucher.granted: 420000000.0"));
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}

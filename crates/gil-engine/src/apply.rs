@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use gil_rules::{
-    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, FlowOrigin, FlowState, Provenance,
-    RuleError, RuleErrorKind, WorldState,
+    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowState,
+    Provenance, RuleError, RuleErrorKind, WorldState,
 };
 
 use crate::materialize::Persistent;
@@ -183,20 +183,49 @@ pub(crate) fn apply(
                 attr,
                 value,
             } => {
-                let attrs = match entity {
-                    EntityKind::Actor => world
-                        .actor_index(id)
-                        .and_then(|i| world.actors.get_mut(i))
-                        .map(|a| &mut a.attrs),
-                    EntityKind::Asset => world
-                        .asset_index(id)
-                        .and_then(|i| world.assets.get_mut(i))
-                        .map(|a| &mut a.attrs),
+                let capacity = attr
+                    .strip_prefix(crate::materialize::CAPACITY_PREFIX)
+                    .filter(|_| *entity == EntityKind::Asset);
+                let before = match capacity {
+                    Some(cap) => {
+                        let effect_error = |message: String| {
+                            RuleError::new(
+                                RuleErrorKind::Effect,
+                                p.file.clone(),
+                                Some(p.line),
+                                message,
+                            )
+                            .rule(p.rule.clone())
+                        };
+                        let AttrVal::Num(v) = value else {
+                            return Err(effect_error(format!(
+                                "ctx.set: `{attr}` is a capacity and takes a number"
+                            )));
+                        };
+                        if *v < 0.0 {
+                            return Err(effect_error(format!(
+                                "ctx.set: capacity `{cap}` cannot be negative ({v})"
+                            )));
+                        }
+                        let asset = world.asset_index(id).and_then(|i| world.assets.get_mut(i));
+                        asset
+                            .and_then(|a| a.capacity.insert(cap.to_string(), *v))
+                            .map(AttrVal::Num)
+                    }
+                    None => {
+                        let attrs = match entity {
+                            EntityKind::Actor => world
+                                .actor_index(id)
+                                .and_then(|i| world.actors.get_mut(i))
+                                .map(|a| &mut a.attrs),
+                            EntityKind::Asset => world
+                                .asset_index(id)
+                                .and_then(|i| world.assets.get_mut(i))
+                                .map(|a| &mut a.attrs),
+                        };
+                        attrs.and_then(|a| a.insert(attr.clone(), value.clone()))
+                    }
                 };
-                let before = attrs.as_ref().and_then(|a| a.get(attr).cloned());
-                if let Some(attrs) = attrs {
-                    attrs.insert(attr.clone(), value.clone());
-                }
                 persistent.insert((*entity, id.clone(), attr.clone()), value.clone());
                 trace.sets.push(SetRecord {
                     entity: *entity,

@@ -13,6 +13,7 @@ pub mod explain;
 mod materialize;
 pub mod outcome;
 pub mod roles;
+pub mod testing;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,6 +7,9 @@ use gil_rules::{
     ActorState, AssetState, AttrVal, EntityKind, FlowOrigin, FlowState, ProjectState, WorldState,
 };
 
+/// `ctx.set` attributes with this prefix on an asset set its capacity.
+pub const CAPACITY_PREFIX: &str = "capacity.";
+
 /// Attribute values set by `ctx.set`, in force from their step on.
 pub type Persistent = BTreeMap<(EntityKind, String, String), AttrVal>;
 
@@ -77,17 +80,28 @@ pub fn materialize(
                 .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
                 .collect();
             apply_persistent(&mut attrs, persistent, EntityKind::Asset, &a.id.value);
+            let mut capacity: BTreeMap<String, f64> = a
+                .capacity
+                .keys()
+                .map(|k| (k.clone(), a.capacity_at(k, year)))
+                .collect();
+            // `ctx.set { asset = …, attr = "capacity.mw" }` changes a capacity for good.
+            attrs.retain(
+                |name, value| match (name.strip_prefix(CAPACITY_PREFIX), value) {
+                    (Some(cap), AttrVal::Num(v)) => {
+                        capacity.insert(cap.to_string(), *v);
+                        false
+                    }
+                    _ => true,
+                },
+            );
             AssetState {
                 id: a.id.value.clone(),
                 name: a.name.clone().unwrap_or_else(|| a.id.value.clone()),
                 kind: a.kind.value.clone(),
                 owner: a.owner.as_ref().map(|o| o.value.clone()),
                 region: a.region.as_ref().map(|r| r.value.clone()),
-                capacity: a
-                    .capacity
-                    .keys()
-                    .map(|k| (k.clone(), a.capacity_at(k, year)))
-                    .collect(),
+                capacity,
                 online: a.online.as_ref().map(|o| o.value.0),
                 tags: a.tags.clone(),
                 attrs,

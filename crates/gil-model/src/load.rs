@@ -435,7 +435,8 @@ impl Loader {
     }
 }
 
-pub(crate) fn yaml_diagnostic(err: YamlError) -> Diagnostic {
+/// A YAML layer error as a diagnostic.
+pub fn yaml_diagnostic(err: YamlError) -> Diagnostic {
     let mut d = Diagnostic::error(err.code, err.message);
     if let Some(span) = err.span {
         d = d.at(span);

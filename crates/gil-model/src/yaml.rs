@@ -817,3 +817,28 @@ impl<'de> MapAccess<'de> for SpannedDe<'_, '_> {
         }
     }
 }
+
+impl Node {
+    /// The node as a plain YAML value (positions dropped), e.g. to re-read an inline
+    /// scenario with the ordinary loader.
+    pub fn to_value(&self) -> serde_yaml::Value {
+        use serde_yaml::Value;
+        match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Scalar { text, plain: false } => Value::String(text.clone()),
+            NodeKind::Scalar { text, plain: true } => match resolve_plain(text) {
+                Plain::Int(i) => Value::Number(i.into()),
+                Plain::Float(f) => Value::Number(f.into()),
+                Plain::Bool(b) => Value::Bool(b),
+                Plain::Str => Value::String(text.clone()),
+            },
+            NodeKind::Seq(items) => Value::Sequence(items.iter().map(Node::to_value).collect()),
+            NodeKind::Map(entries) => Value::Mapping(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_value(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}

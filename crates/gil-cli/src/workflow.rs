@@ -1,0 +1,347 @@
+//! `gil test`, `gil snapshot` and `gil init`: what a policy team's repository and CI use.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gil_engine::testing::{self, CaseFailure};
+use gil_rules::SandboxConfig;
+
+use crate::check::report_load_error;
+use crate::commands::{load_rules, load_scenario, Stop};
+use crate::output::{emit, print_stderr, print_stdout, render_rule_error, write_atomic};
+use crate::CheckFormat;
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\u{1b}[{code}m{text}\u{1b}[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Runs every case of every `*.test.yaml` below `paths`.
+pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Result<ExitCode> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![if Path::new("rules").is_dir() {
+            PathBuf::from("rules")
+        } else {
+            PathBuf::from(".")
+        }]
+    } else {
+        paths.to_vec()
+    };
+    let files = match testing::discover(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            print_stderr(&format!("error: cannot read the test paths: {e}\n"));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
+    let mut report = String::new();
+    for file in &files {
+        let suite = match testing::load_suite(file) {
+            Ok(s) => s,
+            Err(err) => {
+                report_load_error(&err, CheckFormat::Human, color)?;
+                broken += 1;
+                continue;
+            }
+        };
+        for case in &suite.cases {
+            if filter.is_some_and(|f| !case.value.name.contains(f)) {
+                continue;
+            }
+            let title = format!("{} › {}", file.display(), case.value.name);
+            let result = testing::run_case(
+                file,
+                &case.value,
+                SandboxConfig::default(),
+                &|e| {
+                    e.diagnostics
+                        .iter()
+                        .map(|d| d.render(&e.sources, false))
+                        .collect()
+                },
+                &|e| render_rule_error(e, false),
+            );
+            match result {
+                Ok(()) => {
+                    passed += 1;
+                    report.push_str(&format!("{} {title}\n", paint("PASS", "32", color)));
+                }
+                Err(failure) => {
+                    failed += 1;
+                    let at = suite.sources.locate(case.span);
+                    report.push_str(&format!("{} {title}  ({at})\n", paint("FAIL", "31", color)));
+                    match failure {
+                        CaseFailure::Mismatch(lines) => {
+                            for line in lines {
+                                report.push_str(&format!("    {line}\n"));
+                            }
+                        }
+                        CaseFailure::Error(text) => {
+                            for line in text.lines() {
+                                report.push_str(&format!("    {line}\n"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    report.push_str(&format!("\n{passed} passed, {failed} failed\n"));
+    print_stdout(&report)?;
+    if broken > 0 {
+        print_stderr(&format!("{broken} test file(s) could not be read\n"));
+        return Ok(ExitCode::from(2));
+    }
+    if files.is_empty() {
+        print_stderr("no *.test.yaml files found\n");
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Where a scenario's snapshot lives: `<stem>.snapshot.yaml` beside it.
+pub fn snapshot_path(scenario: &Path) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    scenario.with_file_name(format!("{stem}.snapshot.yaml"))
+}
+
+/// Compares (or with `update`, writes) each scenario's outcome snapshot.
+pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Result<ExitCode> {
+    let mut mismatched = 0;
+    for path in scenarios {
+        let result = (|| -> Result<String, Stop> {
+            let scenario = load_scenario(path, color)?;
+            let rules = load_rules(&scenario, &[], SandboxConfig::default(), color)?;
+            let evaluation = gil_engine::evaluate(
+                &scenario,
+                &rules,
+                &gil_engine::Options::default(),
+            )
+            .map_err(|e| {
+                match e {
+                    gil_engine::EngineError::Rule(r) => print_stderr(&render_rule_error(&r, color)),
+                    other => print_stderr(&format!("error: {other}\n")),
+                }
+                Stop::Reported
+            })?;
+            gil_report::to_yaml(&evaluation.outcome).map_err(|e| Stop::Other(anyhow::anyhow!(e)))
+        })();
+        let text = match result {
+            Ok(t) => t,
+            Err(Stop::Reported) => return Ok(ExitCode::from(2)),
+            Err(Stop::Other(e)) => return Err(e),
+        };
+        let snap = snapshot_path(path);
+        let old = std::fs::read_to_string(&snap).ok();
+        match (old, update) {
+            (Some(old), _) if old == text => {
+                print_stdout(&format!("unchanged {}\n", snap.display()))?
+            }
+            (_, true) => {
+                write_atomic(&snap, text.as_bytes())?;
+                print_stdout(&format!("updated {}\n", snap.display()))?;
+            }
+            (None, false) => {
+                mismatched += 1;
+                print_stdout(&format!(
+                    "missing {}: run `gil snapshot {} --update` to record it\n",
+                    snap.display(),
+                    path.display()
+                ))?;
+            }
+            (Some(old), false) => {
+                mismatched += 1;
+                let diff = similar::TextDiff::from_lines(&old, &text);
+                let mut shown = String::new();
+                for hunk in diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&snap.display().to_string(), "new outcome")
+                    .iter_hunks()
+                {
+                    shown.push_str(&hunk.to_string());
+                }
+                let colored: String = shown
+                    .lines()
+                    .map(|l| {
+                        let code = if l.starts_with('+') {
+                            "32"
+                        } else if l.starts_with('-') {
+                            "31"
+                        } else if l.starts_with("@@") {
+                            "36"
+                        } else {
+                            ""
+                        };
+                        if code.is_empty() {
+                            format!("{l}\n")
+                        } else {
+                            format!("{}\n", paint(l, code, color))
+                        }
+                    })
+                    .collect();
+                print_stdout(&format!(
+                    "changed {}:\n--- {}\n+++ new outcome\n{colored}accept with `gil snapshot {} --update`\n",
+                    path.display(),
+                    snap.display(),
+                    path.display()
+                ))?;
+            }
+        }
+    }
+    Ok(if mismatched > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+const INIT_SCENARIO: &str = r#"# A starting point: a ministry funds an agency that runs a GPU cluster for startups,
+# and a voucher rule pays part of the startups' compute bill. Replace the figures with
+# your own and give each a `source:`.
+scenario:
+  id: my-strategy
+  title: My AI-compute strategy
+  horizon: { start: 2026, end: 2028 }
+  currency: KRW
+  rules: [rules]
+
+parameters:
+  voucher.coverage: { value: 0.7, source: "your policy document" }
+  market.gpu_hour_price: { value: 3000, unit: KRW per GPU-hour, source: "your market survey" }
+
+actors:
+  - { id: ministry, kind: government }
+  - { id: agency, kind: agency, tags: [voucher_issuer] }
+  - { id: startups, kind: startup, count: 100, attrs: { gpu_hours_demand: 2000 } }
+
+assets:
+  - { id: cluster, kind: gpu_cluster, owner: agency, capacity: { gpus: 100 } }
+
+flows:
+  - { id: budget, from: ministry, to: agency, kind: funding, via: grant, amount: 1.0e9, project: compute-access }
+  - { id: compute, from: cluster, to: startups, kind: compute, amount: 2.0e5, project: compute-access }
+
+projects:
+  - id: compute-access
+    what: { owner: ministry, goal: "Startups get affordable GPU time" }
+    how:
+      - { actor: agency, means: "runs the cluster and the vouchers" }
+      - { actor: startups, means: "build AI products" }
+    why: "Startups build AI without buying GPUs"
+    public_how: "the agency only operates the programme"
+    targets: [ { metric: voucher.granted, at_least: 1.0e8 } ]
+"#;
+
+const INIT_RULE: &str = r#"---@type gil.Rule
+return {
+  id = "voucher.compute",
+  title = "Compute voucher: the issuer pays part of each eligible firm's compute bill",
+  kind = "voucher",
+  params = { "voucher.coverage", "market.gpu_hour_price" },
+  select = { actors = { kind = { "startup", "sme" } } },
+  on_actor = function(actor, ctx)
+    local demand = actor.attrs.gpu_hours_demand or 0
+    local grant = demand * actor.count * ctx.param("market.gpu_hour_price") * ctx.param("voucher.coverage")
+    ctx.flow { from = "agency", to = actor.id, kind = "funding", via = "voucher",
+               amount = grant, project = "compute-access", note = "compute voucher" }
+    ctx.metric("voucher.granted", grant)
+  end,
+}
+"#;
+
+const INIT_TEST: &str = r#"# Tests for voucher.lua, run by `gil test`.
+cases:
+  - name: the voucher pays 70% of 100 startups × 2,000 GPU-hours × 3,000 KRW
+    scenario: ../scenario.yaml
+    years: [2026]
+    expect:
+      metrics: { voucher.granted: 4.2e8 }
+      flows: [ { from: agency, to: startups, via: voucher, amount: 4.2e8 } ]
+  - name: a lower coverage pays less
+    scenario: ../scenario.yaml
+    params: { voucher.coverage: 0.5 }
+    years: [2026]
+    expect:
+      metrics: { voucher.granted: 3.0e8 }
+"#;
+
+const INIT_CI: &str = r#"# Run gil on every change: the scenario must load, rule tests must pass, role checks
+# must hold, and any change to the outcome must be a reviewed snapshot update.
+name: gil
+on: [push, pull_request]
+jobs:
+  gil:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: cargo install --locked --git <your gil repository> gil-cli
+      - run: gil check scenario.yaml
+      - run: gil test rules
+      - run: gil roles scenario.yaml
+      - run: gil snapshot scenario.yaml
+"#;
+
+const INIT_README: &str = r#"# My AI-compute strategy
+
+- `gil run scenario.yaml` — evaluate and read the outcome.
+- `gil test rules` — run the rule tests in `rules/*.test.yaml`.
+- `gil roles scenario.yaml --format md` — the What / How / Why of each project.
+- `gil snapshot scenario.yaml --update` — record the outcome; CI then fails on any
+  unreviewed change (`gil snapshot scenario.yaml`).
+- `gil lua-api > .gil/gil.d.lua` — refresh the editor definitions after upgrading gil.
+"#;
+
+/// Scaffolds a policy repository in `dir` (which must be empty or absent).
+pub fn init(dir: &Path) -> anyhow::Result<ExitCode> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        print_stderr(&format!(
+            "error: `{}` is not empty; gil init only writes into a new or empty folder\n",
+            dir.display()
+        ));
+        return Ok(ExitCode::from(2));
+    }
+    let luarc = r#"{
+  "$schema": "https://raw.githubusercontent.com/LuaLS/vscode-lua/master/setting/schema.json",
+  "runtime.version": "Lua 5.1",
+  "workspace.library": [".gil"],
+  "diagnostics.globals": []
+}
+"#;
+    let files: [(&str, String); 7] = [
+        ("scenario.yaml", INIT_SCENARIO.to_string()),
+        ("rules/voucher.lua", INIT_RULE.to_string()),
+        ("rules/voucher.test.yaml", INIT_TEST.to_string()),
+        (".luarc.json", luarc.to_string()),
+        (".gil/gil.d.lua", gil_rules::api::luals_meta()),
+        (".github/workflows/gil.yml", INIT_CI.to_string()),
+        ("README.md", INIT_README.to_string()),
+    ];
+    for (name, text) in &files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_atomic(&path, text.as_bytes())?;
+    }
+    emit(
+        &format!(
+            "created {} with a scenario, a voucher rule and its tests, editor settings and a CI example\nnext: gil run {}/scenario.yaml && gil test {}/rules\n",
+            dir.display(),
+            dir.display(),
+            dir.display()
+        ),
+        None,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
