@@ -443,7 +443,19 @@ pub fn number(v: f64) -> String {
         (v, "")
     };
     if suffix.is_empty() {
-        let rounded = (scaled * 1e4).round() / 1e4;
+        // Whole numbers as they are; otherwise 1 decimal from 100, 2 from 1, and four
+        // significant figures below 1.
+        let decimals = if scaled.abs() >= 100.0 {
+            1
+        } else if scaled.abs() >= 1.0 {
+            2
+        } else if scaled == 0.0 {
+            0
+        } else {
+            (3 - scaled.abs().log10().floor() as i32).clamp(0, 12) as usize
+        };
+        let factor = 10f64.powi(decimals as i32);
+        let rounded = (scaled * factor).round() / factor;
         return if rounded == rounded.trunc() {
             format!("{}", rounded as i64)
         } else {
@@ -458,4 +470,30 @@ pub fn number(v: f64) -> String {
         3
     };
     format!("{scaled:.digits$}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn numbers_read_well_in_messages() {
+        let cases = [
+            (0.0, "0"),
+            (5.0, "5"),
+            (5556.5868, "5556.6"),
+            (12.3456, "12.35"),
+            (0.05123456, "0.05123"),
+            (0.5, "0.5"),
+            (8761.0, "8761"),
+            (26_000_000_000.0, "26.00B"),
+            (1.9e10, "19.00B"),
+            (2.1087e12, "2.109T"),
+            (-60_000_000.0, "-60.00M"),
+            (12_345.0, "12.35k"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(number(v), want, "{v}");
+        }
+    }
 }
