@@ -126,7 +126,7 @@ fn adjustments_text(step: &StepTrace, flow: &str, out: &mut String) {
     }
 }
 
-fn flow_line(s: &Scenario, step: &StepTrace, f: &FlowState, out: &mut String) {
+fn flow_line(s: &Scenario, eval: &Evaluation, step: &StepTrace, f: &FlowState, out: &mut String) {
     let via = f
         .via
         .as_deref()
@@ -142,7 +142,40 @@ fn flow_line(s: &Scenario, step: &StepTrace, f: &FlowState, out: &mut String) {
         f.kind.base_unit(s.currency())
     );
     let _ = writeln!(out, "        {}", origin_text(s, f));
+    if let FlowOrigin::Rule(p) = &f.origin {
+        rule_inputs(s, eval, &p.rule, step.year, out);
+    }
     adjustments_text(step, &f.id, out);
+}
+
+/// The parameters a rule declares, with this year's value and their `source:`.
+fn rule_inputs(s: &Scenario, eval: &Evaluation, rule: &str, year: i32, out: &mut String) {
+    let Some(summary) = eval.outcome.scenario.rules.iter().find(|r| r.id == rule) else {
+        return;
+    };
+    for name in &summary.params {
+        let Some(p) = s.parameters.get(name) else {
+            continue;
+        };
+        let value = p
+            .value
+            .value
+            .at(year)
+            .map(number)
+            .unwrap_or_else(|| "no value".into());
+        let mut line = format!("          reads {name} = {value}");
+        if let Some(unit) = &p.unit {
+            let _ = write!(line, " {unit}");
+        }
+        if !p.source.is_empty() {
+            let _ = write!(line, "; source: {}", p.source.0.join("; "));
+        } else if let Some(note) = &p.note {
+            let _ = write!(line, "; note: {note}");
+        } else {
+            line.push_str("; no source given");
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The explanation as text.
@@ -187,7 +220,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                             f.from == id
                         };
                         if touches {
-                            flow_line(s, step, f, &mut out);
+                            flow_line(s, eval, step, f, &mut out);
                         }
                     }
                 }
@@ -215,6 +248,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                             number(sum),
                             if count == 1 { "" } else { "s" }
                         );
+                        rule_inputs(s, eval, &rule, st.year, &mut out);
                     }
                 }
             }
@@ -225,7 +259,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                 match step.flows.iter().find(|f| &f.id == id) {
                     Some(f) => {
                         let _ = writeln!(out, "  {}:", step.year);
-                        flow_line(s, step, f, &mut out);
+                        flow_line(s, eval, step, f, &mut out);
                     }
                     None => {
                         let _ = writeln!(out, "  {}: no such flow in this step", step.year);
@@ -265,7 +299,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                     .iter()
                     .filter(|f| (f.from == *id || f.to == *id) && f.amount != 0.0)
                 {
-                    flow_line(s, step, f, &mut out);
+                    flow_line(s, eval, step, f, &mut out);
                 }
             }
         }

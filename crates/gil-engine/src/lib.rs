@@ -274,6 +274,7 @@ pub fn evaluate(
                     title: r.title.clone(),
                     kind: r.kind.clone(),
                     file: r.file.clone(),
+                    params: r.params.clone(),
                 })
                 .collect(),
             sources: s.all_sources(),

@@ -33,6 +33,9 @@ pub struct RuleSummary {
     pub title: Option<String>,
     pub kind: String,
     pub file: String,
+    /// The parameters the rule declares it reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
