@@ -258,6 +258,12 @@ pub fn evaluate(
     analyses.targets = analysis::targets(s, &steps, known_metric, &mut findings);
     sort_findings(&mut findings);
     let roles = roles::build(s, &trace, &rule_roles, &analyses.targets, &findings);
+    let mut ledger_total: BTreeMap<String, LedgerEntry> = BTreeMap::new();
+    for step in &steps {
+        for (id, entry) in &step.ledger {
+            ledger_total.entry(id.clone()).or_default().add(entry);
+        }
+    }
 
     let outcome = Outcome {
         scenario: ScenarioSummary {
@@ -280,6 +286,7 @@ pub fn evaluate(
             sources: s.all_sources(),
         },
         steps,
+        ledger_total,
         findings,
         analyses,
         roles,

@@ -9,6 +9,8 @@ use serde::Serialize;
 pub struct Outcome {
     pub scenario: ScenarioSummary,
     pub steps: Vec<Step>,
+    /// Each actor's and asset's ledger summed over the whole horizon.
+    pub ledger_total: BTreeMap<String, LedgerEntry>,
     pub findings: Vec<Finding>,
     pub analyses: Analyses,
     /// Per project: who holds What, How and Why (from the scenario and `ctx.role`),
@@ -77,6 +79,21 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
+    /// Adds another entry into this one (for totals over years).
+    pub fn add(&mut self, other: &LedgerEntry) {
+        for (side, theirs) in [
+            (&mut self.inflow, &other.inflow),
+            (&mut self.outflow, &other.outflow),
+        ] {
+            for (kind, vias) in theirs {
+                let mine = side.entry(kind.clone()).or_default();
+                for (via, v) in vias {
+                    *mine.entry(via.clone()).or_insert(0.0) += v;
+                }
+            }
+        }
+    }
+
     pub fn total_in(&self, kind: &str) -> f64 {
         self.inflow
             .get(kind)

@@ -402,14 +402,16 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
         2,
         "Money by actor (funding over the horizon)",
     );
-    let mut totals: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-    for step in &o.steps {
-        for (id, entry) in &step.ledger {
-            let e = totals.entry(id).or_insert((0.0, 0.0));
-            e.0 += entry.total_in("funding");
-            e.1 += entry.total_out("funding");
-        }
-    }
+    let totals: BTreeMap<&str, (f64, f64)> = o
+        .ledger_total
+        .iter()
+        .map(|(id, entry)| {
+            (
+                id.as_str(),
+                (entry.total_in("funding"), entry.total_out("funding")),
+            )
+        })
+        .collect();
     let mut t = Table::new(&["actor", "in", "out", "net"]).right_align(&[1, 2, 3]);
     for (id, (i, o)) in totals.iter().filter(|(_, (i, o))| *i != 0.0 || *o != 0.0) {
         t.row(vec![id.to_string(), human(*i), human(*o), human(i - o)]);
