@@ -367,3 +367,62 @@ pub fn roles(
         })
     })())
 }
+
+pub fn report(
+    path: &Path,
+    reform_path: Option<&Path>,
+    out: Option<&Path>,
+    eval: &EvalArgs,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    finish((|| {
+        let scenario = load_scenario(path, color)?;
+        let config = sandbox_config(eval)?;
+        let params = parse_params(&eval.params)?;
+        let rules = load_rules(&scenario, &eval.rules, config.clone(), color)?;
+        let base = evaluate(
+            &scenario,
+            &rules,
+            &Options {
+                params: params.clone(),
+                all_flows: false,
+            },
+            color,
+        )?;
+        let html = match reform_path {
+            None => gil_report::html::report(&scenario, &base, None),
+            Some(reform_path) => {
+                let reform = gil_model::load_reform(reform_path, &scenario).map_err(|err| {
+                    let _ = report_load_error(&err, CheckFormat::Human, color);
+                    Stop::Reported
+                })?;
+                let mut extra = eval.rules.clone();
+                extra.extend(reform.rules.iter().cloned());
+                let reform_rules = load_rules(&scenario, &extra, config, color)?;
+                let mut reform_params = params;
+                reform_params.extend(reform.parameters.clone());
+                let changed = evaluate(
+                    &scenario,
+                    &reform_rules,
+                    &Options {
+                        params: reform_params,
+                        all_flows: false,
+                    },
+                    color,
+                )?;
+                let diff = gil_engine::diff::diff(&base.outcome, &changed.outcome);
+                let view = gil_report::html::ReformView {
+                    title: reform
+                        .title
+                        .clone()
+                        .unwrap_or_else(|| reform_path.display().to_string()),
+                    evaluation: &changed,
+                    diff: &diff,
+                };
+                gil_report::html::report(&scenario, &base, Some(&view))
+            }
+        };
+        emit(&html, out)?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}

@@ -156,6 +156,21 @@ enum Command {
         #[command(flatten)]
         eval: EvalArgs,
     },
+    /// Write a self-contained HTML report: Sankeys, power, loops, roles, findings, sources
+    Report {
+        /// The scenario file (default: the bundled korea-2030 example)
+        scenario: Option<PathBuf>,
+        /// HTML output (the report's format)
+        #[arg(long)]
+        html: bool,
+        /// Show this reform beside the baseline
+        #[arg(long = "with", value_name = "REFORM")]
+        reform: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        eval: EvalArgs,
+    },
     /// Draw the flow graph as Graphviz DOT or a Mermaid flowchart
     Graph {
         scenario: PathBuf,
@@ -268,6 +283,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             color_out && format == DocFormat::Table,
             color_err,
         ),
+        Command::Report {
+            scenario,
+            html,
+            reform,
+            out,
+            eval,
+        } => {
+            if !html {
+                output::print_stderr("error: gil report writes HTML: add --html (for text, use gil run --format md)\n");
+                return Ok(ExitCode::from(2));
+            }
+            commands::report(
+                &output::scenario_path(scenario),
+                reform.as_deref(),
+                out.as_deref(),
+                &eval,
+                color_err,
+            )
+        }
         Command::Graph {
             scenario,
             format,

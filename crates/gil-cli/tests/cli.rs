@@ -399,3 +399,40 @@ fn init_scaffolds_a_repository_that_runs_tests_and_snapshots() {
     assert!(String::from_utf8_lossy(&changed.stdout).contains("-    voucher.granted: 420000000.0"));
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
+
+#[test]
+fn report_writes_html_with_a_reform_beside_the_baseline() {
+    let dir = temp_dir("report");
+    let reform = dir.join("reform.yaml");
+    std::fs::write(
+        &reform,
+        "title: slower GPUs\nparameters:\n  analysis.compute.utilization: 0.5\n",
+    )
+    .unwrap();
+    let out = dir.join("report.html");
+    let result = gil(&[
+        "report",
+        "examples/minimal/scenario.yaml",
+        "--html",
+        "--with",
+        reform.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Reform: slower GPUs"));
+    assert_eq!(
+        gil(&["report", "examples/minimal/scenario.yaml"])
+            .status
+            .code(),
+        Some(2),
+        "--html is required"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

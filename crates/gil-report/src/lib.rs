@@ -4,6 +4,7 @@
 
 pub mod diagnostic;
 pub mod graph;
+pub mod html;
 pub mod text;
 
 use gil_engine::Outcome;

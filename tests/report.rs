@@ -1,0 +1,166 @@
+//! The HTML report and the DOT graph for every example: structure (valid SVG, no
+//! external resources), and — where Debian's chromium and graphviz are installed, as
+//! in CI — that they really render.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::process::Command;
+
+use gil_tests::{evaluate, workspace_root};
+
+const EXAMPLES: [&str; 3] = ["korea-2030", "minimal", "stargate-2025"];
+
+fn report(example: &str) -> String {
+    let path = workspace_root()
+        .join("examples")
+        .join(example)
+        .join("scenario.yaml");
+    let s = gil_model::load(&path).unwrap();
+    let e = evaluate(&path, &[]).unwrap();
+    gil_report::html::report(&s, &e, None)
+}
+
+fn svgs(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg") {
+        let end =
+            rest[start..].find("</svg>").expect("every svg is closed") + start + "</svg>".len();
+        out.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn reports_are_self_contained_with_valid_svg() {
+    for example in EXAMPLES {
+        let html = report(example);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<meta charset=\"utf-8\"/>"));
+        for needle in [
+            "<script", "<link", "<img", "<iframe", "@import", "url(", "src=",
+        ] {
+            assert!(
+                !html.contains(needle),
+                "{example}: the report loads something external ({needle})"
+            );
+        }
+        let svgs = svgs(&html);
+        assert!(svgs.len() >= 3, "{example}: too few charts");
+        for svg in svgs {
+            let doc = roxmltree::Document::parse(svg)
+                .unwrap_or_else(|e| panic!("{example}: invalid SVG: {e}\n{svg}"));
+            assert_eq!(doc.root_element().tag_name().name(), "svg");
+        }
+        for section in ["Who pays whom", "What / How / Why", "Findings", "Sources"] {
+            assert!(html.contains(section), "{example}: no {section} section");
+        }
+    }
+    let korea = report("korea-2030");
+    assert!(
+        korea.contains("한국형 1인 1 GPU 전략"),
+        "Korean text is kept as UTF-8"
+    );
+    assert!(korea.contains("Power balance by region"));
+    let stargate = report("stargate-2025");
+    assert!(
+        stargate.contains("nvidia → openai → nvidia"),
+        "the loop is listed"
+    );
+    assert!(
+        stargate.contains(r##"fill="#d62728""##),
+        "loop money is drawn red"
+    );
+}
+
+#[test]
+fn the_report_renders_in_headless_chromium() {
+    if !have("chromium") {
+        eprintln!("skipped: Debian's chromium is not installed here (CI installs it)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("gil-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("korea.html");
+    std::fs::write(&html, report("korea-2030")).unwrap();
+    let png = dir.join("korea.png");
+    let status = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1400,2400",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+    assert!(
+        bytes.len() > 50_000,
+        "the screenshot is nearly empty ({} bytes)",
+        bytes.len()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn dot_output_renders_with_graphviz() {
+    if !have("dot") {
+        eprintln!("skipped: Debian's graphviz is not installed here (CI installs it)");
+        return;
+    }
+    for example in EXAMPLES {
+        let path = workspace_root()
+            .join("examples")
+            .join(example)
+            .join("scenario.yaml");
+        let s = gil_model::load(&path).unwrap();
+        let e = evaluate(&path, &[]).unwrap();
+        let graph = gil_report::graph::build(&s, &e.outcome, &Default::default()).unwrap();
+        let dot = gil_report::graph::dot(&graph, s.id());
+        let mut child = Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(dot.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let svg = String::from_utf8(out.stdout).unwrap();
+        assert!(svg.contains("<svg"), "{example}");
+    }
+}
