@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 ok; 1 checks or tests failed; 2 bad input or a rule fault.
 
+mod bench;
 mod check;
 mod commands;
 mod output;
@@ -204,12 +205,35 @@ enum Command {
     },
     /// Scaffold a policy repository: a scenario, a rule with its test, editor settings, CI
     Init { dir: PathBuf },
+    /// Generate workloads (`gil gen synthetic --actors N --flows M --years Y DIR`)
+    Gen {
+        #[command(subcommand)]
+        what: GenCommand,
+    },
+    /// Time each phase of a run (load, rules, analyses, render), rule calls/s, peak memory
+    Bench { scenario: PathBuf },
     /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
     LuaApi {
         #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
         format: LuaApiFormat,
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GenCommand {
+    /// A national-scale synthetic scenario, its rules, and plain Lua and Python baselines
+    Synthetic {
+        #[arg(long, default_value_t = 100_000)]
+        actors: usize,
+        #[arg(long, default_value_t = 300_000)]
+        flows: usize,
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        dir: PathBuf,
     },
 }
 
@@ -323,6 +347,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workflow::snapshot(&scenarios, update, color_out)
         }
         Command::Init { dir } => workflow::init(&dir),
+        Command::Gen {
+            what:
+                GenCommand::Synthetic {
+                    actors,
+                    flows,
+                    years,
+                    seed,
+                    dir,
+                },
+        } => bench::gen_synthetic(
+            &dir,
+            gil_engine::synthetic::Spec {
+                actors,
+                flows,
+                years,
+                seed,
+            },
+        ),
+        Command::Bench { scenario } => bench::bench(&scenario, color_err),
         Command::LuaApi { format, out } => {
             let text = match format {
                 LuaApiFormat::Luals => gil_rules::api::luals_meta(),

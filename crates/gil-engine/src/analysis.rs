@@ -171,7 +171,7 @@ fn is_buyback(via: &str) -> bool {
 }
 
 pub(crate) fn circular(
-    history: &[Vec<FlowState>],
+    history: &[std::sync::Arc<Vec<FlowState>>],
     warn_share: f64,
     findings: &mut Vec<Finding>,
 ) -> Vec<Loop> {
@@ -179,7 +179,7 @@ pub(crate) fn circular(
     let mut income: BTreeMap<&str, f64> = BTreeMap::new();
     for f in history
         .iter()
-        .flatten()
+        .flat_map(|year| year.iter())
         .filter(|f| f.kind == FlowKind::Funding)
     {
         *income.entry(f.to.as_str()).or_insert(0.0) += f.amount;

@@ -13,6 +13,7 @@ pub mod explain;
 mod materialize;
 pub mod outcome;
 pub mod roles;
+pub mod synthetic;
 pub mod testing;
 pub mod trace;
 
@@ -152,7 +153,7 @@ pub fn evaluate(
     let started = Instant::now();
     let mut rules_time = Duration::ZERO;
     let mut persistent = materialize::Persistent::new();
-    let mut history: Vec<Vec<FlowState>> = Vec::new();
+    let mut history: Vec<std::sync::Arc<Vec<FlowState>>> = Vec::new();
     let mut steps = Vec::new();
     let mut findings = Vec::new();
     let mut analyses = Analyses::default();
@@ -232,9 +233,10 @@ pub fn evaluate(
             metrics,
             ledger,
         });
-        step_trace.flows = world.flows.clone();
+        let flows = std::sync::Arc::new(world.flows);
+        step_trace.flows = flows.clone();
         trace.steps.push(step_trace);
-        history.push(world.flows);
+        history.push(flows);
     }
 
     let warn_share = s

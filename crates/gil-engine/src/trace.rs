@@ -12,8 +12,8 @@ pub struct Trace {
 #[derive(Debug, Clone, Default)]
 pub struct StepTrace {
     pub year: i32,
-    /// Every flow of the step after rules.
-    pub flows: Vec<FlowState>,
+    /// Every flow of the step after rules (shared with the rules' history).
+    pub flows: std::sync::Arc<Vec<FlowState>>,
     /// Changes to flows, by flow id, in the order applied.
     pub adjustments: BTreeMap<String, Vec<AdjustRecord>>,
     /// Rule contributions to metrics, by metric name.

@@ -46,6 +46,9 @@ struct Shared {
     effects: RefCell<Vec<Effect>>,
     caller: RefCell<Caller>,
     known: KnownNames,
+    /// The Lua state's memory limit, restored after host-built views (see `unguarded`).
+    memory_limit: usize,
+    unguarded: std::cell::Cell<bool>,
 }
 
 pub struct RuleRuntime {
@@ -60,6 +63,8 @@ pub struct RuleRuntime {
     config: SandboxConfig,
     /// Rule sources by file name, to explain errors with the offending line.
     texts: RefCell<BTreeMap<String, String>>,
+    /// Hook calls made so far (for `gil bench`).
+    calls: std::cell::Cell<u64>,
 }
 
 impl std::fmt::Debug for RuleRuntime {
@@ -87,6 +92,8 @@ impl RuleRuntime {
             effects: RefCell::new(Vec::new()),
             caller: RefCell::new(Caller::default()),
             known,
+            memory_limit: config.memory_limit,
+            unguarded: std::cell::Cell::new(false),
         });
         let ctx = build_ctx(&lua, &shared).map_err(|e| {
             RuleError::new(
@@ -107,6 +114,7 @@ impl RuleRuntime {
             random,
             config,
             texts: RefCell::new(BTreeMap::new()),
+            calls: std::cell::Cell::new(0),
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for source in sources {
@@ -321,6 +329,7 @@ impl RuleRuntime {
         arg: Table,
         seed: [u64; 4],
     ) -> Result<(), RuleError> {
+        self.calls.set(self.calls.get() + 1);
         self.random.reseed(sandbox::mix(&[
             self.config.seed,
             seed[0],
@@ -421,6 +430,11 @@ impl RuleRuntime {
             .collect();
         names.sort();
         names
+    }
+
+    /// Hook calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
     }
 
     /// Memory in use by the Lua state, in bytes.
@@ -720,6 +734,32 @@ fn project_view(lua: &Lua, p: &ProjectState) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// Runs host code that builds tables without mlua's per-operation protection.
+///
+/// With a memory limit in force, mlua wraps every table write in a protected call, which
+/// made building entity views cost microseconds each. Views are the engine's own data,
+/// bounded by the scenario's size, so the limit — which is there for rule code — is
+/// lifted while they are built and restored right after.
+fn unguarded<R>(
+    lua: &Lua,
+    shared: &Shared,
+    build: impl FnOnce() -> mlua::Result<R>,
+) -> mlua::Result<R> {
+    if shared.memory_limit == 0 || shared.unguarded.get() {
+        return build();
+    }
+    let _ = lua.set_memory_limit(0);
+    shared.unguarded.set(true);
+    let result = build();
+    shared.unguarded.set(false);
+    let restored = lua.set_memory_limit(shared.memory_limit);
+    match (result, restored) {
+        (Ok(r), Ok(_)) => Ok(r),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e),
+    }
+}
+
 macro_rules! cached_view {
     ($name:ident, $field:ident, $build:expr) => {
         fn $name(lua: &Lua, shared: &Shared, i: usize) -> mlua::Result<Table> {
@@ -731,7 +771,7 @@ macro_rules! cached_view {
                 return Err(mlua::Error::runtime("gil: entity index out of range"));
             };
             #[allow(clippy::redundant_closure_call)]
-            let t = ($build)(lua, item, &world.currency)?;
+            let t = unguarded(lua, shared, || ($build)(lua, item, &world.currency))?;
             let mut views = shared.views.borrow_mut();
             if views.$field.len() < world.$field.len() {
                 views.$field.resize(world.$field.len(), None);
@@ -761,6 +801,10 @@ fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
     if let Some(t) = &shared.views.borrow().world {
         return Ok(t.clone());
     }
+    unguarded(lua, shared, || build_world_view(lua, shared))
+}
+
+fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
     let (year, na, ns, nf, np) = {
         let w = shared.world.borrow();
         (
@@ -1019,7 +1063,7 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
                 let w = s.world.borrow();
                 Ok(w.history
                     .iter()
-                    .flatten()
+                    .flat_map(|year| year.iter())
                     .filter(|f| selector.matches_flow(f))
                     .map(|f| f.amount)
                     .sum::<f64>())

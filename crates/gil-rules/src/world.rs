@@ -88,7 +88,8 @@ pub struct WorldState {
     pub flows: Vec<FlowState>,
     pub projects: Vec<ProjectState>,
     /// Flows of earlier steps, oldest first (for `ctx.total`).
-    pub history: Vec<Vec<FlowState>>,
+    /// Shared with the engine's trace, so earlier years are kept once.
+    pub history: Vec<std::sync::Arc<Vec<FlowState>>>,
     actor_ids: HashMap<String, usize>,
     asset_ids: HashMap<String, usize>,
     flow_ids: HashMap<String, usize>,

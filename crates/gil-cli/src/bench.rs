@@ -1,0 +1,117 @@
+//! `gil gen synthetic` and `gil bench`: national-scale workloads and their phase times.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use gil_rules::SandboxConfig;
+
+use crate::commands::{load_rules, load_scenario, Stop};
+use crate::output::{print_stderr, print_stdout, write_atomic};
+
+pub fn gen_synthetic(dir: &Path, spec: gil_engine::synthetic::Spec) -> anyhow::Result<ExitCode> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        print_stderr(&format!("error: `{}` is not empty\n", dir.display()));
+        return Ok(ExitCode::from(2));
+    }
+    for (name, text) in gil_engine::synthetic::generate(spec) {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_atomic(&path, text.as_bytes())?;
+    }
+    print_stdout(&format!(
+        "wrote {}: {} actors, {} flows, {} years, 5 rules, and baselines in baseline/\n",
+        dir.display(),
+        spec.actors,
+        spec.flows,
+        spec.years
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The process's peak resident memory in bytes (Linux: VmHWM), if known.
+pub fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub fn bench(path: &Path, color: bool) -> anyhow::Result<ExitCode> {
+    let result = (|| -> Result<ExitCode, Stop> {
+        let started = Instant::now();
+        let scenario = load_scenario(path, color)?;
+        let rules = load_rules(&scenario, &[], SandboxConfig::default(), color)?;
+        let load = started.elapsed();
+        let evaluation = gil_engine::evaluate(&scenario, &rules, &gil_engine::Options::default())
+            .map_err(|e| {
+            print_stderr(&format!("error: {e}\n"));
+            Stop::Reported
+        })?;
+        let render_started = Instant::now();
+        let json = gil_report::to_json(&evaluation.outcome)
+            .map_err(|e| Stop::Other(anyhow::anyhow!(e)))?;
+        let render = render_started.elapsed();
+        let total = started.elapsed();
+        let calls = rules.calls();
+        let flows: usize = evaluation
+            .trace
+            .steps
+            .iter()
+            .map(|s| s.flows.len())
+            .max()
+            .unwrap_or(0);
+        let peak = peak_memory();
+        let mut text = format!(
+            "scenario {}: {} actors, {} assets, {} flows written ({} in the busiest year after rules), {} years, {} rules\n",
+            scenario.id(),
+            scenario.actors.len(),
+            scenario.assets.len(),
+            scenario.flows.len(),
+            flows,
+            scenario.years().count(),
+            rules.rules().len()
+        );
+        let secs = |d: std::time::Duration| d.as_secs_f64();
+        text.push_str(&format!("load      {:>9.3} s\n", secs(load)));
+        text.push_str(&format!(
+            "rules     {:>9.3} s   {} rule calls, {:.0} calls/s\n",
+            secs(evaluation.rules_time),
+            calls,
+            calls as f64 / secs(evaluation.rules_time).max(1e-9)
+        ));
+        text.push_str(&format!(
+            "analyses  {:>9.3} s\n",
+            secs(evaluation.analyses_time)
+        ));
+        text.push_str(&format!(
+            "render    {:>9.3} s   json outcome {:.1} MiB\n",
+            secs(render),
+            json.len() as f64 / 1048576.0
+        ));
+        text.push_str(&format!("total     {:>9.3} s\n", secs(total)));
+        if let Some(peak) = peak {
+            text.push_str(&format!(
+                "peak memory {:.1} MiB ({:.0} bytes per written flow)\n",
+                peak as f64 / 1048576.0,
+                peak as f64 / scenario.flows.len().max(1) as f64
+            ));
+        }
+        text.push_str(&format!(
+            "timing.load_seconds={:.6}\ntiming.rules_seconds={:.6}\ntiming.analyses_seconds={:.6}\ntiming.render_seconds={:.6}\n",
+            secs(load),
+            secs(evaluation.rules_time),
+            secs(evaluation.analyses_time),
+            secs(render)
+        ));
+        print_stdout(&text).map_err(|e| Stop::Other(e.into()))?;
+        Ok(ExitCode::SUCCESS)
+    })();
+    match result {
+        Ok(code) => Ok(code),
+        Err(Stop::Reported) => Ok(ExitCode::from(2)),
+        Err(Stop::Other(e)) => Err(e),
+    }
+}
