@@ -112,6 +112,7 @@ pub fn bench(path: &Path, color: bool) -> anyhow::Result<ExitCode> {
     match result {
         Ok(code) => Ok(code),
         Err(Stop::Reported) => Ok(ExitCode::from(2)),
+        Err(Stop::Interrupted) => Ok(crate::commands::interrupted()),
         Err(Stop::Other(e)) => Err(e),
     }
 }

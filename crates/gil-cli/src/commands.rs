@@ -17,6 +17,8 @@ use crate::{CheckFormat, DocFormat, EvalArgs, FailOn, GraphFormat};
 pub enum Stop {
     /// Already printed.
     Reported,
+    /// SIGINT or SIGTERM: nothing was written.
+    Interrupted,
     Other(anyhow::Error),
 }
 
@@ -30,8 +32,19 @@ fn finish(result: Result<ExitCode, Stop>) -> anyhow::Result<ExitCode> {
     match result {
         Ok(code) => Ok(code),
         Err(Stop::Reported) => Ok(ExitCode::from(2)),
+        Err(Stop::Interrupted) => Ok(interrupted()),
+        Err(Stop::Other(e)) if crate::signals::interrupted() => {
+            let _ = e;
+            Ok(interrupted())
+        }
         Err(Stop::Other(e)) => Err(e),
     }
+}
+
+/// Says so and gives the exit code of a run stopped by SIGINT (130) or SIGTERM (143).
+pub fn interrupted() -> ExitCode {
+    print_stderr("interrupted: nothing was written\n");
+    ExitCode::from(crate::signals::exit_code())
 }
 
 pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
@@ -46,6 +59,7 @@ pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
         }
     };
     Ok(SandboxConfig {
+        cancel: crate::signals::flag(),
         call_deadline: secs(eval.call_deadline, "--call-deadline")?,
         total_budget: secs(eval.rule_budget, "--rule-budget")?,
         memory_limit: eval.lua_memory.saturating_mul(1024 * 1024),
@@ -104,6 +118,10 @@ fn evaluate(
 ) -> Result<Evaluation, Stop> {
     gil_engine::evaluate(s, rules, options).map_err(|err| {
         match err {
+            EngineError::Interrupted => return Stop::Interrupted,
+            EngineError::Rule(e) if e.kind == gil_rules::RuleErrorKind::Interrupted => {
+                return Stop::Interrupted
+            }
             EngineError::Rule(e) => print_stderr(&render_rule_error(&e, color)),
             other => print_stderr(&format!("error: {other}\n")),
         }
@@ -143,6 +161,7 @@ pub fn run(
         let options = Options {
             params: parse_params(&eval.params)?,
             all_flows: opts.flows,
+            cancel: crate::signals::flag(),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();
@@ -187,6 +206,7 @@ pub fn explain(
         let options = Options {
             params: parse_params(&eval.params)?,
             all_flows: false,
+            cancel: crate::signals::flag(),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color)?;
         let subject = match gil_engine::explain::resolve(&scenario, &evaluation, target) {
@@ -229,6 +249,7 @@ pub fn diff(
             &Options {
                 params: params.clone(),
                 all_flows: false,
+                cancel: crate::signals::flag(),
             },
             color,
         )?;
@@ -240,6 +261,7 @@ pub fn diff(
             &Options {
                 params: reform_params,
                 all_flows: false,
+                cancel: crate::signals::flag(),
             },
             color,
         )?;
@@ -282,6 +304,7 @@ pub fn graph(
         let options = Options {
             params: parse_params(&eval.params)?,
             all_flows: false,
+            cancel: crate::signals::flag(),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color)?;
         let graph = gil_report::graph::build(
@@ -331,6 +354,7 @@ pub fn roles(
         let options = Options {
             params: parse_params(&eval.params)?,
             all_flows: false,
+            cancel: crate::signals::flag(),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let selected: Vec<_> = evaluation
@@ -386,6 +410,7 @@ pub fn report(
             &Options {
                 params: params.clone(),
                 all_flows: false,
+                cancel: crate::signals::flag(),
             },
             color,
         )?;
@@ -407,6 +432,7 @@ pub fn report(
                     &Options {
                         params: reform_params,
                         all_flows: false,
+                        cancel: crate::signals::flag(),
                     },
                     color,
                 )?;

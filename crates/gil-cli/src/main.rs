@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod commands;
 mod output;
+mod signals;
 mod workflow;
 
 use std::io::Write;
@@ -239,6 +240,7 @@ enum GenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    signals::install();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

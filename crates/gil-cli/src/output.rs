@@ -60,10 +60,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.gil-tmp-{}", std::process::id()));
+    let stopped = || std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted");
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        for chunk in bytes.chunks(1 << 20) {
+            if crate::signals::interrupted() {
+                return Err(stopped());
+            }
+            file.write_all(chunk)?;
+        }
         file.sync_all()?;
+        if crate::signals::interrupted() {
+            return Err(stopped());
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {

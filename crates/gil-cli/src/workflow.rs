@@ -139,6 +139,7 @@ pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Res
         let text = match result {
             Ok(t) => t,
             Err(Stop::Reported) => return Ok(ExitCode::from(2)),
+            Err(Stop::Interrupted) => return Ok(crate::commands::interrupted()),
             Err(Stop::Other(e)) => return Err(e),
         };
         let snap = snapshot_path(path);

@@ -436,3 +436,107 @@ fn report_writes_html_with_a_reform_beside_the_baseline() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+fn interrupt_run(signal: &str) -> (Option<i32>, String, Vec<std::path::PathBuf>) {
+    let dir = temp_dir(&format!("signal-{signal}"));
+    let out = dir.join("outcome.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_gil"))
+        .args([
+            "run",
+            "tests/fixtures/rules/scenario.yaml",
+            "--rules",
+            "tests/fixtures/rules/slow.lua",
+            "--call-deadline",
+            "120",
+        ])
+        .args(["--format", "json", "--out", out.to_str().unwrap()])
+        .current_dir(root())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        left,
+    )
+}
+
+#[test]
+fn sigint_and_sigterm_stop_a_run_and_leave_no_file() {
+    let (code, stderr, left) = interrupt_run("INT");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: nothing was written"),
+        "{stderr}"
+    );
+    assert!(left.is_empty(), "{left:?}");
+    let (code, stderr, left) = interrupt_run("TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn every_loader_error_fixture_exits_2_with_a_position_and_writes_nothing() {
+    let dir = temp_dir("loader-corpus");
+    let out = dir.join("outcome.json");
+    let mut fixtures: Vec<_> = std::fs::read_dir(root().join("tests/fixtures/check"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    fixtures.sort();
+    for fixture in fixtures {
+        let relative = fixture
+            .strip_prefix(root())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let result = gil(&[
+            "run",
+            &relative,
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{relative}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{relative}: {stderr}");
+        // `file:line:column` of the first problem.
+        let located = stderr.lines().any(|l| {
+            l.contains("┌─ tests/fixtures/check/")
+                && l.rsplit(':')
+                    .take(2)
+                    .all(|n| n.trim().parse::<u32>().is_ok())
+        });
+        assert!(located, "{relative}: no file:line:column in\n{stderr}");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "{relative}: a file was left behind"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn outcome_bytes_are_identical_over_twenty_runs() {
+    let first = gil(&["run", "--format", "json"]);
+    assert_eq!(first.status.code(), Some(0));
+    for _ in 0..19 {
+        assert_eq!(gil(&["run", "--format", "json"]).stdout, first.stdout);
+    }
+}

@@ -43,6 +43,9 @@ pub enum EngineError {
     /// A bad option (an unknown `--param`, …).
     #[error("{0}")]
     Input(String),
+    /// The run was stopped from outside (SIGINT, SIGTERM) between two rules.
+    #[error("the run was interrupted")]
+    Interrupted,
 }
 
 /// How to evaluate.
@@ -52,6 +55,8 @@ pub struct Options {
     pub params: BTreeMap<String, gil_model::Dated>,
     /// List every flow in the outcome instead of one line per (from, to, kind, via).
     pub all_flows: bool,
+    /// Set from outside (SIGINT, SIGTERM) to stop between rules and years.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The outcome and the trace behind it.
@@ -171,6 +176,13 @@ pub fn evaluate(
         };
         let rules_started = Instant::now();
         for &index in rules.order() {
+            if options
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return Err(EngineError::Interrupted);
+            }
             let effects = rules.run(index)?;
             if effects.is_empty() {
                 continue;

@@ -337,6 +337,7 @@ pub fn run_case(
     let options = Options {
         params: case.params.clone(),
         all_flows: true,
+        cancel: None,
     };
     let evaluation = crate::evaluate(&scenario, &rules, &options).map_err(|e| match e {
         crate::EngineError::Rule(r) => CaseFailure::Error(render_rule(&r)),

@@ -29,6 +29,8 @@ pub enum RuleErrorKind {
     Conflict,
     /// The sandbox could not be set up as configured.
     Sandbox,
+    /// The run was stopped from outside (SIGINT, SIGTERM).
+    Interrupted,
 }
 
 impl RuleErrorKind {
@@ -48,6 +50,7 @@ impl RuleErrorKind {
             RuleErrorKind::Effect => "rule-effect",
             RuleErrorKind::Conflict => "rule-conflict",
             RuleErrorKind::Sandbox => "rule-sandbox",
+            RuleErrorKind::Interrupted => "interrupted",
         }
     }
 }

@@ -83,7 +83,7 @@ impl RuleRuntime {
         known: KnownNames,
         config: SandboxConfig,
     ) -> Result<Self, RuleError> {
-        let clock = Rc::new(Clock::new(config.total_budget));
+        let clock = Rc::new(Clock::new(config.total_budget, config.cancel.clone()));
         let random = Rc::new(Random::new());
         let lua = sandbox::new_state(&config, clock.clone(), random.clone())?;
         let shared = Rc::new(Shared {
@@ -376,6 +376,11 @@ impl RuleRuntime {
                             self.config.total_budget
                         ),
                         "raise it with --rule-budget SECONDS, or make the rule do less per call",
+                    ),
+                    Tripped::Cancelled => (
+                        RuleErrorKind::Interrupted,
+                        "the run was interrupted".to_string(),
+                        "nothing was written",
                     ),
                     _ => (
                         RuleErrorKind::Deadline,

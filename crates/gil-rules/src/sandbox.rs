@@ -2,6 +2,8 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mlua::{Lua, LuaOptions, StdLib, Value, VmState};
@@ -19,6 +21,8 @@ pub struct SandboxConfig {
     pub memory_limit: usize,
     /// Seed of `math.random` (reseeded per call from this, the rule, step and entity).
     pub seed: u64,
+    /// Set from outside (SIGINT, SIGTERM) to stop the run at the next check.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for SandboxConfig {
@@ -28,6 +32,7 @@ impl Default for SandboxConfig {
             total_budget: Duration::from_secs(600),
             memory_limit: 1024 * 1024 * 1024,
             seed: 0x6769_6c5f_7275_6c65, // "gil_rule"
+            cancel: None,
         }
     }
 }
@@ -38,6 +43,8 @@ pub(crate) enum Tripped {
     None,
     Deadline,
     Budget,
+    /// The run was asked to stop (SIGINT, SIGTERM).
+    Cancelled,
 }
 
 /// Time accounting shared with the interrupt callback.
@@ -49,11 +56,12 @@ pub(crate) struct Clock {
     ticks: Cell<u32>,
     /// Which limit the armed deadline stands for.
     reason: Cell<Tripped>,
+    cancel: Option<Arc<AtomicBool>>,
     pub where_: std::cell::RefCell<Option<(String, u32)>>,
 }
 
 impl Clock {
-    pub fn new(budget: Duration) -> Self {
+    pub fn new(budget: Duration, cancel: Option<Arc<AtomicBool>>) -> Self {
         Clock {
             deadline: Cell::new(None),
             tripped: Cell::new(Tripped::None),
@@ -61,6 +69,7 @@ impl Clock {
             call_started: Cell::new(None),
             ticks: Cell::new(0),
             reason: Cell::new(Tripped::Deadline),
+            cancel,
             where_: std::cell::RefCell::new(None),
         }
     }
@@ -97,6 +106,14 @@ impl Clock {
         self.ticks.set(t);
         if t % 64 != 0 {
             return false;
+        }
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            self.tripped.set(Tripped::Cancelled);
+            return true;
         }
         match self.deadline.get() {
             Some(deadline) if Instant::now() >= deadline => {
