@@ -29,14 +29,60 @@ struct Caller {
     step: i32,
 }
 
+/// Lua strings for every field name the host reads or writes, made once: creating a
+/// key string per access (hashing and interning it) was a large share of a call's cost.
+struct Keys(std::collections::HashMap<&'static str, mlua::LuaString>);
+
+impl Keys {
+    fn new(lua: &Lua) -> mlua::Result<Self> {
+        let mut names: Vec<&'static str> = api::CLASSES
+            .iter()
+            .flat_map(|c| c.fields.iter().map(|f| f.name))
+            .collect();
+        names.extend(api::CTX_FIELDS.iter().map(|f| f.name));
+        let mut map = std::collections::HashMap::new();
+        for name in names {
+            if !map.contains_key(name) {
+                map.insert(name, lua.create_string(name)?);
+            }
+        }
+        Ok(Keys(map))
+    }
+
+    /// The key string for `name` (every name the host uses is made in `new`).
+    fn get(&self, name: &str) -> Value {
+        self.0
+            .get(name)
+            .map(|s| Value::String(s.clone()))
+            .unwrap_or(Value::Nil)
+    }
+
+    fn k(&self, name: &str) -> &mlua::LuaString {
+        // Names come from the API description; a missing one is a bug caught by tests.
+        match self.0.get(name) {
+            Some(s) => s,
+            None => self.0.get("id").unwrap_or_else(|| unreachable_key()),
+        }
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_key() -> ! {
+    panic!("gil: the API description lost the `id` field")
+}
+
 /// Lua views of this step's entities, built on first use and dropped when the world
 /// changes.
 #[derive(Default)]
+///
+/// The cache is a Lua table per entity type (index → view), not Rust handles: every
+/// handle Rust holds is a slot on mlua's reference thread, which Luau's collector walks
+/// whole on every cycle, so holding one per entity made each call cost O(entities).
 struct Views {
-    actors: Vec<Option<Table>>,
-    assets: Vec<Option<Table>>,
-    flows: Vec<Option<Table>>,
-    projects: Vec<Option<Table>>,
+    actors: Option<Table>,
+    assets: Option<Table>,
+    flows: Option<Table>,
+    projects: Option<Table>,
     world: Option<Table>,
 }
 
@@ -46,6 +92,7 @@ struct Shared {
     effects: RefCell<Vec<Effect>>,
     caller: RefCell<Caller>,
     known: KnownNames,
+    keys: Keys,
     /// The Lua state's memory limit, restored after host-built views (see `unguarded`).
     memory_limit: usize,
     unguarded: std::cell::Cell<bool>,
@@ -92,6 +139,9 @@ impl RuleRuntime {
             effects: RefCell::new(Vec::new()),
             caller: RefCell::new(Caller::default()),
             known,
+            keys: Keys::new(&lua).map_err(|e| {
+                RuleError::new(RuleErrorKind::Sandbox, "<sandbox>", None, e.to_string())
+            })?,
             memory_limit: config.memory_limit,
             unguarded: std::cell::Cell::new(false),
         });
@@ -666,75 +716,75 @@ fn attrs_table(lua: &Lua, attrs: &BTreeMap<String, AttrVal>) -> mlua::Result<Tab
     Ok(t)
 }
 
-fn actor_view(lua: &Lua, a: &ActorState) -> mlua::Result<Table> {
+fn actor_view(lua: &Lua, k: &Keys, a: &ActorState) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 7)?;
-    t.raw_set("id", a.id.as_str())?;
-    t.raw_set("name", a.name.as_str())?;
-    t.raw_set("kind", a.kind.as_str())?;
-    t.raw_set("count", a.count)?;
-    t.raw_set("region", a.region.as_deref())?;
-    t.raw_set("tags", string_list(lua, &a.tags)?)?;
-    t.raw_set("attrs", attrs_table(lua, &a.attrs)?)?;
+    t.raw_set(k.k("id"), a.id.as_str())?;
+    t.raw_set(k.k("name"), a.name.as_str())?;
+    t.raw_set(k.k("kind"), a.kind.as_str())?;
+    t.raw_set(k.k("count"), a.count)?;
+    t.raw_set(k.k("region"), a.region.as_deref())?;
+    t.raw_set(k.k("tags"), string_list(lua, &a.tags)?)?;
+    t.raw_set(k.k("attrs"), attrs_table(lua, &a.attrs)?)?;
     t.set_readonly(true);
     Ok(t)
 }
 
-fn asset_view(lua: &Lua, a: &AssetState) -> mlua::Result<Table> {
+fn asset_view(lua: &Lua, k: &Keys, a: &AssetState) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 9)?;
-    t.raw_set("id", a.id.as_str())?;
-    t.raw_set("name", a.name.as_str())?;
-    t.raw_set("kind", a.kind.as_str())?;
-    t.raw_set("owner", a.owner.as_deref())?;
-    t.raw_set("region", a.region.as_deref())?;
+    t.raw_set(k.k("id"), a.id.as_str())?;
+    t.raw_set(k.k("name"), a.name.as_str())?;
+    t.raw_set(k.k("kind"), a.kind.as_str())?;
+    t.raw_set(k.k("owner"), a.owner.as_deref())?;
+    t.raw_set(k.k("region"), a.region.as_deref())?;
     let cap = lua.create_table_with_capacity(0, a.capacity.len())?;
     for (k, v) in &a.capacity {
         cap.raw_set(k.as_str(), *v)?;
     }
     cap.set_readonly(true);
-    t.raw_set("capacity", cap)?;
-    t.raw_set("online", a.online)?;
-    t.raw_set("tags", string_list(lua, &a.tags)?)?;
-    t.raw_set("attrs", attrs_table(lua, &a.attrs)?)?;
+    t.raw_set(k.k("capacity"), cap)?;
+    t.raw_set(k.k("online"), a.online)?;
+    t.raw_set(k.k("tags"), string_list(lua, &a.tags)?)?;
+    t.raw_set(k.k("attrs"), attrs_table(lua, &a.attrs)?)?;
     t.set_readonly(true);
     Ok(t)
 }
 
-fn flow_view(lua: &Lua, f: &FlowState, currency: &str) -> mlua::Result<Table> {
+fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, currency: &str) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 9)?;
-    t.raw_set("id", f.id.as_str())?;
-    t.raw_set("from", f.from.as_str())?;
-    t.raw_set("to", f.to.as_str())?;
-    t.raw_set("kind", f.kind.as_str())?;
-    t.raw_set("via", f.via.as_deref())?;
-    t.raw_set("amount", f.amount)?;
-    t.raw_set("unit", f.kind.base_unit(currency))?;
-    t.raw_set("project", f.project.as_deref())?;
-    t.raw_set("tags", string_list(lua, &f.tags)?)?;
+    t.raw_set(k.k("id"), f.id.as_str())?;
+    t.raw_set(k.k("from"), f.from.as_str())?;
+    t.raw_set(k.k("to"), f.to.as_str())?;
+    t.raw_set(k.k("kind"), f.kind.as_str())?;
+    t.raw_set(k.k("via"), f.via.as_deref())?;
+    t.raw_set(k.k("amount"), f.amount)?;
+    t.raw_set(k.k("unit"), f.kind.base_unit(currency))?;
+    t.raw_set(k.k("project"), f.project.as_deref())?;
+    t.raw_set(k.k("tags"), string_list(lua, &f.tags)?)?;
     t.set_readonly(true);
     Ok(t)
 }
 
-fn project_view(lua: &Lua, p: &ProjectState) -> mlua::Result<Table> {
+fn project_view(lua: &Lua, k: &Keys, p: &ProjectState) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 6)?;
-    t.raw_set("id", p.id.as_str())?;
-    t.raw_set("title", p.title.as_deref())?;
+    t.raw_set(k.k("id"), p.id.as_str())?;
+    t.raw_set(k.k("title"), p.title.as_deref())?;
     let what = lua.create_table()?;
-    what.raw_set("owner", p.what_owner.as_str())?;
-    what.raw_set("goal", p.what_goal.as_deref())?;
+    what.raw_set(k.k("owner"), p.what_owner.as_str())?;
+    what.raw_set(k.k("goal"), p.what_goal.as_deref())?;
     what.set_readonly(true);
-    t.raw_set("what", what)?;
+    t.raw_set(k.k("what"), what)?;
     let how = lua.create_table_with_capacity(p.how.len(), 0)?;
     for (i, (actor, means)) in p.how.iter().enumerate() {
         let h = lua.create_table()?;
-        h.raw_set("actor", actor.as_str())?;
-        h.raw_set("means", means.as_deref())?;
+        h.raw_set(k.k("actor"), actor.as_str())?;
+        h.raw_set(k.k("means"), means.as_deref())?;
         h.set_readonly(true);
         how.raw_set(i + 1, h)?;
     }
     how.set_readonly(true);
-    t.raw_set("how", how)?;
-    t.raw_set("why", p.why.as_deref())?;
-    t.raw_set("participants", string_list(lua, &p.participants)?)?;
+    t.raw_set(k.k("how"), how)?;
+    t.raw_set(k.k("why"), p.why.as_deref())?;
+    t.raw_set(k.k("participants"), string_list(lua, &p.participants)?)?;
     t.set_readonly(true);
     Ok(t)
 }
@@ -768,38 +818,49 @@ fn unguarded<R>(
 macro_rules! cached_view {
     ($name:ident, $field:ident, $build:expr) => {
         fn $name(lua: &Lua, shared: &Shared, i: usize) -> mlua::Result<Table> {
-            if let Some(Some(t)) = shared.views.borrow().$field.get(i) {
-                return Ok(t.clone());
-            }
+            let cache = match &shared.views.borrow().$field {
+                Some(cache) => Some(cache.clone()),
+                None => None,
+            };
+            let cache = match cache {
+                Some(cache) => {
+                    if let Value::Table(t) = cache.raw_get::<Value>(i + 1)? {
+                        return Ok(t);
+                    }
+                    cache
+                }
+                None => {
+                    let n = shared.world.borrow().$field.len();
+                    let cache = unguarded(lua, shared, || lua.create_table_with_capacity(n, 0))?;
+                    shared.views.borrow_mut().$field = Some(cache.clone());
+                    cache
+                }
+            };
             let world = shared.world.borrow();
             let Some(item) = world.$field.get(i) else {
                 return Err(mlua::Error::runtime("gil: entity index out of range"));
             };
             #[allow(clippy::redundant_closure_call)]
-            let t = unguarded(lua, shared, || ($build)(lua, item, &world.currency))?;
-            let mut views = shared.views.borrow_mut();
-            if views.$field.len() < world.$field.len() {
-                views.$field.resize(world.$field.len(), None);
-            }
-            if let Some(slot) = views.$field.get_mut(i) {
-                *slot = Some(t.clone());
-            }
+            let t = unguarded(lua, shared, || {
+                ($build)(lua, &shared.keys, item, &world.currency)
+            })?;
+            unguarded(lua, shared, || cache.raw_set(i + 1, &t))?;
             Ok(t)
         }
     };
 }
 
-cached_view!(actor_view_at, actors, |lua, a, _c: &String| actor_view(
-    lua, a
+cached_view!(actor_view_at, actors, |lua, k, a, _c: &String| actor_view(
+    lua, k, a
 ));
-cached_view!(asset_view_at, assets, |lua, a, _c: &String| asset_view(
-    lua, a
+cached_view!(asset_view_at, assets, |lua, k, a, _c: &String| asset_view(
+    lua, k, a
 ));
-cached_view!(flow_view_at, flows, |lua, f, c: &String| flow_view(
-    lua, f, c
+cached_view!(flow_view_at, flows, |lua, k, f, c: &String| flow_view(
+    lua, k, f, c
 ));
-cached_view!(project_view_at, projects, |lua, p, _c: &String| {
-    project_view(lua, p)
+cached_view!(project_view_at, projects, |lua, k, p, _c: &String| {
+    project_view(lua, k, p)
 });
 
 fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
@@ -821,7 +882,7 @@ fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
         )
     };
     let t = lua.create_table()?;
-    t.raw_set("year", year)?;
+    t.raw_set(shared.keys.k("year"), year)?;
     let list =
         |n: usize, f: fn(&Lua, &Shared, usize) -> mlua::Result<Table>| -> mlua::Result<Table> {
             let l = lua.create_table_with_capacity(n, 0)?;
@@ -831,10 +892,10 @@ fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
             l.set_readonly(true);
             Ok(l)
         };
-    t.raw_set("actors", list(na, actor_view_at)?)?;
-    t.raw_set("assets", list(ns, asset_view_at)?)?;
-    t.raw_set("flows", list(nf, flow_view_at)?)?;
-    t.raw_set("projects", list(np, project_view_at)?)?;
+    t.raw_set(shared.keys.k("actors"), list(na, actor_view_at)?)?;
+    t.raw_set(shared.keys.k("assets"), list(ns, asset_view_at)?)?;
+    t.raw_set(shared.keys.k("flows"), list(nf, flow_view_at)?)?;
+    t.raw_set(shared.keys.k("projects"), list(np, project_view_at)?)?;
     t.set_readonly(true);
     shared.views.borrow_mut().world = Some(t.clone());
     Ok(t)
@@ -903,9 +964,17 @@ impl<'a> Spec<'a> {
                 format!("expected a table, got {}", value.type_name()),
             ));
         };
-        let fields = api::field_names(class);
+        let fields: &[api::Field] = api::class(class).map(|c| c.fields).unwrap_or(&[]);
         for pair in table.clone().pairs::<Value, Value>() {
             let (key, _) = pair?;
+            // Compare bytes first: building a Rust string per key is only for messages.
+            if let Value::String(s) = &key {
+                let bytes = s.as_bytes();
+                if fields.iter().any(|f| f.name.as_bytes() == &bytes[..]) {
+                    continue;
+                }
+            }
+            let fields: Vec<&str> = fields.iter().map(|f| f.name).collect();
             let name = match &key {
                 Value::String(s) => s.to_string_lossy(),
                 other => {
@@ -941,8 +1010,12 @@ impl<'a> Spec<'a> {
         effect_error(self.lua, self.shared, self.function, message)
     }
 
+    fn get(&self, key: &str) -> mlua::Result<Value> {
+        self.table.raw_get::<Value>(self.shared.keys.get(key))
+    }
+
     fn string(&self, key: &str) -> mlua::Result<Option<String>> {
-        match self.table.raw_get::<Value>(key)? {
+        match self.get(key)? {
             Value::Nil => Ok(None),
             Value::String(s) => Ok(Some(s.to_string_lossy())),
             other => Err(self.fail(format!(
@@ -958,7 +1031,7 @@ impl<'a> Spec<'a> {
     }
 
     fn number(&self, key: &str) -> mlua::Result<Option<f64>> {
-        match self.table.raw_get::<Value>(key)? {
+        match self.get(key)? {
             Value::Nil => Ok(None),
             v => check_number(&v)
                 .map(Some)
@@ -967,7 +1040,7 @@ impl<'a> Spec<'a> {
     }
 
     fn names(&self, key: &'static str) -> mlua::Result<Vec<String>> {
-        meta::names_of(self.table.raw_get::<Value>(key)?, key).map_err(|m| self.fail(m))
+        meta::names_of(self.get(key)?, key).map_err(|m| self.fail(m))
     }
 }
 
@@ -1132,7 +1205,7 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
             "adjust" => lua.create_function(move |lua, spec: Value| {
                 let spec = Spec::new(lua, &s, "adjust", "AdjustSpec", spec)?;
                 let flow = spec.string("flow")?;
-                let select = spec.table.raw_get::<Value>("select")?;
+                let select = spec.get("select")?;
                 let target = match (flow, select) {
                     (Some(id), Value::Nil) => {
                         if s.world.borrow().flow_index(&id).is_none() {
@@ -1211,7 +1284,7 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
                     return Err(spec.fail(format!("field `{what}`: unknown {what} `{id}`")));
                 }
                 let attr = spec.required_string("attr")?;
-                let value = match spec.table.raw_get::<Value>("value")? {
+                let value = match spec.get("value")? {
                     Value::Nil => return Err(spec.fail("field `value` is required".into())),
                     Value::Boolean(b) => AttrVal::Bool(b),
                     Value::String(t) => AttrVal::Text(t.to_string_lossy()),
