@@ -1,0 +1,81 @@
+//! The synthetic workload gives the same metric totals as its plain Lua 5.4 and Python
+//! baselines (to 1e-9 relative), so benchmark comparisons compare the same logic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::process::Command;
+
+use gil_tests::evaluate;
+
+fn parse(stdout: &[u8]) -> Vec<(i32, String, f64)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            (
+                w.next().unwrap().parse().unwrap(),
+                w.next().unwrap().to_string(),
+                w.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn compare(name: &str, e: &gil_engine::Evaluation, lines: &[(i32, String, f64)]) {
+    assert_eq!(
+        lines.len(),
+        5 * e.outcome.steps.len(),
+        "{name}: one line per metric and year"
+    );
+    for (year, metric, want) in lines {
+        let step = e.outcome.steps.iter().find(|s| s.year == *year).unwrap();
+        let got = step.metrics.get(metric).copied().unwrap_or(0.0);
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{name}: {metric} in {year}: gil {got}, baseline {want}"
+        );
+    }
+}
+
+#[test]
+fn the_synthetic_workload_matches_its_baselines() {
+    let dir = std::env::temp_dir().join(format!("gil-synthetic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (name, text) in gil_engine::synthetic::generate(gil_engine::synthetic::Spec {
+        actors: 300,
+        flows: 900,
+        years: 3,
+        seed: 7,
+    }) {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let e = evaluate(&dir.join("scenario.yaml"), &[]).unwrap();
+    assert!(e.outcome.steps[0].metrics["synth.voucher"] > 0.0);
+
+    match Command::new("lua5.4")
+        .arg("baseline.lua")
+        .current_dir(dir.join("baseline"))
+        .output()
+    {
+        Ok(out) if out.status.success() => compare("lua5.4", &e, &parse(&out.stdout)),
+        _ => eprintln!("skipped the Lua baseline: Debian's lua5.4 is not installed here"),
+    }
+    let python = Command::new("python3")
+        .args(["baseline.py", "../scenario.yaml"])
+        .current_dir(dir.join("baseline"))
+        .output();
+    match python {
+        Ok(out) if out.status.success() => compare("python", &e, &parse(&out.stdout)),
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") => {
+            eprintln!("skipped the Python baseline: PyYAML is not installed here")
+        }
+        Ok(out) => panic!(
+            "the Python baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("skipped the Python baseline: no python3"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
