@@ -48,6 +48,10 @@ pub(crate) struct Hooks {
 /// The first line where `key =` appears: rule tables carry no positions, so metadata
 /// errors point at the line that most likely holds the field.
 pub(crate) fn line_of_key(text: &str, key: &str) -> Option<u32> {
+    // An empty key matches everywhere and would never advance (found by fuzzing).
+    if key.is_empty() {
+        return None;
+    }
     text.lines()
         .position(|line| {
             let mut rest = line;
@@ -80,12 +84,20 @@ pub(crate) fn parse(
 
     let fields = api::field_names("Rule");
     for pair in table.clone().pairs::<Value, Value>() {
-        let (key, _) = pair.map_err(|e| err("", e.to_string()))?;
+        let (key, value) = pair.map_err(|e| err("", e.to_string()))?;
         let Value::String(key) = key else {
-            return Err(err(
-                "",
-                "the rule table has a non-name key; write `name = value` fields only".into(),
-            ));
+            // A positional entry: point at the function if it is one (`{ function() … end }`).
+            let line = match &value {
+                Value::Function(f) => f.info().line_defined.map(|l| l as u32),
+                _ => None,
+            };
+            return Err(RuleError::new(
+                RuleErrorKind::Metadata,
+                file,
+                line.or(Some(1)),
+                "the rule table has an entry without a name; write `name = value` fields only",
+            )
+            .help("a hook needs its name: `on_actor = function(actor, ctx) … end`"));
         };
         let key = key.to_string_lossy();
         if !fields.contains(&key.as_str()) {
@@ -396,4 +408,18 @@ pub(crate) fn parse_selector(
     }
     clauses.sort_by(|a, b| a.0.cmp(b.0));
     Ok(Selector { clauses })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of_key;
+
+    #[test]
+    fn line_of_key_finds_assignments_and_never_loops() {
+        let text = "return {\n  id = \"x\",\n  after = { \"y\" },\n  idx == 1,\n}\n";
+        assert_eq!(line_of_key(text, "id"), Some(2));
+        assert_eq!(line_of_key(text, "after"), Some(3));
+        assert_eq!(line_of_key(text, "idx"), None, "`==` is not an assignment");
+        assert_eq!(line_of_key(text, ""), None);
+    }
 }
