@@ -160,7 +160,7 @@ pub(crate) fn power(world: &WorldState, findings: &mut Vec<Finding>) -> Vec<Powe
 }
 
 /// Money over the whole horizon, per (from, to) and `via`, for financing vias only.
-type MoneyEdges = BTreeMap<(String, String), BTreeMap<String, f64>>;
+type MoneyEdges<'a> = BTreeMap<(&'a str, &'a str), BTreeMap<&'a str, f64>>;
 
 fn is_investment(via: &str) -> bool {
     matches!(via, "investment" | "loan")
@@ -188,37 +188,30 @@ pub(crate) fn circular(
         };
         if f.amount > 0.0 {
             *edges
-                .entry((f.from.clone(), f.to.clone()))
+                .entry((&f.from, &f.to))
                 .or_default()
-                .entry(via.to_string())
+                .entry(via)
                 .or_insert(0.0) += f.amount;
         }
     }
     // Nodes in id order so indices, components and cycles come out the same every run.
-    let names: BTreeSet<&str> = edges
-        .keys()
-        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
-        .collect();
+    let names: BTreeSet<&str> = edges.keys().flat_map(|(a, b)| [*a, *b]).collect();
     let names: Vec<&str> = names.into_iter().collect();
     let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut graph: DiGraph<&str, f64> = DiGraph::new();
     let nodes: Vec<NodeIndex> = names.iter().map(|n| graph.add_node(*n)).collect();
     for ((a, b), vias) in &edges {
-        graph.add_edge(
-            nodes[index[a.as_str()]],
-            nodes[index[b.as_str()]],
-            vias.values().sum(),
-        );
+        graph.add_edge(nodes[index[a]], nodes[index[b]], vias.values().sum());
     }
     let amount = |a: &str, b: &str| {
         edges
-            .get(&(a.to_string(), b.to_string()))
+            .get(&(a, b))
             .map(|v| v.values().sum::<f64>())
             .unwrap_or(0.0)
     };
     let via_amount = |a: &str, b: &str, pick: fn(&str) -> bool| {
         edges
-            .get(&(a.to_string(), b.to_string()))
+            .get(&(a, b))
             .map(|v| {
                 v.iter()
                     .filter(|(k, _)| pick(k))
@@ -267,7 +260,7 @@ pub(crate) fn circular(
                     .filter(|((a, _), vias)| {
                         a == v && vias.iter().any(|(k, x)| is_investment(k) && *x > 0.0)
                     })
-                    .map(|((_, b), _)| b.as_str())
+                    .map(|((_, b), _)| *b)
                     .collect();
                 let round_trip: f64 = investees
                     .iter()

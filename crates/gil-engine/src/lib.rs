@@ -344,28 +344,48 @@ fn sort_findings(findings: &mut [Finding]) {
 }
 
 fn ledger(world: &WorldState) -> BTreeMap<String, LedgerEntry> {
-    let mut ledger: BTreeMap<String, LedgerEntry> = BTreeMap::new();
+    // Sum under borrowed keys first: cloning ids per flow dominated settling at scale.
+    type Sides<'a> = (
+        BTreeMap<(&'a str, &'a str), f64>,
+        BTreeMap<(&'a str, &'a str), f64>,
+    );
+    let mut sums: BTreeMap<&str, Sides<'_>> = BTreeMap::new();
     for f in world.flows.iter().filter(|f| f.amount != 0.0) {
-        let via = f.via.clone().unwrap_or_else(|| "-".to_string());
-        let kind = f.kind.as_str().to_string();
-        *ledger
-            .entry(f.from.clone())
+        let via = f.via.as_deref().unwrap_or("-");
+        let kind = f.kind.as_str();
+        *sums
+            .entry(&f.from)
             .or_default()
-            .outflow
-            .entry(kind.clone())
-            .or_default()
-            .entry(via.clone())
+            .1
+            .entry((kind, via))
             .or_insert(0.0) += f.amount;
-        *ledger
-            .entry(f.to.clone())
+        *sums
+            .entry(&f.to)
             .or_default()
-            .inflow
-            .entry(kind)
-            .or_default()
-            .entry(via)
+            .0
+            .entry((kind, via))
             .or_insert(0.0) += f.amount;
     }
-    ledger
+    let side = |m: BTreeMap<(&str, &str), f64>| {
+        let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+        for ((kind, via), v) in m {
+            out.entry(kind.to_string())
+                .or_default()
+                .insert(via.to_string(), v);
+        }
+        out
+    };
+    sums.into_iter()
+        .map(|(id, (inflow, outflow))| {
+            (
+                id.to_string(),
+                LedgerEntry {
+                    inflow: side(inflow),
+                    outflow: side(outflow),
+                },
+            )
+        })
+        .collect()
 }
 
 fn builtin_metrics(ledger: &BTreeMap<String, LedgerEntry>) -> BTreeMap<String, f64> {
@@ -422,9 +442,9 @@ fn check_conservation(
 }
 
 /// (from, to, kind, via): one aggregated line of the outcome.
-type FlowKey = (String, String, String, Option<String>);
+type FlowKey<'a> = (&'a str, &'a str, &'a str, Option<&'a str>);
 /// (amount, flow count, rules, first flow id) of an aggregated line.
-type LineSum = (f64, usize, BTreeSet<String>, String);
+type LineSum<'a> = (f64, usize, BTreeSet<&'a str>, &'a str);
 
 /// The step's flows for the outcome: each flow, or one line per (from, to, kind, via).
 fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
@@ -452,35 +472,32 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
         });
         return lines;
     }
-    let mut grouped: BTreeMap<FlowKey, LineSum> = BTreeMap::new();
+    let mut grouped: BTreeMap<FlowKey<'_>, LineSum<'_>> = BTreeMap::new();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
         let entry = grouped
-            .entry((
-                f.from.clone(),
-                f.to.clone(),
-                f.kind.as_str().to_string(),
-                f.via.clone(),
-            ))
-            .or_insert_with(|| (0.0, 0, BTreeSet::new(), f.id.clone()));
+            .entry((&f.from, &f.to, f.kind.as_str(), f.via.as_deref()))
+            .or_insert_with(|| (0.0, 0, BTreeSet::new(), &f.id));
         entry.0 += f.amount;
         entry.1 += 1;
-        entry.2.extend(rule_of(f));
+        if let gil_rules::FlowOrigin::Rule(p) = &f.origin {
+            entry.2.insert(&p.rule);
+        }
     }
     grouped
         .into_iter()
         .map(
             |((from, to, kind, via), (amount, count, rules, first_id))| FlowLine {
-                id: (count == 1).then_some(first_id),
-                unit: FlowKind::parse(&kind)
+                id: (count == 1).then(|| first_id.to_string()),
+                unit: FlowKind::parse(kind)
                     .map(|k| k.base_unit(currency))
                     .unwrap_or_default(),
-                from,
-                to,
-                kind,
-                via,
+                from: from.to_string(),
+                to: to.to_string(),
+                kind: kind.to_string(),
+                via: via.map(str::to_string),
                 amount,
                 count,
-                rules: rules.into_iter().collect(),
+                rules: rules.into_iter().map(str::to_string).collect(),
             },
         )
         .collect()
