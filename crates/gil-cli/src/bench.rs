@@ -39,7 +39,7 @@ pub fn peak_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-pub fn bench(path: &Path, color: bool) -> anyhow::Result<ExitCode> {
+pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCode> {
     let result = (|| -> Result<ExitCode, Stop> {
         let started = Instant::now();
         let scenario = load_scenario(path, color)?;
@@ -55,7 +55,7 @@ pub fn bench(path: &Path, color: bool) -> anyhow::Result<ExitCode> {
             .map_err(|e| Stop::Other(anyhow::anyhow!(e)))?;
         let render = render_started.elapsed();
         let total = started.elapsed();
-        let calls = rules.calls();
+        let calls = rules.calls() + evaluation.worker_calls;
         let flows: usize = evaluation
             .trace
             .steps
@@ -65,14 +65,15 @@ pub fn bench(path: &Path, color: bool) -> anyhow::Result<ExitCode> {
             .unwrap_or(0);
         let peak = peak_memory();
         let mut text = format!(
-            "scenario {}: {} actors, {} assets, {} flows written ({} in the busiest year after rules), {} years, {} rules\n",
+            "scenario {}: {} actors, {} assets, {} flows written ({} in the busiest year after rules), {} years, {} rules, {} thread(s)\n",
             scenario.id(),
             scenario.actors.len(),
             scenario.assets.len(),
             scenario.flows.len(),
             flows,
             scenario.years().count(),
-            rules.rules().len()
+            rules.rules().len(),
+            threads.max(1)
         );
         let secs = |d: std::time::Duration| d.as_secs_f64();
         text.push_str(&format!("load      {:>9.3} s\n", secs(load)));

@@ -47,6 +47,16 @@ pub fn interrupted() -> ExitCode {
     ExitCode::from(crate::signals::exit_code())
 }
 
+/// `--threads`: 0 means every core the machine has.
+pub fn threads(eval: &EvalArgs) -> usize {
+    match eval.threads {
+        0 => std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1),
+        n => n,
+    }
+}
+
 pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
     let secs = |v: f64, flag: &str| {
         if v.is_finite() && v > 0.0 {
@@ -162,6 +172,7 @@ pub fn run(
             params: parse_params(&eval.params)?,
             all_flows: opts.flows,
             cancel: crate::signals::flag(),
+            threads: threads(eval),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();
@@ -207,6 +218,7 @@ pub fn explain(
             params: parse_params(&eval.params)?,
             all_flows: false,
             cancel: crate::signals::flag(),
+            threads: threads(eval),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color)?;
         let subject = match gil_engine::explain::resolve(&scenario, &evaluation, target) {
@@ -250,6 +262,7 @@ pub fn diff(
                 params: params.clone(),
                 all_flows: false,
                 cancel: crate::signals::flag(),
+                threads: threads(eval),
             },
             color,
         )?;
@@ -262,6 +275,7 @@ pub fn diff(
                 params: reform_params,
                 all_flows: false,
                 cancel: crate::signals::flag(),
+                threads: threads(eval),
             },
             color,
         )?;
@@ -305,6 +319,7 @@ pub fn graph(
             params: parse_params(&eval.params)?,
             all_flows: false,
             cancel: crate::signals::flag(),
+            threads: threads(eval),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color)?;
         let graph = gil_report::graph::build(
@@ -355,6 +370,7 @@ pub fn roles(
             params: parse_params(&eval.params)?,
             all_flows: false,
             cancel: crate::signals::flag(),
+            threads: threads(eval),
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let selected: Vec<_> = evaluation
@@ -411,6 +427,7 @@ pub fn report(
                 params: params.clone(),
                 all_flows: false,
                 cancel: crate::signals::flag(),
+                threads: threads(eval),
             },
             color,
         )?;
@@ -433,6 +450,7 @@ pub fn report(
                         params: reform_params,
                         all_flows: false,
                         cancel: crate::signals::flag(),
+                        threads: threads(eval),
                     },
                     color,
                 )?;

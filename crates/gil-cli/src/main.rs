@@ -90,6 +90,9 @@ pub struct EvalArgs {
     /// Memory limit of the Lua state, in MiB
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub lua_memory: usize,
+    /// Worker threads for per-entity hooks (0: every core); the outcome is the same for any N
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,7 +215,12 @@ enum Command {
         what: GenCommand,
     },
     /// Time each phase of a run (load, rules, analyses, render), rule calls/s, peak memory
-    Bench { scenario: PathBuf },
+    Bench {
+        scenario: PathBuf,
+        /// Worker threads for per-entity hooks (0: every core)
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        threads: usize,
+    },
     /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
     LuaApi {
         #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
@@ -367,7 +375,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
             },
         ),
-        Command::Bench { scenario } => bench::bench(&scenario, color_err),
+        Command::Bench { scenario, threads } => {
+            let threads = if threads == 0 {
+                std::thread::available_parallelism()
+                    .map(usize::from)
+                    .unwrap_or(1)
+            } else {
+                threads
+            };
+            bench::bench(&scenario, threads, color_err)
+        }
         Command::LuaApi { format, out } => {
             let text = match format {
                 LuaApiFormat::Luals => gil_rules::api::luals_meta(),

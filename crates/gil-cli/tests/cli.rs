@@ -540,3 +540,48 @@ fn outcome_bytes_are_identical_over_twenty_runs() {
         assert_eq!(gil(&["run", "--format", "json"]).stdout, first.stdout);
     }
 }
+
+#[test]
+fn outcome_bytes_are_identical_for_any_number_of_threads() {
+    let dir = temp_dir("threads").join("synthetic");
+    let d = dir.to_str().unwrap();
+    let made = gil(&[
+        "gen",
+        "synthetic",
+        "--actors",
+        "3000",
+        "--flows",
+        "6000",
+        "--years",
+        "2",
+        d,
+    ]);
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let synthetic = dir.join("scenario.yaml");
+    for scenario in [
+        synthetic.to_str().unwrap(),
+        "examples/korea-2030/scenario.yaml",
+        "examples/stargate-2025/scenario.yaml",
+    ] {
+        let one = gil(&["run", scenario, "--format", "json", "--threads", "1"]);
+        assert_eq!(
+            one.status.code(),
+            Some(0),
+            "{scenario}: {}",
+            String::from_utf8_lossy(&one.stderr)
+        );
+        for threads in ["2", "4"] {
+            let many = gil(&["run", scenario, "--format", "json", "--threads", threads]);
+            assert!(
+                one.stdout == many.stdout,
+                "{scenario}: --threads {threads} changes the outcome"
+            );
+        }
+    }
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod explain;
 mod materialize;
 pub mod outcome;
+pub mod parallel;
 pub mod roles;
 pub mod synthetic;
 pub mod testing;
@@ -57,6 +58,9 @@ pub struct Options {
     pub all_flows: bool,
     /// Set from outside (SIGINT, SIGTERM) to stop between rules and years.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Worker threads for per-entity hooks (0 or 1: all on the calling thread). The
+    /// outcome is the same for every number.
+    pub threads: usize,
 }
 
 /// The outcome and the trace behind it.
@@ -68,6 +72,35 @@ pub struct Evaluation {
     /// (materialising, settling, analyses). Never part of the outcome.
     pub rules_time: Duration,
     pub analyses_time: Duration,
+    /// Hook calls made on worker threads (the main runtime counts its own).
+    pub worker_calls: u64,
+}
+
+/// One rule with its per-entity hooks spread over the workers (large selections only).
+fn run_parallel(
+    rules: &RuleRuntime,
+    workers: &mut parallel::Workers,
+    index: usize,
+) -> Result<Vec<gil_rules::Effect>, RuleError> {
+    let mut effects = rules.run_step_hook(index)?;
+    for hook in [
+        gil_rules::Hook::Actor,
+        gil_rules::Hook::Asset,
+        gil_rules::Hook::Flow,
+    ] {
+        if !rules.has_hook(index, hook) {
+            continue;
+        }
+        let selected = rules.selection(index, hook);
+        if selected.len() >= parallel::PARALLEL_MIN {
+            let world = rules.shared_world();
+            effects.extend(workers.run(index, hook, &world, &selected)?);
+        } else {
+            effects.extend(rules.run_entity_hook(index, hook, &selected)?);
+        }
+    }
+    effects.extend(rules.run_project_hook(index)?);
+    Ok(effects)
 }
 
 /// Names rules may refer to, from the scenario.
@@ -157,6 +190,11 @@ pub fn evaluate(
     check_params(s, &options.params)?;
     let started = Instant::now();
     let mut rules_time = Duration::ZERO;
+    let mut workers = if options.threads > 1 {
+        Some(parallel::Workers::start(options.threads, rules)?)
+    } else {
+        None
+    };
     let mut persistent = materialize::Persistent::new();
     let mut history: Vec<std::sync::Arc<Vec<FlowState>>> = Vec::new();
     let mut steps = Vec::new();
@@ -183,7 +221,10 @@ pub fn evaluate(
             {
                 return Err(EngineError::Interrupted);
             }
-            let effects = rules.run(index)?;
+            let effects = match workers.as_mut() {
+                None => rules.run(index)?,
+                Some(workers) => run_parallel(rules, workers, index)?,
+            };
             if effects.is_empty() {
                 continue;
             }
@@ -306,7 +347,10 @@ pub fn evaluate(
         roles,
     };
     let analyses_time = started.elapsed().saturating_sub(rules_time);
+    let worker_calls = workers.as_ref().map(|w| w.calls).unwrap_or(0);
+    drop(workers);
     Ok(Evaluation {
+        worker_calls,
         outcome,
         trace,
         rules_time,

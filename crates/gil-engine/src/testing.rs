@@ -338,6 +338,7 @@ pub fn run_case(
         params: case.params.clone(),
         all_flows: true,
         cancel: None,
+        threads: 1,
     };
     let evaluation = crate::evaluate(&scenario, &rules, &options).map_err(|e| match e {
         crate::EngineError::Rule(r) => CaseFailure::Error(render_rule(&r)),

@@ -22,7 +22,7 @@ pub use effect::{
 };
 pub use error::{RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};
-pub use runtime::RuleRuntime;
+pub use runtime::{Hook, RuleRuntime};
 pub use sandbox::{SandboxConfig, REMOVED_GLOBALS};
 pub use source::{read_entry, RuleSource};
 pub use world::{ActorState, AssetState, AttrVal, FlowOrigin, FlowState, ProjectState, WorldState};

@@ -21,6 +21,17 @@ use crate::select::Target;
 use crate::source::RuleSource;
 use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, WorldState};
 
+/// Builds (or fetches) the view of entity `i`.
+type ViewAt = fn(&Lua, &Shared, usize) -> mlua::Result<Table>;
+
+/// The per-entity hooks, which can run in parallel over slices of their selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Actor,
+    Asset,
+    Flow,
+}
+
 /// The running rule, for provenance and error messages.
 #[derive(Debug, Clone, Default)]
 struct Caller {
@@ -87,7 +98,8 @@ struct Views {
 }
 
 struct Shared {
-    world: RefCell<WorldState>,
+    /// Shared with worker runtimes while a rule runs in parallel; unique otherwise.
+    world: RefCell<std::sync::Arc<WorldState>>,
     views: RefCell<Views>,
     effects: RefCell<Vec<Effect>>,
     caller: RefCell<Caller>,
@@ -112,6 +124,8 @@ pub struct RuleRuntime {
     texts: RefCell<BTreeMap<String, String>>,
     /// Hook calls made so far (for `gil bench`).
     calls: std::cell::Cell<u64>,
+    /// What this runtime was built from, so workers can build their own.
+    sources: Vec<RuleSource>,
 }
 
 impl std::fmt::Debug for RuleRuntime {
@@ -134,7 +148,7 @@ impl RuleRuntime {
         let random = Rc::new(Random::new());
         let lua = sandbox::new_state(&config, clock.clone(), random.clone())?;
         let shared = Rc::new(Shared {
-            world: RefCell::new(WorldState::default()),
+            world: RefCell::new(std::sync::Arc::new(WorldState::default())),
             views: RefCell::new(Views::default()),
             effects: RefCell::new(Vec::new()),
             caller: RefCell::new(Caller::default()),
@@ -165,6 +179,7 @@ impl RuleRuntime {
             config,
             texts: RefCell::new(BTreeMap::new()),
             calls: std::cell::Cell::new(0),
+            sources: sources.to_vec(),
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for source in sources {
@@ -259,6 +274,11 @@ impl RuleRuntime {
 
     /// Replaces the world (at the start of a step).
     pub fn set_world(&self, world: WorldState) {
+        self.set_shared_world(std::sync::Arc::new(world));
+    }
+
+    /// Shares a world with other runtimes (workers running parts of a rule).
+    pub fn set_shared_world(&self, world: std::sync::Arc<WorldState>) {
         *self.shared.world.borrow_mut() = world;
         *self.shared.views.borrow_mut() = Views::default();
         let year = self.shared.world.borrow().year;
@@ -268,48 +288,66 @@ impl RuleRuntime {
     }
 
     pub fn world(&self) -> Ref<'_, WorldState> {
-        self.shared.world.borrow()
+        Ref::map(self.shared.world.borrow(), |w| &**w)
     }
 
-    /// Mutable access for applying effects; every cached view is dropped.
+    /// The world as a shared handle, for worker runtimes.
+    pub fn shared_world(&self) -> std::sync::Arc<WorldState> {
+        self.shared.world.borrow().clone()
+    }
+
+    /// Drops this runtime's hold on the world (a worker, after its part of a rule).
+    pub fn release_world(&self) {
+        *self.shared.views.borrow_mut() = Views::default();
+        *self.shared.world.borrow_mut() = std::sync::Arc::new(WorldState::default());
+    }
+
+    /// Mutable access for applying effects; every cached view is dropped. Cheap when no
+    /// worker still holds the world (they release it after each part).
     pub fn world_mut(&self) -> RefMut<'_, WorldState> {
         *self.shared.views.borrow_mut() = Views::default();
-        self.shared.world.borrow_mut()
+        RefMut::map(self.shared.world.borrow_mut(), std::sync::Arc::make_mut)
     }
 
     /// Takes the world out (at the end of a step).
     pub fn take_world(&self) -> WorldState {
         *self.shared.views.borrow_mut() = Views::default();
-        std::mem::take(&mut *self.shared.world.borrow_mut())
+        let world = std::mem::take(&mut *self.shared.world.borrow_mut());
+        std::sync::Arc::try_unwrap(world).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// Runs every hook of rule `index` on the current world and returns its effects,
     /// in call order.
     pub fn run(&self, index: usize) -> Result<Vec<Effect>, RuleError> {
-        let Some(info) = self.infos.get(index) else {
-            return Ok(Vec::new());
-        };
-        let Some(hooks) = self.hooks.get(index) else {
-            return Ok(Vec::new());
-        };
-        let step = self.shared.world.borrow().year;
-        *self.shared.caller.borrow_mut() = Caller {
-            rule: info.id.clone(),
-            file: info.file.clone(),
-            step,
-        };
-        self.shared.effects.borrow_mut().clear();
-        let rule_seed = sandbox::hash_str(&info.id);
-        let lua = &self.lua;
-
-        if let Some(f) = &hooks.on_step {
-            let view = world_view(lua, &self.shared)
-                .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
-            self.call(info, f, view, [rule_seed, step as u64, 0, 0])?;
+        let mut effects = self.run_step_hook(index)?;
+        for hook in [Hook::Actor, Hook::Asset, Hook::Flow] {
+            if self.has_hook(index, hook) {
+                let selected = self.selection(index, hook);
+                effects.extend(self.run_entity_hook(index, hook, &selected)?);
+            }
         }
-        if let Some(f) = &hooks.on_actor {
-            let selected: Vec<usize> = {
-                let world = self.shared.world.borrow();
+        effects.extend(self.run_project_hook(index)?);
+        Ok(effects)
+    }
+
+    /// Whether rule `index` defines the per-entity `hook`.
+    pub fn has_hook(&self, index: usize, hook: Hook) -> bool {
+        self.hooks.get(index).is_some_and(|h| match hook {
+            Hook::Actor => h.on_actor.is_some(),
+            Hook::Asset => h.on_asset.is_some(),
+            Hook::Flow => h.on_flow.is_some(),
+        })
+    }
+
+    /// The entities (indices into the world) that rule `index`'s `hook` receives,
+    /// filtered by its `select` in Rust.
+    pub fn selection(&self, index: usize, hook: Hook) -> Vec<usize> {
+        let Some(info) = self.infos.get(index) else {
+            return Vec::new();
+        };
+        let world = self.shared.world.borrow();
+        match hook {
+            Hook::Actor => {
                 let sel = info.select.actors.as_ref();
                 world
                     .actors
@@ -318,16 +356,8 @@ impl RuleRuntime {
                     .filter(|(_, a)| sel.is_none_or(|s| s.matches_actor(a)))
                     .map(|(i, _)| i)
                     .collect()
-            };
-            for i in selected {
-                let view = actor_view_at(lua, &self.shared, i)
-                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
-                self.call(info, f, view, [rule_seed, step as u64, 1, i as u64])?;
             }
-        }
-        if let Some(f) = &hooks.on_asset {
-            let selected: Vec<usize> = {
-                let world = self.shared.world.borrow();
+            Hook::Asset => {
                 let sel = info.select.assets.as_ref();
                 world
                     .assets
@@ -336,40 +366,92 @@ impl RuleRuntime {
                     .filter(|(_, a)| sel.is_none_or(|s| s.matches_asset(a)))
                     .map(|(i, _)| i)
                     .collect()
-            };
-            for i in selected {
-                let view = asset_view_at(lua, &self.shared, i)
-                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
-                self.call(info, f, view, [rule_seed, step as u64, 2, i as u64])?;
             }
-        }
-        if let Some(f) = &hooks.on_flow {
-            let selected: Vec<usize> = {
-                let world = self.shared.world.borrow();
+            Hook::Flow => {
                 let sel = info.select.flows.as_ref();
                 world
                     .flows
                     .iter()
                     .enumerate()
-                    .filter(|(_, fl)| sel.is_none_or(|s| s.matches_flow(fl)))
+                    .filter(|(_, f)| sel.is_none_or(|s| s.matches_flow(f)))
                     .map(|(i, _)| i)
                     .collect()
-            };
-            for i in selected {
-                let view = flow_view_at(lua, &self.shared, i)
-                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
-                self.call(info, f, view, [rule_seed, step as u64, 3, i as u64])?;
             }
         }
+    }
+
+    /// Sets up a part of rule `index`: the caller for provenance, an empty effect list.
+    fn begin(&self, index: usize) -> Option<(&RuleInfo, &Hooks, i32, u64)> {
+        let info = self.infos.get(index)?;
+        let hooks = self.hooks.get(index)?;
+        let step = self.shared.world.borrow().year;
+        *self.shared.caller.borrow_mut() = Caller {
+            rule: info.id.clone(),
+            file: info.file.clone(),
+            step,
+        };
+        self.shared.effects.borrow_mut().clear();
+        Some((info, hooks, step, sandbox::hash_str(&info.id)))
+    }
+
+    fn finish(&self) -> Vec<Effect> {
+        std::mem::take(&mut *self.shared.effects.borrow_mut())
+    }
+
+    /// Runs rule `index`'s `on_step`, if it has one.
+    pub fn run_step_hook(&self, index: usize) -> Result<Vec<Effect>, RuleError> {
+        let Some((info, hooks, step, rule_seed)) = self.begin(index) else {
+            return Ok(Vec::new());
+        };
+        if let Some(f) = &hooks.on_step {
+            let view = world_view(&self.lua, &self.shared)
+                .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+            self.call(info, f, view, [rule_seed, step as u64, 0, 0])?;
+        }
+        Ok(self.finish())
+    }
+
+    /// Runs rule `index`'s per-entity `hook` for the given entities, in order. Workers run
+    /// disjoint slices of one selection; their effects, joined in slice order, are the
+    /// same as one runtime running the whole selection.
+    pub fn run_entity_hook(
+        &self,
+        index: usize,
+        hook: Hook,
+        entities: &[usize],
+    ) -> Result<Vec<Effect>, RuleError> {
+        let Some((info, hooks, step, rule_seed)) = self.begin(index) else {
+            return Ok(Vec::new());
+        };
+        let (f, view_at, salt): (_, ViewAt, u64) = match hook {
+            Hook::Actor => (&hooks.on_actor, actor_view_at, 1),
+            Hook::Asset => (&hooks.on_asset, asset_view_at, 2),
+            Hook::Flow => (&hooks.on_flow, flow_view_at, 3),
+        };
+        if let Some(f) = f {
+            for &i in entities {
+                let view = view_at(&self.lua, &self.shared, i)
+                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+                self.call(info, f, view, [rule_seed, step as u64, salt, i as u64])?;
+            }
+        }
+        Ok(self.finish())
+    }
+
+    /// Runs rule `index`'s `on_project` for every project, if it has one.
+    pub fn run_project_hook(&self, index: usize) -> Result<Vec<Effect>, RuleError> {
+        let Some((info, hooks, step, rule_seed)) = self.begin(index) else {
+            return Ok(Vec::new());
+        };
         if let Some(f) = &hooks.on_project {
             let count = self.shared.world.borrow().projects.len();
             for i in 0..count {
-                let view = project_view_at(lua, &self.shared, i)
+                let view = project_view_at(&self.lua, &self.shared, i)
                     .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
                 self.call(info, f, view, [rule_seed, step as u64, 4, i as u64])?;
             }
         }
-        Ok(std::mem::take(&mut *self.shared.effects.borrow_mut()))
+        Ok(self.finish())
     }
 
     fn call(
@@ -485,6 +567,15 @@ impl RuleRuntime {
             .collect();
         names.sort();
         names
+    }
+
+    /// What a worker thread needs to build a runtime like this one.
+    pub fn blueprint(&self) -> (Vec<RuleSource>, KnownNames, SandboxConfig) {
+        (
+            self.sources.clone(),
+            self.shared.known.clone(),
+            self.config.clone(),
+        )
     }
 
     /// Hook calls made so far.

@@ -1,0 +1,147 @@
+//! Running the per-entity hooks of a rule on worker threads, each with its own Lua
+//! state built from the same rule sources. A rule's selection is cut into contiguous
+//! slices, one per worker; the effects come back joined in slice order, which is the
+//! order one runtime would have produced them in — so the outcome is the same bytes
+//! for any number of threads (random numbers are seeded per entity, not per thread).
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use gil_rules::{Effect, Hook, RuleError, RuleErrorKind, RuleRuntime, WorldState};
+
+/// Below this many entities a rule's hook runs on the main runtime: splitting costs more.
+pub const PARALLEL_MIN: usize = 256;
+
+type Reply = (usize, Result<(Vec<Effect>, u64), RuleError>);
+
+struct Job {
+    rule: usize,
+    hook: Hook,
+    world: Arc<WorldState>,
+    entities: Vec<usize>,
+    slot: usize,
+    reply: mpsc::Sender<Reply>,
+}
+
+pub struct Workers {
+    jobs: Vec<mpsc::Sender<Job>>,
+    handles: Vec<JoinHandle<()>>,
+    /// Hook calls the workers made.
+    pub calls: u64,
+}
+
+impl Workers {
+    /// Starts `n` workers, each loading the rules into its own sandbox.
+    pub fn start(n: usize, like: &RuleRuntime) -> Result<Self, RuleError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), RuleError>>();
+        let mut jobs = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (sources, known, config) = like.blueprint();
+            let (tx, rx) = mpsc::channel::<Job>();
+            let ready = ready_tx.clone();
+            handles.push(std::thread::spawn(move || {
+                let runtime = match RuleRuntime::load(&sources, known, config) {
+                    Ok(r) => {
+                        let _ = ready.send(Ok(()));
+                        r
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                for job in rx {
+                    runtime.set_shared_world(job.world);
+                    let before = runtime.calls();
+                    let result = runtime.run_entity_hook(job.rule, job.hook, &job.entities);
+                    runtime.release_world();
+                    let _ = job
+                        .reply
+                        .send((job.slot, result.map(|e| (e, runtime.calls() - before))));
+                }
+            }));
+            jobs.push(tx);
+        }
+        drop(ready_tx);
+        for _ in 0..n {
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(worker_lost()),
+            }
+        }
+        Ok(Workers {
+            jobs,
+            handles,
+            calls: 0,
+        })
+    }
+
+    /// Runs `hook` of rule `rule` over `selection`, cut into one slice per worker.
+    pub fn run(
+        &mut self,
+        rule: usize,
+        hook: Hook,
+        world: &Arc<WorldState>,
+        selection: &[usize],
+    ) -> Result<Vec<Effect>, RuleError> {
+        let n = self.jobs.len().max(1);
+        let size = selection.len().div_ceil(n);
+        let (tx, rx) = mpsc::channel::<Reply>();
+        let mut sent = 0;
+        for (slot, chunk) in selection.chunks(size.max(1)).enumerate() {
+            let job = Job {
+                rule,
+                hook,
+                world: world.clone(),
+                entities: chunk.to_vec(),
+                slot,
+                reply: tx.clone(),
+            };
+            self.jobs
+                .get(slot)
+                .ok_or_else(worker_lost)?
+                .send(job)
+                .map_err(|_| worker_lost())?;
+            sent += 1;
+        }
+        drop(tx);
+        let mut parts: Vec<Option<Result<Vec<Effect>, RuleError>>> =
+            (0..sent).map(|_| None).collect();
+        for _ in 0..sent {
+            let (slot, result) = rx.recv().map_err(|_| worker_lost())?;
+            if let Some(part) = parts.get_mut(slot) {
+                *part = Some(result.map(|(effects, calls)| {
+                    self.calls += calls;
+                    effects
+                }));
+            }
+        }
+        // The first failing slice in order is the error one runtime would have hit first.
+        let mut effects = Vec::new();
+        for part in parts {
+            effects.extend(part.ok_or_else(worker_lost)??);
+        }
+        Ok(effects)
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.jobs.clear(); // closing the channels ends the workers' loops
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn worker_lost() -> RuleError {
+    RuleError::new(
+        RuleErrorKind::Sandbox,
+        "<workers>",
+        None,
+        "a rule worker thread stopped unexpectedly",
+    )
+}
