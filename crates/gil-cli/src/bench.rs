@@ -9,12 +9,24 @@ use gil_rules::SandboxConfig;
 use crate::commands::{load_rules, load_scenario, Stop};
 use crate::output::{print_stderr, print_stdout, write_atomic};
 
-pub fn gen_synthetic(dir: &Path, spec: gil_engine::synthetic::Spec) -> anyhow::Result<ExitCode> {
+pub fn gen_synthetic(
+    dir: &Path,
+    spec: gil_engine::synthetic::Spec,
+    columnar: bool,
+) -> anyhow::Result<ExitCode> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         print_stderr(&format!("error: `{}` is not empty\n", dir.display()));
         return Ok(ExitCode::from(2));
     }
-    for (name, text) in gil_engine::synthetic::generate(spec) {
+    let mut files = gil_engine::synthetic::generate(spec);
+    if columnar {
+        for (name, text) in gil_engine::synthetic::COLUMNAR_RULES {
+            if let Some(file) = files.iter_mut().find(|(n, _)| n == name) {
+                file.1 = text.to_string();
+            }
+        }
+    }
+    for (name, text) in files {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;

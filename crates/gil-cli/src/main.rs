@@ -242,6 +242,9 @@ enum GenCommand {
         years: u32,
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Write the voucher, growth and efficiency rules in columnar form (on_actors, on_flows)
+        #[arg(long)]
+        columnar: bool,
         dir: PathBuf,
     },
 }
@@ -364,6 +367,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     flows,
                     years,
                     seed,
+                    columnar,
                     dir,
                 },
         } => bench::gen_synthetic(
@@ -374,6 +378,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 years,
                 seed,
             },
+            columnar,
         ),
         Command::Bench { scenario, threads } => {
             let threads = if threads == 0 {

@@ -146,6 +146,60 @@ return {
 }
 "#;
 
+/// The columnar forms (`on_actors`, `on_flows`) of the voucher, growth and efficiency
+/// rules: the same effects in the same order, one Lua call per rule and year.
+pub const COLUMNAR_RULES: &[(&str, &str)] = &[
+    (
+        "rules/voucher.lua",
+        r#"-- Synthetic workload, columnar form: the voucher over all selected actors at once.
+return {
+  id = "synth.voucher",
+  kind = "voucher",
+  params = { "synth.coverage", "synth.gpu_hour_price" },
+  select = { actors = { kind = { "startup", "sme" } } },
+  on_actors = function(cols, ctx)
+    local grant = cols.attr("demand") * ctx.param("synth.gpu_hour_price") * ctx.param("synth.coverage")
+    ctx.flow { from = "agency", to = cols.id, kind = "funding", via = "voucher", amount = grant }
+    ctx.metric("synth.voucher", grant)
+  end,
+}
+"#,
+    ),
+    (
+        "rules/growth.lua",
+        r#"-- Synthetic workload, columnar form: demand growth through ctx.set.
+return {
+  id = "synth.growth",
+  kind = "custom",
+  after = { "synth.voucher" },
+  params = { "synth.growth" },
+  select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    local next_demand = cols.attr("demand") * (1 + ctx.param("synth.growth"))
+    ctx.set { actor = cols.id, attr = "demand", value = next_demand }
+    ctx.metric("synth.demand", next_demand)
+  end,
+}
+"#,
+    ),
+    (
+        "rules/efficiency.lua",
+        r#"-- Synthetic workload, columnar form: energy efficiency on every power flow.
+return {
+  id = "synth.efficiency",
+  kind = "power",
+  params = { "synth.efficiency" },
+  select = { flows = { kind = "power" } },
+  on_flows = function(cols, ctx)
+    local scale = 1 - ctx.param("synth.efficiency")
+    ctx.adjust { flow = cols.id, scale = scale }
+    ctx.metric("synth.power_saved", cols.amount * (1 - scale))
+  end,
+}
+"#,
+    ),
+];
+
 /// The scenario, its rules, and the two baselines.
 pub fn generate(spec: Spec) -> Files {
     let mut rng = Rng(spec.seed);

@@ -87,6 +87,8 @@ pub const HOOKS: &[(&str, &str)] = &[
     ("on_asset", "Asset"),
     ("on_flow", "Flow"),
     ("on_project", "Project"),
+    ("on_actors", "ActorColumns"),
+    ("on_flows", "FlowColumns"),
 ];
 
 pub const CLASSES: &[Class] = &[
@@ -106,6 +108,8 @@ pub const CLASSES: &[Class] = &[
             opt("on_asset", Ty::Fn(&[("asset", Ty::Class("Asset")), ("ctx", Ty::Class("Ctx"))], None), "Called for each selected asset."),
             opt("on_flow", Ty::Fn(&[("flow", Ty::Class("Flow")), ("ctx", Ty::Class("Ctx"))], None), "Called for each selected flow."),
             opt("on_project", Ty::Fn(&[("project", Ty::Class("Project")), ("ctx", Ty::Class("Ctx"))], None), "Called for each project."),
+            opt("on_actors", Ty::Fn(&[("cols", Ty::Class("ActorColumns")), ("ctx", Ty::Class("Ctx"))], None), "Columnar form of on_actor: called once with the selected actors as columns."),
+            opt("on_flows", Ty::Fn(&[("cols", Ty::Class("FlowColumns")), ("ctx", Ty::Class("Ctx"))], None), "Columnar form of on_flow: called once with the selected flows as columns."),
         ],
     },
     Class {
@@ -226,6 +230,57 @@ pub const CLASSES: &[Class] = &[
             req("flows", Ty::List(&Ty::Class("Flow")), ""),
             req("projects", Ty::List(&Ty::Class("Project")), ""),
         ],
+    },
+    Class {
+        name: "ActorColumns",
+        doc: "The selected actors as columns (one row per actor, in world order). Arithmetic on number columns (+ - * / ^), col.min/max/where, and ctx effects with column values run in Rust.",
+        fields: &[
+            req("n", Ty::Num, "Number of rows."),
+            req("id", Ty::Class("StrCol"), ""),
+            req("kind", Ty::Class("StrCol"), ""),
+            req("region", Ty::Class("StrCol"), "Empty string where unset."),
+            req("count", Ty::Class("NumCol"), ""),
+            req("attr", Ty::Fn(&[("name", Ty::Str)], Some(&Ty::Class("NumCol"))), "A numeric attribute as a column (NaN where missing)."),
+        ],
+    },
+    Class {
+        name: "FlowColumns",
+        doc: "The selected flows as columns (one row per flow, in world order).",
+        fields: &[
+            req("n", Ty::Num, "Number of rows."),
+            req("id", Ty::Class("StrCol"), ""),
+            req("from", Ty::Class("StrCol"), ""),
+            req("to", Ty::Class("StrCol"), ""),
+            req("kind", Ty::Class("StrCol"), ""),
+            req("via", Ty::Class("StrCol"), "Empty string where unset."),
+            req("project", Ty::Class("StrCol"), "Empty string where unset."),
+            req("amount", Ty::Class("NumCol"), ""),
+        ],
+    },
+    Class {
+        name: "NumCol",
+        doc: "A number column: supports + - * / ^ and unary minus with numbers or columns of the same length.",
+        fields: &[
+            req("sum", Ty::Fn(&[("self", Ty::Class("NumCol"))], Some(&Ty::Num)), "Sum of the rows, in order."),
+            req("gt", Ty::Fn(&[("self", Ty::Class("NumCol")), ("other", Ty::Any)], Some(&Ty::Class("BoolCol"))), "Row-wise >."),
+            req("ge", Ty::Fn(&[("self", Ty::Class("NumCol")), ("other", Ty::Any)], Some(&Ty::Class("BoolCol"))), "Row-wise >=."),
+            req("lt", Ty::Fn(&[("self", Ty::Class("NumCol")), ("other", Ty::Any)], Some(&Ty::Class("BoolCol"))), "Row-wise <."),
+            req("le", Ty::Fn(&[("self", Ty::Class("NumCol")), ("other", Ty::Any)], Some(&Ty::Class("BoolCol"))), "Row-wise <=."),
+            req("get", Ty::Fn(&[("self", Ty::Class("NumCol")), ("row", Ty::Num)], Some(&Ty::Num)), "One row (1-based)."),
+        ],
+    },
+    Class {
+        name: "StrCol",
+        doc: "A column of names.",
+        fields: &[
+            req("eq", Ty::Fn(&[("self", Ty::Class("StrCol")), ("name", Ty::Str)], Some(&Ty::Class("BoolCol"))), "Row-wise equality."),
+            req("get", Ty::Fn(&[("self", Ty::Class("StrCol")), ("row", Ty::Num)], Some(&Ty::Str)), "One row (1-based)."),
+        ],
+    },
+    Class {
+        name: "BoolCol",
+        doc: "A column of conditions, for col.where.",
+        fields: &[req("count", Ty::Fn(&[("self", Ty::Class("BoolCol"))], Some(&Ty::Num)), "Rows that hold.")],
     },
     Class {
         name: "FlowSpec",

@@ -43,6 +43,8 @@ pub(crate) struct Hooks {
     pub on_asset: Option<Function>,
     pub on_flow: Option<Function>,
     pub on_project: Option<Function>,
+    pub on_actors: Option<Function>,
+    pub on_flows: Option<Function>,
 }
 
 /// The first line where `key =` appears: rule tables carry no positions, so metadata
@@ -187,6 +189,8 @@ pub(crate) fn parse(
                     "on_actor" => hooks.on_actor = Some(f),
                     "on_asset" => hooks.on_asset = Some(f),
                     "on_flow" => hooks.on_flow = Some(f),
+                    "on_actors" => hooks.on_actors = Some(f),
+                    "on_flows" => hooks.on_flows = Some(f),
                     _ => hooks.on_project = Some(f),
                 }
             }
@@ -222,9 +226,17 @@ pub(crate) fn parse(
         }
     };
     for (target, hook, present) in [
-        ("actors", "on_actor", hooks.on_actor.is_some()),
+        (
+            "actors",
+            "on_actor",
+            hooks.on_actor.is_some() || hooks.on_actors.is_some(),
+        ),
         ("assets", "on_asset", hooks.on_asset.is_some()),
-        ("flows", "on_flow", hooks.on_flow.is_some()),
+        (
+            "flows",
+            "on_flow",
+            hooks.on_flow.is_some() || hooks.on_flows.is_some(),
+        ),
     ] {
         let selected = match target {
             "actors" => select.actors.is_some(),

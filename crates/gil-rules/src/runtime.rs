@@ -325,9 +325,32 @@ impl RuleRuntime {
                 let selected = self.selection(index, hook);
                 effects.extend(self.run_entity_hook(index, hook, &selected)?);
             }
+            effects.extend(self.run_columns_hook(index, hook)?);
         }
         effects.extend(self.run_project_hook(index)?);
         Ok(effects)
+    }
+
+    /// Runs rule `index`'s columnar hook for `hook`'s entities (`on_actors` for actors,
+    /// `on_flows` for flows), if it has one: one call with the selection as columns.
+    pub fn run_columns_hook(&self, index: usize, hook: Hook) -> Result<Vec<Effect>, RuleError> {
+        let Some((info, hooks, step, rule_seed)) = self.begin(index) else {
+            return Ok(Vec::new());
+        };
+        let f = match hook {
+            Hook::Actor => &hooks.on_actors,
+            Hook::Flow => &hooks.on_flows,
+            Hook::Asset => &None,
+        };
+        let Some(f) = f else { return Ok(Vec::new()) };
+        let selection = Rc::new(self.selection(index, hook));
+        let cols = unguarded(&self.lua, &self.shared, || {
+            columns_table(&self.lua, &self.shared, hook, selection)
+        })
+        .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+        let salt = if hook == Hook::Actor { 5 } else { 6 };
+        self.call(info, f, cols, [rule_seed, step as u64, salt, 0])?;
+        Ok(self.finish())
     }
 
     /// Whether rule `index` defines the per-entity `hook`.
@@ -1238,183 +1261,32 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
                     .sum::<f64>())
             })?,
             "flow" => lua.create_function(move |lua, spec: Value| {
-                let spec = Spec::new(lua, &s, "flow", "FlowSpec", spec)?;
-                let from = spec.required_string("from")?;
-                let to = spec.required_string("to")?;
-                let kind_name = spec.required_string("kind")?;
-                let Some(kind) = gil_model::FlowKind::parse(&kind_name) else {
-                    return Err(spec.fail(format!(
-                        "field `kind` must be funding, compute or power, got `{kind_name}`"
-                    )));
-                };
-                let amount = spec
-                    .number("amount")?
-                    .ok_or_else(|| spec.fail("field `amount` is required".into()))?;
-                if amount < 0.0 {
-                    return Err(
-                        spec.fail(format!("field `amount` must not be negative, got {amount}"))
-                    );
-                }
-                {
-                    let w = s.world.borrow();
-                    for (key, id) in [("from", &from), ("to", &to)] {
-                        if !w.is_entity(id) {
-                            let candidates = w
-                                .actors
-                                .iter()
-                                .map(|a| a.id.as_str())
-                                .chain(w.assets.iter().map(|a| a.id.as_str()));
-                            let hint = gil_model::diag::did_you_mean(id, candidates)
-                                .map(|h| format!(" (did you mean `{h}`?)"))
-                                .unwrap_or_default();
-                            return Err(spec.fail(format!(
-                                "field `{key}`: unknown actor or asset `{id}`{hint}"
-                            )));
-                        }
-                    }
-                }
-                let project = spec.string("project")?;
-                if let Some(p) = &project {
-                    if s.world.borrow().project_index(p).is_none() {
-                        return Err(spec.fail(format!("field `project`: unknown project `{p}`")));
-                    }
-                }
-                let flow = NewFlow {
-                    id: spec.string("id")?,
-                    from,
-                    to,
-                    kind,
-                    via: spec.string("via")?,
-                    amount,
-                    project,
-                    tags: spec.names("tags")?,
-                    note: spec.string("note")?,
-                };
-                push(lua, &s, EffectKind::Flow(flow));
-                Ok(())
+                with_columns(lua, &s, "flow", spec, ctx_flow)
             })?,
             "adjust" => lua.create_function(move |lua, spec: Value| {
-                let spec = Spec::new(lua, &s, "adjust", "AdjustSpec", spec)?;
-                let flow = spec.string("flow")?;
-                let select = spec.get("select")?;
-                let target = match (flow, select) {
-                    (Some(id), Value::Nil) => {
-                        if s.world.borrow().flow_index(&id).is_none() {
-                            return Err(spec
-                                .fail(format!("field `flow`: unknown flow `{id}` in this step")));
-                        }
-                        AdjustTarget::Flow(id)
-                    }
-                    (None, sel @ Value::Table(_)) => {
-                        AdjustTarget::Select(selector_arg(lua, &s, "adjust", sel)?)
-                    }
-                    (None, Value::Nil) => {
-                        return Err(spec.fail("give `flow` (an id) or `select` (a selector)".into()))
-                    }
-                    (Some(_), _) => {
-                        return Err(spec.fail("give `flow` or `select`, not both".into()))
-                    }
-                    (None, other) => {
-                        return Err(spec.fail(format!(
-                            "field `select` must be a table, got {}",
-                            other.type_name()
-                        )))
-                    }
-                };
-                let ops = [
-                    ("scale", spec.number("scale")?),
-                    ("add", spec.number("add")?),
-                    ("set", spec.number("set")?),
-                ];
-                let given: Vec<_> = ops.iter().filter(|(_, v)| v.is_some()).collect();
-                let op = match given.as_slice() {
-                    [(name, Some(v))] => match *name {
-                        "scale" if *v < 0.0 => {
-                            return Err(
-                                spec.fail(format!("field `scale` must not be negative, got {v}"))
-                            )
-                        }
-                        "set" if *v < 0.0 => {
-                            return Err(
-                                spec.fail(format!("field `set` must not be negative, got {v}"))
-                            )
-                        }
-                        "scale" => AdjustOp::Scale(*v),
-                        "add" => AdjustOp::Add(*v),
-                        _ => AdjustOp::Set(*v),
-                    },
-                    [] => return Err(spec.fail("give one of `scale`, `add` or `set`".into())),
-                    _ => return Err(spec.fail("give only one of `scale`, `add` or `set`".into())),
-                };
-                push(lua, &s, EffectKind::Adjust { target, op });
-                Ok(())
+                with_columns(lua, &s, "adjust", spec, ctx_adjust)
             })?,
             "set" => lua.create_function(move |lua, spec: Value| {
-                let spec = Spec::new(lua, &s, "set", "SetSpec", spec)?;
-                let (entity, id) = match (spec.string("actor")?, spec.string("asset")?) {
-                    (Some(a), None) => (EntityKind::Actor, a),
-                    (None, Some(a)) => (EntityKind::Asset, a),
-                    (None, None) => return Err(spec.fail("give `actor` or `asset`".into())),
-                    (Some(_), Some(_)) => {
-                        return Err(spec.fail("give `actor` or `asset`, not both".into()))
-                    }
-                };
-                let exists = {
-                    let w = s.world.borrow();
-                    match entity {
-                        EntityKind::Actor => w.actor_index(&id).is_some(),
-                        EntityKind::Asset => w.asset_index(&id).is_some(),
-                    }
-                };
-                if !exists {
-                    let what = if entity == EntityKind::Actor {
-                        "actor"
-                    } else {
-                        "asset"
-                    };
-                    return Err(spec.fail(format!("field `{what}`: unknown {what} `{id}`")));
-                }
-                let attr = spec.required_string("attr")?;
-                let value = match spec.get("value")? {
-                    Value::Nil => return Err(spec.fail("field `value` is required".into())),
-                    Value::Boolean(b) => AttrVal::Bool(b),
-                    Value::String(t) => AttrVal::Text(t.to_string_lossy()),
-                    v => AttrVal::Num(
-                        check_number(&v).map_err(|m| spec.fail(format!("field `value` {m}")))?,
-                    ),
-                };
-                push(
-                    lua,
-                    &s,
-                    EffectKind::Set {
-                        entity,
-                        id,
-                        attr,
-                        value,
-                    },
-                );
-                Ok(())
+                with_columns(lua, &s, "set", spec, ctx_set)
             })?,
             "metric" => lua.create_function(move |lua, (name, value): (Value, Value)| {
-                let Value::String(name) = name else {
-                    return Err(effect_error(
-                        lua,
-                        &s,
-                        "metric",
-                        format!("the name must be a string, got {}", name.type_name()),
-                    ));
+                // A number column adds each row in order, exactly as per-entity calls would.
+                let column = match &value {
+                    Value::UserData(ud) => ud
+                        .borrow::<crate::columns::NumCol>()
+                        .ok()
+                        .map(|c| c.0.clone()),
+                    _ => None,
                 };
-                let value = check_number(&value)
-                    .map_err(|m| effect_error(lua, &s, "metric", format!("the value {m}")))?;
-                push(
-                    lua,
-                    &s,
-                    EffectKind::Metric {
-                        name: name.to_string_lossy(),
-                        value,
-                    },
-                );
-                Ok(())
+                match column {
+                    Some(values) => {
+                        for v in values.iter() {
+                            ctx_metric(lua, &s, (name.clone(), Value::Number(*v)))?;
+                        }
+                        Ok(())
+                    }
+                    None => ctx_metric(lua, &s, (name, value)),
+                }
             })?,
             "finding" => lua.create_function(move |lua, spec: Value| {
                 let spec = Spec::new(lua, &s, "finding", "FindingSpec", spec)?;
@@ -1476,6 +1348,315 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
     }
     ctx.set_readonly(true);
     Ok(ctx)
+}
+
+/// The selected entities of one columnar call as columns.
+fn columns_table(
+    lua: &Lua,
+    shared: &Rc<Shared>,
+    hook: Hook,
+    rows: Rc<Vec<usize>>,
+) -> mlua::Result<Table> {
+    use crate::columns::{NumCol, StrCol};
+    let world = shared.world.borrow();
+    let t = lua.create_table()?;
+    t.raw_set("n", rows.len())?;
+    let texts = |f: &dyn Fn(usize) -> String| StrCol(Rc::new(rows.iter().map(|&i| f(i)).collect()));
+    let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(rows.iter().map(|&i| f(i)).collect()));
+    match hook {
+        Hook::Actor => {
+            let a = &world.actors;
+            t.raw_set("id", texts(&|i| a[i].id.clone()))?;
+            t.raw_set("kind", texts(&|i| a[i].kind.clone()))?;
+            t.raw_set(
+                "region",
+                texts(&|i| a[i].region.clone().unwrap_or_default()),
+            )?;
+            t.raw_set("count", numbers(&|i| a[i].count))?;
+            let (s, r) = (shared.clone(), rows.clone());
+            let attr = lua.create_function(move |_, name: String| {
+                let w = s.world.borrow();
+                Ok(NumCol(Rc::new(
+                    r.iter()
+                        .map(
+                            |&i| match w.actors.get(i).and_then(|a| a.attrs.get(&name)) {
+                                Some(AttrVal::Num(v)) => *v,
+                                _ => f64::NAN,
+                            },
+                        )
+                        .collect(),
+                )))
+            })?;
+            t.raw_set("attr", attr)?;
+        }
+        Hook::Flow => {
+            let f = &world.flows;
+            t.raw_set("id", texts(&|i| f[i].id.clone()))?;
+            t.raw_set("from", texts(&|i| f[i].from.clone()))?;
+            t.raw_set("to", texts(&|i| f[i].to.clone()))?;
+            t.raw_set("kind", texts(&|i| f[i].kind.as_str().to_string()))?;
+            t.raw_set("via", texts(&|i| f[i].via.clone().unwrap_or_default()))?;
+            t.raw_set(
+                "project",
+                texts(&|i| f[i].project.clone().unwrap_or_default()),
+            )?;
+            t.raw_set("amount", numbers(&|i| f[i].amount))?;
+        }
+        Hook::Asset => {}
+    }
+    t.set_readonly(true);
+    Ok(t)
+}
+
+/// The fields of an effect table whose values include columns, and the number of rows
+/// (all columns must agree); `None` when no value is a column.
+fn column_rows(
+    lua: &Lua,
+    shared: &Shared,
+    function: &'static str,
+    table: &Table,
+) -> mlua::Result<Option<(BTreeMap<String, crate::columns::Cell>, usize)>> {
+    use crate::columns::Cell;
+    let mut any = false;
+    let mut cells = BTreeMap::new();
+    for pair in table.clone().pairs::<Value, Value>() {
+        let (key, value) = pair?;
+        let Value::String(key) = key else {
+            return Ok(None);
+        };
+        any |= Cell::is_column(&value);
+        cells.insert(key.to_string_lossy(), Cell::of(value));
+    }
+    if !any {
+        return Ok(None);
+    }
+    let mut rows: Option<usize> = None;
+    for (name, cell) in &cells {
+        if let Some(n) = cell.rows() {
+            match rows {
+                Some(m) if m != n => {
+                    return Err(effect_error(
+                        lua,
+                        shared,
+                        function,
+                        format!("column `{name}` has {n} rows, another has {m}"),
+                    ))
+                }
+                _ => rows = Some(n),
+            }
+        }
+    }
+    Ok(Some((cells, rows.unwrap_or(0))))
+}
+
+/// Row `i` of a column table as an ordinary effect table, for the per-row checks.
+fn row_table(
+    lua: &Lua,
+    cells: &BTreeMap<String, crate::columns::Cell>,
+    i: usize,
+) -> mlua::Result<Table> {
+    use crate::columns::Cell;
+    let t = lua.create_table()?;
+    for (name, cell) in cells {
+        match cell {
+            Cell::Text(s) => t.raw_set(name.as_str(), s.as_str())?,
+            Cell::Texts(c) => t.raw_set(name.as_str(), c.0.get(i).map(String::as_str))?,
+            Cell::Number(n) => t.raw_set(name.as_str(), *n)?,
+            Cell::Numbers(c) => t.raw_set(name.as_str(), c.0.get(i).copied())?,
+            Cell::Other(v) => t.raw_set(name.as_str(), v.clone())?,
+        }
+    }
+    Ok(t)
+}
+
+/// Runs an effect function once per row when the table holds columns, else once.
+fn with_columns(
+    lua: &Lua,
+    s: &Rc<Shared>,
+    function: &'static str,
+    spec: Value,
+    scalar: fn(&Lua, &Rc<Shared>, Value) -> mlua::Result<()>,
+) -> mlua::Result<()> {
+    if let Value::Table(table) = &spec {
+        if let Some((cells, rows)) = column_rows(lua, s, function, table)? {
+            for i in 0..rows {
+                let row = unguarded(lua, s, || row_table(lua, &cells, i))?;
+                scalar(lua, s, Value::Table(row))?;
+            }
+            return Ok(());
+        }
+    }
+    scalar(lua, s, spec)
+}
+
+fn ctx_flow(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
+    let spec = Spec::new(lua, &s, "flow", "FlowSpec", spec)?;
+    let from = spec.required_string("from")?;
+    let to = spec.required_string("to")?;
+    let kind_name = spec.required_string("kind")?;
+    let Some(kind) = gil_model::FlowKind::parse(&kind_name) else {
+        return Err(spec.fail(format!(
+            "field `kind` must be funding, compute or power, got `{kind_name}`"
+        )));
+    };
+    let amount = spec
+        .number("amount")?
+        .ok_or_else(|| spec.fail("field `amount` is required".into()))?;
+    if amount < 0.0 {
+        return Err(spec.fail(format!("field `amount` must not be negative, got {amount}")));
+    }
+    {
+        let w = s.world.borrow();
+        for (key, id) in [("from", &from), ("to", &to)] {
+            if !w.is_entity(id) {
+                let candidates = w
+                    .actors
+                    .iter()
+                    .map(|a| a.id.as_str())
+                    .chain(w.assets.iter().map(|a| a.id.as_str()));
+                let hint = gil_model::diag::did_you_mean(id, candidates)
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                return Err(spec.fail(format!(
+                    "field `{key}`: unknown actor or asset `{id}`{hint}"
+                )));
+            }
+        }
+    }
+    let project = spec.string("project")?;
+    if let Some(p) = &project {
+        if s.world.borrow().project_index(p).is_none() {
+            return Err(spec.fail(format!("field `project`: unknown project `{p}`")));
+        }
+    }
+    let flow = NewFlow {
+        id: spec.string("id")?,
+        from,
+        to,
+        kind,
+        via: spec.string("via")?,
+        amount,
+        project,
+        tags: spec.names("tags")?,
+        note: spec.string("note")?,
+    };
+    push(lua, &s, EffectKind::Flow(flow));
+    Ok(())
+}
+
+fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
+    let spec = Spec::new(lua, &s, "adjust", "AdjustSpec", spec)?;
+    let flow = spec.string("flow")?;
+    let select = spec.get("select")?;
+    let target = match (flow, select) {
+        (Some(id), Value::Nil) => {
+            if s.world.borrow().flow_index(&id).is_none() {
+                return Err(spec.fail(format!("field `flow`: unknown flow `{id}` in this step")));
+            }
+            AdjustTarget::Flow(id)
+        }
+        (None, sel @ Value::Table(_)) => {
+            AdjustTarget::Select(selector_arg(lua, &s, "adjust", sel)?)
+        }
+        (None, Value::Nil) => {
+            return Err(spec.fail("give `flow` (an id) or `select` (a selector)".into()))
+        }
+        (Some(_), _) => return Err(spec.fail("give `flow` or `select`, not both".into())),
+        (None, other) => {
+            return Err(spec.fail(format!(
+                "field `select` must be a table, got {}",
+                other.type_name()
+            )))
+        }
+    };
+    let ops = [
+        ("scale", spec.number("scale")?),
+        ("add", spec.number("add")?),
+        ("set", spec.number("set")?),
+    ];
+    let given: Vec<_> = ops.iter().filter(|(_, v)| v.is_some()).collect();
+    let op = match given.as_slice() {
+        [(name, Some(v))] => match *name {
+            "scale" if *v < 0.0 => {
+                return Err(spec.fail(format!("field `scale` must not be negative, got {v}")))
+            }
+            "set" if *v < 0.0 => {
+                return Err(spec.fail(format!("field `set` must not be negative, got {v}")))
+            }
+            "scale" => AdjustOp::Scale(*v),
+            "add" => AdjustOp::Add(*v),
+            _ => AdjustOp::Set(*v),
+        },
+        [] => return Err(spec.fail("give one of `scale`, `add` or `set`".into())),
+        _ => return Err(spec.fail("give only one of `scale`, `add` or `set`".into())),
+    };
+    push(lua, &s, EffectKind::Adjust { target, op });
+    Ok(())
+}
+
+fn ctx_set(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
+    let spec = Spec::new(lua, &s, "set", "SetSpec", spec)?;
+    let (entity, id) = match (spec.string("actor")?, spec.string("asset")?) {
+        (Some(a), None) => (EntityKind::Actor, a),
+        (None, Some(a)) => (EntityKind::Asset, a),
+        (None, None) => return Err(spec.fail("give `actor` or `asset`".into())),
+        (Some(_), Some(_)) => return Err(spec.fail("give `actor` or `asset`, not both".into())),
+    };
+    let exists = {
+        let w = s.world.borrow();
+        match entity {
+            EntityKind::Actor => w.actor_index(&id).is_some(),
+            EntityKind::Asset => w.asset_index(&id).is_some(),
+        }
+    };
+    if !exists {
+        let what = if entity == EntityKind::Actor {
+            "actor"
+        } else {
+            "asset"
+        };
+        return Err(spec.fail(format!("field `{what}`: unknown {what} `{id}`")));
+    }
+    let attr = spec.required_string("attr")?;
+    let value = match spec.get("value")? {
+        Value::Nil => return Err(spec.fail("field `value` is required".into())),
+        Value::Boolean(b) => AttrVal::Bool(b),
+        Value::String(t) => AttrVal::Text(t.to_string_lossy()),
+        v => AttrVal::Num(check_number(&v).map_err(|m| spec.fail(format!("field `value` {m}")))?),
+    };
+    push(
+        lua,
+        &s,
+        EffectKind::Set {
+            entity,
+            id,
+            attr,
+            value,
+        },
+    );
+    Ok(())
+}
+
+fn ctx_metric(lua: &Lua, s: &Rc<Shared>, (name, value): (Value, Value)) -> mlua::Result<()> {
+    let Value::String(name) = name else {
+        return Err(effect_error(
+            lua,
+            &s,
+            "metric",
+            format!("the name must be a string, got {}", name.type_name()),
+        ));
+    };
+    let value = check_number(&value)
+        .map_err(|m| effect_error(lua, &s, "metric", format!("the value {m}")))?;
+    push(
+        lua,
+        &s,
+        EffectKind::Metric {
+            name: name.to_string_lossy(),
+            value,
+        },
+    );
+    Ok(())
 }
 
 fn selector_arg(

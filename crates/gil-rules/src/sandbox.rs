@@ -258,6 +258,7 @@ pub(crate) fn new_state(
             Ok(())
         })?;
         globals.raw_set("print", print)?;
+        globals.raw_set("col", crate::columns::library(&lua)?)?;
         Ok(())
     };
     setup().map_err(|e| sandbox_err("cannot set up the libraries", e))?;

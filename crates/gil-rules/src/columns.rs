@@ -1,0 +1,235 @@
+//! Columnar hooks (`on_actors`, `on_flows`): the selected entities arrive as columns,
+//! and arithmetic, `col.min` / `col.max` / `col.where` and effect creation run in Rust
+//! over whole columns — one crossing into Lua per rule instead of one per entity. The
+//! effects are the same, in the same order, as the per-entity form.
+
+use std::rc::Rc;
+
+use mlua::{FromLua, Lua, MetaMethod, UserData, UserDataMethods, Value};
+
+/// Numbers, one per selected entity.
+#[derive(Debug, Clone)]
+pub struct NumCol(pub Rc<Vec<f64>>);
+
+/// Names (ids, kinds, …), one per selected entity.
+#[derive(Debug, Clone)]
+pub struct StrCol(pub Rc<Vec<String>>);
+
+/// Conditions, one per selected entity (from `a:gt(b)`, `ids:eq("x")`, …).
+#[derive(Debug, Clone)]
+pub struct BoolCol(pub Rc<Vec<bool>>);
+
+/// A column or a number, broadcast over the rows.
+#[derive(Debug, Clone)]
+pub enum NumArg {
+    Col(NumCol),
+    Num(f64),
+}
+
+impl NumArg {
+    pub fn at(&self, i: usize) -> f64 {
+        match self {
+            NumArg::Col(c) => c.0.get(i).copied().unwrap_or(f64::NAN),
+            NumArg::Num(n) => *n,
+        }
+    }
+
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            NumArg::Col(c) => Some(c.0.len()),
+            NumArg::Num(_) => None,
+        }
+    }
+}
+
+impl FromLua for NumArg {
+    fn from_lua(value: Value, _: &Lua) -> mlua::Result<Self> {
+        match value {
+            Value::Number(n) => Ok(NumArg::Num(n)),
+            Value::Integer(i) => Ok(NumArg::Num(i as f64)),
+            Value::UserData(ud) if ud.is::<NumCol>() => {
+                Ok(NumArg::Col(ud.borrow::<NumCol>()?.clone()))
+            }
+            other => Err(mlua::Error::runtime(format!(
+                "expected a number or a number column, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+impl FromLua for NumCol {
+    fn from_lua(value: Value, _: &Lua) -> mlua::Result<Self> {
+        match value {
+            Value::UserData(ud) if ud.is::<NumCol>() => Ok(ud.borrow::<NumCol>()?.clone()),
+            other => Err(mlua::Error::runtime(format!(
+                "expected a number column, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+impl FromLua for BoolCol {
+    fn from_lua(value: Value, _: &Lua) -> mlua::Result<Self> {
+        match value {
+            Value::UserData(ud) if ud.is::<BoolCol>() => Ok(ud.borrow::<BoolCol>()?.clone()),
+            other => Err(mlua::Error::runtime(format!(
+                "expected a condition column, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+/// Applies `op` row by row; columns must have the same length.
+pub fn zip(a: &NumArg, b: &NumArg, op: impl Fn(f64, f64) -> f64) -> mlua::Result<NumCol> {
+    let n = match (a.len(), b.len()) {
+        (Some(x), Some(y)) if x != y => {
+            return Err(mlua::Error::runtime(format!(
+                "columns of different lengths ({x} and {y})"
+            )))
+        }
+        (Some(x), _) | (None, Some(x)) => x,
+        (None, None) => 1,
+    };
+    Ok(NumCol(Rc::new(
+        (0..n).map(|i| op(a.at(i), b.at(i))).collect(),
+    )))
+}
+
+fn compare(a: &NumCol, b: &NumArg, op: impl Fn(f64, f64) -> bool) -> mlua::Result<BoolCol> {
+    let left = NumArg::Col(a.clone());
+    let values = zip(&left, b, |x, y| if op(x, y) { 1.0 } else { 0.0 })?;
+    Ok(BoolCol(Rc::new(
+        values.0.iter().map(|v| *v != 0.0).collect(),
+    )))
+}
+
+impl UserData for NumCol {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_function(MetaMethod::Add, |_, (a, b): (NumArg, NumArg)| {
+            zip(&a, &b, |x, y| x + y)
+        });
+        methods.add_meta_function(MetaMethod::Sub, |_, (a, b): (NumArg, NumArg)| {
+            zip(&a, &b, |x, y| x - y)
+        });
+        methods.add_meta_function(MetaMethod::Mul, |_, (a, b): (NumArg, NumArg)| {
+            zip(&a, &b, |x, y| x * y)
+        });
+        methods.add_meta_function(MetaMethod::Div, |_, (a, b): (NumArg, NumArg)| {
+            zip(&a, &b, |x, y| x / y)
+        });
+        methods.add_meta_function(MetaMethod::Pow, |_, (a, b): (NumArg, NumArg)| {
+            zip(&a, &b, f64::powf)
+        });
+        methods.add_meta_function(MetaMethod::Unm, |_, (a, _): (NumCol, Value)| {
+            Ok(NumCol(Rc::new(a.0.iter().map(|x| -x).collect())))
+        });
+        methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.0.len()));
+        methods.add_method("sum", |_, this, ()| Ok(this.0.iter().sum::<f64>()));
+        methods.add_method("get", |_, this, i: usize| {
+            Ok(this.0.get(i.wrapping_sub(1)).copied())
+        });
+        methods.add_method("gt", |_, this, b: NumArg| compare(this, &b, |x, y| x > y));
+        methods.add_method("ge", |_, this, b: NumArg| compare(this, &b, |x, y| x >= y));
+        methods.add_method("lt", |_, this, b: NumArg| compare(this, &b, |x, y| x < y));
+        methods.add_method("le", |_, this, b: NumArg| compare(this, &b, |x, y| x <= y));
+    }
+}
+
+impl UserData for StrCol {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.0.len()));
+        methods.add_method("get", |_, this, i: usize| {
+            Ok(this.0.get(i.wrapping_sub(1)).cloned())
+        });
+        methods.add_method("eq", |_, this, s: String| {
+            Ok(BoolCol(Rc::new(this.0.iter().map(|x| *x == s).collect())))
+        });
+    }
+}
+
+impl UserData for BoolCol {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.0.len()));
+        methods.add_method("count", |_, this, ()| {
+            Ok(this.0.iter().filter(|b| **b).count())
+        });
+        methods.add_method("get", |_, this, i: usize| {
+            Ok(this.0.get(i.wrapping_sub(1)).copied())
+        });
+    }
+}
+
+/// The `col` library: `col.min(a, b)`, `col.max(a, b)`, `col.where(cond, a, b)`.
+pub fn library(lua: &Lua) -> mlua::Result<mlua::Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "min",
+        lua.create_function(|_, (a, b): (NumArg, NumArg)| zip(&a, &b, f64::min))?,
+    )?;
+    t.raw_set(
+        "max",
+        lua.create_function(|_, (a, b): (NumArg, NumArg)| zip(&a, &b, f64::max))?,
+    )?;
+    t.raw_set(
+        "where",
+        lua.create_function(|_, (cond, a, b): (BoolCol, NumArg, NumArg)| {
+            let n = cond.0.len();
+            for len in [a.len(), b.len()].into_iter().flatten() {
+                if len != n {
+                    return Err(mlua::Error::runtime(format!(
+                        "columns of different lengths ({n} and {len})"
+                    )));
+                }
+            }
+            Ok(NumCol(Rc::new(
+                (0..n)
+                    .map(|i| if cond.0[i] { a.at(i) } else { b.at(i) })
+                    .collect(),
+            )))
+        })?,
+    )?;
+    Ok(t)
+}
+
+/// A field of an effect table: one value, or one per row.
+pub enum Cell {
+    Text(String),
+    Texts(StrCol),
+    Number(f64),
+    Numbers(NumCol),
+    Other(Value),
+}
+
+impl Cell {
+    pub fn of(value: Value) -> Cell {
+        match value {
+            Value::String(s) => Cell::Text(s.to_string_lossy()),
+            Value::Number(n) => Cell::Number(n),
+            Value::Integer(i) => Cell::Number(i as f64),
+            Value::UserData(ud) if ud.is::<StrCol>() => match ud.borrow::<StrCol>() {
+                Ok(c) => Cell::Texts(c.clone()),
+                Err(_) => Cell::Other(Value::UserData(ud)),
+            },
+            Value::UserData(ud) if ud.is::<NumCol>() => match ud.borrow::<NumCol>() {
+                Ok(c) => Cell::Numbers(c.clone()),
+                Err(_) => Cell::Other(Value::UserData(ud)),
+            },
+            other => Cell::Other(other),
+        }
+    }
+
+    pub fn rows(&self) -> Option<usize> {
+        match self {
+            Cell::Texts(c) => Some(c.0.len()),
+            Cell::Numbers(c) => Some(c.0.len()),
+            _ => None,
+        }
+    }
+
+    pub fn is_column(value: &Value) -> bool {
+        matches!(value, Value::UserData(ud) if ud.is::<StrCol>() || ud.is::<NumCol>())
+    }
+}
