@@ -34,7 +34,7 @@ impl NumArg {
         }
     }
 
-    pub fn len(&self) -> Option<usize> {
+    pub fn rows(&self) -> Option<usize> {
         match self {
             NumArg::Col(c) => Some(c.0.len()),
             NumArg::Num(_) => None,
@@ -84,7 +84,7 @@ impl FromLua for BoolCol {
 
 /// Applies `op` row by row; columns must have the same length.
 pub fn zip(a: &NumArg, b: &NumArg, op: impl Fn(f64, f64) -> f64) -> mlua::Result<NumCol> {
-    let n = match (a.len(), b.len()) {
+    let n = match (a.rows(), b.rows()) {
         (Some(x), Some(y)) if x != y => {
             return Err(mlua::Error::runtime(format!(
                 "columns of different lengths ({x} and {y})"
@@ -177,7 +177,7 @@ pub fn library(lua: &Lua) -> mlua::Result<mlua::Table> {
         "where",
         lua.create_function(|_, (cond, a, b): (BoolCol, NumArg, NumArg)| {
             let n = cond.0.len();
-            for len in [a.len(), b.len()].into_iter().flatten() {
+            for len in [a.rows(), b.rows()].into_iter().flatten() {
                 if len != n {
                     return Err(mlua::Error::runtime(format!(
                         "columns of different lengths ({n} and {len})"

@@ -223,10 +223,22 @@ impl RuleRuntime {
             .lua
             .load(source.text.as_str())
             .set_name(format!("@{file}"))
+            // Always compile as source: mlua would otherwise take a file that looks like
+            // Luau bytecode (first byte a bytecode version) as bytecode, and Luau's
+            // bytecode loader is not safe on untrusted input (found by fuzzing).
+            .set_mode(mlua::chunk::ChunkMode::Text)
             .set_environment(env.clone())
             .into_function()
             .map_err(|e| {
                 let (line, message) = split_location(file, &innermost_message(&e));
+                if message.contains("binary chunk") {
+                    return RuleError::new(
+                        RuleErrorKind::Syntax,
+                        file,
+                        Some(1),
+                        "the file starts like compiled bytecode; gil loads rules only as Lua source",
+                    );
+                }
                 RuleError::new(RuleErrorKind::Syntax, file, line, message)
             })?;
         *self.shared.caller.borrow_mut() = Caller {
@@ -1490,7 +1502,7 @@ fn with_columns(
 }
 
 fn ctx_flow(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
-    let spec = Spec::new(lua, &s, "flow", "FlowSpec", spec)?;
+    let spec = Spec::new(lua, s, "flow", "FlowSpec", spec)?;
     let from = spec.required_string("from")?;
     let to = spec.required_string("to")?;
     let kind_name = spec.required_string("kind")?;
@@ -1540,12 +1552,12 @@ fn ctx_flow(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
         tags: spec.names("tags")?,
         note: spec.string("note")?,
     };
-    push(lua, &s, EffectKind::Flow(flow));
+    push(lua, s, EffectKind::Flow(flow));
     Ok(())
 }
 
 fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
-    let spec = Spec::new(lua, &s, "adjust", "AdjustSpec", spec)?;
+    let spec = Spec::new(lua, s, "adjust", "AdjustSpec", spec)?;
     let flow = spec.string("flow")?;
     let select = spec.get("select")?;
     let target = match (flow, select) {
@@ -1555,9 +1567,7 @@ fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
             }
             AdjustTarget::Flow(id)
         }
-        (None, sel @ Value::Table(_)) => {
-            AdjustTarget::Select(selector_arg(lua, &s, "adjust", sel)?)
-        }
+        (None, sel @ Value::Table(_)) => AdjustTarget::Select(selector_arg(lua, s, "adjust", sel)?),
         (None, Value::Nil) => {
             return Err(spec.fail("give `flow` (an id) or `select` (a selector)".into()))
         }
@@ -1590,12 +1600,12 @@ fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
         [] => return Err(spec.fail("give one of `scale`, `add` or `set`".into())),
         _ => return Err(spec.fail("give only one of `scale`, `add` or `set`".into())),
     };
-    push(lua, &s, EffectKind::Adjust { target, op });
+    push(lua, s, EffectKind::Adjust { target, op });
     Ok(())
 }
 
 fn ctx_set(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
-    let spec = Spec::new(lua, &s, "set", "SetSpec", spec)?;
+    let spec = Spec::new(lua, s, "set", "SetSpec", spec)?;
     let (entity, id) = match (spec.string("actor")?, spec.string("asset")?) {
         (Some(a), None) => (EntityKind::Actor, a),
         (None, Some(a)) => (EntityKind::Asset, a),
@@ -1626,7 +1636,7 @@ fn ctx_set(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
     };
     push(
         lua,
-        &s,
+        s,
         EffectKind::Set {
             entity,
             id,
@@ -1641,16 +1651,16 @@ fn ctx_metric(lua: &Lua, s: &Rc<Shared>, (name, value): (Value, Value)) -> mlua:
     let Value::String(name) = name else {
         return Err(effect_error(
             lua,
-            &s,
+            s,
             "metric",
             format!("the name must be a string, got {}", name.type_name()),
         ));
     };
     let value = check_number(&value)
-        .map_err(|m| effect_error(lua, &s, "metric", format!("the value {m}")))?;
+        .map_err(|m| effect_error(lua, s, "metric", format!("the value {m}")))?;
     push(
         lua,
-        &s,
+        s,
         EffectKind::Metric {
             name: name.to_string_lossy(),
             value,
