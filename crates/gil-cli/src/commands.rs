@@ -139,6 +139,52 @@ fn evaluate(
     })
 }
 
+/// Loads the rules (the scenario's, `--rules`, and `extra_rules`) and evaluates with the
+/// `--param` overrides plus `params`.
+fn evaluate_with(
+    scenario: &Scenario,
+    eval: &EvalArgs,
+    extra_rules: &[PathBuf],
+    params: Option<&BTreeMap<String, Dated>>,
+    color: bool,
+) -> Result<Evaluation, Stop> {
+    let mut rules = eval.rules.clone();
+    rules.extend(extra_rules.iter().cloned());
+    let runtime = load_rules(scenario, &rules, sandbox_config(eval)?, color)?;
+    let mut all_params = parse_params(&eval.params)?;
+    if let Some(extra) = params {
+        all_params.extend(extra.clone());
+    }
+    let options = Options {
+        params: all_params,
+        all_flows: false,
+        cancel: crate::signals::flag(),
+        threads: threads(eval),
+    };
+    evaluate(scenario, &runtime, &options, color)
+}
+
+/// Reads a reform file and evaluates the scenario with it (its parameters and rules).
+fn evaluate_reform(
+    scenario: &Scenario,
+    reform_path: &Path,
+    eval: &EvalArgs,
+    color: bool,
+) -> Result<(gil_model::Reform, Evaluation), Stop> {
+    let reform = gil_model::load_reform(reform_path, scenario).map_err(|err| {
+        let _ = report_load_error(&err, CheckFormat::Human, color);
+        Stop::Reported
+    })?;
+    let evaluation = evaluate_with(
+        scenario,
+        eval,
+        &reform.rules,
+        Some(&reform.parameters),
+        color,
+    )?;
+    Ok((reform, evaluation))
+}
+
 pub struct RunOptions {
     pub format: DocFormat,
     pub out: Option<PathBuf>,
@@ -245,40 +291,8 @@ pub fn diff(
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
         let scenario = load_scenario(path, color)?;
-        let reform = gil_model::load_reform(reform_path, &scenario).map_err(|err| {
-            let _ = report_load_error(&err, CheckFormat::Human, color);
-            Stop::Reported
-        })?;
-        let config = sandbox_config(eval)?;
-        let base_rules = load_rules(&scenario, &eval.rules, config.clone(), color)?;
-        let mut reform_extra = eval.rules.clone();
-        reform_extra.extend(reform.rules.iter().cloned());
-        let reform_rules = load_rules(&scenario, &reform_extra, config, color)?;
-        let params = parse_params(&eval.params)?;
-        let base = evaluate(
-            &scenario,
-            &base_rules,
-            &Options {
-                params: params.clone(),
-                all_flows: false,
-                cancel: crate::signals::flag(),
-                threads: threads(eval),
-            },
-            color,
-        )?;
-        let mut reform_params = params;
-        reform_params.extend(reform.parameters.clone());
-        let changed = evaluate(
-            &scenario,
-            &reform_rules,
-            &Options {
-                params: reform_params,
-                all_flows: false,
-                cancel: crate::signals::flag(),
-                threads: threads(eval),
-            },
-            color,
-        )?;
+        let base = evaluate_with(&scenario, eval, &[], None, color)?;
+        let (_, changed) = evaluate_reform(&scenario, reform_path, eval, color)?;
         let report = gil_engine::diff::diff(&base.outcome, &changed.outcome);
         let text = match format {
             DocFormat::Json => {
@@ -417,43 +431,11 @@ pub fn report(
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
         let scenario = load_scenario(path, color)?;
-        let config = sandbox_config(eval)?;
-        let params = parse_params(&eval.params)?;
-        let rules = load_rules(&scenario, &eval.rules, config.clone(), color)?;
-        let base = evaluate(
-            &scenario,
-            &rules,
-            &Options {
-                params: params.clone(),
-                all_flows: false,
-                cancel: crate::signals::flag(),
-                threads: threads(eval),
-            },
-            color,
-        )?;
+        let base = evaluate_with(&scenario, eval, &[], None, color)?;
         let html = match reform_path {
             None => gil_report::html::report(&scenario, &base, None),
             Some(reform_path) => {
-                let reform = gil_model::load_reform(reform_path, &scenario).map_err(|err| {
-                    let _ = report_load_error(&err, CheckFormat::Human, color);
-                    Stop::Reported
-                })?;
-                let mut extra = eval.rules.clone();
-                extra.extend(reform.rules.iter().cloned());
-                let reform_rules = load_rules(&scenario, &extra, config, color)?;
-                let mut reform_params = params;
-                reform_params.extend(reform.parameters.clone());
-                let changed = evaluate(
-                    &scenario,
-                    &reform_rules,
-                    &Options {
-                        params: reform_params,
-                        all_flows: false,
-                        cancel: crate::signals::flag(),
-                        threads: threads(eval),
-                    },
-                    color,
-                )?;
+                let (reform, changed) = evaluate_reform(&scenario, reform_path, eval, color)?;
                 let diff = gil_engine::diff::diff(&base.outcome, &changed.outcome);
                 let view = gil_report::html::ReformView {
                     title: reform

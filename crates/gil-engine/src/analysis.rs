@@ -420,11 +420,10 @@ pub(crate) fn targets(
     lines
 }
 
-/// A number for people: four significant figures with k / M / B / T, integers below
-/// ten thousand as they are.
-pub fn number(v: f64) -> String {
+/// `v` scaled to T (10^12), B (10^9), M (10^6) or k (from 10^4), with its suffix.
+pub fn scale_si(v: f64) -> (f64, &'static str) {
     let a = v.abs();
-    let (scaled, suffix) = if a >= 1e12 {
+    if a >= 1e12 {
         (v / 1e12, "T")
     } else if a >= 1e9 {
         (v / 1e9, "B")
@@ -434,7 +433,13 @@ pub fn number(v: f64) -> String {
         (v / 1e3, "k")
     } else {
         (v, "")
-    };
+    }
+}
+
+/// A number for people: four significant figures with k / M / B / T, integers below
+/// ten thousand as they are.
+pub fn number(v: f64) -> String {
+    let (scaled, suffix) = scale_si(v);
     if suffix.is_empty() {
         // Whole numbers as they are; otherwise 1 decimal from 100, 2 from 1, and four
         // significant figures below 1.

@@ -27,7 +27,7 @@ use gil_rules::{
     FlowState, KnownNames, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
 };
 
-pub use analysis::{number, HOURS_PER_YEAR, MAX_LOOP_LEN};
+pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
 pub use materialize::{materialize, params_at};
 pub use outcome::*;
 pub use trace::Trace;

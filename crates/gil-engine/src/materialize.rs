@@ -53,12 +53,7 @@ pub fn materialize(
         .actors
         .iter()
         .map(|a| {
-            let mut attrs: BTreeMap<String, AttrVal> = a
-                .attrs
-                .iter()
-                .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
-                .collect();
-            apply_persistent(&mut attrs, persistent, EntityKind::Actor, &a.id.value);
+            let attrs = attrs_at(&a.attrs, year, persistent, EntityKind::Actor, &a.id.value);
             ActorState {
                 id: a.id.value.clone(),
                 name: a.name.clone().unwrap_or_else(|| a.id.value.clone()),
@@ -74,12 +69,7 @@ pub fn materialize(
         .assets
         .iter()
         .map(|a| {
-            let mut attrs: BTreeMap<String, AttrVal> = a
-                .attrs
-                .iter()
-                .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
-                .collect();
-            apply_persistent(&mut attrs, persistent, EntityKind::Asset, &a.id.value);
+            let mut attrs = attrs_at(&a.attrs, year, persistent, EntityKind::Asset, &a.id.value);
             let mut capacity: BTreeMap<String, f64> = a
                 .capacity
                 .keys()
@@ -148,6 +138,23 @@ pub fn materialize(
         .collect();
     world.reindex();
     world
+}
+
+/// An entity's attributes in `year`: the dated values in force, then what `ctx.set`
+/// has set since.
+fn attrs_at(
+    written: &BTreeMap<String, gil_model::Spanned<AttrValue>>,
+    year: i32,
+    persistent: &Persistent,
+    kind: EntityKind,
+    id: &str,
+) -> BTreeMap<String, AttrVal> {
+    let mut attrs: BTreeMap<String, AttrVal> = written
+        .iter()
+        .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
+        .collect();
+    apply_persistent(&mut attrs, persistent, kind, id);
+    attrs
 }
 
 fn apply_persistent(

@@ -57,18 +57,7 @@ pub fn render_outcome(
 
 /// A number for people: three significant figures with k / M / B / T.
 pub fn human(v: f64) -> String {
-    let a = v.abs();
-    let (scaled, suffix) = if a >= 1e12 {
-        (v / 1e12, "T")
-    } else if a >= 1e9 {
-        (v / 1e9, "B")
-    } else if a >= 1e6 {
-        (v / 1e6, "M")
-    } else if a >= 1e4 {
-        (v / 1e3, "k")
-    } else {
-        (v, "")
-    };
+    let (scaled, suffix) = gil_engine::scale_si(v);
     let digits = if scaled.abs() >= 100.0 {
         0
     } else if scaled.abs() >= 10.0 {
