@@ -259,14 +259,7 @@ pub fn explain(
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
         let scenario = load_scenario(path, color)?;
-        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color)?;
-        let options = Options {
-            params: parse_params(&eval.params)?,
-            all_flows: false,
-            cancel: crate::signals::flag(),
-            threads: threads(eval),
-        };
-        let evaluation = evaluate(&scenario, &rules, &options, color)?;
+        let evaluation = evaluate_with(&scenario, eval, &[], None, color)?;
         let subject = match gil_engine::explain::resolve(&scenario, &evaluation, target) {
             Ok(s) => s,
             Err(message) => {
@@ -328,14 +321,7 @@ pub fn graph(
             }
         }
         let scenario = load_scenario(path, color)?;
-        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color)?;
-        let options = Options {
-            params: parse_params(&eval.params)?,
-            all_flows: false,
-            cancel: crate::signals::flag(),
-            threads: threads(eval),
-        };
-        let evaluation = evaluate(&scenario, &rules, &options, color)?;
+        let evaluation = evaluate_with(&scenario, eval, &[], None, color)?;
         let graph = gil_report::graph::build(
             &scenario,
             &evaluation.outcome,
@@ -379,14 +365,7 @@ pub fn roles(
                 return Err(Stop::Reported);
             }
         }
-        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
-        let options = Options {
-            params: parse_params(&eval.params)?,
-            all_flows: false,
-            cancel: crate::signals::flag(),
-            threads: threads(eval),
-        };
-        let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
+        let evaluation = evaluate_with(&scenario, eval, &[], None, color_err)?;
         let selected: Vec<_> = evaluation
             .outcome
             .roles

@@ -143,6 +143,29 @@ fn level_text(level: Level, color: bool) -> String {
     }
 }
 
+/// A table with one row per key and one column per year.
+fn year_pivot(
+    first: &str,
+    keys: &BTreeSet<&str>,
+    years: &[i32],
+    cell: impl Fn(&str, i32) -> Option<String>,
+) -> Table {
+    let mut header = vec![first.to_string()];
+    header.extend(years.iter().map(|y| y.to_string()));
+    let mut t = Table {
+        right: vec![true; header.len()],
+        header,
+        rows: Vec::new(),
+    };
+    t.right[0] = false;
+    for key in keys {
+        let mut row = vec![key.to_string()];
+        row.extend(years.iter().map(|y| cell(key, *y).unwrap_or_default()));
+        t.row(row);
+    }
+    t
+}
+
 pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
     let mut out = String::new();
     let title = o.scenario.title.as_deref().unwrap_or(&o.scenario.id);
@@ -240,6 +263,7 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
         out.push_str(&t.render(markdown));
     }
 
+    let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
     if !o.analyses.power.is_empty() {
         heading(
             &mut out,
@@ -247,33 +271,17 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
             2,
             "Power by region (MW: demand / capacity)",
         );
-        let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
-        let mut header = vec!["region".to_string()];
-        header.extend(years.iter().map(|y| y.to_string()));
-        let mut t = Table {
-            right: vec![true; header.len()],
-            header,
-            rows: Vec::new(),
-        };
-        t.right[0] = false;
         let regions: BTreeSet<&str> = o.analyses.power.iter().map(|p| p.region.as_str()).collect();
-        for region in regions {
-            let mut row = vec![region.to_string()];
-            for y in &years {
-                let cell = o
-                    .analyses
-                    .power
-                    .iter()
-                    .find(|p| p.region == region && p.year == *y)
-                    .map(|p| {
-                        let mark = if p.shortfall_mw > 0.0 { " !" } else { "" };
-                        format!("{} / {}{mark}", human(p.demand_mw), human(p.capacity_mw))
-                    })
-                    .unwrap_or_default();
-                row.push(cell);
-            }
-            t.row(row);
-        }
+        let t = year_pivot("region", &regions, &years, |region, y| {
+            o.analyses
+                .power
+                .iter()
+                .find(|p| p.region == region && p.year == y)
+                .map(|p| {
+                    let mark = if p.shortfall_mw > 0.0 { " !" } else { "" };
+                    format!("{} / {}{mark}", human(p.demand_mw), human(p.capacity_mw))
+                })
+        });
         out.push_str(&t.render(markdown));
     }
 
@@ -284,77 +292,26 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
             2,
             "Compute by cluster (GPU-hours: drawn / supply)",
         );
-        let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
-        let mut header = vec!["cluster".to_string()];
-        header.extend(years.iter().map(|y| y.to_string()));
-        let mut t = Table {
-            right: vec![true; header.len()],
-            header,
-            rows: Vec::new(),
-        };
-        t.right[0] = false;
         let clusters: BTreeSet<&str> = o
             .analyses
             .compute
             .iter()
             .map(|c| c.cluster.as_str())
             .collect();
-        for cluster in clusters {
-            let mut row = vec![cluster.to_string()];
-            for y in &years {
-                let cell = o
-                    .analyses
-                    .compute
-                    .iter()
-                    .find(|c| c.cluster == cluster && c.year == *y)
-                    .map(|c| {
-                        format!(
-                            "{} / {}{}",
-                            human(c.demand),
-                            human(c.supply),
-                            if c.overcommitted { " !" } else { "" }
-                        )
-                    })
-                    .unwrap_or_default();
-                row.push(cell);
-            }
-            t.row(row);
-        }
-        out.push_str(&t.render(markdown));
-    }
-
-    if !o.analyses.circular.is_empty() {
-        heading(
-            &mut out,
-            markdown,
-            2,
-            "Circular financing (over the horizon)",
-        );
-        let mut t = Table::new(&[
-            "loop",
-            "bottleneck",
-            "vendor",
-            "round-trip",
-            "from investees",
-            "warning",
-        ])
-        .right_align(&[1, 3, 4]);
-        for l in &o.analyses.circular {
-            let mut path = l.path.clone();
-            path.push(l.path[0].clone());
-            let pct = |v: Option<f64>| {
-                v.map(|x| format!("{:.1}%", x * 100.0))
-                    .unwrap_or_else(|| "–".into())
-            };
-            t.row(vec![
-                path.join(" → "),
-                human(l.bottleneck),
-                l.vendor.clone().unwrap_or_else(|| "–".into()),
-                pct(l.round_trip_share),
-                pct(l.investee_income_share),
-                if l.warning { "yes".into() } else { "".into() },
-            ]);
-        }
+        let t = year_pivot("cluster", &clusters, &years, |cluster, y| {
+            o.analyses
+                .compute
+                .iter()
+                .find(|c| c.cluster == cluster && c.year == y)
+                .map(|c| {
+                    format!(
+                        "{} / {}{}",
+                        human(c.demand),
+                        human(c.supply),
+                        if c.overcommitted { " !" } else { "" }
+                    )
+                })
+        });
         out.push_str(&t.render(markdown));
     }
 
