@@ -77,6 +77,22 @@ fn the_synthetic_workload_matches_its_baselines() {
         ),
         Err(_) => eprintln!("skipped the Python baseline: no python3"),
     }
+    // numpy sums pairwise, so the last bits may differ; 1e-9 relative still holds.
+    let numpy = Command::new("python3")
+        .args(["baseline_numpy.py", "../scenario.yaml"])
+        .current_dir(dir.join("baseline"))
+        .output();
+    match numpy {
+        Ok(out) if out.status.success() => compare("numpy", &e, &parse(&out.stdout)),
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named") => {
+            eprintln!("skipped the numpy baseline: numpy or PyYAML is not installed here")
+        }
+        Ok(out) => panic!(
+            "the numpy baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("skipped the numpy baseline: no python3"),
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
