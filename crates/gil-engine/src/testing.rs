@@ -156,28 +156,10 @@ pub struct Suite {
 
 /// Finds `*.test.yaml` files below each path (or the files themselves), sorted.
 pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name.starts_with('.') || name == "target" {
-                continue;
-            }
-            if path.is_dir() {
-                walk(&path, out)?;
-            } else if name.ends_with(".test.yaml") {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out)?;
+            gil_rules::find_files(p, ".test.yaml", &["target"], &mut out)?;
         } else {
             std::fs::metadata(p)?;
             out.push(p.clone());

@@ -46,26 +46,6 @@ impl ScenarioGraph {
         ScenarioGraph { graph, nodes }
     }
 
-    /// Amount of every edge of `kind` in `year`, in the kind's base unit.
-    pub fn amounts(
-        &self,
-        s: &Scenario,
-        kind: FlowKind,
-        year: i32,
-    ) -> Vec<(NodeIndex, NodeIndex, f64)> {
-        self.graph
-            .edge_indices()
-            .filter_map(|e| {
-                let weight = self.graph.edge_weight(e)?;
-                if weight.kind != kind {
-                    return None;
-                }
-                let (a, b) = self.graph.edge_endpoints(e)?;
-                Some((a, b, s.flow_amount(weight.flow, year)))
-            })
-            .collect()
-    }
-
     pub fn name(&self, s: &Scenario, node: NodeIndex) -> String {
         match self.graph.node_weight(node) {
             Some(EntityRef::Actor(i)) => s

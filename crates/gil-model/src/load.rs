@@ -7,7 +7,6 @@ use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{FileId, SourceMap, Span, Spanned};
 use crate::types::{
     Actor, Asset, Dated, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry, Project,
-    Sources,
 };
 use crate::yaml::{self, Node, NodeKind, Path as KeyPath, YamlError};
 use crate::Scenario;
@@ -480,10 +479,4 @@ pub fn normalize(path: &Path) -> PathBuf {
         }
     }
     out.iter().collect()
-}
-
-impl Sources {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }

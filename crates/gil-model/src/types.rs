@@ -249,6 +249,12 @@ impl<'de> Deserialize<'de> for Sources {
     }
 }
 
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// An attribute: a number (dated or not), a string or a boolean.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {

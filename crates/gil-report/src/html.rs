@@ -207,6 +207,39 @@ fn sankey(links: &[Link], unit: &str, color: &str) -> String {
     svg
 }
 
+/// An open `<svg>` with a title and four horizontal grid lines labelled 0..max.
+fn chart_frame(
+    w: f64,
+    h: f64,
+    left: f64,
+    right: f64,
+    title: &str,
+    max: f64,
+    y: &dyn Fn(f64) -> f64,
+) -> String {
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">"#
+    );
+    let _ = write!(
+        svg,
+        r#"<text x="{left}" y="16" font-size="13" font-weight="600">{title}</text>"#
+    );
+    for k in 0..=3 {
+        let v = max * f64::from(k) / 3.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#e3e6ec"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6475">{}</text>"##,
+            w - right,
+            y(v),
+            y(v),
+            left - 4.0,
+            y(v) + 3.0,
+            esc(&human(v))
+        );
+    }
+    svg
+}
+
 /// One line of a chart: label, (year, value) points, colour, dashed.
 type Series<'a> = (String, Vec<(i32, f64)>, &'a str, bool);
 
@@ -234,27 +267,7 @@ fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> String {
             }
     };
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
-    let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">"#
-    );
-    let _ = write!(
-        svg,
-        r#"<text x="{left}" y="16" font-size="13" font-weight="600">{}</text>"#,
-        esc(title)
-    );
-    for k in 0..=3 {
-        let v = max * f64::from(k) / 3.0;
-        let _ = write!(
-            svg,
-            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#e3e6ec"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6475">{}</text>"##,
-            w - right,
-            y(v),
-            y(v),
-            left - 4.0,
-            y(v) + 3.0,
-            esc(&human(v))
-        );
-    }
+    let mut svg = chart_frame(w, h, left, 12.0, &esc(title), max, &y);
     for yr in &years {
         let _ = write!(
             svg,
@@ -316,27 +329,7 @@ fn power_chart(region: &str, rows: &[(i32, f64, f64, f64)]) -> String {
     let n = rows.len().max(1) as f64;
     let slot = (w - left - 12.0) / n;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
-    let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">"#
-    );
-    let _ = write!(
-        svg,
-        r#"<text x="{left}" y="16" font-size="13" font-weight="600">{} (MW)</text>"#,
-        esc(region)
-    );
-    for k in 0..=3 {
-        let v = max * f64::from(k) / 3.0;
-        let _ = write!(
-            svg,
-            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#e3e6ec"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6475">{}</text>"##,
-            w - 12.0,
-            y(v),
-            y(v),
-            left - 4.0,
-            y(v) + 3.0,
-            esc(&human(v))
-        );
-    }
+    let mut svg = chart_frame(w, h, left, 12.0, &format!("{} (MW)", esc(region)), max, &y);
     for (i, (year, demand, capacity, shortfall)) in rows.iter().enumerate() {
         let x = left + slot * i as f64 + slot * 0.15;
         let bw = slot * 0.7;

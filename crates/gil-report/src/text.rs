@@ -383,32 +383,21 @@ pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
         out.push_str("no changes: the reform gives the same outcome\n");
         return out;
     }
-    if !d.metrics.is_empty() {
-        heading(&mut out, markdown, 2, "Metrics that change");
-        let mut t =
-            Table::new(&["year", "metric", "baseline", "reform", "change"]).right_align(&[2, 3, 4]);
-        for c in &d.metrics {
-            t.row(vec![
-                c.year.to_string(),
-                c.name.clone(),
-                human(c.base),
-                human(c.reform),
-                signed(c.delta),
-            ]);
-        }
-        out.push_str(&t.render(markdown));
-    }
-    if !d.flows.is_empty() {
-        heading(&mut out, markdown, 2, "Flows per actor that change");
-        let mut t = Table::new(&[
-            "year",
+    for (list, title, what) in [
+        (&d.metrics, "Metrics that change", "metric"),
+        (
+            &d.flows,
+            "Flows per actor that change",
             "actor · direction · kind (via)",
-            "baseline",
-            "reform",
-            "change",
-        ])
-        .right_align(&[2, 3, 4]);
-        for c in &d.flows {
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        heading(&mut out, markdown, 2, title);
+        let mut t =
+            Table::new(&["year", what, "baseline", "reform", "change"]).right_align(&[2, 3, 4]);
+        for c in list {
             t.row(vec![
                 c.year.to_string(),
                 c.name.clone(),

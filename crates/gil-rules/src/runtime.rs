@@ -61,34 +61,21 @@ impl Keys {
     }
 
     /// The key string for `name` (every name the host uses is made in `new`).
-    fn get(&self, name: &str) -> Value {
+    /// The key string for `name`; every name the host uses is made in `new`.
+    fn k(&self, name: &str) -> mlua::Result<&mlua::LuaString> {
         self.0
             .get(name)
-            .map(|s| Value::String(s.clone()))
-            .unwrap_or(Value::Nil)
+            .ok_or_else(|| mlua::Error::runtime(format!("gil: no key string for `{name}`")))
     }
-
-    fn k(&self, name: &str) -> &mlua::LuaString {
-        // Names come from the API description; a missing one is a bug caught by tests.
-        match self.0.get(name) {
-            Some(s) => s,
-            None => self.0.get("id").unwrap_or_else(|| unreachable_key()),
-        }
-    }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_key() -> ! {
-    panic!("gil: the API description lost the `id` field")
 }
 
 /// Lua views of this step's entities, built on first use and dropped when the world
 /// changes.
-#[derive(Default)]
 ///
 /// The cache is a Lua table per entity type (index → view), not Rust handles: every
 /// handle Rust holds is a slot on mlua's reference thread, which Luau's collector walks
 /// whole on every cycle, so holding one per entity made each call cost O(entities).
+#[derive(Default)]
 struct Views {
     actors: Option<Table>,
     assets: Option<Table>,
@@ -844,73 +831,73 @@ fn attrs_table(lua: &Lua, attrs: &BTreeMap<String, AttrVal>) -> mlua::Result<Tab
 
 fn actor_view(lua: &Lua, k: &Keys, a: &ActorState) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 7)?;
-    t.raw_set(k.k("id"), a.id.as_str())?;
-    t.raw_set(k.k("name"), a.name.as_str())?;
-    t.raw_set(k.k("kind"), a.kind.as_str())?;
-    t.raw_set(k.k("count"), a.count)?;
-    t.raw_set(k.k("region"), a.region.as_deref())?;
-    t.raw_set(k.k("tags"), string_list(lua, &a.tags)?)?;
-    t.raw_set(k.k("attrs"), attrs_table(lua, &a.attrs)?)?;
+    t.raw_set(k.k("id")?, a.id.as_str())?;
+    t.raw_set(k.k("name")?, a.name.as_str())?;
+    t.raw_set(k.k("kind")?, a.kind.as_str())?;
+    t.raw_set(k.k("count")?, a.count)?;
+    t.raw_set(k.k("region")?, a.region.as_deref())?;
+    t.raw_set(k.k("tags")?, string_list(lua, &a.tags)?)?;
+    t.raw_set(k.k("attrs")?, attrs_table(lua, &a.attrs)?)?;
     t.set_readonly(true);
     Ok(t)
 }
 
 fn asset_view(lua: &Lua, k: &Keys, a: &AssetState) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 9)?;
-    t.raw_set(k.k("id"), a.id.as_str())?;
-    t.raw_set(k.k("name"), a.name.as_str())?;
-    t.raw_set(k.k("kind"), a.kind.as_str())?;
-    t.raw_set(k.k("owner"), a.owner.as_deref())?;
-    t.raw_set(k.k("region"), a.region.as_deref())?;
+    t.raw_set(k.k("id")?, a.id.as_str())?;
+    t.raw_set(k.k("name")?, a.name.as_str())?;
+    t.raw_set(k.k("kind")?, a.kind.as_str())?;
+    t.raw_set(k.k("owner")?, a.owner.as_deref())?;
+    t.raw_set(k.k("region")?, a.region.as_deref())?;
     let cap = lua.create_table_with_capacity(0, a.capacity.len())?;
     for (k, v) in &a.capacity {
         cap.raw_set(k.as_str(), *v)?;
     }
     cap.set_readonly(true);
-    t.raw_set(k.k("capacity"), cap)?;
-    t.raw_set(k.k("online"), a.online)?;
-    t.raw_set(k.k("tags"), string_list(lua, &a.tags)?)?;
-    t.raw_set(k.k("attrs"), attrs_table(lua, &a.attrs)?)?;
+    t.raw_set(k.k("capacity")?, cap)?;
+    t.raw_set(k.k("online")?, a.online)?;
+    t.raw_set(k.k("tags")?, string_list(lua, &a.tags)?)?;
+    t.raw_set(k.k("attrs")?, attrs_table(lua, &a.attrs)?)?;
     t.set_readonly(true);
     Ok(t)
 }
 
 fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, currency: &str) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 9)?;
-    t.raw_set(k.k("id"), f.id.as_str())?;
-    t.raw_set(k.k("from"), f.from.as_str())?;
-    t.raw_set(k.k("to"), f.to.as_str())?;
-    t.raw_set(k.k("kind"), f.kind.as_str())?;
-    t.raw_set(k.k("via"), f.via.as_deref())?;
-    t.raw_set(k.k("amount"), f.amount)?;
-    t.raw_set(k.k("unit"), f.kind.base_unit(currency))?;
-    t.raw_set(k.k("project"), f.project.as_deref())?;
-    t.raw_set(k.k("tags"), string_list(lua, &f.tags)?)?;
+    t.raw_set(k.k("id")?, f.id.as_str())?;
+    t.raw_set(k.k("from")?, f.from.as_str())?;
+    t.raw_set(k.k("to")?, f.to.as_str())?;
+    t.raw_set(k.k("kind")?, f.kind.as_str())?;
+    t.raw_set(k.k("via")?, f.via.as_deref())?;
+    t.raw_set(k.k("amount")?, f.amount)?;
+    t.raw_set(k.k("unit")?, f.kind.base_unit(currency))?;
+    t.raw_set(k.k("project")?, f.project.as_deref())?;
+    t.raw_set(k.k("tags")?, string_list(lua, &f.tags)?)?;
     t.set_readonly(true);
     Ok(t)
 }
 
 fn project_view(lua: &Lua, k: &Keys, p: &ProjectState) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(0, 6)?;
-    t.raw_set(k.k("id"), p.id.as_str())?;
-    t.raw_set(k.k("title"), p.title.as_deref())?;
+    t.raw_set(k.k("id")?, p.id.as_str())?;
+    t.raw_set(k.k("title")?, p.title.as_deref())?;
     let what = lua.create_table()?;
-    what.raw_set(k.k("owner"), p.what_owner.as_str())?;
-    what.raw_set(k.k("goal"), p.what_goal.as_deref())?;
+    what.raw_set(k.k("owner")?, p.what_owner.as_str())?;
+    what.raw_set(k.k("goal")?, p.what_goal.as_deref())?;
     what.set_readonly(true);
-    t.raw_set(k.k("what"), what)?;
+    t.raw_set(k.k("what")?, what)?;
     let how = lua.create_table_with_capacity(p.how.len(), 0)?;
     for (i, (actor, means)) in p.how.iter().enumerate() {
         let h = lua.create_table()?;
-        h.raw_set(k.k("actor"), actor.as_str())?;
-        h.raw_set(k.k("means"), means.as_deref())?;
+        h.raw_set(k.k("actor")?, actor.as_str())?;
+        h.raw_set(k.k("means")?, means.as_deref())?;
         h.set_readonly(true);
         how.raw_set(i + 1, h)?;
     }
     how.set_readonly(true);
-    t.raw_set(k.k("how"), how)?;
-    t.raw_set(k.k("why"), p.why.as_deref())?;
-    t.raw_set(k.k("participants"), string_list(lua, &p.participants)?)?;
+    t.raw_set(k.k("how")?, how)?;
+    t.raw_set(k.k("why")?, p.why.as_deref())?;
+    t.raw_set(k.k("participants")?, string_list(lua, &p.participants)?)?;
     t.set_readonly(true);
     Ok(t)
 }
@@ -1008,7 +995,7 @@ fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
         )
     };
     let t = lua.create_table()?;
-    t.raw_set(shared.keys.k("year"), year)?;
+    t.raw_set(shared.keys.k("year")?, year)?;
     let list =
         |n: usize, f: fn(&Lua, &Shared, usize) -> mlua::Result<Table>| -> mlua::Result<Table> {
             let l = lua.create_table_with_capacity(n, 0)?;
@@ -1018,10 +1005,10 @@ fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
             l.set_readonly(true);
             Ok(l)
         };
-    t.raw_set(shared.keys.k("actors"), list(na, actor_view_at)?)?;
-    t.raw_set(shared.keys.k("assets"), list(ns, asset_view_at)?)?;
-    t.raw_set(shared.keys.k("flows"), list(nf, flow_view_at)?)?;
-    t.raw_set(shared.keys.k("projects"), list(np, project_view_at)?)?;
+    t.raw_set(shared.keys.k("actors")?, list(na, actor_view_at)?)?;
+    t.raw_set(shared.keys.k("assets")?, list(ns, asset_view_at)?)?;
+    t.raw_set(shared.keys.k("flows")?, list(nf, flow_view_at)?)?;
+    t.raw_set(shared.keys.k("projects")?, list(np, project_view_at)?)?;
     t.set_readonly(true);
     shared.views.borrow_mut().world = Some(t.clone());
     Ok(t)
@@ -1137,7 +1124,7 @@ impl<'a> Spec<'a> {
     }
 
     fn get(&self, key: &str) -> mlua::Result<Value> {
-        self.table.raw_get::<Value>(self.shared.keys.get(key))
+        self.table.raw_get::<Value>(self.shared.keys.k(key)?)
     }
 
     fn string(&self, key: &str) -> mlua::Result<Option<String>> {

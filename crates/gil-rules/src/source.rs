@@ -42,7 +42,7 @@ pub fn read_entry(written: &str, resolved: &Path) -> Result<Vec<RuleSource>, Rul
         }]);
     }
     let mut files = Vec::new();
-    collect_lua_files(resolved, &mut files).map_err(|e| io(e, resolved))?;
+    find_files(resolved, ".lua", &[], &mut files).map_err(|e| io(e, resolved))?;
     files.sort();
     files
         .into_iter()
@@ -85,7 +85,14 @@ fn read_text(display: &str, path: &Path) -> Result<String, RuleError> {
     })
 }
 
-fn collect_lua_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Files below `dir` whose names end with `suffix`, recursively, skipping hidden entries
+/// and folders named in `skip_dirs`; unsorted.
+pub fn find_files(
+    dir: &Path,
+    suffix: &str,
+    skip_dirs: &[&str],
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path
@@ -96,8 +103,10 @@ fn collect_lua_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
             continue;
         }
         if path.is_dir() {
-            collect_lua_files(&path, out)?;
-        } else if name.ends_with(".lua") {
+            if !skip_dirs.contains(&name.as_str()) {
+                find_files(&path, suffix, skip_dirs, out)?;
+            }
+        } else if name.ends_with(suffix) {
             out.push(path);
         }
     }
