@@ -180,6 +180,15 @@ proptest! {
             let ledger_out: f64 = step.ledger.values().map(|l| l.total_out("funding")).sum();
             prop_assert!((ledger_in - flow_total).abs() <= 1e-9 * flow_total.max(1.0));
             prop_assert!((ledger_out - flow_total).abs() <= 1e-9 * flow_total.max(1.0));
+            // The outcome's lines (one per payer, kind and via) add up every flow, and
+            // each line's payer pays exactly that much by that via in the ledger.
+            let line_total: f64 = step.flows.iter().map(|l| l.amount).sum();
+            prop_assert!((line_total - flow_total).abs() <= 1e-9 * flow_total.max(1.0));
+            for line in &step.flows {
+                let paid = step.ledger[&line.from].outflow["funding"][line.via.as_deref().unwrap_or("-")];
+                prop_assert!((paid - line.amount).abs() <= 1e-9 * paid.max(1.0));
+                prop_assert_eq!(line.to.is_some(), line.recipients == 1);
+            }
             let boundary = step.ledger.get("world").map(|l| l.total_out("funding") - l.total_in("funding")).unwrap_or(0.0);
             let inside: f64 = step.ledger.iter().filter(|(id, _)| *id != "world").map(|(_, l)| l.total_in("funding") - l.total_out("funding")).sum();
             prop_assert!((inside - boundary).abs() <= 1e-6 * flow_total.max(1.0));

@@ -138,7 +138,7 @@ fn dot_output_renders_with_graphviz() {
             .join("scenario.yaml");
         let s = gil_model::load(&path).unwrap();
         let e = evaluate(&path, &[]).unwrap();
-        let graph = gil_report::graph::build(&s, &e.outcome, &Default::default()).unwrap();
+        let graph = gil_report::graph::build(&s, &e, &Default::default()).unwrap();
         let dot = gil_report::graph::dot(&graph, s.id());
         let mut child = Command::new("dot")
             .arg("-Tsvg")

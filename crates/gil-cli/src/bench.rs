@@ -57,8 +57,11 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
         let scenario = load_scenario(path, color)?;
         let rules = load_rules(&scenario, &[], SandboxConfig::default(), color)?;
         let load = started.elapsed();
-        let evaluation = gil_engine::evaluate(&scenario, &rules, &gil_engine::Options::default())
-            .map_err(|e| {
+        let options = gil_engine::Options {
+            threads,
+            ..Default::default()
+        };
+        let evaluation = gil_engine::evaluate(&scenario, &rules, &options).map_err(|e| {
             print_stderr(&format!("error: {e}\n"));
             Stop::Reported
         })?;

@@ -324,7 +324,7 @@ pub fn graph(
         let evaluation = evaluate_with(&scenario, eval, &[], None, color)?;
         let graph = gil_report::graph::build(
             &scenario,
-            &evaluation.outcome,
+            &evaluation,
             &gil_report::graph::GraphOptions { kinds, step },
         )
         .map_err(|m| {

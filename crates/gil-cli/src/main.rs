@@ -108,7 +108,7 @@ enum Command {
         /// Write the output to FILE (atomically) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// List every flow instead of one line per (from, to, kind, via)
+        /// List every flow instead of one line per paying actor, kind and `via`
         #[arg(long)]
         flows: bool,
         /// Print phase times to stderr as `timing.<phase>_seconds=<s>`

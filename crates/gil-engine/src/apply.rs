@@ -26,11 +26,11 @@ fn site(p: &Provenance) -> String {
 fn conflict(first: &Provenance, second: &Provenance, what: String) -> RuleError {
     RuleError::new(
         RuleErrorKind::Conflict,
-        second.file.clone(),
+        second.file.to_string(),
         Some(second.line),
         format!("{what} twice in one step: here and at {}", site(first)),
     )
-    .rule(second.rule.clone())
+    .rule(second.rule.to_string())
     .help("a rule's effects are applied together, so the order between them is undefined; combine them into one")
 }
 
@@ -99,11 +99,11 @@ pub(crate) fn apply(
                     if world.flow_index(id).is_some() {
                         return Err(RuleError::new(
                             RuleErrorKind::Effect,
-                            effect.provenance.file.clone(),
+                            effect.provenance.file.to_string(),
                             Some(effect.provenance.line),
                             format!("ctx.flow: a flow with id `{id}` already exists in this step"),
                         )
-                        .rule(effect.provenance.rule.clone()));
+                        .rule(effect.provenance.rule.to_string()));
                     }
                     if let Some(first) = new_ids.insert(id.as_str(), &effect.provenance) {
                         return Err(conflict(
@@ -134,14 +134,14 @@ pub(crate) fn apply(
                     if !after.is_finite() || after < 0.0 {
                         return Err(RuleError::new(
                             RuleErrorKind::Effect,
-                            p.file.clone(),
+                            p.file.to_string(),
                             Some(p.line),
                             format!(
                                 "ctx.adjust: flow `{}` would become {after} (from {before})",
                                 flow.id
                             ),
                         )
-                        .rule(p.rule.clone()));
+                        .rule(p.rule.to_string()));
                     }
                     flow.amount = after;
                     trace
@@ -191,11 +191,11 @@ pub(crate) fn apply(
                         let effect_error = |message: String| {
                             RuleError::new(
                                 RuleErrorKind::Effect,
-                                p.file.clone(),
+                                p.file.to_string(),
                                 Some(p.line),
                                 message,
                             )
-                            .rule(p.rule.clone())
+                            .rule(p.rule.to_string())
                         };
                         let AttrVal::Num(v) = value else {
                             return Err(effect_error(format!(
@@ -254,11 +254,11 @@ pub(crate) fn apply(
                 subject,
             } => acc.findings.push(Finding {
                 level: *level,
-                code: code.clone().unwrap_or_else(|| p.rule.clone()),
+                code: code.clone().unwrap_or_else(|| p.rule.to_string()),
                 message: message.clone(),
                 step: Some(p.step),
                 subject: subject.clone(),
-                rule: Some(p.rule.clone()),
+                rule: Some(p.rule.to_string()),
                 at: Some(site(p)),
             }),
             EffectKind::Role {
@@ -271,7 +271,7 @@ pub(crate) fn apply(
                 actor: actor.clone(),
                 role: *role,
                 note: note.clone(),
-                rule: p.rule.clone(),
+                rule: p.rule.to_string(),
                 at: site(p),
                 step: p.step,
             }),

@@ -233,8 +233,8 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                     for c in contributions {
                         let e = by_site
                             .entry((
-                                c.provenance.rule.clone(),
-                                c.provenance.file.clone(),
+                                c.provenance.rule.to_string(),
+                                c.provenance.file.to_string(),
                                 c.provenance.line,
                             ))
                             .or_insert((0.0, 0));

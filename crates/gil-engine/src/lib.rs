@@ -54,7 +54,7 @@ pub enum EngineError {
 pub struct Options {
     /// `--param name=value` and reform parameters: replace a parameter's values.
     pub params: BTreeMap<String, gil_model::Dated>,
-    /// List every flow in the outcome instead of one line per (from, to, kind, via).
+    /// List every flow in the outcome instead of one line per paying actor, kind and `via`.
     pub all_flows: bool,
     /// Set from outside (SIGINT, SIGTERM) to stop between rules and years.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -266,7 +266,7 @@ pub fn evaluate(
                     .and_then(|c| c.first())
                     .map(|c| c.provenance.clone());
                 let (file, line, rule) = first
-                    .map(|p| (p.file, Some(p.line), p.rule))
+                    .map(|p| (p.file.to_string(), Some(p.line), p.rule.to_string()))
                     .unwrap_or_default();
                 return Err(RuleError::new(
                     gil_rules::RuleErrorKind::Effect,
@@ -485,15 +485,24 @@ fn check_conservation(
     Ok(())
 }
 
-/// (from, to, kind, via): one aggregated line of the outcome.
-type FlowKey<'a> = (&'a str, &'a str, &'a str, Option<&'a str>);
-/// (amount, flow count, rules, first flow id) of an aggregated line.
-type LineSum<'a> = (f64, usize, BTreeSet<&'a str>, &'a str);
+/// (from, kind, via): one aggregated line of the outcome.
+type FlowKey<'a> = (&'a str, &'a str, Option<&'a str>);
 
-/// The step's flows for the outcome: each flow, or one line per (from, to, kind, via).
+/// What one aggregated line adds up while it is built.
+struct LineSum<'a> {
+    amount: f64,
+    count: usize,
+    receivers: BTreeSet<&'a str>,
+    rules: BTreeSet<&'a str>,
+    first_id: &'a str,
+}
+
+/// The step's flows for the outcome: every flow (`--flows`), or by default one line per
+/// paying actor, kind and `via` — the outcome stays proportional to actors, not to the
+/// flows rules create; every flow stays in the trace for `explain` and `--flows`.
 fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
     let rule_of = |f: &FlowState| match &f.origin {
-        gil_rules::FlowOrigin::Rule(p) => Some(p.rule.clone()),
+        gil_rules::FlowOrigin::Rule(p) => Some(p.rule.to_string()),
         gil_rules::FlowOrigin::Scenario(_) => None,
     };
     if all {
@@ -502,12 +511,13 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
             .map(|f| FlowLine {
                 id: Some(f.id.clone()),
                 from: f.from.clone(),
-                to: f.to.clone(),
+                to: Some(f.to.clone()),
                 kind: f.kind.as_str().into(),
                 via: f.via.clone(),
                 amount: f.amount,
                 unit: f.kind.base_unit(currency),
                 count: 1,
+                recipients: 1,
                 rules: rule_of(f).into_iter().collect(),
             })
             .collect();
@@ -518,31 +528,39 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
     }
     let mut grouped: BTreeMap<FlowKey<'_>, LineSum<'_>> = BTreeMap::new();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
-        let entry = grouped
-            .entry((&f.from, &f.to, f.kind.as_str(), f.via.as_deref()))
-            .or_insert_with(|| (0.0, 0, BTreeSet::new(), &f.id));
-        entry.0 += f.amount;
-        entry.1 += 1;
+        let line = grouped
+            .entry((&f.from, f.kind.as_str(), f.via.as_deref()))
+            .or_insert_with(|| LineSum {
+                amount: 0.0,
+                count: 0,
+                receivers: BTreeSet::new(),
+                rules: BTreeSet::new(),
+                first_id: &f.id,
+            });
+        line.amount += f.amount;
+        line.count += 1;
+        line.receivers.insert(&f.to);
         if let gil_rules::FlowOrigin::Rule(p) = &f.origin {
-            entry.2.insert(&p.rule);
+            line.rules.insert(&p.rule);
         }
     }
     grouped
         .into_iter()
-        .map(
-            |((from, to, kind, via), (amount, count, rules, first_id))| FlowLine {
-                id: (count == 1).then(|| first_id.to_string()),
-                unit: FlowKind::parse(kind)
-                    .map(|k| k.base_unit(currency))
-                    .unwrap_or_default(),
-                from: from.to_string(),
-                to: to.to_string(),
-                kind: kind.to_string(),
-                via: via.map(str::to_string),
-                amount,
-                count,
-                rules: rules.into_iter().map(str::to_string).collect(),
-            },
-        )
+        .map(|((from, kind, via), line)| FlowLine {
+            id: (line.count == 1).then(|| line.first_id.to_string()),
+            unit: FlowKind::parse(kind)
+                .map(|k| k.base_unit(currency))
+                .unwrap_or_default(),
+            from: from.to_string(),
+            to: (line.receivers.len() == 1)
+                .then(|| line.receivers.first().map(|r| r.to_string()))
+                .flatten(),
+            kind: kind.to_string(),
+            via: via.map(str::to_string),
+            amount: line.amount,
+            count: line.count,
+            recipients: line.receivers.len(),
+            rules: line.rules.into_iter().map(str::to_string).collect(),
+        })
         .collect()
 }

@@ -43,8 +43,9 @@ pub struct RuleSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
     pub year: i32,
-    /// Flows after rules. By default aggregated per (from, to, kind, via); every
-    /// flow on request.
+    /// Flows after rules. By default one line per paying actor, kind and `via` (so the
+    /// outcome grows with actors, not with the flows rules create); every flow with
+    /// `--flows`.
     pub flows: Vec<FlowLine>,
     pub metrics: BTreeMap<String, f64>,
     pub ledger: BTreeMap<String, LedgerEntry>,
@@ -55,8 +56,11 @@ pub struct FlowLine {
     /// The flow's id when lines are not aggregated, or when one flow makes the line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The paying (sending) actor or asset.
     pub from: String,
-    pub to: String,
+    /// The receiver, when every flow on the line goes to the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
@@ -64,9 +68,16 @@ pub struct FlowLine {
     pub unit: String,
     /// How many flows the line adds up.
     pub count: usize,
+    /// How many different receivers the line's flows go to (shown when more than one).
+    #[serde(skip_serializing_if = "is_one")]
+    pub recipients: usize,
     /// Rules that created or changed flows on this line.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// In and out of one actor or asset, by flow kind and then by `via`.

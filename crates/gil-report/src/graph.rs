@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use gil_engine::Outcome;
-use gil_model::Scenario;
+use gil_engine::Evaluation;
+use gil_model::{FlowKind, Scenario};
 use petgraph::dot::{Config, Dot};
 use petgraph::graph::DiGraph;
 
@@ -38,37 +38,53 @@ pub struct GraphOptions {
     pub step: Option<i32>,
 }
 
-/// Builds the graph of the outcome's flows (nodes sorted by id, edges by endpoints).
+/// Builds the graph of the evaluation's flows (nodes sorted by id, edges by endpoints),
+/// from every flow of the trace: the outcome's lines are aggregated per payer.
 pub fn build(
     s: &Scenario,
-    o: &Outcome,
+    e: &Evaluation,
     options: &GraphOptions,
 ) -> Result<DiGraph<GraphNode, GraphEdge>, String> {
+    let o = &e.outcome;
     let steps: Vec<_> = match options.step {
         Some(year) => {
-            let step = o.steps.iter().find(|st| st.year == year).ok_or_else(|| {
-                format!(
-                    "--step {year} is outside the horizon {}–{}",
-                    o.scenario.horizon[0], o.scenario.horizon[1]
-                )
-            })?;
+            let step = e
+                .trace
+                .steps
+                .iter()
+                .find(|st| st.year == year)
+                .ok_or_else(|| {
+                    format!(
+                        "--step {year} is outside the horizon {}–{}",
+                        o.scenario.horizon[0], o.scenario.horizon[1]
+                    )
+                })?;
             vec![step]
         }
-        None => o.steps.iter().collect(),
+        None => e.trace.steps.iter().collect(),
     };
     let mut edges: BTreeMap<(String, String, String), (f64, String)> = BTreeMap::new();
     for step in steps {
-        for line in &step.flows {
-            if !options.kinds.is_empty() && !options.kinds.contains(&line.kind) {
+        // Summed within a step; over steps money and compute add up, power peaks.
+        let mut in_step: BTreeMap<(&str, &str, &str), f64> = BTreeMap::new();
+        for f in step.flows.iter().filter(|f| f.amount != 0.0) {
+            let kind = f.kind.as_str();
+            if !options.kinds.is_empty() && !options.kinds.iter().any(|k| k == kind) {
                 continue;
             }
+            *in_step.entry((&f.from, &f.to, kind)).or_insert(0.0) += f.amount;
+        }
+        for ((from, to, kind), amount) in in_step {
+            let unit = FlowKind::parse(kind)
+                .map(|k| k.base_unit(s.currency()))
+                .unwrap_or_default();
             let e = edges
-                .entry((line.from.clone(), line.to.clone(), line.kind.clone()))
-                .or_insert((0.0, line.unit.clone()));
-            if line.kind == "power" {
-                e.0 = e.0.max(line.amount);
+                .entry((from.to_string(), to.to_string(), kind.to_string()))
+                .or_insert((0.0, unit));
+            if kind == "power" {
+                e.0 = e.0.max(amount);
             } else {
-                e.0 += line.amount;
+                e.0 += amount;
             }
         }
     }

@@ -8,8 +8,9 @@ use crate::world::AttrVal;
 /// Who made an effect, and where: every number in an outcome can be traced to this.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Provenance {
-    pub rule: String,
-    pub file: String,
+    // Shared, not owned: every effect carries one, and a run makes millions.
+    pub rule: std::sync::Arc<str>,
+    pub file: std::sync::Arc<str>,
     pub line: u32,
     pub step: i32,
 }

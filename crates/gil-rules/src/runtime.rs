@@ -35,8 +35,8 @@ pub enum Hook {
 /// The running rule, for provenance and error messages.
 #[derive(Debug, Clone, Default)]
 struct Caller {
-    rule: String,
-    file: String,
+    rule: std::sync::Arc<str>,
+    file: std::sync::Arc<str>,
     step: i32,
 }
 
@@ -229,8 +229,8 @@ impl RuleRuntime {
                 RuleError::new(RuleErrorKind::Syntax, file, line, message)
             })?;
         *self.shared.caller.borrow_mut() = Caller {
-            rule: String::new(),
-            file: file.to_string(),
+            rule: "".into(),
+            file: file.into(),
             step: 0,
         };
         self.clock.start(self.config.call_deadline);
@@ -408,8 +408,8 @@ impl RuleRuntime {
         let hooks = self.hooks.get(index)?;
         let step = self.shared.world.borrow().year;
         *self.shared.caller.borrow_mut() = Caller {
-            rule: info.id.clone(),
-            file: info.file.clone(),
+            rule: info.id.as_str().into(),
+            file: info.file.as_str().into(),
             step,
         };
         self.shared.effects.borrow_mut().clear();
@@ -1017,7 +1017,7 @@ fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
 // ── ctx ───────────────────────────────────────────────────────────────────────────
 
 /// The file and line of the Lua code calling a `ctx` function.
-fn call_site(lua: &Lua, shared: &Shared) -> (String, u32) {
+fn call_site(lua: &Lua, shared: &Shared) -> (std::sync::Arc<str>, u32) {
     lua.inspect_stack(1, |d| {
         let line = d.current_line().unwrap_or(0) as u32;
         (line, ())
@@ -1043,25 +1043,62 @@ fn effect_error(lua: &Lua, shared: &Shared, function: &str, message: String) -> 
     let rule = shared.caller.borrow().rule.clone();
     let mut e = RuleError::new(
         RuleErrorKind::Effect,
-        file,
+        file.to_string(),
         Some(line),
         format!("ctx.{function}: {message}"),
     );
     if !rule.is_empty() {
-        e = e.rule(rule);
+        e = e.rule(rule.to_string());
     }
     mlua::Error::external(e)
 }
 
+/// Where an effect's fields come from: a Lua table, or one row of an effect table whose
+/// values include columns (read straight from the columns, no Lua table per row).
+enum Fields<'c> {
+    Table(Table),
+    Row(&'c BTreeMap<String, crate::columns::Cell>, usize),
+}
+
+/// One field as the host reads it; text borrowed from a column where it can be.
+enum Field<'a> {
+    Nil,
+    Number(f64),
+    Text(std::borrow::Cow<'a, str>),
+    Lua(Value),
+}
+
+/// The error for a field name `function`'s table does not have.
+fn unknown_field(
+    lua: &Lua,
+    shared: &Shared,
+    function: &'static str,
+    fields: &[api::Field],
+    name: &str,
+) -> mlua::Error {
+    let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let hint = gil_model::diag::did_you_mean(name, names.iter().copied())
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    effect_error(
+        lua,
+        shared,
+        function,
+        format!("unknown field `{name}`{hint}"),
+    )
+}
+
 /// Reads an effect table, rejecting unknown fields and values of the wrong type.
-struct Spec<'a> {
+struct Spec<'a, 'c> {
     lua: &'a Lua,
     shared: &'a Shared,
     function: &'static str,
-    table: Table,
+    fields: Fields<'c>,
+    /// The call site, when one call makes many effects (columns): found once.
+    at: Option<&'c Provenance>,
 }
 
-impl<'a> Spec<'a> {
+impl<'a, 'c> Spec<'a, 'c> {
     fn new(
         lua: &'a Lua,
         shared: &'a Shared,
@@ -1081,15 +1118,14 @@ impl<'a> Spec<'a> {
         for pair in table.clone().pairs::<Value, Value>() {
             let (key, _) = pair?;
             // Compare bytes first: building a Rust string per key is only for messages.
-            if let Value::String(s) = &key {
-                let bytes = s.as_bytes();
-                if fields.iter().any(|f| f.name.as_bytes() == &bytes[..]) {
-                    continue;
+            match &key {
+                Value::String(s) => {
+                    let bytes = s.as_bytes();
+                    if !fields.iter().any(|f| f.name.as_bytes() == &bytes[..]) {
+                        let name = s.to_string_lossy();
+                        return Err(unknown_field(lua, shared, function, fields, &name));
+                    }
                 }
-            }
-            let fields: Vec<&str> = fields.iter().map(|f| f.name).collect();
-            let name = match &key {
-                Value::String(s) => s.to_string_lossy(),
                 other => {
                     return Err(effect_error(
                         lua,
@@ -1098,40 +1134,84 @@ impl<'a> Spec<'a> {
                         format!("unexpected {} key; fields are named", other.type_name()),
                     ))
                 }
-            };
-            if !fields.contains(&name.as_str()) {
-                let hint = gil_model::diag::did_you_mean(&name, fields.iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(effect_error(
-                    lua,
-                    shared,
-                    function,
-                    format!("unknown field `{name}`{hint}"),
-                ));
             }
         }
         Ok(Spec {
             lua,
             shared,
             function,
-            table,
+            fields: Fields::Table(table),
+            at: None,
         })
+    }
+
+    /// Row `row` of a column effect table whose field names were checked already.
+    fn row(
+        lua: &'a Lua,
+        shared: &'a Shared,
+        function: &'static str,
+        cells: &'c BTreeMap<String, crate::columns::Cell>,
+        row: usize,
+        at: &'c Provenance,
+    ) -> Self {
+        Spec {
+            lua,
+            shared,
+            function,
+            fields: Fields::Row(cells, row),
+            at: Some(at),
+        }
     }
 
     fn fail(&self, message: String) -> mlua::Error {
         effect_error(self.lua, self.shared, self.function, message)
     }
 
+    fn field(&self, key: &str) -> mlua::Result<Field<'c>> {
+        use crate::columns::Cell;
+        Ok(match &self.fields {
+            Fields::Table(table) => match table.raw_get::<Value>(self.shared.keys.k(key)?)? {
+                Value::Nil => Field::Nil,
+                Value::Number(n) => Field::Number(n),
+                Value::Integer(i) => Field::Number(i as f64),
+                Value::String(s) => Field::Text(s.to_string_lossy().into()),
+                other => Field::Lua(other),
+            },
+            Fields::Row(cells, i) => match cells.get(key) {
+                None => Field::Nil,
+                Some(Cell::Text(s)) => Field::Text(s.as_str().into()),
+                Some(Cell::Texts(c)) => match c.0.get(*i) {
+                    Some(s) => Field::Text(s.as_str().into()),
+                    None => Field::Nil,
+                },
+                Some(Cell::Number(n)) => Field::Number(*n),
+                Some(Cell::Numbers(c)) => match c.0.get(*i) {
+                    Some(n) => Field::Number(*n),
+                    None => Field::Nil,
+                },
+                Some(Cell::Other(v)) => Field::Lua(v.clone()),
+            },
+        })
+    }
+
+    /// A field as a Lua value (for the few fields that take tables or any type).
     fn get(&self, key: &str) -> mlua::Result<Value> {
-        self.table.raw_get::<Value>(self.shared.keys.k(key)?)
+        Ok(match self.field(key)? {
+            Field::Nil => Value::Nil,
+            Field::Number(n) => Value::Number(n),
+            Field::Text(s) => Value::String(self.lua.create_string(s.as_bytes())?),
+            Field::Lua(v) => v,
+        })
     }
 
     fn string(&self, key: &str) -> mlua::Result<Option<String>> {
-        match self.get(key)? {
-            Value::Nil => Ok(None),
-            Value::String(s) => Ok(Some(s.to_string_lossy())),
-            other => Err(self.fail(format!(
+        match self.field(key)? {
+            Field::Nil => Ok(None),
+            Field::Text(s) => Ok(Some(s.into_owned())),
+            Field::Number(_) => {
+                Err(self.fail(format!("field `{key}` must be a string, got number")))
+            }
+            Field::Lua(other) => Err(self.fail(format!(
                 "field `{key}` must be a string, got {}",
                 other.type_name()
             ))),
@@ -1144,16 +1224,33 @@ impl<'a> Spec<'a> {
     }
 
     fn number(&self, key: &str) -> mlua::Result<Option<f64>> {
-        match self.get(key)? {
-            Value::Nil => Ok(None),
-            v => check_number(&v)
-                .map(Some)
-                .map_err(|m| self.fail(format!("field `{key}` {m}"))),
-        }
+        let v = match self.field(key)? {
+            Field::Nil => return Ok(None),
+            Field::Number(n) => Value::Number(n),
+            Field::Text(_) => {
+                return Err(self.fail(format!("field `{key}` must be a number, got string")))
+            }
+            Field::Lua(v) => v,
+        };
+        check_number(&v)
+            .map(Some)
+            .map_err(|m| self.fail(format!("field `{key}` {m}")))
     }
 
     fn names(&self, key: &'static str) -> mlua::Result<Vec<String>> {
         meta::names_of(self.get(key)?, key).map_err(|m| self.fail(m))
+    }
+
+    /// Records the effect with this call's provenance.
+    fn push(&self, kind: EffectKind) {
+        let provenance = match self.at {
+            Some(at) => at.clone(),
+            None => provenance(self.lua, self.shared),
+        };
+        self.shared
+            .effects
+            .borrow_mut()
+            .push(Effect { kind, provenance });
     }
 }
 
@@ -1260,13 +1357,13 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
                     .sum::<f64>())
             })?,
             "flow" => lua.create_function(move |lua, spec: Value| {
-                with_columns(lua, &s, "flow", spec, ctx_flow)
+                with_columns(lua, &s, "flow", "FlowSpec", spec, ctx_flow)
             })?,
             "adjust" => lua.create_function(move |lua, spec: Value| {
-                with_columns(lua, &s, "adjust", spec, ctx_adjust)
+                with_columns(lua, &s, "adjust", "AdjustSpec", spec, ctx_adjust)
             })?,
             "set" => lua.create_function(move |lua, spec: Value| {
-                with_columns(lua, &s, "set", spec, ctx_set)
+                with_columns(lua, &s, "set", "SetSpec", spec, ctx_set)
             })?,
             "metric" => lua.create_function(move |lua, (name, value): (Value, Value)| {
                 // A number column adds each row in order, exactly as per-entity calls would.
@@ -1277,14 +1374,27 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
                         .map(|c| c.0.clone()),
                     _ => None,
                 };
-                match column {
-                    Some(values) => {
+                match (column, &name) {
+                    (Some(values), Value::String(text)) => {
+                        let text = text.to_string_lossy();
+                        let at = provenance(lua, &s);
+                        let mut effects = s.effects.borrow_mut();
+                        effects.reserve(values.len());
                         for v in values.iter() {
-                            ctx_metric(lua, &s, (name.clone(), Value::Number(*v)))?;
+                            let value = check_number(&Value::Number(*v)).map_err(|m| {
+                                effect_error(lua, &s, "metric", format!("the value {m}"))
+                            })?;
+                            effects.push(Effect {
+                                kind: EffectKind::Metric {
+                                    name: text.clone(),
+                                    value,
+                                },
+                                provenance: at.clone(),
+                            });
                         }
                         Ok(())
                     }
-                    None => ctx_metric(lua, &s, (name, value)),
+                    _ => ctx_metric(lua, &s, (name, value)),
                 }
             })?,
             "finding" => lua.create_function(move |lua, spec: Value| {
@@ -1448,48 +1558,34 @@ fn column_rows(
     Ok(Some((cells, rows.unwrap_or(0))))
 }
 
-/// Row `i` of a column table as an ordinary effect table, for the per-row checks.
-fn row_table(
-    lua: &Lua,
-    cells: &BTreeMap<String, crate::columns::Cell>,
-    i: usize,
-) -> mlua::Result<Table> {
-    use crate::columns::Cell;
-    let t = lua.create_table()?;
-    for (name, cell) in cells {
-        match cell {
-            Cell::Text(s) => t.raw_set(name.as_str(), s.as_str())?,
-            Cell::Texts(c) => t.raw_set(name.as_str(), c.0.get(i).map(String::as_str))?,
-            Cell::Number(n) => t.raw_set(name.as_str(), *n)?,
-            Cell::Numbers(c) => t.raw_set(name.as_str(), c.0.get(i).copied())?,
-            Cell::Other(v) => t.raw_set(name.as_str(), v.clone())?,
-        }
-    }
-    Ok(t)
-}
-
 /// Runs an effect function once per row when the table holds columns, else once.
+/// Rows are read from the columns in place and share one provenance: building a Lua
+/// table per row and finding the call site per row cost more than the effect itself.
 fn with_columns(
     lua: &Lua,
     s: &Rc<Shared>,
     function: &'static str,
+    class: &str,
     spec: Value,
-    scalar: fn(&Lua, &Rc<Shared>, Value) -> mlua::Result<()>,
+    effect: for<'c> fn(&Rc<Shared>, Spec<'_, 'c>) -> mlua::Result<()>,
 ) -> mlua::Result<()> {
     if let Value::Table(table) = &spec {
         if let Some((cells, rows)) = column_rows(lua, s, function, table)? {
+            let fields: &[api::Field] = api::class(class).map(|c| c.fields).unwrap_or(&[]);
+            if let Some(name) = cells.keys().find(|k| !fields.iter().any(|f| f.name == *k)) {
+                return Err(unknown_field(lua, s, function, fields, name));
+            }
+            let at = provenance(lua, s);
             for i in 0..rows {
-                let row = unguarded(lua, s, || row_table(lua, &cells, i))?;
-                scalar(lua, s, Value::Table(row))?;
+                effect(s, Spec::row(lua, s, function, &cells, i, &at))?;
             }
             return Ok(());
         }
     }
-    scalar(lua, s, spec)
+    effect(s, Spec::new(lua, s, function, class, spec)?)
 }
 
-fn ctx_flow(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
-    let spec = Spec::new(lua, s, "flow", "FlowSpec", spec)?;
+fn ctx_flow(s: &Rc<Shared>, spec: Spec<'_, '_>) -> mlua::Result<()> {
     let from = spec.required_string("from")?;
     let to = spec.required_string("to")?;
     let kind_name = spec.required_string("kind")?;
@@ -1539,12 +1635,11 @@ fn ctx_flow(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
         tags: spec.names("tags")?,
         note: spec.string("note")?,
     };
-    push(lua, s, EffectKind::Flow(flow));
+    spec.push(EffectKind::Flow(flow));
     Ok(())
 }
 
-fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
-    let spec = Spec::new(lua, s, "adjust", "AdjustSpec", spec)?;
+fn ctx_adjust(s: &Rc<Shared>, spec: Spec<'_, '_>) -> mlua::Result<()> {
     let flow = spec.string("flow")?;
     let select = spec.get("select")?;
     let target = match (flow, select) {
@@ -1554,7 +1649,9 @@ fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
             }
             AdjustTarget::Flow(id)
         }
-        (None, sel @ Value::Table(_)) => AdjustTarget::Select(selector_arg(lua, s, "adjust", sel)?),
+        (None, sel @ Value::Table(_)) => {
+            AdjustTarget::Select(selector_arg(spec.lua, s, "adjust", sel)?)
+        }
         (None, Value::Nil) => {
             return Err(spec.fail("give `flow` (an id) or `select` (a selector)".into()))
         }
@@ -1587,12 +1684,11 @@ fn ctx_adjust(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
         [] => return Err(spec.fail("give one of `scale`, `add` or `set`".into())),
         _ => return Err(spec.fail("give only one of `scale`, `add` or `set`".into())),
     };
-    push(lua, s, EffectKind::Adjust { target, op });
+    spec.push(EffectKind::Adjust { target, op });
     Ok(())
 }
 
-fn ctx_set(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
-    let spec = Spec::new(lua, s, "set", "SetSpec", spec)?;
+fn ctx_set(s: &Rc<Shared>, spec: Spec<'_, '_>) -> mlua::Result<()> {
     let (entity, id) = match (spec.string("actor")?, spec.string("asset")?) {
         (Some(a), None) => (EntityKind::Actor, a),
         (None, Some(a)) => (EntityKind::Asset, a),
@@ -1621,16 +1717,12 @@ fn ctx_set(lua: &Lua, s: &Rc<Shared>, spec: Value) -> mlua::Result<()> {
         Value::String(t) => AttrVal::Text(t.to_string_lossy()),
         v => AttrVal::Num(check_number(&v).map_err(|m| spec.fail(format!("field `value` {m}")))?),
     };
-    push(
-        lua,
-        s,
-        EffectKind::Set {
-            entity,
-            id,
-            attr,
-            value,
-        },
-    );
+    spec.push(EffectKind::Set {
+        entity,
+        id,
+        attr,
+        value,
+    });
     Ok(())
 }
 
