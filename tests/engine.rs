@@ -185,7 +185,7 @@ proptest! {
             let line_total: f64 = step.flows.iter().map(|l| l.amount).sum();
             prop_assert!((line_total - flow_total).abs() <= 1e-9 * flow_total.max(1.0));
             for line in &step.flows {
-                let paid = step.ledger[&line.from].outflow["funding"][line.via.as_deref().unwrap_or("-")];
+                let paid = step.ledger[&line.from].outflow.get("funding", line.via.as_deref().unwrap_or("-")).unwrap_or(0.0);
                 prop_assert!((paid - line.amount).abs() <= 1e-9 * paid.max(1.0));
                 prop_assert_eq!(line.to.is_some(), line.recipients == 1);
             }

@@ -43,6 +43,20 @@ pub fn gen_synthetic(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A writer that only counts what it is given.
+struct ByteCount(u64);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The process's peak resident memory in bytes (Linux: VmHWM), if known.
 pub fn peak_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -66,8 +80,15 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
             Stop::Reported
         })?;
         let render_started = Instant::now();
-        let json = gil_report::to_json(&evaluation.outcome)
-            .map_err(|e| Stop::Other(anyhow::anyhow!(e)))?;
+        // Rendered as `gil run --format json` does: streamed, here into a byte counter.
+        let mut json = ByteCount(0);
+        gil_report::write_outcome(
+            &evaluation.outcome,
+            gil_report::Format::Json,
+            false,
+            &mut json,
+        )
+        .map_err(|e| Stop::Other(e.into()))?;
         let render = render_started.elapsed();
         let total = started.elapsed();
         let calls = rules.calls() + evaluation.worker_calls;
@@ -105,7 +126,7 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
         text.push_str(&format!(
             "render    {:>9.3} s   json outcome {:.1} MiB\n",
             secs(render),
-            json.len() as f64 / 1048576.0
+            json.0 as f64 / 1048576.0
         ));
         text.push_str(&format!("total     {:>9.3} s\n", secs(total)));
         if let Some(peak) = peak {

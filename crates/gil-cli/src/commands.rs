@@ -10,7 +10,7 @@ use gil_model::{Dated, Scenario};
 use gil_rules::{Level, RuleRuntime, SandboxConfig};
 
 use crate::check::report_load_error;
-use crate::output::{emit, print_stderr, render_rule_error};
+use crate::output::{emit, emit_with, print_stderr, render_rule_error};
 use crate::{CheckFormat, DocFormat, EvalArgs, FailOn, GraphFormat};
 
 /// Why a command stopped early; each maps to exit code 2 after printing.
@@ -222,10 +222,10 @@ pub fn run(
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();
-        let text =
-            gil_report::render_outcome(&evaluation.outcome, report_format(opts.format), opts.color)
-                .map_err(|e| Stop::Other(anyhow::anyhow!(e)))?;
-        emit(&text, opts.out.as_deref())?;
+        let format = report_format(opts.format);
+        emit_with(opts.out.as_deref(), &mut |w| {
+            gil_report::write_outcome(&evaluation.outcome, format, opts.color, w)
+        })?;
         if opts.timings {
             print_stderr(&format!(
                 "timing.load_seconds={:.6}\ntiming.rules_seconds={:.6}\ntiming.analyses_seconds={:.6}\ntiming.render_seconds={:.6}\n",

@@ -41,15 +41,54 @@ pub fn print_stderr(text: &str) {
 
 /// Writes to FILE atomically (a temporary file beside it, then a rename), or to stdout.
 pub fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    emit_with(out, &mut |w| w.write_all(text.as_bytes()))
+}
+
+/// Like [`emit`], for output written piece by piece (large documents are streamed).
+pub fn emit_with(
+    out: Option<&Path>,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     match out {
-        None => Ok(print_stdout(text)?),
-        Some(path) => write_atomic(path, text.as_bytes()),
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut stdout)?;
+            Ok(stdout.flush()?)
+        }
+        Some(path) => write_atomic_with(path, write),
     }
 }
 
 /// Nothing is left behind on failure: either the whole new file is in place or the old
 /// one (if any) is untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, &mut |w| w.write_all(bytes))
+}
+
+/// A file writer that fails once SIGINT or SIGTERM arrived, so an interrupted run
+/// stops writing within one buffer and removes its temporary file.
+struct StopOnSignal(std::fs::File);
+
+impl Write for StopOnSignal {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if crate::signals::interrupted() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "interrupted",
+            ));
+        }
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn write_atomic_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -62,14 +101,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = dir.join(format!(".{name}.gil-tmp-{}", std::process::id()));
     let stopped = || std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted");
     let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        for chunk in bytes.chunks(1 << 20) {
-            if crate::signals::interrupted() {
-                return Err(stopped());
-            }
-            file.write_all(chunk)?;
-        }
-        file.sync_all()?;
+        let mut file =
+            std::io::BufWriter::with_capacity(1 << 16, StopOnSignal(std::fs::File::create(&tmp)?));
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.0.sync_all()?;
         if crate::signals::interrupted() {
             return Err(stopped());
         }

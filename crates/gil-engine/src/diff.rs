@@ -68,17 +68,10 @@ fn ledger_totals(o: &Outcome, year: i32) -> BTreeMap<String, f64> {
     let mut totals = BTreeMap::new();
     if let Some(step) = o.steps.iter().find(|s| s.year == year) {
         for (id, entry) in &step.ledger {
-            for (kind, vias) in &entry.inflow {
-                for (via, v) in vias {
+            for (dir, side) in [("in", &entry.inflow), ("out", &entry.outflow)] {
+                for (kind, via, v) in side.iter() {
                     *totals
-                        .entry(format!("{id} in {kind} ({via})"))
-                        .or_insert(0.0) += v;
-                }
-            }
-            for (kind, vias) in &entry.outflow {
-                for (via, v) in vias {
-                    *totals
-                        .entry(format!("{id} out {kind} ({via})"))
+                        .entry(format!("{id} {dir} {kind} ({via})"))
                         .or_insert(0.0) += v;
                 }
             }

@@ -286,6 +286,9 @@ pub fn evaluate(
             metrics,
             ledger,
         });
+        // Kept for the rest of the run (trace, ctx.total, circular analysis): drop the
+        // spare capacity the rules' pushes left (up to half the vector).
+        world.flows.shrink_to_fit();
         let flows = std::sync::Arc::new(world.flows);
         step_trace.flows = flows.clone();
         trace.steps.push(step_trace);
@@ -388,47 +391,22 @@ fn sort_findings(findings: &mut [Finding]) {
 }
 
 fn ledger(world: &WorldState) -> BTreeMap<String, LedgerEntry> {
-    // Sum under borrowed keys first: cloning ids per flow dominated settling at scale.
-    type Sides<'a> = (
-        BTreeMap<(&'a str, &'a str), f64>,
-        BTreeMap<(&'a str, &'a str), f64>,
-    );
-    let mut sums: BTreeMap<&str, Sides<'_>> = BTreeMap::new();
+    // Sum under borrowed ids first: cloning ids per flow dominated settling at scale.
+    let mut sums: BTreeMap<&str, LedgerEntry> = BTreeMap::new();
     for f in world.flows.iter().filter(|f| f.amount != 0.0) {
         let via = f.via.as_deref().unwrap_or("-");
         let kind = f.kind.as_str();
-        *sums
-            .entry(&f.from)
+        sums.entry(&f.from)
             .or_default()
-            .1
-            .entry((kind, via))
-            .or_insert(0.0) += f.amount;
-        *sums
-            .entry(&f.to)
+            .outflow
+            .add(kind, via, f.amount);
+        sums.entry(&f.to)
             .or_default()
-            .0
-            .entry((kind, via))
-            .or_insert(0.0) += f.amount;
+            .inflow
+            .add(kind, via, f.amount);
     }
-    let side = |m: BTreeMap<(&str, &str), f64>| {
-        let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-        for ((kind, via), v) in m {
-            out.entry(kind.to_string())
-                .or_default()
-                .insert(via.to_string(), v);
-        }
-        out
-    };
     sums.into_iter()
-        .map(|(id, (inflow, outflow))| {
-            (
-                id.to_string(),
-                LedgerEntry {
-                    inflow: side(inflow),
-                    outflow: side(outflow),
-                },
-            )
-        })
+        .map(|(id, entry)| (id.to_string(), entry))
         .collect()
 }
 

@@ -84,9 +84,69 @@ fn is_one(n: &usize) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LedgerEntry {
     #[serde(rename = "in")]
-    pub inflow: BTreeMap<String, BTreeMap<String, f64>>,
+    pub inflow: LedgerSide,
     #[serde(rename = "out")]
-    pub outflow: BTreeMap<String, BTreeMap<String, f64>>,
+    pub outflow: LedgerSide,
+}
+
+/// One side of a ledger entry: amounts by (kind, via), sorted by kind then via, and
+/// serialized as `{kind: {via: amount}}`. A sorted list rather than nested maps: a
+/// B-tree node costs ~400 bytes even for one entry, and a national run keeps one
+/// entry per actor per year.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerSide(Vec<(&'static str, std::sync::Arc<str>, f64)>);
+
+impl LedgerSide {
+    /// Adds `amount` under (kind, via), keeping the order.
+    pub fn add(&mut self, kind: &'static str, via: &str, amount: f64) {
+        match self.0.binary_search_by(|e| (e.0, &*e.1).cmp(&(kind, via))) {
+            Ok(i) => self.0[i].2 += amount,
+            Err(i) => self.0.insert(i, (kind, via.into(), amount)),
+        }
+    }
+
+    /// (kind, via, amount) in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str, f64)> + '_ {
+        self.0.iter().map(|(k, v, a)| (*k, &**v, *a))
+    }
+
+    /// The amount under (kind, via), if any flow went there.
+    pub fn get(&self, kind: &str, via: &str) -> Option<f64> {
+        self.iter()
+            .find(|(k, v, _)| *k == kind && *v == via)
+            .map(|(_, _, a)| a)
+    }
+
+    pub fn total(&self, kind: &str) -> f64 {
+        self.iter()
+            .filter(|(k, _, _)| *k == kind)
+            .map(|(_, _, a)| a)
+            .sum()
+    }
+}
+
+impl Serialize for LedgerSide {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        /// The `via → amount` map of one kind: a run of the sorted list.
+        struct Vias<'a>(&'a [(&'static str, std::sync::Arc<str>, f64)]);
+        impl Serialize for Vias<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (_, via, amount) in self.0 {
+                    map.serialize_entry(&**via, amount)?;
+                }
+                map.end()
+            }
+        }
+        let runs: Vec<&[(&'static str, std::sync::Arc<str>, f64)]> =
+            self.0.chunk_by(|a, b| a.0 == b.0).collect();
+        let mut map = serializer.serialize_map(Some(runs.len()))?;
+        for run in runs {
+            map.serialize_entry(run[0].0, &Vias(run))?;
+        }
+        map.end()
+    }
 }
 
 impl LedgerEntry {
@@ -96,27 +156,18 @@ impl LedgerEntry {
             (&mut self.inflow, &other.inflow),
             (&mut self.outflow, &other.outflow),
         ] {
-            for (kind, vias) in theirs {
-                let mine = side.entry(kind.clone()).or_default();
-                for (via, v) in vias {
-                    *mine.entry(via.clone()).or_insert(0.0) += v;
-                }
+            for (kind, via, amount) in theirs.iter() {
+                side.add(kind, via, amount);
             }
         }
     }
 
     pub fn total_in(&self, kind: &str) -> f64 {
-        self.inflow
-            .get(kind)
-            .map(|m| m.values().sum())
-            .unwrap_or(0.0)
+        self.inflow.total(kind)
     }
 
     pub fn total_out(&self, kind: &str) -> f64 {
-        self.outflow
-            .get(kind)
-            .map(|m| m.values().sum())
-            .unwrap_or(0.0)
+        self.outflow.total(kind)
     }
 }
 

@@ -47,11 +47,27 @@ pub fn render_outcome(
     format: Format,
     color: bool,
 ) -> Result<String, RenderError> {
+    let mut bytes = Vec::new();
+    write_outcome(outcome, format, color, &mut bytes).map_err(|e| RenderError(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| RenderError(e.to_string()))
+}
+
+/// Streams the outcome in `format` into `out`: a national-scale JSON or YAML document
+/// is never held in memory whole. I/O errors keep their kind (a closed pipe stays one).
+pub fn write_outcome(
+    outcome: &Outcome,
+    format: Format,
+    color: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     match format {
-        Format::Json => to_json(outcome),
-        Format::Yaml => to_yaml(outcome),
-        Format::Table => Ok(text::outcome_text(outcome, false, color)),
-        Format::Markdown => Ok(text::outcome_text(outcome, true, false)),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, outcome)?;
+            out.write_all(b"\n")
+        }
+        Format::Yaml => serde_yaml::to_writer(out, outcome).map_err(std::io::Error::other),
+        Format::Table => out.write_all(text::outcome_text(outcome, false, color).as_bytes()),
+        Format::Markdown => out.write_all(text::outcome_text(outcome, true, false).as_bytes()),
     }
 }
 
