@@ -28,14 +28,19 @@ fn finding(level: Level, code: &str, message: String, step: Option<i32>, subject
     }
 }
 
-pub(crate) fn compute(world: &WorldState, findings: &mut Vec<Finding>) -> Vec<ComputeLine> {
+/// Compute supply and demand per GPU cluster; `flows` are the step's flows.
+pub(crate) fn compute(
+    world: &WorldState,
+    flows: &[FlowState],
+    findings: &mut Vec<Finding>,
+) -> Vec<ComputeLine> {
     let utilisation = world
         .params
         .get("analysis.compute.utilization")
         .copied()
         .unwrap_or(1.0);
     let mut demand: BTreeMap<&str, f64> = BTreeMap::new();
-    for f in world.flows.iter().filter(|f| f.kind == FlowKind::Compute) {
+    for f in flows.iter().filter(|f| f.kind == FlowKind::Compute) {
         *demand.entry(f.from.as_str()).or_insert(0.0) += f.amount;
     }
     let mut lines = Vec::new();
@@ -77,7 +82,11 @@ pub(crate) fn compute(world: &WorldState, findings: &mut Vec<Finding>) -> Vec<Co
 
 /// Power demand per region: power flows into entities in the region, plus GPU clusters
 /// without a power flow estimated as GPUs × kW × PUE when those parameters exist.
-pub(crate) fn power(world: &WorldState, findings: &mut Vec<Finding>) -> Vec<PowerLine> {
+pub(crate) fn power(
+    world: &WorldState,
+    flows: &[FlowState],
+    findings: &mut Vec<Finding>,
+) -> Vec<PowerLine> {
     let mut capacity: BTreeMap<&str, f64> = BTreeMap::new();
     for a in world.assets.iter().filter(|a| a.kind == "grid_region") {
         if let Some(region) = &a.region {
@@ -99,7 +108,7 @@ pub(crate) fn power(world: &WorldState, findings: &mut Vec<Finding>) -> Vec<Powe
     };
     let mut demand: BTreeMap<&str, f64> = BTreeMap::new();
     let mut powered: BTreeSet<&str> = BTreeSet::new();
-    for f in world.flows.iter().filter(|f| f.kind == FlowKind::Power) {
+    for f in flows.iter().filter(|f| f.kind == FlowKind::Power) {
         powered.insert(f.to.as_str());
         if let Some(region) = region_of(&f.to) {
             *demand.entry(region).or_insert(0.0) += f.amount;

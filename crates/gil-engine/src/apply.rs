@@ -237,15 +237,31 @@ pub(crate) fn apply(
                 });
             }
             EffectKind::Metric { name, value } => {
-                *acc.metrics.entry(name.clone()).or_insert(0.0) += value;
-                trace
-                    .metrics
-                    .entry(name.clone())
-                    .or_default()
-                    .push(Contribution {
+                // Look up before inserting: a name String per call was a large share of
+                // applying columnar and per-entity metrics.
+                match acc.metrics.get_mut(name) {
+                    Some(sum) => *sum += value,
+                    None => {
+                        acc.metrics.insert(name.clone(), *value);
+                    }
+                }
+                let contributions = match trace.metrics.get_mut(name) {
+                    Some(list) => list,
+                    None => trace.metrics.entry(name.clone()).or_default(),
+                };
+                // Consecutive calls from one call site share one record (explain lists
+                // contributions per call site anyway).
+                match contributions.last_mut() {
+                    Some(last) if last.provenance == *p => {
+                        last.value += value;
+                        last.calls += 1;
+                    }
+                    _ => contributions.push(Contribution {
                         provenance: p.clone(),
                         value: *value,
-                    });
+                        calls: 1,
+                    }),
+                }
             }
             EffectKind::Finding {
                 level,

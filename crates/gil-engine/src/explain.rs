@@ -239,7 +239,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                             ))
                             .or_insert((0.0, 0));
                         e.0 += c.value;
-                        e.1 += 1;
+                        e.1 += c.calls;
                     }
                     for ((rule, file, line), (sum, count)) in by_site {
                         let _ = writeln!(

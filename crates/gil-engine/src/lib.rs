@@ -18,7 +18,7 @@ pub mod synthetic;
 pub mod testing;
 pub mod trace;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -202,98 +202,90 @@ pub fn evaluate(
     let mut analyses = Analyses::default();
     let mut rule_roles = Vec::new();
     let mut trace = Trace::default();
+    let regions: BTreeSet<String> = s
+        .assets
+        .iter()
+        .filter_map(|a| a.region.as_ref().map(|r| r.value.clone()))
+        .collect();
+    // With threads, a step is settled on a helper thread while the next step's rules
+    // run: settling only reads the step's final world. Results are joined in year
+    // order, so the outcome is the same for any number of threads.
+    let pipelined = options.threads > 1;
 
-    for year in s.years() {
-        let mut world = materialize(s, year, &options.params, &persistent);
-        world.history = std::mem::take(&mut history);
-        rules.set_world(world);
-        let mut acc = apply::StepAcc::default();
-        let mut step_trace = trace::StepTrace {
-            year,
-            ..Default::default()
+    std::thread::scope(|scope| -> Result<(), EngineError> {
+        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Result<Settled, EngineError>>> =
+            None;
+        let mut collect = |settled: Settled| {
+            findings.extend(settled.findings);
+            analyses.compute.extend(settled.compute);
+            analyses.power.extend(settled.power);
+            steps.push(settled.step);
         };
-        let rules_started = Instant::now();
-        for &index in rules.order() {
-            if options
-                .cancel
-                .as_ref()
-                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-            {
-                return Err(EngineError::Interrupted);
-            }
-            let effects = match workers.as_mut() {
-                None => rules.run(index)?,
-                Some(workers) => run_parallel(rules, workers, index)?,
+        let join = |handle: std::thread::ScopedJoinHandle<'_, Result<Settled, EngineError>>| {
+            handle.join().unwrap_or_else(|_| {
+                Err(EngineError::Invariant {
+                    year: 0,
+                    message: "a settling thread panicked".into(),
+                })
+            })
+        };
+        for year in s.years() {
+            let mut world = materialize(s, year, &options.params, &persistent);
+            world.history = std::mem::take(&mut history);
+            rules.set_world(world);
+            let mut acc = apply::StepAcc::default();
+            let mut step_trace = trace::StepTrace {
+                year,
+                ..Default::default()
             };
-            if effects.is_empty() {
-                continue;
-            }
-            let mut world = rules.world_mut();
-            apply::apply(
-                &mut world,
-                effects,
+            let rules_started = Instant::now();
+            let ran = run_rules(
+                rules,
+                options,
+                workers.as_mut(),
                 &mut acc,
                 &mut persistent,
                 &mut step_trace,
-            )?;
-        }
-        rules_time += rules_started.elapsed();
-        let mut world = rules.take_world();
-        history = std::mem::take(&mut world.history);
-
-        let ledger = ledger(&world);
-        check_conservation(s, &world, &ledger)?;
-        let mut metrics = builtin_metrics(&ledger);
-        findings.extend(acc.findings);
-        analyses
-            .compute
-            .extend(analysis::compute(&world, &mut findings));
-        let power = analysis::power(&world, &mut findings);
-        for line in &power {
-            metrics.insert(format!("power.demand.{}", line.region), line.demand_mw);
-            metrics.insert(format!("power.capacity.{}", line.region), line.capacity_mw);
-            metrics.insert(
-                format!("power.shortfall.{}", line.region),
-                line.shortfall_mw,
             );
-        }
-        analyses.power.extend(power);
-        for (name, value) in acc.metrics {
-            if metrics.contains_key(&name) {
-                let first = step_trace
-                    .metrics
-                    .get(&name)
-                    .and_then(|c| c.first())
-                    .map(|c| c.provenance.clone());
-                let (file, line, rule) = first
-                    .map(|p| (p.file.to_string(), Some(p.line), p.rule.to_string()))
-                    .unwrap_or_default();
-                return Err(RuleError::new(
-                    gil_rules::RuleErrorKind::Effect,
-                    file,
-                    line,
-                    format!("ctx.metric: `{name}` is a built-in metric; choose another name"),
-                )
-                .rule(rule)
-                .into());
+            rules_time += rules_started.elapsed();
+            if let Err(e) = ran {
+                // An earlier step's failure (an invariant) came first.
+                if let Some(handle) = pending.take() {
+                    join(handle)?;
+                }
+                return Err(e);
             }
-            metrics.insert(name, value);
+            let mut world = rules.take_world();
+            history = std::mem::take(&mut world.history);
+            check_metric_names(s, &regions, &acc, &step_trace)?;
+            rule_roles.extend(acc.roles);
+            // Kept for the rest of the run (trace, ctx.total, circular analysis): drop the
+            // spare capacity the rules' pushes left (up to half the vector).
+            world.flows.shrink_to_fit();
+            let flows = std::sync::Arc::new(std::mem::take(&mut world.flows));
+            let job = {
+                let flows = flows.clone();
+                let (metrics, step_findings) = (acc.metrics, acc.findings);
+                let all_flows = options.all_flows;
+                move || settle(s, world, &flows, metrics, step_findings, all_flows)
+            };
+            if pipelined {
+                if let Some(handle) = pending.take() {
+                    collect(join(handle)?);
+                }
+                pending = Some(scope.spawn(job));
+            } else {
+                collect(job()?);
+            }
+            step_trace.flows = flows.clone();
+            trace.steps.push(step_trace);
+            history.push(flows);
         }
-        rule_roles.extend(acc.roles);
-        steps.push(Step {
-            year,
-            flows: flow_lines(&world.flows, s.currency(), options.all_flows),
-            metrics,
-            ledger,
-        });
-        // Kept for the rest of the run (trace, ctx.total, circular analysis): drop the
-        // spare capacity the rules' pushes left (up to half the vector).
-        world.flows.shrink_to_fit();
-        let flows = std::sync::Arc::new(world.flows);
-        step_trace.flows = flows.clone();
-        trace.steps.push(step_trace);
-        history.push(flows);
-    }
+        if let Some(handle) = pending.take() {
+            collect(join(handle)?);
+        }
+        Ok(())
+    })?;
 
     let warn_share = s
         .param("analysis.circular.warn_share", *s.years().end())
@@ -304,11 +296,6 @@ pub fn evaluate(
         .and_then(|d| d.at(*s.years().end()))
         .unwrap_or(warn_share);
     analyses.circular = analysis::circular(&history, warn_share, &mut findings);
-    let regions: BTreeSet<String> = s
-        .assets
-        .iter()
-        .filter_map(|a| a.region.as_ref().map(|r| r.value.clone()))
-        .collect();
     let known_metric = |name: &str| {
         steps.iter().any(|st| st.metrics.contains_key(name))
             || is_builtin_metric_name(s, &regions, name)
@@ -361,6 +348,115 @@ pub fn evaluate(
     })
 }
 
+/// Runs every rule of the step in order, applying each rule's effects when it ends.
+fn run_rules(
+    rules: &RuleRuntime,
+    options: &Options,
+    mut workers: Option<&mut parallel::Workers>,
+    acc: &mut apply::StepAcc,
+    persistent: &mut materialize::Persistent,
+    step_trace: &mut trace::StepTrace,
+) -> Result<(), EngineError> {
+    for &index in rules.order() {
+        if options
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(EngineError::Interrupted);
+        }
+        let effects = match workers.as_deref_mut() {
+            None => rules.run(index)?,
+            Some(workers) => run_parallel(rules, workers, index)?,
+        };
+        if effects.is_empty() {
+            continue;
+        }
+        let mut world = rules.world_mut();
+        apply::apply(&mut world, effects, acc, persistent, step_trace)?;
+    }
+    Ok(())
+}
+
+/// A rule metric may not take a built-in metric's name (`funding.in.<id>`, …).
+fn check_metric_names(
+    s: &Scenario,
+    regions: &BTreeSet<String>,
+    acc: &apply::StepAcc,
+    step_trace: &trace::StepTrace,
+) -> Result<(), EngineError> {
+    let Some(name) = acc
+        .metrics
+        .keys()
+        .find(|name| is_builtin_metric_name(s, regions, name))
+    else {
+        return Ok(());
+    };
+    let first = step_trace
+        .metrics
+        .get(name)
+        .and_then(|c| c.first())
+        .map(|c| c.provenance.clone());
+    let (file, line, rule) = first
+        .map(|p| (p.file.to_string(), Some(p.line), p.rule.to_string()))
+        .unwrap_or_default();
+    Err(RuleError::new(
+        gil_rules::RuleErrorKind::Effect,
+        file,
+        line,
+        format!("ctx.metric: `{name}` is a built-in metric; choose another name"),
+    )
+    .rule(rule)
+    .into())
+}
+
+/// What one step adds to the outcome once its rules have run.
+struct Settled {
+    step: Step,
+    findings: Vec<Finding>,
+    compute: Vec<ComputeLine>,
+    power: Vec<PowerLine>,
+}
+
+/// Ledger, conservation check, built-in metrics, compute and power analyses and the
+/// outcome's flow lines of one step. Reads only that step's final world.
+fn settle(
+    s: &Scenario,
+    world: WorldState,
+    flows: &[FlowState],
+    rule_metrics: BTreeMap<String, f64>,
+    rule_findings: Vec<Finding>,
+    all_flows: bool,
+) -> Result<Settled, EngineError> {
+    // `world.flows` is empty here: the step's flows come as `flows`, shared with the trace.
+    let ledger = ledger(flows);
+    check_conservation(s, world.year, flows, &ledger)?;
+    let mut metrics = builtin_metrics(&ledger);
+    let mut findings = rule_findings;
+    let compute = analysis::compute(&world, flows, &mut findings);
+    let power = analysis::power(&world, flows, &mut findings);
+    for line in &power {
+        metrics.insert(format!("power.demand.{}", line.region), line.demand_mw);
+        metrics.insert(format!("power.capacity.{}", line.region), line.capacity_mw);
+        metrics.insert(
+            format!("power.shortfall.{}", line.region),
+            line.shortfall_mw,
+        );
+    }
+    metrics.extend(rule_metrics);
+    Ok(Settled {
+        step: Step {
+            year: world.year,
+            flows: flow_lines(flows, s.currency(), all_flows),
+            metrics,
+            ledger,
+        },
+        findings,
+        compute,
+        power,
+    })
+}
+
 fn is_builtin_metric_name(s: &Scenario, regions: &BTreeSet<String>, name: &str) -> bool {
     let mut parts = name.splitn(3, '.');
     let (Some(a), Some(b), Some(c)) = (parts.next(), parts.next(), parts.next()) else {
@@ -390,10 +486,11 @@ fn sort_findings(findings: &mut [Finding]) {
     });
 }
 
-fn ledger(world: &WorldState) -> BTreeMap<String, LedgerEntry> {
-    // Sum under borrowed ids first: cloning ids per flow dominated settling at scale.
-    let mut sums: BTreeMap<&str, LedgerEntry> = BTreeMap::new();
-    for f in world.flows.iter().filter(|f| f.amount != 0.0) {
+fn ledger(flows: &[FlowState]) -> BTreeMap<String, LedgerEntry> {
+    // Sum under borrowed ids in a hash map, sort once at the end: ids share prefixes,
+    // so a B-tree of strings spent most of settling in comparisons.
+    let mut sums: HashMap<&str, LedgerEntry> = HashMap::new();
+    for f in flows.iter().filter(|f| f.amount != 0.0) {
         let via = f.via.as_deref().unwrap_or("-");
         let kind = f.kind.as_str();
         sums.entry(&f.from)
@@ -430,7 +527,8 @@ fn builtin_metrics(ledger: &BTreeMap<String, LedgerEntry>) -> BTreeMap<String, f
 /// Σ(in − out) over non-boundary entities equals boundary out − boundary in.
 fn check_conservation(
     s: &Scenario,
-    world: &WorldState,
+    year: i32,
+    flows: &[FlowState],
     ledger: &BTreeMap<String, LedgerEntry>,
 ) -> Result<(), EngineError> {
     let is_boundary = |id: &str| s.actor(id).is_some_and(|a| a.kind.value == "boundary");
@@ -446,8 +544,7 @@ fn check_conservation(
             inside += net;
         }
     }
-    let flows_total: f64 = world
-        .flows
+    let flows_total: f64 = flows
         .iter()
         .filter(|f| f.kind == FlowKind::Funding)
         .map(|f| f.amount)
@@ -456,7 +553,7 @@ fn check_conservation(
         || (volume - 2.0 * flows_total).abs() > 1e-9 * volume.max(1.0)
     {
         return Err(EngineError::Invariant {
-            year: world.year,
+            year,
             message: format!("money is not conserved: inside {inside}, boundary {boundary}, ledger volume {volume}, flows {flows_total}"),
         });
     }

@@ -32,7 +32,9 @@ pub struct AdjustRecord {
 #[derive(Debug, Clone)]
 pub struct Contribution {
     pub provenance: Provenance,
+    /// The sum of `calls` consecutive calls from this call site.
     pub value: f64,
+    pub calls: usize,
 }
 
 #[derive(Debug, Clone)]
