@@ -18,7 +18,7 @@ pub mod synthetic;
 pub mod testing;
 pub mod trace;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -489,7 +489,7 @@ fn sort_findings(findings: &mut [Finding]) {
 fn ledger(flows: &[FlowState]) -> BTreeMap<String, LedgerEntry> {
     // Sum under borrowed ids in a hash map, sort once at the end: ids share prefixes,
     // so a B-tree of strings spent most of settling in comparisons.
-    let mut sums: HashMap<&str, LedgerEntry> = HashMap::new();
+    let mut sums: rustc_hash::FxHashMap<&str, LedgerEntry> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
         let via = f.via.as_deref().unwrap_or("-");
         let kind = f.kind.as_str();

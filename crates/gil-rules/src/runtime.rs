@@ -42,7 +42,7 @@ struct Caller {
 
 /// Lua strings for every field name the host reads or writes, made once: creating a
 /// key string per access (hashing and interning it) was a large share of a call's cost.
-struct Keys(std::collections::HashMap<&'static str, mlua::LuaString>);
+struct Keys(rustc_hash::FxHashMap<&'static str, mlua::LuaString>);
 
 impl Keys {
     fn new(lua: &Lua) -> mlua::Result<Self> {
@@ -51,7 +51,7 @@ impl Keys {
             .flat_map(|c| c.fields.iter().map(|f| f.name))
             .collect();
         names.extend(api::CTX_FIELDS.iter().map(|f| f.name));
-        let mut map = std::collections::HashMap::new();
+        let mut map = rustc_hash::FxHashMap::default();
         for name in names {
             if !map.contains_key(name) {
                 map.insert(name, lua.create_string(name)?);
@@ -95,6 +95,39 @@ struct Shared {
     /// The Lua state's memory limit, restored after host-built views (see `unguarded`).
     memory_limit: usize,
     unguarded: std::cell::Cell<bool>,
+    /// `first_unknown(t, allowed)`: the first key of effect table `t` not in `allowed`,
+    /// found inside Luau (iterating from Rust made a handle per key and per value).
+    first_unknown: Function,
+    /// Each effect class's field names as a Lua set, for `first_unknown`.
+    allowed_fields: rustc_hash::FxHashMap<&'static str, Table>,
+}
+
+/// Luau source of `Shared::first_unknown`; raw `next`, so a metatable cannot run code.
+const FIRST_UNKNOWN: &str = "local next = next
+return function(t, allowed)
+  for k in next, t do
+    if allowed[k] == nil then return k end
+  end
+  return nil
+end";
+
+fn field_checks(lua: &Lua) -> mlua::Result<(Function, rustc_hash::FxHashMap<&'static str, Table>)> {
+    let make = lua
+        .load(FIRST_UNKNOWN)
+        .set_name("=gil.fields")
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .into_function()?;
+    let first_unknown: Function = make.call(())?;
+    let mut allowed = rustc_hash::FxHashMap::default();
+    for class in api::CLASSES {
+        let set = lua.create_table()?;
+        for field in class.fields {
+            set.raw_set(field.name, true)?;
+        }
+        set.set_readonly(true);
+        allowed.insert(class.name, set);
+    }
+    Ok((first_unknown, allowed))
 }
 
 pub struct RuleRuntime {
@@ -134,6 +167,10 @@ impl RuleRuntime {
         let clock = Rc::new(Clock::new(config.total_budget, config.cancel.clone()));
         let random = Rc::new(Random::new());
         let lua = sandbox::new_state(&config, clock.clone(), random.clone())?;
+        let sandbox_error = |e: mlua::Error| {
+            RuleError::new(RuleErrorKind::Sandbox, "<sandbox>", None, e.to_string())
+        };
+        let (first_unknown, allowed_fields) = field_checks(&lua).map_err(sandbox_error)?;
         let shared = Rc::new(Shared {
             world: RefCell::new(std::sync::Arc::new(WorldState::default())),
             views: RefCell::new(Views::default()),
@@ -145,6 +182,8 @@ impl RuleRuntime {
             })?,
             memory_limit: config.memory_limit,
             unguarded: std::cell::Cell::new(false),
+            first_unknown,
+            allowed_fields,
         });
         let ctx = build_ctx(&lua, &shared).map_err(|e| {
             RuleError::new(
@@ -451,6 +490,14 @@ impl RuleRuntime {
             Hook::Flow => (&hooks.on_flow, flow_view_at, 3),
         };
         if let Some(f) = f {
+            // Build the selection's views in one go: lifting and restoring the memory
+            // limit per view cost more than some views.
+            unguarded(&self.lua, &self.shared, || {
+                entities
+                    .iter()
+                    .try_for_each(|&i| view_at(&self.lua, &self.shared, i).map(drop))
+            })
+            .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
             for &i in entities {
                 let view = view_at(&self.lua, &self.shared, i)
                     .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
@@ -1115,25 +1162,23 @@ impl<'a, 'c> Spec<'a, 'c> {
             ));
         };
         let fields: &[api::Field] = api::class(class).map(|c| c.fields).unwrap_or(&[]);
-        for pair in table.clone().pairs::<Value, Value>() {
-            let (key, _) = pair?;
-            // Compare bytes first: building a Rust string per key is only for messages.
-            match &key {
-                Value::String(s) => {
-                    let bytes = s.as_bytes();
-                    if !fields.iter().any(|f| f.name.as_bytes() == &bytes[..]) {
-                        let name = s.to_string_lossy();
-                        return Err(unknown_field(lua, shared, function, fields, &name));
-                    }
-                }
-                other => {
-                    return Err(effect_error(
-                        lua,
-                        shared,
-                        function,
-                        format!("unexpected {} key; fields are named", other.type_name()),
-                    ))
-                }
+        let unknown = match shared.allowed_fields.get(class) {
+            Some(allowed) => shared.first_unknown.call::<Value>((&table, allowed))?,
+            None => Value::Nil,
+        };
+        match unknown {
+            Value::Nil => {}
+            Value::String(s) => {
+                let name = s.to_string_lossy();
+                return Err(unknown_field(lua, shared, function, fields, &name));
+            }
+            other => {
+                return Err(effect_error(
+                    lua,
+                    shared,
+                    function,
+                    format!("unexpected {} key; fields are named", other.type_name()),
+                ))
             }
         }
         Ok(Spec {

@@ -4,7 +4,10 @@
 //! read-only Lua views) and answer with effects, which the engine applies here between
 //! rules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Id indexes hash our own ids, so a fast non-DoS-resistant hash is the right one.
+use rustc_hash::FxHashMap as HashMap;
 
 use gil_model::FlowKind;
 
