@@ -134,6 +134,38 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
         json(&a) == json(&b),
         "the columnar and per-entity forms disagree"
     );
-    assert!(a.outcome.steps[0].metrics["synth.voucher"] > 0.0);
+    // Every flow, with its id, in the same order: the effects came in the same order.
+    let flows = |e: &gil_engine::Evaluation| -> Vec<(String, String, String, String)> {
+        e.trace
+            .steps
+            .iter()
+            .flat_map(|s| s.flows.iter())
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    f.from.clone(),
+                    f.to.clone(),
+                    format!("{:?}", f.amount),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        flows(&a) == flows(&b),
+        "the columnar and per-entity forms made different flows"
+    );
+    assert_eq!(
+        gil_engine::synthetic::COLUMNAR_RULES.len(),
+        5,
+        "every rule has a columnar form"
+    );
+    for metric in [
+        "synth.voucher",
+        "synth.tax_credit",
+        "synth.procurement",
+        "synth.power_saved",
+    ] {
+        assert!(a.outcome.steps[0].metrics[metric] > 0.0, "{metric}");
+    }
     std::fs::remove_dir_all(&base).unwrap();
 }

@@ -185,7 +185,8 @@ pub(crate) fn circular(
     findings: &mut Vec<Finding>,
 ) -> Vec<Loop> {
     let mut edges: MoneyEdges = BTreeMap::new();
-    let mut income: BTreeMap<&str, f64> = BTreeMap::new();
+    // Looked up, never iterated: a hash map (ids share prefixes, B-tree compares showed).
+    let mut income: rustc_hash::FxHashMap<&str, f64> = Default::default();
     for f in history
         .iter()
         .flat_map(|year| year.iter())

@@ -119,9 +119,36 @@ pub(crate) fn apply(
         resolved.push(targets);
     }
 
-    for (effect, targets) in effects.iter().zip(resolved) {
-        let p = &effect.provenance;
-        match &effect.kind {
+    for (effect, targets) in effects.into_iter().zip(resolved) {
+        let Effect { kind, provenance } = effect;
+        let p = &provenance;
+        // New flows take the effect's strings instead of copying them.
+        let kind = match kind {
+            EffectKind::Flow(f) => {
+                let id = match f.id {
+                    Some(id) => id,
+                    None => unique_flow_id(
+                        world,
+                        &format!("{}:{}->{}:{}", p.rule, f.from, f.to, f.kind),
+                    ),
+                };
+                world.push_flow(FlowState {
+                    id,
+                    from: f.from,
+                    to: f.to,
+                    kind: f.kind,
+                    via: f.via,
+                    amount: f.amount,
+                    project: f.project,
+                    tags: f.tags,
+                    note: f.note,
+                    origin: FlowOrigin::Rule(provenance),
+                });
+                continue;
+            }
+            other => other,
+        };
+        match &kind {
             EffectKind::Adjust { op, .. } => {
                 for i in targets {
                     let flow = &mut world.flows[i];
@@ -156,27 +183,7 @@ pub(crate) fn apply(
                         });
                 }
             }
-            EffectKind::Flow(f) => {
-                let id = match &f.id {
-                    Some(id) => id.clone(),
-                    None => unique_flow_id(
-                        world,
-                        &format!("{}:{}->{}:{}", p.rule, f.from, f.to, f.kind),
-                    ),
-                };
-                world.push_flow(FlowState {
-                    id,
-                    from: f.from.clone(),
-                    to: f.to.clone(),
-                    kind: f.kind,
-                    via: f.via.clone(),
-                    amount: f.amount,
-                    project: f.project.clone(),
-                    tags: f.tags.clone(),
-                    note: f.note.clone(),
-                    origin: FlowOrigin::Rule(p.clone()),
-                });
-            }
+            EffectKind::Flow(_) => {} // applied above
             EffectKind::Set {
                 entity,
                 id,

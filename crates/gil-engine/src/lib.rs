@@ -567,7 +567,7 @@ type FlowKey<'a> = (&'a str, &'a str, Option<&'a str>);
 struct LineSum<'a> {
     amount: f64,
     count: usize,
-    receivers: BTreeSet<&'a str>,
+    receivers: rustc_hash::FxHashSet<&'a str>,
     rules: BTreeSet<&'a str>,
     first_id: &'a str,
 }
@@ -601,14 +601,16 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
         });
         return lines;
     }
-    let mut grouped: BTreeMap<FlowKey<'_>, LineSum<'_>> = BTreeMap::new();
+    // Grouped in a hash map and sorted once: a B-tree keyed by ids sharing prefixes
+    // spent its time comparing strings.
+    let mut grouped: rustc_hash::FxHashMap<FlowKey<'_>, LineSum<'_>> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
         let line = grouped
             .entry((&f.from, f.kind.as_str(), f.via.as_deref()))
             .or_insert_with(|| LineSum {
                 amount: 0.0,
                 count: 0,
-                receivers: BTreeSet::new(),
+                receivers: Default::default(),
                 rules: BTreeSet::new(),
                 first_id: &f.id,
             });
@@ -619,6 +621,8 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
             line.rules.insert(&p.rule);
         }
     }
+    let mut grouped: Vec<(FlowKey<'_>, LineSum<'_>)> = grouped.into_iter().collect();
+    grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     grouped
         .into_iter()
         .map(|((from, kind, via), line)| FlowLine {
@@ -628,7 +632,7 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
                 .unwrap_or_default(),
             from: from.to_string(),
             to: (line.receivers.len() == 1)
-                .then(|| line.receivers.first().map(|r| r.to_string()))
+                .then(|| line.receivers.iter().next().map(|r| r.to_string()))
                 .flatten(),
             kind: kind.to_string(),
             via: via.map(str::to_string),

@@ -146,9 +146,45 @@ return {
 }
 "#;
 
-/// The columnar forms (`on_actors`, `on_flows`) of the voucher, growth and efficiency
-/// rules: the same effects in the same order, one Lua call per rule and year.
+/// The columnar forms (`on_actors`, `on_flows`) of all five rules: the same effects in
+/// the same order, one Lua call per rule and year.
 pub const COLUMNAR_RULES: &[(&str, &str)] = &[
+    (
+        "rules/tax_credit.lua",
+        r#"-- Synthetic workload, columnar form: the tax credit, buyers joined by id.
+return {
+  id = "synth.tax_credit",
+  kind = "tax_break",
+  params = { "synth.credit_large", "synth.credit_sme" },
+  select = { flows = { via = "purchase" } },
+  on_flows = function(cols, ctx)
+    local buyer = cols.actor("from")
+    local rate = col.where(buyer.kind:eq("large_firm"), ctx.param("synth.credit_large"),
+      col.where(buyer.kind:is_in({ "sme", "startup" }), ctx.param("synth.credit_sme"), 0))
+    local credited = rate:gt(0)
+    local credit = (cols.amount * rate):filter(credited)
+    ctx.flow { from = "gov", to = buyer.id:filter(credited), kind = "funding", via = "tax_credit", amount = credit }
+    ctx.metric("synth.tax_credit", credit)
+  end,
+}
+"#,
+    ),
+    (
+        "rules/procurement.lua",
+        r#"-- Synthetic workload, columnar form: procurement to the actor named in `platform`.
+return {
+  id = "synth.procurement",
+  kind = "procurement",
+  select = { actors = { kind = "public_user" } },
+  on_actors = function(cols, ctx)
+    local budget = cols.attr("budget")
+    ctx.flow { from = cols.id, to = cols.text("platform"), kind = "funding", via = "procurement",
+               amount = budget }
+    ctx.metric("synth.procurement", budget)
+  end,
+}
+"#,
+    ),
     (
         "rules/voucher.lua",
         r#"-- Synthetic workload, columnar form: the voucher over all selected actors at once.

@@ -241,6 +241,7 @@ pub const CLASSES: &[Class] = &[
             req("region", Ty::Class("StrCol"), "Empty string where unset."),
             req("count", Ty::Class("NumCol"), ""),
             req("attr", Ty::Fn(&[("name", Ty::Str)], Some(&Ty::Class("NumCol"))), "A numeric attribute as a column (NaN where missing)."),
+            req("text", Ty::Fn(&[("name", Ty::Str)], Some(&Ty::Class("StrCol"))), "A text attribute as a column (empty where missing or not text)."),
         ],
     },
     Class {
@@ -255,6 +256,7 @@ pub const CLASSES: &[Class] = &[
             req("via", Ty::Class("StrCol"), "Empty string where unset."),
             req("project", Ty::Class("StrCol"), "Empty string where unset."),
             req("amount", Ty::Class("NumCol"), ""),
+            req("actor", Ty::Fn(&[("field", Ty::Str)], Some(&Ty::Class("ActorColumns"))), "The actors named in column `field` (\"from\" or \"to\"), row by row, as actor columns: a join. Every row must name an actor."),
         ],
     },
     Class {
@@ -267,6 +269,7 @@ pub const CLASSES: &[Class] = &[
             req("lt", Ty::Fn(&[("self", Ty::Class("NumCol")), ("other", Ty::Any)], Some(&Ty::Class("BoolCol"))), "Row-wise <."),
             req("le", Ty::Fn(&[("self", Ty::Class("NumCol")), ("other", Ty::Any)], Some(&Ty::Class("BoolCol"))), "Row-wise <=."),
             req("get", Ty::Fn(&[("self", Ty::Class("NumCol")), ("row", Ty::Num)], Some(&Ty::Num)), "One row (1-based)."),
+            req("filter", Ty::Fn(&[("self", Ty::Class("NumCol")), ("keep", Ty::Class("BoolCol"))], Some(&Ty::Class("NumCol"))), "The rows where `keep` holds, in order."),
         ],
     },
     Class {
@@ -275,6 +278,8 @@ pub const CLASSES: &[Class] = &[
         fields: &[
             req("eq", Ty::Fn(&[("self", Ty::Class("StrCol")), ("name", Ty::Str)], Some(&Ty::Class("BoolCol"))), "Row-wise equality."),
             req("get", Ty::Fn(&[("self", Ty::Class("StrCol")), ("row", Ty::Num)], Some(&Ty::Str)), "One row (1-based)."),
+            req("is_in", Ty::Fn(&[("self", Ty::Class("StrCol")), ("names", Ty::List(&Ty::Str))], Some(&Ty::Class("BoolCol"))), "Row-wise: the name is one of `names`."),
+            req("filter", Ty::Fn(&[("self", Ty::Class("StrCol")), ("keep", Ty::Class("BoolCol"))], Some(&Ty::Class("StrCol"))), "The rows where `keep` holds, in order."),
         ],
     },
     Class {

@@ -106,8 +106,28 @@ fn compare(a: &NumCol, b: &NumArg, op: impl Fn(f64, f64) -> bool) -> mlua::Resul
     )))
 }
 
+/// The rows of `values` where `keep` holds, in order (`col:filter(cond)`).
+fn filter<T: Clone>(values: &[T], keep: &BoolCol) -> mlua::Result<Vec<T>> {
+    if keep.0.len() != values.len() {
+        return Err(mlua::Error::runtime(format!(
+            "columns of different lengths ({} and {})",
+            values.len(),
+            keep.0.len()
+        )));
+    }
+    Ok(values
+        .iter()
+        .zip(keep.0.iter())
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| v.clone())
+        .collect())
+}
+
 impl UserData for NumCol {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("filter", |_, this, keep: BoolCol| {
+            Ok(NumCol(Rc::new(filter(&this.0, &keep)?)))
+        });
         methods.add_meta_function(MetaMethod::Add, |_, (a, b): (NumArg, NumArg)| {
             zip(&a, &b, |x, y| x + y)
         });
@@ -146,6 +166,14 @@ impl UserData for StrCol {
         });
         methods.add_method("eq", |_, this, s: String| {
             Ok(BoolCol(Rc::new(this.0.iter().map(|x| *x == s).collect())))
+        });
+        methods.add_method("is_in", |_, this, names: Vec<String>| {
+            Ok(BoolCol(Rc::new(
+                this.0.iter().map(|x| names.contains(x)).collect(),
+            )))
+        });
+        methods.add_method("filter", |_, this, keep: BoolCol| {
+            Ok(StrCol(Rc::new(filter(&this.0, &keep)?)))
         });
     }
 }

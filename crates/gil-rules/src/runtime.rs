@@ -1512,21 +1512,60 @@ fn columns_table(
     rows: Rc<Vec<usize>>,
 ) -> mlua::Result<Table> {
     use crate::columns::{NumCol, StrCol};
-    let world = shared.world.borrow();
     let t = lua.create_table()?;
     t.raw_set("n", rows.len())?;
-    let texts = |f: &dyn Fn(usize) -> String| StrCol(Rc::new(rows.iter().map(|&i| f(i)).collect()));
-    let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(rows.iter().map(|&i| f(i)).collect()));
+    // Columns are made when a rule first reads them: copying every id, kind and via
+    // column of a large selection up front cost more than most rules' arithmetic.
+    let made: RefCell<rustc_hash::FxHashMap<String, Value>> = RefCell::default();
+    let (s, r) = (shared.clone(), rows.clone());
+    let column = lua.create_function(move |lua, (_, key): (Value, Value)| {
+        let Value::String(key) = key else {
+            return Ok(Value::Nil);
+        };
+        let key = key.to_string_lossy();
+        if let Some(v) = made.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let w = s.world.borrow();
+        let texts =
+            |f: &dyn Fn(usize) -> String| StrCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
+        let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
+        let (a, f) = (&w.actors, &w.flows);
+        let value = match (hook, key.as_str()) {
+            (Hook::Actor, "id") => Some(Column::Text(texts(&|i| a[i].id.clone()))),
+            (Hook::Actor, "kind") => Some(Column::Text(texts(&|i| a[i].kind.clone()))),
+            (Hook::Actor, "region") => Some(Column::Text(texts(&|i| {
+                a[i].region.clone().unwrap_or_default()
+            }))),
+            (Hook::Actor, "count") => Some(Column::Number(numbers(&|i| a[i].count))),
+            (Hook::Flow, "id") => Some(Column::Text(texts(&|i| f[i].id.clone()))),
+            (Hook::Flow, "from") => Some(Column::Text(texts(&|i| f[i].from.clone()))),
+            (Hook::Flow, "to") => Some(Column::Text(texts(&|i| f[i].to.clone()))),
+            (Hook::Flow, "kind") => Some(Column::Text(texts(&|i| f[i].kind.as_str().to_string()))),
+            (Hook::Flow, "via") => Some(Column::Text(texts(&|i| {
+                f[i].via.clone().unwrap_or_default()
+            }))),
+            (Hook::Flow, "project") => Some(Column::Text(texts(&|i| {
+                f[i].project.clone().unwrap_or_default()
+            }))),
+            (Hook::Flow, "amount") => Some(Column::Number(numbers(&|i| f[i].amount))),
+            _ => None,
+        };
+        drop(w);
+        let value = match value {
+            Some(Column::Text(c)) => Value::UserData(lua.create_userdata(c)?),
+            Some(Column::Number(c)) => Value::UserData(lua.create_userdata(c)?),
+            None => Value::Nil,
+        };
+        made.borrow_mut().insert(key, value.clone());
+        Ok(value)
+    })?;
+    let meta = lua.create_table()?;
+    meta.raw_set("__index", column)?;
+    meta.set_readonly(true);
+    t.set_metatable(Some(meta))?;
     match hook {
         Hook::Actor => {
-            let a = &world.actors;
-            t.raw_set("id", texts(&|i| a[i].id.clone()))?;
-            t.raw_set("kind", texts(&|i| a[i].kind.clone()))?;
-            t.raw_set(
-                "region",
-                texts(&|i| a[i].region.clone().unwrap_or_default()),
-            )?;
-            t.raw_set("count", numbers(&|i| a[i].count))?;
             let (s, r) = (shared.clone(), rows.clone());
             let attr = lua.create_function(move |_, name: String| {
                 let w = s.world.borrow();
@@ -1542,24 +1581,62 @@ fn columns_table(
                 )))
             })?;
             t.raw_set("attr", attr)?;
+            let (s, r) = (shared.clone(), rows.clone());
+            let text = lua.create_function(move |_, name: String| {
+                let w = s.world.borrow();
+                Ok(StrCol(Rc::new(
+                    r.iter()
+                        .map(
+                            |&i| match w.actors.get(i).and_then(|a| a.attrs.get(&name)) {
+                                Some(AttrVal::Text(v)) => v.clone(),
+                                _ => String::new(),
+                            },
+                        )
+                        .collect(),
+                )))
+            })?;
+            t.raw_set("text", text)?;
         }
         Hook::Flow => {
-            let f = &world.flows;
-            t.raw_set("id", texts(&|i| f[i].id.clone()))?;
-            t.raw_set("from", texts(&|i| f[i].from.clone()))?;
-            t.raw_set("to", texts(&|i| f[i].to.clone()))?;
-            t.raw_set("kind", texts(&|i| f[i].kind.as_str().to_string()))?;
-            t.raw_set("via", texts(&|i| f[i].via.clone().unwrap_or_default()))?;
-            t.raw_set(
-                "project",
-                texts(&|i| f[i].project.clone().unwrap_or_default()),
-            )?;
-            t.raw_set("amount", numbers(&|i| f[i].amount))?;
+            let (s, r) = (shared.clone(), rows.clone());
+            let actor = lua.create_function(move |lua, field: String| {
+                let actors: Vec<usize> = {
+                    let w = s.world.borrow();
+                    r.iter()
+                        .map(|&i| {
+                            let flow = w.flows.get(i);
+                            let id = match field.as_str() {
+                                "from" => flow.map(|f| f.from.as_str()),
+                                "to" => flow.map(|f| f.to.as_str()),
+                                _ => {
+                                    return Err(mlua::Error::runtime(format!(
+                                        "cols.actor: expected \"from\" or \"to\", got `{field}`"
+                                    )))
+                                }
+                            }
+                            .unwrap_or_default();
+                            w.actor_index(id).ok_or_else(|| {
+                                mlua::Error::runtime(format!(
+                                    "cols.actor: `{id}` (in `{field}`) is not an actor; filter the rows first"
+                                ))
+                            })
+                        })
+                        .collect::<mlua::Result<_>>()?
+                };
+                unguarded(lua, &s, || columns_table(lua, &s, Hook::Actor, Rc::new(actors)))
+            })?;
+            t.raw_set("actor", actor)?;
         }
         Hook::Asset => {}
     }
     t.set_readonly(true);
     Ok(t)
+}
+
+/// A column made on first read.
+enum Column {
+    Text(crate::columns::StrCol),
+    Number(crate::columns::NumCol),
 }
 
 /// The fields of an effect table whose values include columns, and the number of rows
