@@ -83,21 +83,23 @@ fn run_parallel(
     index: usize,
 ) -> Result<Vec<gil_rules::Effect>, RuleError> {
     let mut effects = rules.run_step_hook(index)?;
+    // The same hooks in the same order as `RuleRuntime::run`.
     for hook in [
         gil_rules::Hook::Actor,
         gil_rules::Hook::Asset,
         gil_rules::Hook::Flow,
     ] {
-        if !rules.has_hook(index, hook) {
-            continue;
+        if rules.has_hook(index, hook) {
+            let selected = rules.selection(index, hook);
+            if selected.len() >= parallel::PARALLEL_MIN {
+                let world = rules.shared_world();
+                effects.extend(workers.run(index, hook, &world, &selected)?);
+            } else {
+                effects.extend(rules.run_entity_hook(index, hook, &selected)?);
+            }
         }
-        let selected = rules.selection(index, hook);
-        if selected.len() >= parallel::PARALLEL_MIN {
-            let world = rules.shared_world();
-            effects.extend(workers.run(index, hook, &world, &selected)?);
-        } else {
-            effects.extend(rules.run_entity_hook(index, hook, &selected)?);
-        }
+        // Columnar hooks are one call over whole columns: they stay on this runtime.
+        effects.extend(rules.run_columns_hook(index, hook)?);
     }
     effects.extend(rules.run_project_hook(index)?);
     Ok(effects)

@@ -1086,14 +1086,19 @@ fn provenance(lua: &Lua, shared: &Shared) -> Provenance {
 
 /// An error in a `ctx` call, located at the calling line.
 fn effect_error(lua: &Lua, shared: &Shared, function: &str, message: String) -> mlua::Error {
+    located_error(
+        lua,
+        shared,
+        RuleErrorKind::Effect,
+        format!("ctx.{function}: {message}"),
+    )
+}
+
+/// An error in a host function, located at the rule line that called it.
+fn located_error(lua: &Lua, shared: &Shared, kind: RuleErrorKind, message: String) -> mlua::Error {
     let (file, line) = call_site(lua, shared);
     let rule = shared.caller.borrow().rule.clone();
-    let mut e = RuleError::new(
-        RuleErrorKind::Effect,
-        file.to_string(),
-        Some(line),
-        format!("ctx.{function}: {message}"),
-    );
+    let mut e = RuleError::new(kind, file.to_string(), Some(line), message);
     if !rule.is_empty() {
         e = e.rule(rule.to_string());
     }
@@ -1600,6 +1605,7 @@ fn columns_table(
         Hook::Flow => {
             let (s, r) = (shared.clone(), rows.clone());
             let actor = lua.create_function(move |lua, field: String| {
+                let fail = |m: String| located_error(lua, &s, RuleErrorKind::Runtime, m);
                 let actors: Vec<usize> = {
                     let w = s.world.borrow();
                     r.iter()
@@ -1609,14 +1615,14 @@ fn columns_table(
                                 "from" => flow.map(|f| f.from.as_str()),
                                 "to" => flow.map(|f| f.to.as_str()),
                                 _ => {
-                                    return Err(mlua::Error::runtime(format!(
+                                    return Err(fail(format!(
                                         "cols.actor: expected \"from\" or \"to\", got `{field}`"
                                     )))
                                 }
                             }
                             .unwrap_or_default();
                             w.actor_index(id).ok_or_else(|| {
-                                mlua::Error::runtime(format!(
+                                fail(format!(
                                     "cols.actor: `{id}` (in `{field}`) is not an actor; filter the rows first"
                                 ))
                             })
