@@ -103,12 +103,16 @@ struct Shared {
 }
 
 /// Luau source of `Shared::first_unknown`; raw `next`, so a metatable cannot run code.
-const FIRST_UNKNOWN: &str = "local next = next
+/// Also says whether any value is a userdata (a column), so scalar effect calls need
+/// no second pass.
+const FIRST_UNKNOWN: &str = "local next, type = next, type
 return function(t, allowed)
-  for k in next, t do
-    if allowed[k] == nil then return k end
+  local columns = false
+  for k, v in next, t do
+    if allowed[k] == nil then return k, columns end
+    if type(v) == 'userdata' then columns = true end
   end
-  return nil
+  return nil, columns
 end";
 
 fn field_checks(lua: &Lua) -> mlua::Result<(Function, rustc_hash::FxHashMap<&'static str, Table>)> {
@@ -851,11 +855,27 @@ fn order(infos: &[RuleInfo], sources: &[RuleSource]) -> Result<Vec<usize>, RuleE
 // ── Views ─────────────────────────────────────────────────────────────────────────
 
 fn string_list(lua: &Lua, items: &[String]) -> mlua::Result<Table> {
+    if items.is_empty() {
+        // Most entities have no tags: they share one frozen empty list.
+        return empty_list(lua);
+    }
     let t = lua.create_table_with_capacity(items.len(), 0)?;
     for (i, s) in items.iter().enumerate() {
         t.raw_set(i + 1, s.as_str())?;
     }
     t.set_readonly(true);
+    Ok(t)
+}
+
+/// One frozen empty table per Lua state, kept in its app data.
+fn empty_list(lua: &Lua) -> mlua::Result<Table> {
+    struct EmptyList(Table);
+    if let Some(e) = lua.app_data_ref::<EmptyList>() {
+        return Ok(e.0.clone());
+    }
+    let t = lua.create_table()?;
+    t.set_readonly(true);
+    lua.set_app_data(EmptyList(t.clone()));
     Ok(t)
 }
 
@@ -1140,6 +1160,36 @@ fn unknown_field(
     )
 }
 
+/// Rejects a field `class` does not have; says whether any value is a column.
+fn check_fields(
+    lua: &Lua,
+    shared: &Shared,
+    function: &'static str,
+    class: &str,
+    table: &Table,
+) -> mlua::Result<bool> {
+    let Some(allowed) = shared.allowed_fields.get(class) else {
+        return Ok(false);
+    };
+    let (unknown, columns) = shared
+        .first_unknown
+        .call::<(Value, bool)>((table, allowed))?;
+    match unknown {
+        Value::Nil => Ok(columns),
+        Value::String(s) => {
+            let fields: &[api::Field] = api::class(class).map(|c| c.fields).unwrap_or(&[]);
+            let name = s.to_string_lossy();
+            Err(unknown_field(lua, shared, function, fields, &name))
+        }
+        other => Err(effect_error(
+            lua,
+            shared,
+            function,
+            format!("unexpected {} key; fields are named", other.type_name()),
+        )),
+    }
+}
+
 /// Reads an effect table, rejecting unknown fields and values of the wrong type.
 struct Spec<'a, 'c> {
     lua: &'a Lua,
@@ -1166,26 +1216,7 @@ impl<'a, 'c> Spec<'a, 'c> {
                 format!("expected a table, got {}", value.type_name()),
             ));
         };
-        let fields: &[api::Field] = api::class(class).map(|c| c.fields).unwrap_or(&[]);
-        let unknown = match shared.allowed_fields.get(class) {
-            Some(allowed) => shared.first_unknown.call::<Value>((&table, allowed))?,
-            None => Value::Nil,
-        };
-        match unknown {
-            Value::Nil => {}
-            Value::String(s) => {
-                let name = s.to_string_lossy();
-                return Err(unknown_field(lua, shared, function, fields, &name));
-            }
-            other => {
-                return Err(effect_error(
-                    lua,
-                    shared,
-                    function,
-                    format!("unexpected {} key; fields are named", other.type_name()),
-                ))
-            }
-        }
+        check_fields(lua, shared, function, class, &table)?;
         Ok(Spec {
             lua,
             shared,
@@ -1698,11 +1729,17 @@ fn with_columns(
     effect: for<'c> fn(&Rc<Shared>, Spec<'_, 'c>) -> mlua::Result<()>,
 ) -> mlua::Result<()> {
     if let Value::Table(table) = &spec {
+        if !check_fields(lua, s, function, class, table)? {
+            let spec = Spec {
+                lua,
+                shared: s,
+                function,
+                fields: Fields::Table(table.clone()),
+                at: None,
+            };
+            return effect(s, spec);
+        }
         if let Some((cells, rows)) = column_rows(lua, s, function, table)? {
-            let fields: &[api::Field] = api::class(class).map(|c| c.fields).unwrap_or(&[]);
-            if let Some(name) = cells.keys().find(|k| !fields.iter().any(|f| f.name == *k)) {
-                return Err(unknown_field(lua, s, function, fields, name));
-            }
             let at = provenance(lua, s);
             for i in 0..rows {
                 effect(s, Spec::row(lua, s, function, &cells, i, &at))?;
