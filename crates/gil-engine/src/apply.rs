@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use gil_rules::{
     AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowState,
-    Provenance, RuleError, RuleErrorKind, WorldState,
+    Provenance, RuleError, RuleErrorKind, Touched, WorldState,
 };
 
 use crate::materialize::Persistent;
@@ -40,8 +40,9 @@ pub(crate) fn apply(
     acc: &mut StepAcc,
     persistent: &mut Persistent,
     trace: &mut StepTrace,
-) -> Result<(), RuleError> {
+) -> Result<Touched, RuleError> {
     let flows_at_start = world.flows.len();
+    let mut touched = Touched::default();
 
     // Check for conflicts before changing anything.
     let mut sets: BTreeMap<(EntityKind, &str, &str), &Provenance> = BTreeMap::new();
@@ -171,6 +172,7 @@ pub(crate) fn apply(
                         .rule(p.rule.to_string()));
                     }
                     flow.amount = after;
+                    touched.flows.push(i);
                     trace
                         .adjustments
                         .entry(flow.id.clone())
@@ -214,21 +216,29 @@ pub(crate) fn apply(
                                 "ctx.set: capacity `{cap}` cannot be negative ({v})"
                             )));
                         }
-                        let asset = world.asset_index(id).and_then(|i| world.assets.get_mut(i));
+                        let index = world.asset_index(id);
+                        touched.assets.extend(index);
+                        let asset = index.and_then(|i| world.assets.get_mut(i));
                         asset
                             .and_then(|a| a.capacity.insert(cap.to_string(), *v))
                             .map(AttrVal::Num)
                     }
                     None => {
                         let attrs = match entity {
-                            EntityKind::Actor => world
-                                .actor_index(id)
-                                .and_then(|i| world.actors.get_mut(i))
-                                .map(|a| &mut a.attrs),
-                            EntityKind::Asset => world
-                                .asset_index(id)
-                                .and_then(|i| world.assets.get_mut(i))
-                                .map(|a| &mut a.attrs),
+                            EntityKind::Actor => {
+                                let index = world.actor_index(id);
+                                touched.actors.extend(index);
+                                index
+                                    .and_then(|i| world.actors.get_mut(i))
+                                    .map(|a| &mut a.attrs)
+                            }
+                            EntityKind::Asset => {
+                                let index = world.asset_index(id);
+                                touched.assets.extend(index);
+                                index
+                                    .and_then(|i| world.assets.get_mut(i))
+                                    .map(|a| &mut a.attrs)
+                            }
                         };
                         attrs.and_then(|a| a.insert(attr.clone(), value.clone()))
                     }
@@ -300,7 +310,7 @@ pub(crate) fn apply(
             }),
         }
     }
-    Ok(())
+    Ok(touched)
 }
 
 fn unique_flow_id(world: &WorldState, base: &str) -> String {

@@ -374,8 +374,12 @@ fn run_rules(
         if effects.is_empty() {
             continue;
         }
-        let mut world = rules.world_mut();
-        apply::apply(&mut world, effects, acc, persistent, step_trace)?;
+        // Views of entities the effects did not touch stay valid for the next rule.
+        let touched = {
+            let mut world = rules.world_mut_keeping_views();
+            apply::apply(&mut world, effects, acc, persistent, step_trace)?
+        };
+        rules.forget_views(&touched)?;
     }
     Ok(())
 }

@@ -26,4 +26,6 @@ pub use meta::{KnownNames, RuleInfo};
 pub use runtime::{Hook, RuleRuntime};
 pub use sandbox::{SandboxConfig, REMOVED_GLOBALS};
 pub use source::{find_files, read_entry, RuleSource};
-pub use world::{ActorState, AssetState, AttrVal, FlowOrigin, FlowState, ProjectState, WorldState};
+pub use world::{
+    ActorState, AssetState, AttrVal, FlowOrigin, FlowState, ProjectState, Touched, WorldState,
+};

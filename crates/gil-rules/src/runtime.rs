@@ -351,6 +351,31 @@ impl RuleRuntime {
         RefMut::map(self.shared.world.borrow_mut(), std::sync::Arc::make_mut)
     }
 
+    /// Mutable access for applying effects that keeps the cached views: the caller must
+    /// then pass every entity it changed to [`Self::forget_views`].
+    pub fn world_mut_keeping_views(&self) -> RefMut<'_, WorldState> {
+        RefMut::map(self.shared.world.borrow_mut(), std::sync::Arc::make_mut)
+    }
+
+    /// Drops the cached views of the entities a rule's effects changed (and the whole-
+    /// world view); every other view stays valid for the next rule of the step.
+    pub fn forget_views(&self, touched: &crate::world::Touched) -> Result<(), RuleError> {
+        let mut views = self.shared.views.borrow_mut();
+        views.world = None;
+        let forget = |cache: &Option<Table>, indices: &[usize]| -> mlua::Result<()> {
+            if let Some(cache) = cache {
+                for &i in indices {
+                    cache.raw_set(i + 1, Value::Nil)?;
+                }
+            }
+            Ok(())
+        };
+        forget(&views.actors, &touched.actors)
+            .and_then(|()| forget(&views.assets, &touched.assets))
+            .and_then(|()| forget(&views.flows, &touched.flows))
+            .map_err(|e| sandbox_error("<views>", e))
+    }
+
     /// Takes the world out (at the end of a step).
     pub fn take_world(&self) -> WorldState {
         *self.shared.views.borrow_mut() = Views::default();

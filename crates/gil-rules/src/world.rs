@@ -79,6 +79,15 @@ pub struct ProjectState {
     pub participants: Vec<String>,
 }
 
+/// Entities whose state one rule's effects changed (indices into the world), so the
+/// runtime can drop just their cached views. New flows are not listed: they had none.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    pub actors: Vec<usize>,
+    pub assets: Vec<usize>,
+    pub flows: Vec<usize>,
+}
+
 /// Everything a rule can read in one step.
 #[derive(Debug, Clone, Default)]
 pub struct WorldState {
