@@ -118,6 +118,54 @@ fn later_rules_see_earlier_effects_through_their_views() {
 }
 
 #[test]
+fn worker_threads_see_earlier_effects_too() {
+    // Enough actors that per-entity hooks go to the workers, whose views must follow
+    // the first rule's ctx.set like the main runtime's do.
+    let mut text = String::from(
+        "scenario: { id: w, horizon: { start: 2026, end: 2027 }, currency: KRW, rules: [rules] }\nactors:\n",
+    );
+    for i in 0..600 {
+        text.push_str(&format!(
+            "  - {{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}\n"
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("gil-worker-views-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
+    std::fs::copy(
+        "fixtures/engine/views/rules/second.lua",
+        dir.join("rules/second.lua"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("rules/first.lua"),
+        "return { id = \"views.first\", on_actor = function(a, ctx)\n  ctx.set { actor = a.id, attr = \"demand\", value = a.attrs.demand + 1 }\nend }\n",
+    )
+    .unwrap();
+    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
+    let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+    for threads in [1, 2] {
+        let options = gil_engine::Options {
+            threads,
+            ..Default::default()
+        };
+        let e = gil_engine::evaluate(&s, &rules, &options).unwrap();
+        for (k, step) in e.outcome.steps.iter().enumerate() {
+            // Each year adds one to every demand, and the second rule sees it that year.
+            let expected = (k + 1) as f64;
+            assert_eq!(step.metrics["demand.a0"], expected, "threads {threads}");
+            assert_eq!(
+                step.metrics["demand.a599"],
+                599.0 + expected,
+                "threads {threads}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn every_example_outcome_matches_its_snapshot() {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots/outcome");

@@ -359,6 +359,9 @@ fn run_rules(
     persistent: &mut materialize::Persistent,
     step_trace: &mut trace::StepTrace,
 ) -> Result<(), EngineError> {
+    if let Some(workers) = workers.as_deref_mut() {
+        workers.new_step();
+    }
     for &index in rules.order() {
         if options
             .cancel
@@ -380,6 +383,9 @@ fn run_rules(
             apply::apply(&mut world, effects, acc, persistent, step_trace)?
         };
         rules.forget_views(&touched)?;
+        if let Some(workers) = workers.as_deref_mut() {
+            workers.note_touched(&touched);
+        }
     }
     Ok(())
 }

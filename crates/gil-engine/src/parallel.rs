@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use gil_rules::{Effect, Hook, RuleError, RuleErrorKind, RuleRuntime, WorldState};
+use gil_rules::{Effect, Hook, RuleError, RuleErrorKind, RuleRuntime, Touched, WorldState};
 
 /// Below this many entities a rule's hook runs on the main runtime: splitting costs more.
 pub const PARALLEL_MIN: usize = 256;
@@ -19,6 +19,9 @@ struct Job {
     rule: usize,
     hook: Hook,
     world: Arc<WorldState>,
+    /// `None`: a new step, build views afresh. `Some`: the same step as this worker's
+    /// last job; these entities changed since, the worker's other views still hold.
+    touched: Option<Touched>,
     entities: Vec<usize>,
     slot: usize,
     reply: mpsc::Sender<Reply>,
@@ -27,6 +30,9 @@ struct Job {
 pub struct Workers {
     jobs: Vec<mpsc::Sender<Job>>,
     handles: Vec<JoinHandle<()>>,
+    /// Per worker: entities changed since its last job in this step (`None`: it has
+    /// not worked in this step, so its views are from another world).
+    touched: Vec<Option<Touched>>,
     /// Hook calls the workers made.
     pub calls: u64,
 }
@@ -53,10 +59,18 @@ impl Workers {
                     }
                 };
                 for job in rx {
-                    runtime.set_shared_world(job.world);
+                    let resumed = match &job.touched {
+                        None => {
+                            runtime.set_shared_world(job.world);
+                            Ok(())
+                        }
+                        Some(touched) => runtime.resume_shared_world(job.world, touched),
+                    };
                     let before = runtime.calls();
-                    let result = runtime.run_entity_hook(job.rule, job.hook, &job.entities);
-                    runtime.release_world();
+                    let result = resumed
+                        .and_then(|()| runtime.run_entity_hook(job.rule, job.hook, &job.entities));
+                    // Let go of the world so the main runtime can apply effects in place.
+                    runtime.pause_world();
                     let _ = job
                         .reply
                         .send((job.slot, result.map(|e| (e, runtime.calls() - before))));
@@ -75,8 +89,23 @@ impl Workers {
         Ok(Workers {
             jobs,
             handles,
+            touched: vec![None; n],
             calls: 0,
         })
+    }
+
+    /// A new step: every worker builds its views afresh.
+    pub fn new_step(&mut self) {
+        self.touched.iter_mut().for_each(|t| *t = None);
+    }
+
+    /// Effects changed these entities: workers drop their views before their next job.
+    pub fn note_touched(&mut self, changed: &Touched) {
+        for pending in self.touched.iter_mut().flatten() {
+            pending.actors.extend_from_slice(&changed.actors);
+            pending.assets.extend_from_slice(&changed.assets);
+            pending.flows.extend_from_slice(&changed.flows);
+        }
     }
 
     /// Runs `hook` of rule `rule` over `selection`, cut into one slice per worker.
@@ -92,10 +121,16 @@ impl Workers {
         let (tx, rx) = mpsc::channel::<Reply>();
         let mut sent = 0;
         for (slot, chunk) in selection.chunks(size.max(1)).enumerate() {
+            let touched = self
+                .touched
+                .get_mut(slot)
+                .ok_or_else(worker_lost)?
+                .replace(Touched::default());
             let job = Job {
                 rule,
                 hook,
                 world: world.clone(),
+                touched,
                 entities: chunk.to_vec(),
                 slot,
                 reply: tx.clone(),

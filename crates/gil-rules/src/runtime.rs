@@ -344,6 +344,22 @@ impl RuleRuntime {
         *self.shared.world.borrow_mut() = std::sync::Arc::new(WorldState::default());
     }
 
+    /// Takes up the same step's world again (a worker's next part of a step), keeping
+    /// its cached views except those of the entities changed since (`touched`).
+    pub fn resume_shared_world(
+        &self,
+        world: std::sync::Arc<WorldState>,
+        touched: &crate::world::Touched,
+    ) -> Result<(), RuleError> {
+        *self.shared.world.borrow_mut() = world;
+        self.forget_views(touched)
+    }
+
+    /// Lets go of the world but keeps the cached views, for [`Self::resume_shared_world`].
+    pub fn pause_world(&self) {
+        *self.shared.world.borrow_mut() = std::sync::Arc::new(WorldState::default());
+    }
+
     /// Mutable access for applying effects; every cached view is dropped. Cheap when no
     /// worker still holds the world (they release it after each part).
     pub fn world_mut(&self) -> RefMut<'_, WorldState> {
