@@ -166,6 +166,41 @@ fn worker_threads_see_earlier_effects_too() {
 }
 
 #[test]
+fn the_rules_memory_limit_does_not_count_the_engines_own_views() {
+    // 30,000 actor views are several MiB: more than the 4 MiB the rules may use, which
+    // must still hold for the rules' own allocations only.
+    let mut text = String::from(
+        "scenario: { id: m, horizon: { start: 2026, end: 2027 }, currency: KRW, rules: [rules] }\nactors:\n",
+    );
+    for i in 0..30_000 {
+        text.push_str(&format!(
+            "  - {{ id: a{i}, kind: startup, tags: [t], attrs: {{ demand: {i}, note: n{i} }} }}\n"
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("gil-memory-views-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
+    std::fs::write(
+        dir.join("rules/sum.lua"),
+        "return { id = \"m.sum\", on_actor = function(a, ctx)\n  local row = { value = a.attrs.demand, who = a.id .. \"!\" }  -- allocates\n  ctx.metric(\"demand\", row.value)\nend }\n",
+    )
+    .unwrap();
+    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
+    let config = gil_rules::SandboxConfig {
+        memory_limit: 4 * 1024 * 1024,
+        ..gil_tests::test_sandbox()
+    };
+    let rules = gil_engine::load_rules(&s, &[], config).unwrap();
+    let e = gil_engine::evaluate(&s, &rules, &gil_engine::Options::default()).unwrap();
+    assert_eq!(
+        e.outcome.steps[1].metrics["demand"],
+        (0..30_000).sum::<u64>() as f64
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn every_example_outcome_matches_its_snapshot() {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots/outcome");

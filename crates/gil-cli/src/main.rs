@@ -87,7 +87,7 @@ pub struct EvalArgs {
     /// Longest all rule calls of a run may take together, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub rule_budget: f64,
-    /// Memory limit of the Lua state, in MiB
+    /// Memory rules may allocate in the Lua state, in MiB, on top of the entity views gil builds
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub lua_memory: usize,
     /// Worker threads for per-entity hooks (0: every core); the outcome is the same for any N

@@ -95,6 +95,10 @@ struct Shared {
     /// The Lua state's memory limit, restored after host-built views (see `unguarded`).
     memory_limit: usize,
     unguarded: std::cell::Cell<bool>,
+    /// Bytes the host's own views added to the Lua heap this step: the limit applies to
+    /// what rules allocate on top of them and of the collector's slack for them (a
+    /// national scenario's views alone can pass the default limit).
+    host_bytes: std::cell::Cell<usize>,
     /// `first_unknown(t, allowed)`: the first key of effect table `t` not in `allowed`,
     /// found inside Luau (iterating from Rust made a handle per key and per value).
     first_unknown: Function,
@@ -186,6 +190,7 @@ impl RuleRuntime {
             })?,
             memory_limit: config.memory_limit,
             unguarded: std::cell::Cell::new(false),
+            host_bytes: std::cell::Cell::new(0),
             first_unknown,
             allowed_fields,
         });
@@ -323,6 +328,13 @@ impl RuleRuntime {
     pub fn set_shared_world(&self, world: std::sync::Arc<WorldState>) {
         *self.shared.world.borrow_mut() = world;
         *self.shared.views.borrow_mut() = Views::default();
+        // The old views are garbage now: collect them, so the rules' memory limit again
+        // sits just above what the host holds.
+        let _ = self.lua.gc_collect();
+        self.shared.host_bytes.set(0);
+        if self.shared.memory_limit > 0 {
+            let _ = self.lua.set_memory_limit(self.shared.memory_limit);
+        }
         let year = self.shared.world.borrow().year;
         self.ctx.set_readonly(false);
         let _ = self.ctx.raw_set("step", year);
@@ -1026,9 +1038,17 @@ fn unguarded<R>(
     }
     let _ = lua.set_memory_limit(0);
     shared.unguarded.set(true);
+    let before = lua.used_memory();
     let result = build();
     shared.unguarded.set(false);
-    let restored = lua.set_memory_limit(shared.memory_limit);
+    let added = lua.used_memory().saturating_sub(before);
+    shared
+        .host_bytes
+        .set(shared.host_bytes.get().saturating_add(added));
+    // Twice the views: the collector lets garbage grow in proportion to the live heap
+    // (Luau's default goal is 200%), and the views are live heap.
+    let allowance = shared.host_bytes.get().saturating_mul(2);
+    let restored = lua.set_memory_limit(shared.memory_limit.saturating_add(allowance));
     match (result, restored) {
         (Ok(r), Ok(_)) => Ok(r),
         (Err(e), _) => Err(e),
