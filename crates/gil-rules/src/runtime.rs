@@ -60,7 +60,6 @@ impl Keys {
         Ok(Keys(map))
     }
 
-    /// The key string for `name` (every name the host uses is made in `new`).
     /// The key string for `name`; every name the host uses is made in `new`.
     fn k(&self, name: &str) -> mlua::Result<&mlua::LuaString> {
         self.0
@@ -1278,13 +1277,18 @@ impl<'a, 'c> Spec<'a, 'c> {
             ));
         };
         check_fields(lua, shared, function, class, &table)?;
-        Ok(Spec {
+        Ok(Spec::table(lua, shared, function, table))
+    }
+
+    /// An effect table whose field names were checked already.
+    fn table(lua: &'a Lua, shared: &'a Shared, function: &'static str, table: Table) -> Self {
+        Spec {
             lua,
             shared,
             function,
             fields: Fields::Table(table),
             at: None,
-        })
+        }
     }
 
     /// Row `row` of a column effect table whose field names were checked already.
@@ -1665,32 +1669,30 @@ fn columns_table(
         Hook::Actor => {
             let (s, r) = (shared.clone(), rows.clone());
             let attr = lua.create_function(move |_, name: String| {
-                let w = s.world.borrow();
-                Ok(NumCol(Rc::new(
-                    r.iter()
-                        .map(
-                            |&i| match w.actors.get(i).and_then(|a| a.attrs.get(&name)) {
-                                Some(AttrVal::Num(v)) => *v,
-                                _ => f64::NAN,
-                            },
-                        )
-                        .collect(),
-                )))
+                let number = |v: Option<&AttrVal>| match v {
+                    Some(AttrVal::Num(n)) => *n,
+                    _ => f64::NAN,
+                };
+                Ok(NumCol(Rc::new(attr_column(
+                    &s.world.borrow(),
+                    &r,
+                    &name,
+                    number,
+                ))))
             })?;
             t.raw_set("attr", attr)?;
             let (s, r) = (shared.clone(), rows.clone());
             let text = lua.create_function(move |_, name: String| {
-                let w = s.world.borrow();
-                Ok(StrCol(Rc::new(
-                    r.iter()
-                        .map(
-                            |&i| match w.actors.get(i).and_then(|a| a.attrs.get(&name)) {
-                                Some(AttrVal::Text(v)) => v.clone(),
-                                _ => String::new(),
-                            },
-                        )
-                        .collect(),
-                )))
+                let text = |v: Option<&AttrVal>| match v {
+                    Some(AttrVal::Text(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                Ok(StrCol(Rc::new(attr_column(
+                    &s.world.borrow(),
+                    &r,
+                    &name,
+                    text,
+                ))))
             })?;
             t.raw_set("text", text)?;
         }
@@ -1729,6 +1731,18 @@ fn columns_table(
     }
     t.set_readonly(true);
     Ok(t)
+}
+
+/// Attribute `name` of the actors at `rows`, row by row, through `pick`.
+fn attr_column<T>(
+    world: &WorldState,
+    rows: &[usize],
+    name: &str,
+    pick: impl Fn(Option<&AttrVal>) -> T,
+) -> Vec<T> {
+    rows.iter()
+        .map(|&i| pick(world.actors.get(i).and_then(|a| a.attrs.get(name))))
+        .collect()
 }
 
 /// A column made on first read.
@@ -1789,18 +1803,12 @@ fn with_columns(
     spec: Value,
     effect: for<'c> fn(&Rc<Shared>, Spec<'_, 'c>) -> mlua::Result<()>,
 ) -> mlua::Result<()> {
-    if let Value::Table(table) = &spec {
-        if !check_fields(lua, s, function, class, table)? {
-            let spec = Spec {
-                lua,
-                shared: s,
-                function,
-                fields: Fields::Table(table.clone()),
-                at: None,
-            };
-            return effect(s, spec);
-        }
-        if let Some((cells, rows)) = column_rows(lua, s, function, table)? {
+    let Value::Table(table) = spec else {
+        return effect(s, Spec::new(lua, s, function, class, spec)?); // "expected a table"
+    };
+    let has_columns = check_fields(lua, s, function, class, &table)?;
+    if has_columns {
+        if let Some((cells, rows)) = column_rows(lua, s, function, &table)? {
             let at = provenance(lua, s);
             for i in 0..rows {
                 effect(s, Spec::row(lua, s, function, &cells, i, &at))?;
@@ -1808,7 +1816,7 @@ fn with_columns(
             return Ok(());
         }
     }
-    effect(s, Spec::new(lua, s, function, class, spec)?)
+    effect(s, Spec::table(lua, s, function, table))
 }
 
 fn ctx_flow(s: &Rc<Shared>, spec: Spec<'_, '_>) -> mlua::Result<()> {
