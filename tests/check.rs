@@ -104,3 +104,47 @@ fn includes_merge_and_keep_their_own_file_positions() {
     assert!(s.sources.locate(kepco.id.span).contains("actors.yaml:"));
     assert!(s.asset("grid-capital").is_some(), "power.yaml is included");
 }
+
+#[test]
+fn a_large_file_is_parsed_on_two_threads_with_the_same_verdicts() {
+    // Past the size where syntax check and tree run side by side: an alias bomb and a
+    // syntax error are still reported as in a small file, and a valid file loads.
+    let padding = format!("# {}\n", "x".repeat(1000)).repeat(300);
+    let mut bomb = padding.clone();
+    bomb.push_str(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
+    }
+    let err = gil_model::load_str("bomb.yaml", &bomb, Path::new(".")).unwrap_err();
+    assert!(
+        render_load_error(&err).contains("yaml-too-large"),
+        "{}",
+        render_load_error(&err)
+    );
+
+    let broken = format!("{padding}scenario: {{ id: x\n");
+    let err = gil_model::load_str("broken.yaml", &broken, Path::new(".")).unwrap_err();
+    assert!(
+        render_load_error(&err).contains("yaml-syntax"),
+        "{}",
+        render_load_error(&err)
+    );
+
+    let mut valid = padding;
+    valid.push_str(
+        "scenario: { id: big, horizon: { start: 2026, end: 2026 }, currency: KRW }\nactors:\n",
+    );
+    for i in 0..2000 {
+        valid.push_str(&format!("  - {{ id: a{i}, kind: startup }}\n"));
+    }
+    let s = gil_model::load_str("valid.yaml", &valid, Path::new(".")).unwrap();
+    assert_eq!(s.actors.len(), 2000);
+}

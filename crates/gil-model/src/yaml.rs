@@ -179,8 +179,31 @@ impl fmt::Display for Path<'_> {
 
 /// Parses `text` into a spanned tree. Returns `Ok(None)` for a document with no content.
 pub fn parse(text: &str, file: FileId) -> Result<Option<Node>, YamlError> {
-    // libyaml (through serde_yaml) is the authority on syntax and refuses documents whose
-    // aliases expand past its repetition limit, so the tree below stays bounded.
+    // Large files: the syntax pass and the tree (which has its own node budget) are
+    // independent reads of the text, so they run side by side; the syntax verdict still
+    // comes first.
+    if text.len() >= PARALLEL_PARSE_BYTES {
+        let (syntax, tree) = std::thread::scope(|scope| {
+            let syntax = scope.spawn(|| check_syntax(text, file));
+            let tree = TreeBuilder::new(text, file).build();
+            (syntax.join(), tree)
+        });
+        return match syntax {
+            Ok(Ok(())) => tree,
+            Ok(Err(e)) => Err(e),
+            Err(_) => check_syntax(text, file).and(tree),
+        };
+    }
+    check_syntax(text, file)?;
+    TreeBuilder::new(text, file).build()
+}
+
+/// Files at least this large are parsed on two threads.
+const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
+
+/// libyaml (through serde_yaml) is the authority on syntax and refuses documents whose
+/// aliases expand past its repetition limit.
+fn check_syntax(text: &str, file: FileId) -> Result<(), YamlError> {
     if let Err(err) = serde_yaml::from_str::<de::IgnoredAny>(text) {
         let span = err.location().map(|loc| {
             let start = loc.index().min(text.len());
@@ -208,7 +231,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Option<Node>, YamlError> {
             code,
         });
     }
-    TreeBuilder::new(text, file).build()
+    Ok(())
 }
 
 fn strip_location(message: &str) -> String {
