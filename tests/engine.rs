@@ -117,33 +117,43 @@ fn later_rules_see_earlier_effects_through_their_views() {
     assert_eq!(m["flow.g"], 100.0, "g was not touched");
 }
 
+/// A scenario of `actors` startups (each line from `actor_line(i)`) with `rules` (file
+/// name, Lua text) in a fresh temporary folder; returns the folder and the loaded scenario.
+fn startups_scenario(
+    name: &str,
+    actors: usize,
+    actor_line: impl Fn(usize) -> String,
+    rules: &[(&str, String)],
+) -> (PathBuf, gil_model::Scenario) {
+    let mut text = format!(
+        "scenario: {{ id: {name}, horizon: {{ start: 2026, end: 2027 }}, currency: KRW, rules: [rules] }}\nactors:\n"
+    );
+    for i in 0..actors {
+        text.push_str(&format!("  - {}\n", actor_line(i)));
+    }
+    let dir = std::env::temp_dir().join(format!("gil-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
+    for (file, lua) in rules {
+        std::fs::write(dir.join("rules").join(file), lua).unwrap();
+    }
+    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
+    (dir, s)
+}
+
 #[test]
 fn worker_threads_see_earlier_effects_too() {
     // Enough actors that per-entity hooks go to the workers, whose views must follow
     // the first rule's ctx.set like the main runtime's do.
-    let mut text = String::from(
-        "scenario: { id: w, horizon: { start: 2026, end: 2027 }, currency: KRW, rules: [rules] }\nactors:\n",
+    let second = std::fs::read_to_string("fixtures/engine/views/rules/second.lua").unwrap();
+    let first = "return { id = \"views.first\", on_actor = function(a, ctx)\n  ctx.set { actor = a.id, attr = \"demand\", value = a.attrs.demand + 1 }\nend }\n";
+    let (dir, s) = startups_scenario(
+        "worker-views",
+        600,
+        |i| format!("{{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}"),
+        &[("first.lua", first.to_string()), ("second.lua", second)],
     );
-    for i in 0..600 {
-        text.push_str(&format!(
-            "  - {{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}\n"
-        ));
-    }
-    let dir = std::env::temp_dir().join(format!("gil-worker-views-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("rules")).unwrap();
-    std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
-    std::fs::copy(
-        "fixtures/engine/views/rules/second.lua",
-        dir.join("rules/second.lua"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("rules/first.lua"),
-        "return { id = \"views.first\", on_actor = function(a, ctx)\n  ctx.set { actor = a.id, attr = \"demand\", value = a.attrs.demand + 1 }\nend }\n",
-    )
-    .unwrap();
-    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
     let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
     for threads in [1, 2] {
         let options = gil_engine::Options {
@@ -169,24 +179,17 @@ fn worker_threads_see_earlier_effects_too() {
 fn the_rules_memory_limit_does_not_count_the_engines_own_views() {
     // 30,000 actor views are several MiB: more than the 4 MiB the rules may use, which
     // must still hold for the rules' own allocations only.
-    let mut text = String::from(
-        "scenario: { id: m, horizon: { start: 2026, end: 2027 }, currency: KRW, rules: [rules] }\nactors:\n",
+    let sum = "return { id = \"m.sum\", on_actor = function(a, ctx)\n  local row = { value = a.attrs.demand, who = a.id .. \"!\" }  -- allocates\n  ctx.metric(\"demand\", row.value)\nend }\n";
+    let (dir, s) = startups_scenario(
+        "memory-views",
+        30_000,
+        |i| {
+            format!(
+                "{{ id: a{i}, kind: startup, tags: [t], attrs: {{ demand: {i}, note: n{i} }} }}"
+            )
+        },
+        &[("sum.lua", sum.to_string())],
     );
-    for i in 0..30_000 {
-        text.push_str(&format!(
-            "  - {{ id: a{i}, kind: startup, tags: [t], attrs: {{ demand: {i}, note: n{i} }} }}\n"
-        ));
-    }
-    let dir = std::env::temp_dir().join(format!("gil-memory-views-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("rules")).unwrap();
-    std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
-    std::fs::write(
-        dir.join("rules/sum.lua"),
-        "return { id = \"m.sum\", on_actor = function(a, ctx)\n  local row = { value = a.attrs.demand, who = a.id .. \"!\" }  -- allocates\n  ctx.metric(\"demand\", row.value)\nend }\n",
-    )
-    .unwrap();
-    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
     let config = gil_rules::SandboxConfig {
         memory_limit: 4 * 1024 * 1024,
         ..gil_tests::test_sandbox()

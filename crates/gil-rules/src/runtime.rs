@@ -1389,14 +1389,10 @@ impl<'a, 'c> Spec<'a, 'c> {
 
     /// Records the effect with this call's provenance.
     fn push(&self, kind: EffectKind) {
-        let provenance = match self.at {
-            Some(at) => at.clone(),
-            None => provenance(self.lua, self.shared),
-        };
-        self.shared
-            .effects
-            .borrow_mut()
-            .push(Effect { kind, provenance });
+        match self.at {
+            Some(at) => record(self.shared, kind, at.clone()),
+            None => push(self.lua, self.shared, kind),
+        }
     }
 }
 
@@ -1524,19 +1520,12 @@ fn build_ctx(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
                     (Some(values), Value::String(text)) => {
                         let text = text.to_string_lossy();
                         let at = provenance(lua, &s);
-                        let mut effects = s.effects.borrow_mut();
-                        effects.reserve(values.len());
                         for v in values.iter() {
                             let value = check_number(&Value::Number(*v)).map_err(|m| {
                                 effect_error(lua, &s, "metric", format!("the value {m}"))
                             })?;
-                            effects.push(Effect {
-                                kind: EffectKind::Metric {
-                                    name: text.clone(),
-                                    value,
-                                },
-                                provenance: at.clone(),
-                            });
+                            let name = text.clone();
+                            record(&s, EffectKind::Metric { name, value }, at.clone());
                         }
                         Ok(())
                     }
@@ -2001,8 +1990,13 @@ fn selector_arg(
     }
 }
 
+/// Records an effect made at the calling rule line.
 fn push(lua: &Lua, shared: &Shared, kind: EffectKind) {
-    let provenance = provenance(lua, shared);
+    record(shared, kind, provenance(lua, shared));
+}
+
+/// Records an effect whose provenance is known (one call making many effects).
+fn record(shared: &Shared, kind: EffectKind, provenance: Provenance) {
     shared
         .effects
         .borrow_mut()
