@@ -147,7 +147,7 @@ fn rule_roles_are_merged_with_provenance() {
     assert_eq!(agency.roles, [gil_rules::Role::What]);
     assert_eq!(
         agency.from,
-        ["rule roles.second_owner at fixtures/roles/single_owner.lua:5"]
+        ["rule roles.second_owner at single_owner.lua:5"]
     );
     assert_eq!(agency.contributions, ["also claims the goal"]);
 }

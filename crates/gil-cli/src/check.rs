@@ -42,32 +42,37 @@ pub fn check(
     match gil_model::load(path) {
         Ok(scenario) => {
             // Rules are loaded too: syntax, metadata and ordering are part of the input.
-            let rules =
-                match gil_engine::load_rules(&scenario, extra_rules, SandboxConfig::default()) {
-                    Ok(rules) => rules,
-                    Err(err) => {
-                        match format {
-                            CheckFormat::Human => print_stderr(&render_rule_error(&err, color)),
-                            CheckFormat::Json => {
-                                let report = serde_json::json!({
-                                    "ok": false,
-                                    "errors": 1,
-                                    "diagnostics": [{
-                                        "severity": "error",
-                                        "code": err.kind.code(),
-                                        "message": err.message,
-                                        "file": err.file,
-                                        "line": err.line,
-                                        "rule": err.rule,
-                                        "help": err.help,
-                                    }],
-                                });
-                                print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
-                            }
+            let rules = match gil_engine::load_rules(
+                &scenario,
+                extra_rules,
+                SandboxConfig::default(),
+            ) {
+                Ok(rules) => rules,
+                Err(err) => {
+                    match format {
+                        CheckFormat::Human => {
+                            print_stderr(&render_rule_error(&err, &scenario.root_dir, color))
                         }
-                        return Ok(ExitCode::from(2));
+                        CheckFormat::Json => {
+                            let report = serde_json::json!({
+                                "ok": false,
+                                "errors": 1,
+                                "diagnostics": [{
+                                    "severity": "error",
+                                    "code": err.kind.code(),
+                                    "message": err.message,
+                                    "file": gil_model::load::from_base(&scenario.root_dir, &err.file),
+                                    "line": err.line,
+                                    "rule": err.rule,
+                                    "help": err.help,
+                                }],
+                            });
+                            print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+                        }
                     }
-                };
+                    return Ok(ExitCode::from(2));
+                }
+            };
             let mut summary = summary(&scenario, path);
             summary.rules = rules
                 .order()
@@ -138,7 +143,7 @@ pub fn report_load_error(err: &LoadError, format: CheckFormat, color: bool) -> a
 fn summary<'a>(s: &'a Scenario, path: &Path) -> Summary<'a> {
     Summary {
         scenario: s.id(),
-        file: path.display().to_string(),
+        file: crate::bundled::shown(path),
         horizon: [*s.years().start(), *s.years().end()],
         actors: s.actors.len(),
         assets: s.assets.len(),

@@ -115,7 +115,7 @@ pub fn load_rules(
     color: bool,
 ) -> Result<RuleRuntime, Stop> {
     gil_engine::load_rules(s, extra, config).map_err(|err| {
-        print_stderr(&render_rule_error(&err, color));
+        print_stderr(&render_rule_error(&err, &s.root_dir, color));
         Stop::Reported
     })
 }
@@ -132,7 +132,7 @@ fn evaluate(
             EngineError::Rule(e) if e.kind == gil_rules::RuleErrorKind::Interrupted => {
                 return Stop::Interrupted
             }
-            EngineError::Rule(e) => print_stderr(&render_rule_error(&e, color)),
+            EngineError::Rule(e) => print_stderr(&render_rule_error(&e, &s.root_dir, color)),
             other => print_stderr(&format!("error: {other}\n")),
         }
         Stop::Reported

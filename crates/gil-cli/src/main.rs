@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok; 1 checks or tests failed; 2 bad input or a rule fault.
 
 mod bench;
+mod bundled;
 mod check;
 mod commands;
 mod output;
@@ -97,7 +98,7 @@ pub struct EvalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Evaluate a scenario and print the outcome (default: the bundled korea-2030)
+    /// Evaluate a scenario and print the outcome (default: ./scenario.yaml, else the bundled korea-2030)
     Run {
         /// The scenario file
         scenario: Option<PathBuf>,
@@ -120,7 +121,7 @@ enum Command {
     },
     /// Load and validate a scenario and its rules; report every problem with file:line:column
     Check {
-        /// The scenario file (default: the bundled korea-2030 example)
+        /// The scenario file (default: ./scenario.yaml, else the bundled korea-2030 example)
         scenario: Option<PathBuf>,
         /// Extra rule file or folder (repeatable)
         #[arg(long = "rules", value_name = "PATH")]
@@ -149,7 +150,7 @@ enum Command {
     },
     /// What / How / Why per project with its checks; exit 1 when a check fails
     Roles {
-        /// The scenario file (default: the bundled korea-2030 example)
+        /// The scenario file (default: ./scenario.yaml, else the bundled korea-2030 example)
         scenario: Option<PathBuf>,
         /// Only this project
         #[arg(long, value_name = "ID")]
@@ -163,7 +164,7 @@ enum Command {
     },
     /// Write a self-contained HTML report: Sankeys, power, loops, roles, findings, sources
     Report {
-        /// The scenario file (default: the bundled korea-2030 example)
+        /// The scenario file (default: ./scenario.yaml, else the bundled korea-2030 example)
         scenario: Option<PathBuf>,
         /// HTML output (the report's format)
         #[arg(long)]
@@ -272,7 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             rules,
             format,
-        } => check::check(&output::scenario_path(scenario), &rules, format, color_err),
+        } => check::check(&output::scenario_path(scenario)?, &rules, format, color_err),
         Command::Run {
             scenario,
             eval,
@@ -282,7 +283,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timings,
             fail_on,
         } => commands::run(
-            &output::scenario_path(scenario),
+            &output::scenario_path(scenario)?,
             &eval,
             commands::RunOptions {
                 format,
@@ -312,7 +313,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             eval,
         } => commands::roles(
-            &output::scenario_path(scenario),
+            &output::scenario_path(scenario)?,
             project.as_deref(),
             format,
             out.as_deref(),
@@ -332,7 +333,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             commands::report(
-                &output::scenario_path(scenario),
+                &output::scenario_path(scenario)?,
                 reform.as_deref(),
                 out.as_deref(),
                 &eval,

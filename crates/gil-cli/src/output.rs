@@ -127,22 +127,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// The bundled example, found from the working directory or from the source tree.
-pub const DEFAULT_SCENARIO: &str = "examples/korea-2030/scenario.yaml";
-
-pub fn scenario_path(given: Option<PathBuf>) -> PathBuf {
-    if let Some(path) = given {
-        return path;
+/// The scenario a command names, or the default one (`./scenario.yaml`, else the
+/// bundled example).
+pub fn scenario_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => crate::bundled::default_scenario()
+            .map_err(|e| anyhow::anyhow!("cannot unpack the bundled example: {e}")),
     }
-    let local = Path::new(DEFAULT_SCENARIO);
-    if local.exists() {
-        return local.to_path_buf();
-    }
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(DEFAULT_SCENARIO);
-    if bundled.exists() {
-        return gil_model::load::normalize(&bundled);
-    }
-    local.to_path_buf()
 }

@@ -63,7 +63,7 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
                         .map(|d| d.render(&e.sources, false))
                         .collect()
                 },
-                &|e| render_rule_error(e, false),
+                &|e, base| render_rule_error(e, base, false),
             );
             match result {
                 Ok(()) => {
@@ -122,18 +122,18 @@ pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Res
         let result = (|| -> Result<String, Stop> {
             let scenario = load_scenario(path, color)?;
             let rules = load_rules(&scenario, &[], SandboxConfig::default(), color)?;
-            let evaluation = gil_engine::evaluate(
-                &scenario,
-                &rules,
-                &gil_engine::Options::default(),
-            )
-            .map_err(|e| {
-                match e {
-                    gil_engine::EngineError::Rule(r) => print_stderr(&render_rule_error(&r, color)),
-                    other => print_stderr(&format!("error: {other}\n")),
-                }
-                Stop::Reported
-            })?;
+            let evaluation =
+                gil_engine::evaluate(&scenario, &rules, &gil_engine::Options::default()).map_err(
+                    |e| {
+                        match e {
+                            gil_engine::EngineError::Rule(r) => {
+                                print_stderr(&render_rule_error(&r, &scenario.root_dir, color))
+                            }
+                            other => print_stderr(&format!("error: {other}\n")),
+                        }
+                        Stop::Reported
+                    },
+                )?;
             gil_report::to_yaml(&evaluation.outcome).map_err(|e| Stop::Other(anyhow::anyhow!(e)))
         })();
         let text = match result {

@@ -76,7 +76,7 @@ fn origin_text(s: &Scenario, f: &FlowState) -> String {
             let Some(flow) = s.flows.get(*i) else {
                 return "written in the scenario".into();
             };
-            let mut text = format!("written in the scenario at {}", s.sources.locate(flow.span));
+            let mut text = format!("written in the scenario at {}", s.doc_location(flow.span));
             if let Some(unit) = flow
                 .unit
                 .as_ref()
@@ -316,7 +316,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                 let _ = write!(
                     out,
                     "  written in the scenario at {}",
-                    s.sources.locate(value.span)
+                    s.doc_location(value.span)
                 );
                 if let Some(src) = source.as_ref().filter(|x| !x.is_empty()) {
                     let _ = write!(out, "; source: {}", src.0.join("; "));

@@ -19,7 +19,7 @@ pub mod testing;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gil_model::{FlowKind, Scenario};
@@ -127,27 +127,34 @@ pub fn known_names(s: &Scenario) -> KnownNames {
 
 /// Reads the rule files named in the scenario header (relative to the scenario file)
 /// and any extra entries (`--rules`, relative to the working directory).
+///
+/// Every rule is known by its path relative to the scenario's folder (chunk names,
+/// provenance, the outcome), so documents are the same bytes from any working
+/// directory; [`gil_model::load::from_base`] turns it back into a path to open.
 pub fn rule_sources(s: &Scenario, extra: &[PathBuf]) -> Result<Vec<RuleSource>, RuleError> {
     let mut sources = Vec::new();
     for entry in &s.header.rules {
         let resolved = s.root_dir.join(&entry.value);
-        let written = gil_model::load::normalize(&s.root_dir.join(&entry.value))
-            .to_string_lossy()
-            .into_owned();
-        let mut found = gil_rules::read_entry(&written, &resolved).map_err(|mut e| {
+        let mut found = read_rules(s, &resolved).map_err(|mut e| {
             e.file = s.sources.locate(entry.span);
             e
         })?;
         sources.append(&mut found);
     }
     for path in extra {
-        sources.append(&mut gil_rules::read_entry(&path.to_string_lossy(), path)?);
+        sources.append(&mut read_rules(s, path)?);
     }
     // A file named twice (a folder and a file in it) is loaded once.
     let mut seen = BTreeSet::new();
     sources
         .retain(|s| seen.insert(std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone())));
     Ok(sources)
+}
+
+/// The rule files at `resolved`, each named relative to the scenario's folder.
+fn read_rules(s: &Scenario, resolved: &Path) -> Result<Vec<RuleSource>, RuleError> {
+    let written = gil_model::load::relative_to(&s.root_dir, resolved);
+    gil_rules::read_entry(&written, resolved)
 }
 
 /// Loads the scenario's rules into a fresh runtime.

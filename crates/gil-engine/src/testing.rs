@@ -293,7 +293,7 @@ pub fn run_case(
     case: &Case,
     config: SandboxConfig,
     render_load: &dyn Fn(&LoadError) -> String,
-    render_rule: &dyn Fn(&gil_rules::RuleError) -> String,
+    render_rule: &dyn Fn(&gil_rules::RuleError, &Path) -> String,
 ) -> Result<(), CaseFailure> {
     let scenario = match &case.scenario {
         ScenarioRef::Path(p) => gil_model::load(p),
@@ -315,7 +315,7 @@ pub fn run_case(
     }
     .map_err(|e| CaseFailure::Error(render_load(&e)))?;
     let rules = crate::load_rules(&scenario, &case_rules(suite_file, case), config)
-        .map_err(|e| CaseFailure::Error(render_rule(&e)))?;
+        .map_err(|e| CaseFailure::Error(render_rule(&e, &scenario.root_dir)))?;
     let options = Options {
         params: case.params.clone(),
         all_flows: true,
@@ -323,7 +323,7 @@ pub fn run_case(
         threads: 1,
     };
     let evaluation = crate::evaluate(&scenario, &rules, &options).map_err(|e| match e {
-        crate::EngineError::Rule(r) => CaseFailure::Error(render_rule(&r)),
+        crate::EngineError::Rule(r) => CaseFailure::Error(render_rule(&r, &scenario.root_dir)),
         other => CaseFailure::Error(other.to_string()),
     })?;
     let mismatches = compare(case, &evaluation);

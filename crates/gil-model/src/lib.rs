@@ -92,6 +92,17 @@ impl Scenario {
         &self.header.id.value
     }
 
+    /// `file:line:column` of a span as documents show it: the file relative to the
+    /// scenario's folder, the same from any working directory.
+    pub fn doc_location(&self, span: Span) -> String {
+        let (line, col) = self.sources.line_col(span.file, span.start as usize);
+        let file = match self.sources.path(span.file) {
+            Some(path) => load::relative_to(&self.root_dir, path),
+            None => self.sources.name(span.file),
+        };
+        format!("{file}:{line}:{col}")
+    }
+
     pub fn currency(&self) -> &str {
         &self.header.currency.value
     }

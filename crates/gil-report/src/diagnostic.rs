@@ -7,7 +7,10 @@ use gil_rules::RuleError;
 
 /// A rule error like a compiler error: code, message, and the rule's line when the
 /// file can be read.
-pub fn render_rule_error(err: &RuleError, color: bool) -> String {
+///
+/// Rule files are named relative to the scenario's folder `base` (as documents show
+/// them); the message names them from the working directory, so it stays clickable.
+pub fn render_rule_error(err: &RuleError, base: &std::path::Path, color: bool) -> String {
     let mut files = SimpleFiles::new();
     let mut diagnostic = Diagnostic::error()
         .with_code(err.kind.code())
@@ -16,7 +19,13 @@ pub fn render_rule_error(err: &RuleError, color: bool) -> String {
     if let Some(rule) = &err.rule {
         notes.push(format!("rule: {rule}"));
     }
-    let text = std::fs::read_to_string(&err.file).ok();
+    let on_disk = gil_model::load::from_base(base, &err.file);
+    let text = std::fs::read_to_string(&on_disk).ok();
+    let shown = if text.is_some() {
+        on_disk.to_string_lossy().replace('\\', "/")
+    } else {
+        err.file.clone()
+    };
     match (text, err.line) {
         (Some(text), Some(line)) if line > 0 => {
             let start: usize = text
@@ -31,7 +40,7 @@ pub fn render_rule_error(err: &RuleError, color: bool) -> String {
                 .unwrap_or(0);
             let indent = text[start.min(text.len())..].len()
                 - text[start.min(text.len())..].trim_start().len();
-            let file = files.add(err.file.clone(), text);
+            let file = files.add(shown, text);
             diagnostic = diagnostic.with_labels(vec![Label::primary(
                 file,
                 start + indent.min(len)..start + len,

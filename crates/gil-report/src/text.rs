@@ -74,7 +74,7 @@ impl Table {
             }
             return out;
         }
-        let width = |s: &str| s.chars().map(char_width).sum::<usize>();
+        let width = display_width;
         let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
         for row in &self.rows {
             for (i, c) in row.iter().enumerate() {
@@ -103,6 +103,26 @@ impl Table {
         }
         out
     }
+}
+
+/// Terminal columns a cell takes: wide characters count two, and colour escape
+/// sequences (`ESC [ … m`) none, so coloured tables align like plain ones.
+pub fn display_width(s: &str) -> usize {
+    let mut width = 0;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip the CSI sequence up to and including its final byte.
+            for next in chars.by_ref() {
+                if ('@'..='~').contains(&next) && next != '[' {
+                    break;
+                }
+            }
+            continue;
+        }
+        width += char_width(c);
+    }
+    width
 }
 
 /// Terminal cells: East Asian wide characters (Hangul, CJK) take two columns.
