@@ -101,7 +101,7 @@ fn target_met_one_year_late() {
         .find(|f| f.code == "target.missed")
         .unwrap();
     assert!(
-        missed.message.contains("first met in 2027, 1 year(s) late"),
+        missed.message.contains("first met in 2027, 1 year late"),
         "{}",
         missed.message
     );

@@ -51,17 +51,18 @@ fn no_snapshot_is_orphaned_and_none_is_pending() {
             orphans.push(format!("snapshots/outcome|roles/{name}"));
         }
     }
-    for dir in [
-        "snapshots",
-        "snapshots/check",
-        "snapshots/rules",
-        "snapshots/outcome",
-    ] {
-        for entry in std::fs::read_dir(dir).into_iter().flatten() {
-            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+    // Every folder below snapshots/, however deep: a new one is never missed.
+    let mut dirs = vec![std::path::PathBuf::from("snapshots")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
                 orphans.push(format!(
-                    "{dir}/{name} (pending: review with `cargo insta review`)"
+                    "{} (pending: review with `cargo insta review`)",
+                    path.display()
                 ));
             }
         }

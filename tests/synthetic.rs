@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use gil_tests::evaluate;
+use gil_tests::{evaluate, missing_tool};
 
 fn parse(stdout: &[u8]) -> Vec<(i32, String, f64)> {
     String::from_utf8_lossy(stdout)
@@ -60,7 +60,11 @@ fn the_synthetic_workload_matches_its_baselines() {
         .output()
     {
         Ok(out) if out.status.success() => compare("lua5.4", &e, &parse(&out.stdout)),
-        _ => eprintln!("skipped the Lua baseline: Debian's lua5.4 is not installed here"),
+        Ok(out) => panic!(
+            "the Lua baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => missing_tool("the Lua baseline needs Debian's lua5.4, which is not installed"),
     }
     let python = Command::new("python3")
         .args(["baseline.py", "../scenario.yaml"])
@@ -69,13 +73,13 @@ fn the_synthetic_workload_matches_its_baselines() {
     match python {
         Ok(out) if out.status.success() => compare("python", &e, &parse(&out.stdout)),
         Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") => {
-            eprintln!("skipped the Python baseline: PyYAML is not installed here")
+            missing_tool("the Python baseline needs PyYAML, which is not installed")
         }
         Ok(out) => panic!(
             "the Python baseline failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ),
-        Err(_) => eprintln!("skipped the Python baseline: no python3"),
+        Err(_) => missing_tool("the Python baseline needs python3, which is not installed"),
     }
     // numpy sums pairwise, so the last bits may differ; 1e-9 relative still holds.
     let numpy = Command::new("python3")
@@ -85,13 +89,13 @@ fn the_synthetic_workload_matches_its_baselines() {
     match numpy {
         Ok(out) if out.status.success() => compare("numpy", &e, &parse(&out.stdout)),
         Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named") => {
-            eprintln!("skipped the numpy baseline: numpy or PyYAML is not installed here")
+            missing_tool("the numpy baseline needs numpy and PyYAML, which are not installed")
         }
         Ok(out) => panic!(
             "the numpy baseline failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ),
-        Err(_) => eprintln!("skipped the numpy baseline: no python3"),
+        Err(_) => missing_tool("the numpy baseline needs python3, which is not installed"),
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -85,7 +85,7 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
         gil_report::write_outcome(
             &evaluation.outcome,
             gil_report::Format::Json,
-            false,
+            &gil_report::text::TextOptions::default(),
             &mut json,
         )
         .map_err(|e| Stop::Other(e.into()))?;

@@ -81,21 +81,29 @@ pub fn check(
                 .map(|r| r.id.clone())
                 .collect();
             match format {
-                CheckFormat::Human => print_stdout(&format!(
-                    "ok: {} ({}, {}–{}): {} actors, {} assets, {} flows, {} projects, {} parameters, {} rules\n",
-                    summary.file,
-                    summary.scenario,
-                    summary.horizon[0],
-                    summary.horizon[1],
-                    summary.actors,
-                    summary.assets,
-                    summary.flows,
-                    summary.projects,
-                    summary.parameters,
-                    summary.rules.len()
-                ))?,
+                CheckFormat::Human => {
+                    use gil_report::text::count;
+                    print_stdout(&format!(
+                        "ok: {} ({}, {}–{}): {}, {}, {}, {}, {}, {}\n",
+                        summary.file,
+                        summary.scenario,
+                        summary.horizon[0],
+                        summary.horizon[1],
+                        count(summary.actors, "actor", "actors"),
+                        count(summary.assets, "asset", "assets"),
+                        count(summary.flows, "flow", "flows"),
+                        count(summary.projects, "project", "projects"),
+                        count(summary.parameters, "parameter", "parameters"),
+                        count(summary.rules.len(), "rule", "rules")
+                    ))?
+                }
                 CheckFormat::Json => {
-                    let report = CheckReport { ok: true, errors: 0, diagnostics: Vec::new(), summary: Some(summary) };
+                    let report = CheckReport {
+                        ok: true,
+                        errors: 0,
+                        diagnostics: Vec::new(),
+                        summary: Some(summary),
+                    };
                     print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
                 }
             }

@@ -224,7 +224,11 @@ pub fn run(
         let render_started = Instant::now();
         let format = report_format(opts.format);
         emit_with(opts.out.as_deref(), &mut |w| {
-            gil_report::write_outcome(&evaluation.outcome, format, opts.color, w)
+            let text = gil_report::text::TextOptions {
+                color: opts.color,
+                flows: opts.flows,
+            };
+            gil_report::write_outcome(&evaluation.outcome, format, &text, w)
         })?;
         if opts.timings {
             print_stderr(&format!(
@@ -235,24 +239,58 @@ pub fn run(
                 render_started.elapsed().as_secs_f64()
             ));
         }
-        let failing = opts.fail_on.is_some_and(|level| {
-            let level = match level {
-                FailOn::Info => Level::Info,
-                FailOn::Warn => Level::Warn,
-                FailOn::Error => Level::Error,
-            };
-            evaluation.outcome.count_findings(level) > 0
-        });
+        let failing = opts
+            .fail_on
+            .and_then(|level| fail_on_reason(&evaluation.outcome, level));
+        if let Some(reason) = &failing {
+            print_stderr(&format!("{reason}\n"));
+        }
         // The process ends right after: freeing millions of flows one by one took
         // seconds at national scale, and the OS reclaims the memory at once.
         std::mem::forget(evaluation);
         std::mem::forget(scenario);
-        Ok(if failing {
+        Ok(if failing.is_some() {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
         })
     })())
+}
+
+/// Why `--fail-on LEVEL` makes the exit code 1, if it does: findings at that level or
+/// above, and role checks (a failed check counts as an error, a warned one as a
+/// warning), as `gil roles` counts them.
+fn fail_on_reason(outcome: &gil_engine::Outcome, level: FailOn) -> Option<String> {
+    use gil_report::text::count;
+    let (level, flag) = match level {
+        FailOn::Info => (Level::Info, "info"),
+        FailOn::Warn => (Level::Warn, "warn"),
+        FailOn::Error => (Level::Error, "error"),
+    };
+    let findings = outcome.count_findings(level);
+    let checks = outcome.role_checks_at(level);
+    if findings == 0 && checks.is_empty() {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    if findings > 0 {
+        reasons.push(format!(
+            "{} at `{flag}` or above",
+            count(findings, "finding", "findings")
+        ));
+    }
+    if !checks.is_empty() {
+        let named: Vec<String> = checks
+            .iter()
+            .map(|(project, check)| format!("{project}: {}", check.id))
+            .collect();
+        reasons.push(format!(
+            "{} ({})",
+            count(checks.len(), "role check", "role checks"),
+            named.join(", ")
+        ));
+    }
+    Some(format!("exit 1 (--fail-on {flag}): {}", reasons.join("; ")))
 }
 
 pub fn explain(
@@ -363,8 +401,19 @@ pub fn roles(
                 )
                 .map(|h| format!(" (did you mean `{h}`?)"))
                 .unwrap_or_default();
+                let mut ids: Vec<&str> = scenario
+                    .projects
+                    .iter()
+                    .map(|p| p.id.value.as_str())
+                    .collect();
+                ids.sort_unstable();
+                let known = if ids.is_empty() {
+                    "the scenario has no projects".to_string()
+                } else {
+                    format!("projects: {}", ids.join(", "))
+                };
                 print_stderr(&format!(
-                    "error: --project: the scenario has no project `{id}`{hint}\n"
+                    "error: --project: the scenario has no project `{id}`{hint}\n  {known}\n"
                 ));
                 return Err(Stop::Reported);
             }

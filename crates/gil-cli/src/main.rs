@@ -193,7 +193,7 @@ enum Command {
         #[command(flatten)]
         eval: EvalArgs,
     },
-    /// Run rule tests: every `*.test.yaml` below PATHS (default: rules/); exit 1 on a failure
+    /// Run rule tests: every `*.test.yaml` below PATHS (default: rules/); exit 1 on a failure or when no test ran, 2 when a case cannot run
     Test {
         paths: Vec<PathBuf>,
         /// Only cases whose name contains this text

@@ -19,14 +19,20 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     }
 }
 
-/// Runs every case of every `*.test.yaml` below `paths`.
+/// Runs every case of every `*.test.yaml` below `paths` (default: `rules/`).
+///
+/// Exit codes: 0 when every case ran and passed; 1 when a case failed or no case ran
+/// (nothing found, or `--filter` matched nothing); 2 when a test file or a case's
+/// scenario or rules could not be read or a rule faulted (bad input, as everywhere).
 pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Result<ExitCode> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
-        vec![if Path::new("rules").is_dir() {
-            PathBuf::from("rules")
-        } else {
-            PathBuf::from(".")
-        }]
+        if !Path::new("rules").is_dir() {
+            print_stderr(
+                "error: there is no `rules/` folder here: name the files or folders to test\n",
+            );
+            return Ok(ExitCode::from(2));
+        }
+        vec![PathBuf::from("rules")]
     } else {
         paths.to_vec()
     };
@@ -37,18 +43,20 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
             return Ok(ExitCode::from(2));
         }
     };
-    let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut errors, mut unreadable) = (0usize, 0usize, 0usize, 0usize);
+    let mut cases_seen = 0usize;
     let mut report = String::new();
     for file in &files {
         let suite = match testing::load_suite(file) {
             Ok(s) => s,
             Err(err) => {
                 report_load_error(&err, CheckFormat::Human, color)?;
-                broken += 1;
+                unreadable += 1;
                 continue;
             }
         };
         for case in &suite.cases {
+            cases_seen += 1;
             if filter.is_some_and(|f| !case.value.name.contains(f)) {
                 continue;
             }
@@ -65,39 +73,68 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
                 },
                 &|e, base| render_rule_error(e, base, false),
             );
-            match result {
+            let (mark, lines) = match result {
                 Ok(()) => {
                     passed += 1;
                     report.push_str(&format!("{} {title}\n", paint("PASS", "32", color)));
+                    continue;
                 }
-                Err(failure) => {
+                Err(CaseFailure::Mismatch(lines)) => {
                     failed += 1;
-                    let at = suite.sources.locate(case.span);
-                    report.push_str(&format!("{} {title}  ({at})\n", paint("FAIL", "31", color)));
-                    match failure {
-                        CaseFailure::Mismatch(lines) => {
-                            for line in lines {
-                                report.push_str(&format!("    {line}\n"));
-                            }
-                        }
-                        CaseFailure::Error(text) => {
-                            for line in text.lines() {
-                                report.push_str(&format!("    {line}\n"));
-                            }
-                        }
-                    }
+                    (paint("FAIL", "31", color), lines)
                 }
+                Err(CaseFailure::Error(text)) => {
+                    errors += 1;
+                    (
+                        paint("ERROR", "31", color),
+                        text.lines().map(str::to_string).collect(),
+                    )
+                }
+            };
+            let at = suite.sources.locate(case.span);
+            report.push_str(&format!("{mark} {title}  ({at})\n"));
+            for line in lines {
+                report.push_str(&format!("    {line}\n"));
             }
         }
     }
-    report.push_str(&format!("\n{passed} passed, {failed} failed\n"));
+    use gil_report::text::count;
+    let mut summary = format!("\n{passed} passed, {failed} failed");
+    if errors > 0 {
+        summary.push_str(&format!(
+            ", {} could not run",
+            count(errors, "case", "cases")
+        ));
+    }
+    if unreadable > 0 {
+        summary.push_str(&format!(
+            ", {} could not be read",
+            count(unreadable, "test file", "test files")
+        ));
+    }
+    report.push_str(&summary);
+    report.push('\n');
     print_stdout(&report)?;
-    if broken > 0 {
-        print_stderr(&format!("{broken} test file(s) could not be read\n"));
+    if unreadable > 0 || errors > 0 {
         return Ok(ExitCode::from(2));
     }
-    if files.is_empty() {
-        print_stderr("no *.test.yaml files found\n");
+    let ran = passed + failed;
+    if ran == 0 {
+        let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        let why = match filter {
+            _ if files.is_empty() => format!("no *.test.yaml file below {}", shown.join(", ")),
+            Some(f) => format!(
+                "--filter `{f}` matches none of the {} in {}",
+                count(cases_seen, "case", "cases"),
+                count(files.len(), "test file", "test files")
+            ),
+            None => format!(
+                "the {} hold no cases",
+                count(files.len(), "test file", "test files")
+            ),
+        };
+        print_stderr(&format!("error: no test ran: {why}\n"));
+        return Ok(ExitCode::from(1));
     }
     Ok(if failed > 0 {
         ExitCode::from(1)

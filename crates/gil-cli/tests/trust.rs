@@ -227,3 +227,229 @@ fn coloured_tables_align_like_plain_ones() {
         assert_eq!(strip_ansi(&coloured), run("never"), "{args:?}");
     }
 }
+
+#[test]
+fn failed_role_checks_count_for_fail_on_and_the_reason_is_printed() {
+    let root = root();
+    let fixture = "tests/fixtures/roles/how_present.yaml";
+    assert_eq!(gil_in(&root, &["roles", fixture]).status.code(), Some(1));
+    let run = gil_in(&root, &["run", fixture, "--fail-on", "error"]);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "a failed role check is an error"
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("exit 1 (--fail-on error): 1 role check (bad: how.present)"),
+        "{stderr}"
+    );
+    let passing = gil_in(
+        &root,
+        &[
+            "run",
+            "examples/korea-2030/scenario.yaml",
+            "--fail-on",
+            "error",
+        ],
+    );
+    assert_eq!(passing.status.code(), Some(0));
+    assert!(passing.stderr.is_empty());
+}
+
+#[test]
+fn run_shows_roles_loops_and_with_flows_every_flow() {
+    let root = root();
+    let text = |args: &[&str]| String::from_utf8(ok(gil_in(&root, args))).unwrap();
+    let stargate = text(&[
+        "run",
+        "examples/stargate-2025/scenario.yaml",
+        "--color",
+        "never",
+    ]);
+    assert!(
+        stargate.contains("\nCircular financing (5 loops)\n"),
+        "{stargate}"
+    );
+    assert!(stargate.contains("nvidia → openai → nvidia"));
+    assert!(stargate.contains("\nRoles (1 project, 0 checks failed;"));
+    let failing = text(&[
+        "run",
+        "tests/fixtures/roles/how_present.yaml",
+        "--color",
+        "never",
+    ]);
+    assert!(
+        failing.contains("  bad      how.present  fail    nobody holds the How"),
+        "{failing}"
+    );
+    let minimal = "examples/minimal/scenario.yaml";
+    let plain = text(&["run", minimal, "--color", "never"]);
+    let flows = text(&["run", minimal, "--flows", "--color", "never"]);
+    assert!(!plain.contains("\nFlows ("));
+    assert!(
+        flows.contains("\nFlows (12 flows over the horizon)\n"),
+        "{flows}"
+    );
+    let md = text(&["run", minimal, "--flows", "--format", "md"]);
+    assert!(
+        md.contains("\n## Flows (12 flows over the horizon)\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn small_manners_plurals_empty_tables_project_ids_and_diff_digits() {
+    let root = root();
+    let check = String::from_utf8(ok(gil_in(
+        &root,
+        &["check", "examples/minimal/scenario.yaml"],
+    )))
+    .unwrap();
+    assert!(check.contains(" 1 project, "), "{check}");
+    let roles = String::from_utf8(ok(gil_in(
+        &root,
+        &[
+            "roles",
+            "examples/minimal/scenario.yaml",
+            "--color",
+            "never",
+        ],
+    )))
+    .unwrap();
+    assert!(
+        !roles.contains("target(s)") && !roles.contains("all 1 "),
+        "{roles}"
+    );
+    let minimal = String::from_utf8(ok(gil_in(
+        &root,
+        &["run", "examples/minimal/scenario.yaml", "--color", "never"],
+    )))
+    .unwrap();
+    assert!(
+        !minimal.contains("1 rules") && !minimal.contains("1 projects"),
+        "{minimal}"
+    );
+    // A section with nothing in it says so instead of printing a bare header.
+    let empty = temp_dir("empty-findings");
+    let scenario = empty.join("scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "scenario: { id: quiet, horizon: { start: 2026, end: 2026 }, currency: KRW }\nactors:\n  - { id: gov, kind: government }\n",
+    )
+    .unwrap();
+    let quiet = String::from_utf8(ok(gil_in(
+        &empty,
+        &["run", "scenario.yaml", "--color", "never"],
+    )))
+    .unwrap();
+    assert!(
+        quiet.contains("Findings (0 errors, 0 warnings, 0 in all)\n  none\n"),
+        "{quiet}"
+    );
+    assert!(!quiet.contains("level  year"), "{quiet}");
+
+    let wrong = gil_in(
+        &root,
+        &[
+            "roles",
+            "examples/korea-2030/scenario.yaml",
+            "--project",
+            "nope",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(stderr.contains("projects: "), "{stderr}");
+    assert!(stderr.contains("compute-voucher"), "{stderr}");
+
+    // A small change to a large number shows digits that differ, and a % column.
+    let reform = empty.join("reform.yaml");
+    std::fs::write(
+        &reform,
+        "parameters: { tax.facility_credit.large: 0.199 }\n",
+    )
+    .unwrap();
+    let diff = String::from_utf8(ok(gil_in(
+        &root,
+        &[
+            "diff",
+            "examples/korea-2030/scenario.yaml",
+            "--with",
+            reform.to_str().unwrap(),
+        ],
+    )))
+    .unwrap();
+    assert!(
+        diff.contains("2026  funding.in.naver-cloud    3.729T  3.727T  -1.67B  -0.04%"),
+        "{diff}"
+    );
+    std::fs::remove_dir_all(empty).unwrap();
+}
+
+#[test]
+fn gil_test_fails_loudly_when_nothing_or_something_else_went_wrong() {
+    let root = root();
+    let fixtures = "tests/fixtures/testing";
+    let run = |dir: &Path, args: &[&str]| {
+        let out = gil_in(dir, args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = run(&root, &["test", &format!("{fixtures}/passing.test.yaml")]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout, _) = run(
+        &root,
+        &["test", &format!("{fixtures}/mismatches.test.yaml")],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("did you mean `power.demand.south`?"),
+        "{stdout}"
+    );
+    // A rule fault is bad input, exit 2, as everywhere else.
+    let (code, stdout, _) = run(
+        &root,
+        &["test", &format!("{fixtures}/rule_fault.test.yaml")],
+    );
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(stdout.contains("1 case could not run"), "{stdout}");
+    // A filter that matches nothing runs no test: a failure, with the reason.
+    let (code, stdout, stderr) = run(&root, &["test", fixtures, "--filter", "no such case"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stderr.contains(
+            "no test ran: --filter `no such case` matches none of the 8 cases in 3 test files"
+        ),
+        "{stderr}"
+    );
+    // An unreadable file is bad input and says so; it is not "0 passed, 0 failed".
+    let empty = temp_dir("test-paths");
+    std::fs::write(
+        empty.join("broken.test.yaml"),
+        "cases: [ { name: x, years: nope } ]\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&empty, &["test", "broken.test.yaml"]);
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("1 test file could not be read"), "{stdout}");
+    // The default path is rules/, as the help says; without one, the user is told.
+    std::fs::remove_file(empty.join("broken.test.yaml")).unwrap();
+    let (code, _, stderr) = run(&empty, &["test"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("there is no `rules/` folder here"),
+        "{stderr}"
+    );
+    std::fs::create_dir_all(empty.join("rules")).unwrap();
+    let (code, _, stderr) = run(&empty, &["test"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no test ran: no *.test.yaml file below `rules`"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(empty).unwrap();
+}

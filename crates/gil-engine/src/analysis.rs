@@ -402,7 +402,11 @@ pub(crate) fn targets(
                 };
                 let when = match first_met {
                     Some(y) if y > by => {
-                        format!("; it is first met in {y}, {} year(s) late", y - by)
+                        let late = y - by;
+                        format!(
+                            "; it is first met in {y}, {late} year{} late",
+                            if late == 1 { "" } else { "s" }
+                        )
                     }
                     Some(y) => format!("; it was met in {y} but not in {by}"),
                     None => "; it is never met within the horizon".to_string(),

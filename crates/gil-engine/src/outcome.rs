@@ -277,6 +277,21 @@ impl Outcome {
         })
     }
 
+    /// Role checks whose status is at `level` or above (a failed check is an error, a
+    /// warned one a warning), with their project, in outcome order.
+    pub fn role_checks_at(&self, level: Level) -> Vec<(&str, &crate::roles::Check)> {
+        use crate::roles::Status;
+        self.roles
+            .iter()
+            .flat_map(|p| p.checks.iter().map(move |c| (p.project.as_str(), c)))
+            .filter(|(_, c)| match c.status {
+                Status::Fail => true,
+                Status::Warn => level <= Level::Warn,
+                Status::Pass => false,
+            })
+            .collect()
+    }
+
     /// Findings at `level` or above.
     pub fn count_findings(&self, level: Level) -> usize {
         self.findings.iter().filter(|f| f.level >= level).count()

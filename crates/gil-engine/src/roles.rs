@@ -320,7 +320,11 @@ pub(crate) fn build(
             check(
                 "how.present",
                 Status::Pass,
-                format!("{} How actor(s): {}", hows.len(), list(&hows)),
+                format!(
+                    "{}: {}",
+                    plural(hows.len(), "How actor", "How actors"),
+                    list(&hows)
+                ),
             )
         });
 
@@ -352,7 +356,10 @@ pub(crate) fn build(
             (Some(w), _) if !w.trim().is_empty() => check(
                 "why.shared",
                 Status::Pass,
-                format!("the Why is stated once for the project and shared by all {} participants", engaged.len()),
+                match engaged.len() {
+                    1 => "the Why is stated once for the project and shared by its one participant".to_string(),
+                    n => format!("the Why is stated once for the project and shared by all {n} participants"),
+                },
             ),
             (_, false) => check("why.shared", Status::Warn, "only rules give a Why, actor by actor; state one Why for the whole project under `why:`".into()),
             _ => check("why.shared", Status::Fail, "the project has no Why: state the shared rationale under `why:`".into()),
@@ -369,7 +376,11 @@ pub(crate) fn build(
             check(
                 "how.no_paper_roles",
                 Status::Fail,
-                format!("{} hold(s) the How but no flow tagged `project: {pid}` moves to or from them in any step", list(&paper)),
+                format!(
+                    "{} {} the How but no flow tagged `project: {pid}` moves to or from them in any step",
+                    list(&paper),
+                    if paper.len() == 1 { "holds" } else { "hold" }
+                ),
             )
         });
 
@@ -401,7 +412,10 @@ pub(crate) fn build(
                 check(
                     "targets.met",
                     Status::Pass,
-                    format!("all {} target(s) met", project_targets.len()),
+                    match project_targets.len() {
+                        1 => "the target is met".to_string(),
+                        n => format!("all {n} targets met"),
+                    },
                 )
             } else {
                 check(
@@ -446,4 +460,9 @@ pub(crate) fn build(
         });
     }
     out
+}
+
+/// `n thing` or `n things`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

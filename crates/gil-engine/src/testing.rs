@@ -16,7 +16,7 @@
 //!     tolerance: { abs: 1.0, rel: 1e-9 }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use gil_model::diag::Diagnostic;
@@ -362,6 +362,76 @@ fn describe(expected: f64, actual: Option<f64>) -> String {
     }
 }
 
+/// Why an expected finding was not matched: the nearest finding with its code (at
+/// another level, for another subject, in other years), or what was reported instead.
+fn finding_mismatch(
+    f: &FindingExpect,
+    same_code: &[&crate::outcome::Finding],
+    subject_ok: &dyn Fn(&crate::outcome::Finding) -> bool,
+    level_ok: &dyn Fn(&crate::outcome::Finding) -> bool,
+    when_ok: &dyn Fn(&crate::outcome::Finding) -> bool,
+    e: &Evaluation,
+    years: &[i32],
+) -> String {
+    let code = &f.code;
+    let distinct = |items: Vec<String>| -> String {
+        let set: BTreeSet<String> = items.into_iter().collect();
+        set.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    if let Some(x) = same_code.iter().find(|x| subject_ok(x) && when_ok(x)) {
+        return format!(
+            "finding `{code}` is reported at level `{}`, not `{}`",
+            x.level.as_str(),
+            f.level.as_deref().unwrap_or("")
+        );
+    }
+    if same_code.iter().any(|x| level_ok(x) && when_ok(x)) {
+        let subjects = distinct(
+            same_code
+                .iter()
+                .filter(|x| when_ok(x))
+                .filter_map(|x| x.subject.clone())
+                .map(|s| format!("`{s}`"))
+                .collect(),
+        );
+        return format!(
+            "finding `{code}` is reported for {subjects}, not for `{}`",
+            f.subject.as_deref().unwrap_or("")
+        );
+    }
+    if !same_code.is_empty() {
+        let when = distinct(
+            same_code
+                .iter()
+                .map(|x| {
+                    x.step
+                        .map_or_else(|| "the whole horizon".to_string(), |y| y.to_string())
+                })
+                .collect(),
+        );
+        let wanted = f
+            .year
+            .map_or_else(|| "in the case's years".to_string(), |y| format!("in {y}"));
+        return format!("finding `{code}` is expected {wanted} but reported only in {when}");
+    }
+    let others = distinct(
+        e.outcome
+            .findings
+            .iter()
+            .filter(|x| x.step.is_none_or(|s| years.contains(&s)))
+            .map(|x| format!("`{}`", x.code))
+            .collect(),
+    );
+    format!(
+        "finding `{code}` is not reported (reported: {})",
+        if others.is_empty() {
+            "none".to_string()
+        } else {
+            others
+        }
+    )
+}
+
 /// Every difference between what the case expects and the outcome.
 pub fn compare(case: &Case, e: &Evaluation) -> Vec<String> {
     let all_years: Vec<i32> = e.outcome.steps.iter().map(|s| s.year).collect();
@@ -374,8 +444,23 @@ pub fn compare(case: &Case, e: &Evaluation) -> Vec<String> {
     }
     let step = |year: i32| e.outcome.steps.iter().find(|s| s.year == year);
     let trace = |year: i32| e.trace.steps.iter().find(|s| s.year == year);
+    let produced: BTreeSet<&str> = e
+        .outcome
+        .steps
+        .iter()
+        .flat_map(|s| s.metrics.keys().map(String::as_str))
+        .collect();
     for (name, value) in &case.expect.metrics {
+        // A metric no step has is a typo or a rule that never ran, not a zero.
+        if !produced.contains(name.as_str()) {
+            let hint = gil_model::diag::did_you_mean(name, produced.iter().copied())
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+            out.push(format!("metric `{name}` is not produced in any year{hint}"));
+            continue;
+        }
         for (year, expected) in expected_by_year(value, &years) {
+            // Produced in other years: a year without it is a year with none of it.
             let actual = step(year).and_then(|s| s.metrics.get(name).copied());
             let ok = match actual {
                 Some(a) => case.tolerance.accepts(expected, a),
@@ -438,28 +523,35 @@ pub fn compare(case: &Case, e: &Evaluation) -> Vec<String> {
         (Some(s), None) => years.contains(&s),
     };
     for f in &case.expect.findings {
-        let found = e.outcome.findings.iter().any(|x| {
-            x.code == f.code
-                && f.level
-                    .as_deref()
-                    .is_none_or(|l| Level::parse(l) == Some(x.level))
-                && f.subject
-                    .as_ref()
-                    .is_none_or(|s| x.subject.as_ref() == Some(s))
-                && in_years(x.step, f.year)
-        });
-        if !found {
-            let reported: Vec<String> = e.outcome.findings.iter().map(|x| x.code.clone()).collect();
-            out.push(format!(
-                "finding `{}` expected but not reported (reported: {})",
-                f.code,
-                if reported.is_empty() {
-                    "none".to_string()
-                } else {
-                    reported.join(", ")
-                }
-            ));
+        let level = f.level.as_deref().and_then(Level::parse);
+        let same_code: Vec<&crate::outcome::Finding> = e
+            .outcome
+            .findings
+            .iter()
+            .filter(|x| x.code == f.code)
+            .collect();
+        let subject_ok = |x: &crate::outcome::Finding| {
+            f.subject
+                .as_ref()
+                .is_none_or(|s| x.subject.as_ref() == Some(s))
+        };
+        let level_ok = |x: &crate::outcome::Finding| level.is_none_or(|l| l == x.level);
+        let when_ok = |x: &crate::outcome::Finding| in_years(x.step, f.year);
+        if same_code
+            .iter()
+            .any(|x| subject_ok(x) && level_ok(x) && when_ok(x))
+        {
+            continue;
         }
+        out.push(finding_mismatch(
+            f,
+            &same_code,
+            &subject_ok,
+            &level_ok,
+            &when_ok,
+            e,
+            &years,
+        ));
     }
     for code in &case.expect.no_findings {
         if let Some(x) = e

@@ -41,14 +41,14 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RenderError> {
     serde_yaml::to_string(value).map_err(|e| RenderError(e.to_string()))
 }
 
-/// The outcome in `format`; `color` adds ANSI colour to the table.
+/// The outcome in `format`; `opts` says what the table and markdown forms show.
 pub fn render_outcome(
     outcome: &Outcome,
     format: Format,
-    color: bool,
+    opts: &text::TextOptions,
 ) -> Result<String, RenderError> {
     let mut bytes = Vec::new();
-    write_outcome(outcome, format, color, &mut bytes).map_err(|e| RenderError(e.to_string()))?;
+    write_outcome(outcome, format, opts, &mut bytes).map_err(|e| RenderError(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| RenderError(e.to_string()))
 }
 
@@ -57,7 +57,7 @@ pub fn render_outcome(
 pub fn write_outcome(
     outcome: &Outcome,
     format: Format,
-    color: bool,
+    opts: &text::TextOptions,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match format {
@@ -66,8 +66,8 @@ pub fn write_outcome(
             out.write_all(b"\n")
         }
         Format::Yaml => serde_yaml::to_writer(out, outcome).map_err(std::io::Error::other),
-        Format::Table => out.write_all(text::outcome_text(outcome, false, color).as_bytes()),
-        Format::Markdown => out.write_all(text::outcome_text(outcome, true, false).as_bytes()),
+        Format::Table => out.write_all(text::outcome_text(outcome, false, opts).as_bytes()),
+        Format::Markdown => out.write_all(text::outcome_text(outcome, true, opts).as_bytes()),
     }
 }
 

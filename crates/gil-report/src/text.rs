@@ -186,7 +186,31 @@ fn year_pivot(
     t
 }
 
-pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
+/// What the text forms of the outcome show beyond the fixed sections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// ANSI colour (terminal tables only).
+    pub color: bool,
+    /// List every flow of every year (`gil run --flows`).
+    pub flows: bool,
+}
+
+/// `n thing` or `n things`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A table, or `none` when it has no rows (an empty table is only a header).
+fn table_or_none(out: &mut String, t: &Table, markdown: bool, none: &str) {
+    if t.rows.is_empty() {
+        let _ = writeln!(out, "{}{none}", if markdown { "" } else { "  " });
+    } else {
+        out.push_str(&t.render(markdown));
+    }
+}
+
+pub fn outcome_text(o: &Outcome, markdown: bool, opts: &TextOptions) -> String {
+    let color = opts.color && !markdown;
     let mut out = String::new();
     let title = o.scenario.title.as_deref().unwrap_or(&o.scenario.id);
     if markdown {
@@ -209,7 +233,10 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
         &mut out,
         markdown,
         2,
-        &format!("Rules ({}, in evaluation order)", o.scenario.rules.len()),
+        &format!(
+            "Rules ({}, in evaluation order)",
+            count(o.scenario.rules.len(), "rule", "rules")
+        ),
     );
     if o.scenario.rules.is_empty() {
         let _ = writeln!(out, "  no rules: the scenario's flows as written");
@@ -237,7 +264,9 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
         markdown,
         2,
         &format!(
-            "Findings ({errors} errors, {warnings} warnings, {} in all)",
+            "Findings ({}, {}, {} in all)",
+            count(errors, "error", "errors"),
+            count(warnings, "warning", "warnings"),
             o.findings.len()
         ),
     );
@@ -248,13 +277,13 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
             let _ = write!(message, " [{rule} {at}]");
         }
         t.row(vec![
-            level_text(f.level, color && !markdown),
+            level_text(f.level, color),
             f.step.map(|y| y.to_string()).unwrap_or_else(|| "–".into()),
             f.code.clone(),
             message,
         ]);
     }
-    out.push_str(&t.render(markdown));
+    table_or_none(&mut out, &t, markdown, "none");
 
     if !o.analyses.targets.is_empty() {
         heading(&mut out, markdown, 2, "Targets");
@@ -282,6 +311,9 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
         }
         out.push_str(&t.render(markdown));
     }
+
+    roles_summary(&mut out, o, markdown, color);
+    circular_table(&mut out, o, markdown);
 
     let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
     if !o.analyses.power.is_empty() {
@@ -393,8 +425,152 @@ pub fn outcome_text(o: &Outcome, markdown: bool, color: bool) -> String {
     for (id, (i, o)) in totals.iter().filter(|(_, (i, o))| *i != 0.0 || *o != 0.0) {
         t.row(vec![id.to_string(), human(*i), human(*o), human(i - o)]);
     }
-    out.push_str(&t.render(markdown));
+    table_or_none(&mut out, &t, markdown, "no money moves");
+    if opts.flows {
+        every_flow(&mut out, o, markdown);
+    }
     out
+}
+
+/// One line per project (What owner, How actors, checks) and every check that did
+/// not pass; `gil roles` has the full What / How / Why tables.
+fn roles_summary(out: &mut String, o: &Outcome, markdown: bool, color: bool) {
+    use gil_engine::roles::Status;
+    if o.roles.is_empty() {
+        return;
+    }
+    let failed = o
+        .roles
+        .iter()
+        .flat_map(|p| &p.checks)
+        .filter(|c| c.status == Status::Fail)
+        .count();
+    heading(
+        out,
+        markdown,
+        2,
+        &format!(
+            "Roles ({}, {} failed; `gil roles` for What / How / Why)",
+            count(o.roles.len(), "project", "projects"),
+            count(failed, "check", "checks")
+        ),
+    );
+    let mut t = Table::new(&["project", "What", "How", "checks"]);
+    let mut open = Table::new(&["project", "check", "status", "why"]);
+    for p in &o.roles {
+        let holding = |role: gil_rules::Role| {
+            p.participants
+                .iter()
+                .filter(|x| x.roles.contains(&role))
+                .map(|x| x.actor.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let tally = |status: Status| p.checks.iter().filter(|c| c.status == status).count();
+        t.row(vec![
+            p.project.clone(),
+            holding(gil_rules::Role::What),
+            holding(gil_rules::Role::How),
+            format!(
+                "{} pass, {} warn, {} fail",
+                tally(Status::Pass),
+                tally(Status::Warn),
+                tally(Status::Fail)
+            ),
+        ]);
+        for c in p.checks.iter().filter(|c| c.status != Status::Pass) {
+            open.row(vec![
+                p.project.clone(),
+                c.id.clone(),
+                status_text(c.status, markdown, color),
+                c.message.clone(),
+            ]);
+        }
+    }
+    out.push_str(&t.render(markdown));
+    if !open.rows.is_empty() {
+        if !markdown {
+            out.push('\n');
+        }
+        out.push_str(&open.render(markdown));
+    }
+}
+
+/// The loops of the money graph with their bottleneck and the vendor's shares.
+fn circular_table(out: &mut String, o: &Outcome, markdown: bool) {
+    let loops = &o.analyses.circular;
+    if loops.is_empty() {
+        return;
+    }
+    heading(
+        out,
+        markdown,
+        2,
+        &format!(
+            "Circular financing ({})",
+            count(loops.len(), "loop", "loops")
+        ),
+    );
+    let mut t = Table::new(&[
+        "loop",
+        "bottleneck",
+        "vendor",
+        "round-trip share",
+        "from investees",
+        "status",
+    ])
+    .right_align(&[1, 3, 4]);
+    let share = |v: Option<f64>| {
+        v.map(|x| format!("{:.1}%", x * 100.0))
+            .unwrap_or_else(|| "–".into())
+    };
+    for l in loops {
+        let mut path = l.path.clone();
+        if let Some(first) = l.path.first() {
+            path.push(first.clone());
+        }
+        t.row(vec![
+            path.join(" → "),
+            human(l.bottleneck),
+            l.vendor.clone().unwrap_or_else(|| "–".into()),
+            share(l.round_trip_share),
+            share(l.investee_income_share),
+            if l.warning { "warn" } else { "ok" }.to_string(),
+        ]);
+    }
+    out.push_str(&t.render(markdown));
+}
+
+/// Every flow of every year, as `--flows` asks.
+fn every_flow(out: &mut String, o: &Outcome, markdown: bool) {
+    let total: usize = o.steps.iter().map(|s| s.flows.len()).sum();
+    heading(
+        out,
+        markdown,
+        2,
+        &format!("Flows ({} over the horizon)", count(total, "flow", "flows")),
+    );
+    let mut t = Table::new(&[
+        "year", "id", "from", "to", "kind", "via", "amount", "unit", "rules",
+    ])
+    .right_align(&[6]);
+    for step in &o.steps {
+        for f in &step.flows {
+            t.row(vec![
+                step.year.to_string(),
+                f.id.clone().unwrap_or_default(),
+                f.from.clone(),
+                f.to.clone()
+                    .unwrap_or_else(|| format!("{} receivers", f.recipients)),
+                f.kind.clone(),
+                f.via.clone().unwrap_or_default(),
+                human(f.amount),
+                f.unit.clone(),
+                f.rules.join(", "),
+            ]);
+        }
+    }
+    table_or_none(out, &t, markdown, "no flows");
 }
 
 pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
@@ -415,15 +591,17 @@ pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
             continue;
         }
         heading(&mut out, markdown, 2, title);
-        let mut t =
-            Table::new(&["year", what, "baseline", "reform", "change"]).right_align(&[2, 3, 4]);
+        let mut t = Table::new(&["year", what, "baseline", "reform", "change", "%"])
+            .right_align(&[2, 3, 4, 5]);
         for c in list {
+            let (base, reform) = distinct_pair(c.base, c.reform);
             t.row(vec![
                 c.year.to_string(),
                 c.name.clone(),
-                human(c.base),
-                human(c.reform),
+                base,
+                reform,
                 signed(c.delta),
+                percent_change(c.base, c.reform),
             ]);
         }
         out.push_str(&t.render(markdown));
@@ -445,6 +623,46 @@ pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
         out.push_str(&t.render(markdown));
     }
     out
+}
+
+/// Two numbers for people, with as many digits as it takes to tell them apart
+/// (`10.2T` and `10.2T` become `10.235T` and `10.213T`).
+fn distinct_pair(a: f64, b: f64) -> (String, String) {
+    let (plain_a, plain_b) = (human(a), human(b));
+    if a == b || plain_a != plain_b {
+        return (plain_a, plain_b);
+    }
+    let larger = if a.abs() >= b.abs() { a } else { b };
+    let (scaled, suffix) = gil_engine::scale_si(larger);
+    let unit = if scaled == 0.0 { 1.0 } else { larger / scaled };
+    for decimals in 3..=12 {
+        let (x, y) = (
+            format!("{:.decimals$}{suffix}", a / unit),
+            format!("{:.decimals$}{suffix}", b / unit),
+        );
+        if x != y {
+            return (x, y);
+        }
+    }
+    (format!("{a}"), format!("{b}"))
+}
+
+/// The change from `base` to `reform` in percent of `base` (`–` from zero).
+fn percent_change(base: f64, reform: f64) -> String {
+    if base == 0.0 {
+        return "–".into();
+    }
+    let pct = (reform - base) / base.abs() * 100.0;
+    let text = if pct.abs() >= 10.0 {
+        format!("{pct:+.1}%")
+    } else {
+        format!("{pct:+.2}%")
+    };
+    if text == "-0.00%" || text == "+0.00%" {
+        format!("{pct:+.2e}%")
+    } else {
+        text
+    }
 }
 
 fn signed(v: f64) -> String {

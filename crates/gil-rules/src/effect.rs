@@ -68,6 +68,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// The name rules and files use: `info`, `warn`, `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "info" => Some(Level::Info),
