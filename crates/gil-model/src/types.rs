@@ -1,4 +1,4 @@
-//! The scenario contract of DESIGN.md as serde types.
+//! The scenario contract (docs/scenario.md) as serde types.
 //!
 //! Fields that a later check may need to point at are [`Spanned`], so semantic
 //! diagnostics name the exact `file:line:column`.
