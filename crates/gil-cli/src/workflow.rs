@@ -252,7 +252,9 @@ scenario:
   title: My AI-compute strategy
   horizon: { start: 2026, end: 2028 }
   currency: KRW
-  rules: [rules]
+  # Each rule file this scenario runs (a folder entry would load every .lua below it,
+  # including rules other scenarios are tested with).
+  rules: [rules/voucher.lua]
 
 parameters:
   voucher.coverage: { value: 0.7, source: "your policy document" }
@@ -316,14 +318,18 @@ cases:
 
 const INIT_CI: &str = r#"# Run gil on every change: the scenario must load, rule tests must pass, role checks
 # must hold, and any change to the outcome must be a reviewed snapshot update.
+# Set the repository variable GIL_REPOSITORY to the git URL gil is installed from.
 name: gil
 on: [push, pull_request]
 jobs:
   gil:
     runs-on: ubuntu-latest
+    env:
+      GIL_REPOSITORY: ${{ vars.GIL_REPOSITORY }}
     steps:
       - uses: actions/checkout@v4
-      - run: cargo install --locked --git <your gil repository> gil-cli
+      - run: test -n "$GIL_REPOSITORY" || { echo "set the repository variable GIL_REPOSITORY to gil's git URL"; exit 1; }
+      - run: cargo install --locked --git "$GIL_REPOSITORY" gil-cli
       - run: gil check scenario.yaml
       - run: gil test rules
       - run: gil roles scenario.yaml
@@ -335,8 +341,12 @@ const INIT_README: &str = r#"# My AI-compute strategy
 - `gil run scenario.yaml` — evaluate and read the outcome.
 - `gil test rules` — run the rule tests in `rules/*.test.yaml`.
 - `gil roles scenario.yaml --format md` — the What / How / Why of each project.
-- `gil snapshot scenario.yaml --update` — record the outcome; CI then fails on any
-  unreviewed change (`gil snapshot scenario.yaml`).
+- `gil snapshot scenario.yaml --update` — record the outcome again after a reviewed
+  change; CI fails on any unreviewed one (`gil snapshot scenario.yaml`).
+  `gil init` wrote the first `scenario.snapshot.yaml`: commit it.
+- A new rule: add `rules/<name>.lua` beside a `rules/<name>.test.yaml` (its cases may
+  carry their own inline scenario), and list it under `scenario.rules` when this
+  scenario should run it.
 - `gil lua-api > .gil/gil.d.lua` — refresh the editor definitions after upgrading gil.
 "#;
 
@@ -372,9 +382,14 @@ pub fn init(dir: &Path) -> anyhow::Result<ExitCode> {
         }
         write_atomic(&path, text.as_bytes())?;
     }
+    // The first snapshot, so the scaffold's own CI passes on its first push.
+    let code = snapshot(&[dir.join("scenario.yaml")], true, false)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
     emit(
         &format!(
-            "created {} with a scenario, a voucher rule and its tests, editor settings and a CI example\nnext: gil run {}/scenario.yaml && gil test {}/rules\n",
+            "created {} with a scenario and its snapshot, a voucher rule and its tests, editor settings and a CI example\nnext: gil run {}/scenario.yaml && gil test {}/rules\n",
             dir.display(),
             dir.display(),
             dir.display()

@@ -453,3 +453,71 @@ fn gil_test_fails_loudly_when_nothing_or_something_else_went_wrong() {
     );
     std::fs::remove_dir_all(empty).unwrap();
 }
+
+/// The `gil …` steps of the scaffold's CI file, run from the project's root.
+fn run_ci_steps(project: &Path) {
+    let ci = std::fs::read_to_string(project.join(".github/workflows/gil.yml")).unwrap();
+    assert!(
+        !ci.contains('<'),
+        "a `<placeholder>` is a shell redirect:\n{ci}"
+    );
+    let steps: Vec<&str> = ci
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- run: gil "))
+        .collect();
+    assert!(steps.len() >= 4, "{ci}");
+    for step in steps {
+        let args: Vec<&str> = step.split_whitespace().collect();
+        let out = gil_in(project, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "`gil {step}` failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_scaffold_passes_its_own_ci_fresh_and_with_a_second_rule() {
+    let parent = temp_dir("scaffold");
+    ok(gil_in(&parent, &["init", "policy"]));
+    let project = parent.join("policy");
+    assert!(
+        project.join("scenario.snapshot.yaml").exists(),
+        "the first snapshot"
+    );
+    run_ci_steps(&project);
+
+    // A second rule with its own test and inline scenario leaves the first alone.
+    std::fs::write(
+        project.join("rules/levy.lua"),
+        r#"---@type gil.Rule
+return {
+  id = "levy.power",
+  kind = "power",
+  on_actor = function(actor, ctx)
+    ctx.metric("levy.firms", actor.count)
+  end,
+  select = { actors = { kind = { "startup" } } },
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("rules/levy.test.yaml"),
+        r#"cases:
+  - name: the levy counts the firms
+    scenario:
+      scenario: { id: levy, horizon: { start: 2026, end: 2026 }, currency: KRW, rules: [] }
+      actors:
+        - { id: firms, kind: startup, count: 7 }
+    expect:
+      metrics: { levy.firms: 7 }
+"#,
+    )
+    .unwrap();
+    run_ci_steps(&project);
+    std::fs::remove_dir_all(parent).unwrap();
+}

@@ -47,6 +47,9 @@ struct Sections {
     unparsed_ids: BTreeSet<String>,
     /// Whether the root file's top-level mapping was read (so a missing header is real).
     root_read: bool,
+    /// Whether the root file has a `scenario:` key, even one that failed to parse (its
+    /// own errors are reported; "no header" would be a follow-on).
+    header_written: bool,
 }
 
 struct Loader {
@@ -95,7 +98,9 @@ impl Loader {
         let header = match sections.header {
             Some((header, _)) => Some(header),
             None => {
-                if let (Some(file), true) = (root, sections.root_read) {
+                if let (Some(file), true, false) =
+                    (root, sections.root_read, sections.header_written)
+                {
                     self.diagnostics.push(
                         Diagnostic::error("missing-header", "the scenario has no `scenario:` header")
                             .at(Span::new(file, 0, 0))
@@ -268,10 +273,13 @@ impl Loader {
             let name = key.as_str().unwrap_or("");
             let path = KeyPath::Root(name);
             match name {
-                "scenario" if is_root => match yaml::from_node::<Header>(value, &path) {
-                    Ok(header) => self.sections.header = Some((header, key.span)),
-                    Err(e) => self.push_yaml(e),
-                },
+                "scenario" if is_root => {
+                    self.sections.header_written = true;
+                    match yaml::from_node::<Header>(value, &path) {
+                        Ok(header) => self.sections.header = Some((header, key.span)),
+                        Err(e) => self.push_yaml(e),
+                    }
+                }
                 "scenario" => self.diagnostics.push(
                     Diagnostic::error(
                         "misplaced-header",
@@ -349,7 +357,8 @@ impl Loader {
             let base = KeyPath::Root("parameters");
             let path = KeyPath::Key(&base, &name);
             // `{ value: …, source: … }` is the long form; any other mapping is a dated series.
-            let parsed = if value.get("value").is_some() {
+            let long_form = value.get("value").is_some();
+            let parsed = if long_form {
                 yaml::from_node::<ParameterEntry>(value, &path)
             } else {
                 yaml::from_node::<Spanned<Dated>>(value, &path).map(|value| ParameterEntry {
@@ -364,6 +373,11 @@ impl Loader {
                     let parameter = Parameter {
                         name: Spanned::new(key.span, name.clone()),
                         value: entry.value,
+                        value_path: if long_form {
+                            format!("parameters.{name}.value")
+                        } else {
+                            format!("parameters.{name}")
+                        },
                         source: entry.source.unwrap_or_default(),
                         unit: entry.unit,
                         note: entry.note,

@@ -362,6 +362,9 @@ pub struct ParameterEntry {
 pub struct Parameter {
     pub name: Spanned<String>,
     pub value: Spanned<Dated>,
+    /// Where the value is written, as diagnostics spell it: `parameters.<name>`, or
+    /// `parameters.<name>.value` in the long form.
+    pub value_path: String,
     pub source: Sources,
     pub unit: Option<String>,
     pub note: Option<String>,

@@ -17,8 +17,10 @@ pub(crate) fn validate(
         out: Vec::new(),
         sources,
         unparsed,
+        horizon_ok: true,
     };
-    v.horizon();
+    // Against a reversed horizon every dated year would be "outside": say it once.
+    v.horizon_ok = v.horizon();
     v.ids();
     v.kinds();
     v.parameters();
@@ -35,12 +37,16 @@ struct Validator<'a> {
     sources: &'a SourceMap,
     /// Ids of entities that did not parse; their problem is already reported.
     unparsed: &'a BTreeSet<String>,
+    /// False when the horizon is reversed: years are then not checked against it.
+    horizon_ok: bool,
 }
 
 impl Validator<'_> {
-    fn horizon(&mut self) {
+    /// Whether the horizon runs forwards (reported when it does not).
+    fn horizon(&mut self) -> bool {
         let h = &self.s.header.horizon;
-        if h.start.value > h.end.value {
+        let ok = h.start.value <= h.end.value;
+        if !ok {
             self.out.push(
                 Diagnostic::error(
                     "reversed-horizon",
@@ -54,6 +60,7 @@ impl Validator<'_> {
                 .help("write `horizon: { start: <first year>, end: <last year> }`"),
             );
         }
+        ok
     }
 
     fn ids(&mut self) {
@@ -181,7 +188,7 @@ impl Validator<'_> {
 
     fn parameters(&mut self) {
         for (name, p) in &self.s.parameters {
-            let path = format!("parameters.{name}");
+            let path = p.value_path.clone();
             self.dated(&p.value, &path, name.starts_with("fx."));
             if name.starts_with("fx.") {
                 for value in p.value.value.values() {
@@ -346,7 +353,7 @@ impl Validator<'_> {
                     );
                 }
                 if let Some(by) = &target.by {
-                    if !years.contains(&by.value.0) {
+                    if self.horizon_ok && !years.contains(&by.value.0) {
                         self.out.push(outside_horizon(
                             by.span,
                             &format!("{path}.by"),
@@ -379,7 +386,7 @@ impl Validator<'_> {
             }
             Dated::Series(points) => {
                 for (year, span, v) in points {
-                    if !years.contains(year) {
+                    if self.horizon_ok && !years.contains(year) {
                         self.out.push(outside_horizon(
                             *span,
                             &format!("{path}.{year}"),
