@@ -347,21 +347,13 @@ pub fn diff(
 pub fn graph(
     path: &Path,
     format: GraphFormat,
-    kinds: Vec<String>,
+    kinds: Vec<gil_model::FlowKind>,
     step: Option<i32>,
     out: Option<&Path>,
     eval: &EvalArgs,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
-        for k in &kinds {
-            if gil_model::FlowKind::parse(k).is_none() {
-                print_stderr(&format!(
-                    "error: --kind `{k}`: expected funding, compute or power\n"
-                ));
-                return Err(Stop::Reported);
-            }
-        }
         let scenario = load_scenario(path, color)?;
         let evaluation = evaluate_with(&scenario, eval, &[], None, color)?;
         let graph = gil_report::graph::build(

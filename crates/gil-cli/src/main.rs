@@ -183,8 +183,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
         /// Only flows of this kind (repeatable): funding, compute, power
-        #[arg(long = "kind", value_name = "KIND")]
-        kinds: Vec<String>,
+        #[arg(long = "kind", value_name = "KIND", value_parser = parse_flow_kind)]
+        kinds: Vec<gil_model::FlowKind>,
         /// One year (default: the whole horizon, money summed, power at its peak)
         #[arg(long, value_name = "YEAR")]
         step: Option<i32>,
@@ -248,6 +248,12 @@ enum GenCommand {
         columnar: bool,
         dir: PathBuf,
     },
+}
+
+/// `--kind`: a flow kind by its name.
+fn parse_flow_kind(name: &str) -> Result<gil_model::FlowKind, String> {
+    gil_model::FlowKind::parse(name)
+        .ok_or_else(|| format!("expected one of {}", gil_model::FlowKind::NAMES.join(", ")))
 }
 
 fn main() -> ExitCode {

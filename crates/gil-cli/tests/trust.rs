@@ -521,3 +521,51 @@ return {
     run_ci_steps(&project);
     std::fs::remove_dir_all(parent).unwrap();
 }
+
+#[test]
+fn rule_metrics_named_like_built_ins_are_shown_and_explained_as_rule_metrics() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    let tmp = temp_dir("vocabulary");
+    let html = tmp.join("k.html");
+    ok(gil_in(
+        &root,
+        &["report", korea, "--html", "--out", html.to_str().unwrap()],
+    ));
+    let page = std::fs::read_to_string(&html).unwrap();
+    for metric in ["power.green_mw", "power.saved_mw"] {
+        assert!(
+            page.contains(metric),
+            "the report drops the rule metric {metric}"
+        );
+    }
+    let explain = String::from_utf8(ok(gil_in(
+        &root,
+        &["explain", korea, "power.green_mw", "--color", "never"],
+    )))
+    .unwrap();
+    assert!(
+        explain.starts_with("`power.green_mw` is a rule metric"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("rules/power/green_ppa.lua:34"),
+        "{explain}"
+    );
+    let builtin = String::from_utf8(ok(gil_in(
+        &root,
+        &["explain", korea, "power.demand.capital", "--color", "never"],
+    )))
+    .unwrap();
+    assert!(
+        builtin.contains("is built in by the power analysis"),
+        "{builtin}"
+    );
+    // --kind takes a flow kind and names the valid ones otherwise.
+    let wrong = gil_in(&root, &["graph", korea, "--kind", "money"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("expected one of funding, compute, power")
+    );
+    std::fs::remove_dir_all(tmp).unwrap();
+}

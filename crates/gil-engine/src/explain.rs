@@ -183,25 +183,33 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
     let mut out = String::new();
     match subject {
         Subject::Metric(name) => {
-            let parts: Vec<&str> = name.splitn(3, '.').collect();
-            let builtin = match parts.as_slice() {
-                [kind @ ("funding" | "compute" | "power"), dir @ ("in" | "out"), id] => {
-                    Some((*kind, *dir, *id))
-                }
+            use gil_model::metric::{Direction, MetricKey};
+            let key = eval.outcome.metric_key(name);
+            let builtin = match key {
+                MetricKey::Flow {
+                    kind,
+                    direction,
+                    entity,
+                } => Some((kind.as_str(), direction, entity)),
                 _ => None,
             };
-            match builtin {
-                Some((kind, dir, id)) => {
+            match key {
+                MetricKey::Flow {
+                    kind,
+                    direction,
+                    entity,
+                } => {
                     let _ = writeln!(
                         out,
-                        "`{name}` is built in: the {kind} flows {} `{id}` in each step, after rules.",
-                        if dir == "in" { "into" } else { "out of" }
+                        "`{name}` is built in: the {} flows {} `{entity}` in each step, after rules.",
+                        kind.as_str(),
+                        if direction == Direction::In { "into" } else { "out of" }
                     );
                 }
-                None if name.starts_with("power.") => {
+                MetricKey::Power { .. } => {
                     let _ = writeln!(out, "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors; capacity: its grid_region assets).");
                 }
-                None => {
+                MetricKey::Rule(_) => {
                     let _ = writeln!(out, "`{name}` is a rule metric: the sum of every `ctx.metric(\"{name}\", …)` call in a step.");
                 }
             }
@@ -214,7 +222,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
                         .iter()
                         .filter(|f| f.kind.as_str() == kind && f.amount != 0.0)
                     {
-                        let touches = if dir == "in" {
+                        let touches = if dir == Direction::In {
                             f.to == id
                         } else {
                             f.from == id

@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use gil_model::metric::{Direction, MetricKey, PowerMeasure};
+
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{
     FlowState, KnownNames, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
@@ -455,13 +457,19 @@ fn settle(
     let compute = analysis::compute(&world, flows, &mut findings);
     let power = analysis::power(&world, flows, &mut findings);
     for line in &power {
-        metrics.insert(format!("power.demand.{}", line.region), line.demand_mw);
-        metrics.insert(format!("power.capacity.{}", line.region), line.capacity_mw);
-        metrics.insert(
-            format!("power.shortfall.{}", line.region),
-            line.shortfall_mw,
-        );
+        for (measure, value) in [
+            (PowerMeasure::Demand, line.demand_mw),
+            (PowerMeasure::Capacity, line.capacity_mw),
+            (PowerMeasure::Shortfall, line.shortfall_mw),
+        ] {
+            let key = MetricKey::Power {
+                measure,
+                region: &line.region,
+            };
+            metrics.insert(key.to_string(), value);
+        }
     }
+    let rule_made = rule_metrics.keys().cloned().collect();
     metrics.extend(rule_metrics);
     Ok(Settled {
         step: Step {
@@ -469,6 +477,7 @@ fn settle(
             flows: flow_lines(flows, s.currency(), all_flows),
             metrics,
             ledger,
+            rule_metrics: rule_made,
         },
         findings,
         compute,
@@ -476,14 +485,12 @@ fn settle(
     })
 }
 
+/// Whether `name` is a built-in metric of this scenario: the built-in form, for an
+/// entity or region it has.
 fn is_builtin_metric_name(s: &Scenario, regions: &BTreeSet<String>, name: &str) -> bool {
-    let mut parts = name.splitn(3, '.');
-    let (Some(a), Some(b), Some(c)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    match (a, b) {
-        ("funding" | "compute" | "power", "in" | "out") => s.entity(c).is_some(),
-        ("power", "demand" | "capacity" | "shortfall") => regions.contains(c),
+    match MetricKey::builtin_form(name) {
+        Some(MetricKey::Flow { entity, .. }) => s.entity(entity).is_some(),
+        Some(MetricKey::Power { region, .. }) => regions.contains(region),
         _ => false,
     }
 }
@@ -529,14 +536,19 @@ fn ledger(flows: &[FlowState]) -> BTreeMap<String, LedgerEntry> {
 fn builtin_metrics(ledger: &BTreeMap<String, LedgerEntry>) -> BTreeMap<String, f64> {
     let mut metrics = BTreeMap::new();
     for (id, entry) in ledger {
-        for kind in FlowKind::NAMES {
-            let inflow = entry.total_in(kind);
-            let outflow = entry.total_out(kind);
-            if inflow != 0.0 {
-                metrics.insert(format!("{kind}.in.{id}"), inflow);
-            }
-            if outflow != 0.0 {
-                metrics.insert(format!("{kind}.out.{id}"), outflow);
+        for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
+            for (direction, value) in [
+                (Direction::In, entry.total_in(kind.as_str())),
+                (Direction::Out, entry.total_out(kind.as_str())),
+            ] {
+                if value != 0.0 {
+                    let key = MetricKey::Flow {
+                        kind,
+                        direction,
+                        entity: id,
+                    };
+                    metrics.insert(key.to_string(), value);
+                }
             }
         }
     }
@@ -580,7 +592,7 @@ fn check_conservation(
 }
 
 /// (from, kind, via): one aggregated line of the outcome.
-type FlowKey<'a> = (&'a str, &'a str, Option<&'a str>);
+type FlowKey<'a> = (&'a str, FlowKind, Option<&'a str>);
 
 /// What one aggregated line adds up while it is built.
 struct LineSum<'a> {
@@ -606,7 +618,7 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
                 id: Some(f.id.clone()),
                 from: f.from.clone(),
                 to: Some(f.to.clone()),
-                kind: f.kind.as_str().into(),
+                kind: f.kind,
                 via: f.via.clone(),
                 amount: f.amount,
                 unit: f.kind.base_unit(currency),
@@ -625,7 +637,7 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
     let mut grouped: rustc_hash::FxHashMap<FlowKey<'_>, LineSum<'_>> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
         let line = grouped
-            .entry((&f.from, f.kind.as_str(), f.via.as_deref()))
+            .entry((&f.from, f.kind, f.via.as_deref()))
             .or_insert_with(|| LineSum {
                 amount: 0.0,
                 count: 0,
@@ -646,14 +658,12 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
         .into_iter()
         .map(|((from, kind, via), line)| FlowLine {
             id: (line.count == 1).then(|| line.first_id.to_string()),
-            unit: FlowKind::parse(kind)
-                .map(|k| k.base_unit(currency))
-                .unwrap_or_default(),
+            unit: kind.base_unit(currency),
             from: from.to_string(),
             to: (line.receivers.len() == 1)
                 .then(|| line.receivers.iter().next().map(|r| r.to_string()))
                 .flatten(),
-            kind: kind.to_string(),
+            kind,
             via: via.map(str::to_string),
             amount: line.amount,
             count: line.count,

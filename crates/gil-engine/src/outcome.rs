@@ -49,6 +49,31 @@ pub struct Step {
     pub flows: Vec<FlowLine>,
     pub metrics: BTreeMap<String, f64>,
     pub ledger: BTreeMap<String, LedgerEntry>,
+    /// Which of `metrics` rules made (`ctx.metric`); the others are built in.
+    #[serde(skip)]
+    pub rule_metrics: std::collections::BTreeSet<String>,
+}
+
+impl Step {
+    /// What the metric `name` of this step is: built in (by its form) or made by rules.
+    pub fn metric_key<'a>(&self, name: &'a str) -> gil_model::metric::MetricKey<'a> {
+        use gil_model::metric::MetricKey;
+        if self.rule_metrics.contains(name) {
+            return MetricKey::Rule(name);
+        }
+        MetricKey::builtin_form(name).unwrap_or(MetricKey::Rule(name))
+    }
+}
+
+impl Outcome {
+    /// What the metric `name` is in this outcome: made by rules in any year, or built in.
+    pub fn metric_key<'a>(&self, name: &'a str) -> gil_model::metric::MetricKey<'a> {
+        use gil_model::metric::MetricKey;
+        if self.steps.iter().any(|s| s.rule_metrics.contains(name)) {
+            return MetricKey::Rule(name);
+        }
+        MetricKey::builtin_form(name).unwrap_or(MetricKey::Rule(name))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,7 +86,7 @@ pub struct FlowLine {
     /// The receiver, when every flow on the line goes to the same one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    pub kind: String,
+    pub kind: gil_model::FlowKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     pub amount: f64,

@@ -79,30 +79,64 @@ pub struct Check {
     pub from: Option<String>,
 }
 
-/// The built-in checks: (id, name).
-pub const CHECKS: &[(&str, &str)] = &[
-    ("what.single_owner", "exactly one What owner"),
-    ("what.public_owner", "the What owner is public"),
-    ("how.present", "at least one How actor"),
-    ("how.private", "How actors are private or academic"),
-    ("why.shared", "a Why shared by every participant"),
-    (
-        "how.no_paper_roles",
-        "every How actor has a flow in the project",
-    ),
-    ("roles.what_not_how", "no actor holds both What and How"),
-    ("targets.met", "the project's targets are met"),
-];
+/// The built-in role checks. Each has a stable id (what outcomes, snapshots and
+/// `gil test` files name) and a short name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckId {
+    WhatSingleOwner,
+    WhatPublicOwner,
+    HowPresent,
+    HowPrivate,
+    WhyShared,
+    HowNoPaperRoles,
+    RolesWhatNotHow,
+    TargetsMet,
+}
 
-fn check(id: &str, status: Status, message: String) -> Check {
-    let name = CHECKS
-        .iter()
-        .find(|(i, _)| *i == id)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_default();
+impl CheckId {
+    /// Every built-in check, in the order a project lists them.
+    pub const ALL: [CheckId; 8] = [
+        CheckId::WhatSingleOwner,
+        CheckId::WhatPublicOwner,
+        CheckId::HowPresent,
+        CheckId::HowPrivate,
+        CheckId::WhyShared,
+        CheckId::HowNoPaperRoles,
+        CheckId::RolesWhatNotHow,
+        CheckId::TargetsMet,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::WhatSingleOwner => "what.single_owner",
+            CheckId::WhatPublicOwner => "what.public_owner",
+            CheckId::HowPresent => "how.present",
+            CheckId::HowPrivate => "how.private",
+            CheckId::WhyShared => "why.shared",
+            CheckId::HowNoPaperRoles => "how.no_paper_roles",
+            CheckId::RolesWhatNotHow => "roles.what_not_how",
+            CheckId::TargetsMet => "targets.met",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckId::WhatSingleOwner => "exactly one What owner",
+            CheckId::WhatPublicOwner => "the What owner is public",
+            CheckId::HowPresent => "at least one How actor",
+            CheckId::HowPrivate => "How actors are private or academic",
+            CheckId::WhyShared => "a Why shared by every participant",
+            CheckId::HowNoPaperRoles => "every How actor has a flow in the project",
+            CheckId::RolesWhatNotHow => "no actor holds both What and How",
+            CheckId::TargetsMet => "the project's targets are met",
+        }
+    }
+}
+
+fn check(id: CheckId, status: Status, message: String) -> Check {
     Check {
-        id: id.into(),
-        name,
+        id: id.as_str().into(),
+        name: id.name().into(),
         status,
         message,
         from: None,
@@ -271,17 +305,17 @@ pub(crate) fn build(
 
         checks.push(match whats.as_slice() {
             [one] => check(
-                "what.single_owner",
+                CheckId::WhatSingleOwner,
                 Status::Pass,
                 format!("`{one}` owns the What"),
             ),
             [] => check(
-                "what.single_owner",
+                CheckId::WhatSingleOwner,
                 Status::Fail,
                 "no actor owns the What".into(),
             ),
             many => check(
-                "what.single_owner",
+                CheckId::WhatSingleOwner,
                 Status::Fail,
                 format!(
                     "{} actors claim the What ({}): one owner must present the goal",
@@ -297,10 +331,9 @@ pub(crate) fn build(
             .filter(|a| !PUBLIC_ACTOR_KINDS.contains(&kind_of(a).as_str()))
             .collect();
         checks.push(match (&private_whats[..], &p.what.private_ok) {
-            ([], _) => check("what.public_owner", Status::Pass, format!("the What is presented by the public side ({})", list(&whats))),
-            (_, Some(reason)) => check("what.public_owner", Status::Pass, format!("a private What owner is accepted: {reason}")),
-            (private, None) => check(
-                "what.public_owner",
+            ([], _) => check(CheckId::WhatPublicOwner, Status::Pass, format!("the What is presented by the public side ({})", list(&whats))),
+            (_, Some(reason)) => check(CheckId::WhatPublicOwner, Status::Pass, format!("a private What owner is accepted: {reason}")),
+            (private, None) => check(CheckId::WhatPublicOwner,
                 Status::Fail,
                 format!(
                     "{} is not public ({}); government presents the What — or say why not with `what: {{ private_ok: <reason> }}`",
@@ -312,13 +345,13 @@ pub(crate) fn build(
 
         checks.push(if hows.is_empty() {
             check(
-                "how.present",
+                CheckId::HowPresent,
                 Status::Fail,
                 "nobody holds the How: name the executors under `how:`".into(),
             )
         } else {
             check(
-                "how.present",
+                CheckId::HowPresent,
                 Status::Pass,
                 format!(
                     "{}: {}",
@@ -334,10 +367,9 @@ pub(crate) fn build(
             .filter(|a| PUBLIC_ACTOR_KINDS.contains(&kind_of(a).as_str()))
             .collect();
         checks.push(match (&public_hows[..], &p.public_how) {
-            ([], _) => check("how.private", Status::Pass, "the How is found by private or academic actors".into()),
-            (_, Some(reason)) => check("how.private", Status::Pass, format!("public How actors are accepted: {reason}")),
-            (public, None) => check(
-                "how.private",
+            ([], _) => check(CheckId::HowPrivate, Status::Pass, "the How is found by private or academic actors".into()),
+            (_, Some(reason)) => check(CheckId::HowPrivate, Status::Pass, format!("public How actors are accepted: {reason}")),
+            (public, None) => check(CheckId::HowPrivate,
                 Status::Warn,
                 format!(
                     "{} is public: a public executor risks crowding out private firms (say why with `public_how: <reason>`)",
@@ -353,16 +385,15 @@ pub(crate) fn build(
         let why = p.why.as_ref().map(|w| w.value.clone());
         let engaged: Vec<&str> = participants.iter().map(|x| x.actor.as_str()).collect();
         checks.push(match (&why, rule_why.is_empty()) {
-            (Some(w), _) if !w.trim().is_empty() => check(
-                "why.shared",
+            (Some(w), _) if !w.trim().is_empty() => check(CheckId::WhyShared,
                 Status::Pass,
                 match engaged.len() {
                     1 => "the Why is stated once for the project and shared by its one participant".to_string(),
                     n => format!("the Why is stated once for the project and shared by all {n} participants"),
                 },
             ),
-            (_, false) => check("why.shared", Status::Warn, "only rules give a Why, actor by actor; state one Why for the whole project under `why:`".into()),
-            _ => check("why.shared", Status::Fail, "the project has no Why: state the shared rationale under `why:`".into()),
+            (_, false) => check(CheckId::WhyShared, Status::Warn, "only rules give a Why, actor by actor; state one Why for the whole project under `why:`".into()),
+            _ => check(CheckId::WhyShared, Status::Fail, "the project has no Why: state the shared rationale under `why:`".into()),
         });
 
         let paper: Vec<&str> = hows
@@ -371,10 +402,9 @@ pub(crate) fn build(
             .filter(|a| by_actor.get(*a).is_none_or(|f| !f.any()))
             .collect();
         checks.push(if paper.is_empty() {
-            check("how.no_paper_roles", Status::Pass, "every How actor has a flow tagged with the project".into())
+            check(CheckId::HowNoPaperRoles, Status::Pass, "every How actor has a flow tagged with the project".into())
         } else {
-            check(
-                "how.no_paper_roles",
+            check(CheckId::HowNoPaperRoles,
                 Status::Fail,
                 format!(
                     "{} {} the How but no flow tagged `project: {pid}` moves to or from them in any step",
@@ -386,16 +416,16 @@ pub(crate) fn build(
 
         let both: Vec<&str> = whats.iter().copied().filter(|a| hows.contains(a)).collect();
         checks.push(if both.is_empty() {
-            check("roles.what_not_how", Status::Pass, "What and How are held by different actors".into())
+            check(CheckId::RolesWhatNotHow, Status::Pass, "What and How are held by different actors".into())
         } else {
-            check("roles.what_not_how", Status::Fail, format!("{} holds both What and How: who sets the goal must not also be who delivers it", list(&both)))
+            check(CheckId::RolesWhatNotHow, Status::Fail, format!("{} holds both What and How: who sets the goal must not also be who delivers it", list(&both)))
         });
 
         let project_targets: Vec<&TargetLine> =
             targets.iter().filter(|t| t.project == pid).collect();
         checks.push(if project_targets.is_empty() {
             check(
-                "targets.met",
+                CheckId::TargetsMet,
                 Status::Warn,
                 "the project sets no target, so success cannot be checked".into(),
             )
@@ -410,7 +440,7 @@ pub(crate) fn build(
                 .collect();
             if missed.is_empty() {
                 check(
-                    "targets.met",
+                    CheckId::TargetsMet,
                     Status::Pass,
                     match project_targets.len() {
                         1 => "the target is met".to_string(),
@@ -419,7 +449,7 @@ pub(crate) fn build(
                 )
             } else {
                 check(
-                    "targets.met",
+                    CheckId::TargetsMet,
                     Status::Fail,
                     format!("missed: {}", missed.join("; ")),
                 )

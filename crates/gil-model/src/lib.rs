@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod graph;
 pub mod load;
+pub mod metric;
 pub mod reform;
 pub mod span;
 pub mod types;

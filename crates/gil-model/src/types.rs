@@ -45,8 +45,10 @@ pub const FINANCING_VIAS: &[&str] = &["investment", "loan", "purchase", "procure
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FlowKind {
-    Funding,
+    // Declared in the order of their names, so the derived `Ord` sorts kinds as their
+    // names sort: outputs ordered by kind keep the order they had as strings.
     Compute,
+    Funding,
     Power,
 }
 

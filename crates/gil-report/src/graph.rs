@@ -21,7 +21,7 @@ pub struct GraphNode {
 
 #[derive(Debug, Clone)]
 pub struct GraphEdge {
-    pub kind: String,
+    pub kind: FlowKind,
     pub amount: f64,
     pub unit: String,
     pub on_loop: bool,
@@ -33,7 +33,7 @@ pub struct GraphEdge {
 #[derive(Debug, Clone, Default)]
 pub struct GraphOptions {
     /// Only these kinds (empty: all).
-    pub kinds: Vec<String>,
+    pub kinds: Vec<FlowKind>,
     /// One step, or (None) the whole horizon: money and compute summed, power at its peak.
     pub step: Option<i32>,
 }
@@ -63,25 +63,22 @@ pub fn build(
         }
         None => e.trace.steps.iter().collect(),
     };
-    let mut edges: BTreeMap<(String, String, String), (f64, String)> = BTreeMap::new();
+    let mut edges: BTreeMap<(String, String, FlowKind), (f64, String)> = BTreeMap::new();
     for step in steps {
         // Summed within a step; over steps money and compute add up, power peaks.
-        let mut in_step: BTreeMap<(&str, &str, &str), f64> = BTreeMap::new();
+        let mut in_step: BTreeMap<(&str, &str, FlowKind), f64> = BTreeMap::new();
         for f in step.flows.iter().filter(|f| f.amount != 0.0) {
-            let kind = f.kind.as_str();
-            if !options.kinds.is_empty() && !options.kinds.iter().any(|k| k == kind) {
+            if !options.kinds.is_empty() && !options.kinds.contains(&f.kind) {
                 continue;
             }
-            *in_step.entry((&f.from, &f.to, kind)).or_insert(0.0) += f.amount;
+            *in_step.entry((&f.from, &f.to, f.kind)).or_insert(0.0) += f.amount;
         }
         for ((from, to, kind), amount) in in_step {
-            let unit = FlowKind::parse(kind)
-                .map(|k| k.base_unit(s.currency()))
-                .unwrap_or_default();
+            let unit = kind.base_unit(s.currency());
             let e = edges
-                .entry((from.to_string(), to.to_string(), kind.to_string()))
+                .entry((from.to_string(), to.to_string(), kind))
                 .or_insert((0.0, unit));
-            if kind == "power" {
+            if kind == FlowKind::Power {
                 e.0 = e.0.max(amount);
             } else {
                 e.0 += amount;
@@ -96,9 +93,9 @@ pub fn build(
             (0..l.path.len()).map(|k| (l.path[k].clone(), l.path[(k + 1) % l.path.len()].clone()))
         })
         .collect();
-    let mut max_by_kind: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut max_by_kind: BTreeMap<FlowKind, f64> = BTreeMap::new();
     for ((_, _, kind), (amount, _)) in &edges {
-        let m = max_by_kind.entry(kind.as_str()).or_insert(0.0);
+        let m = max_by_kind.entry(*kind).or_insert(0.0);
         *m = m.max(*amount);
     }
     let ids: BTreeSet<&str> = edges
@@ -123,15 +120,16 @@ pub fn build(
         );
     }
     for ((from, to, kind), (amount, unit)) in &edges {
-        let max = max_by_kind.get(kind.as_str()).copied().unwrap_or(0.0);
+        let max = max_by_kind.get(kind).copied().unwrap_or(0.0);
         let weight = if max > 0.0 { amount / max } else { 0.0 };
-        let on_loop = kind == "funding" && loop_edges.contains(&(from.clone(), to.clone()));
+        let on_loop =
+            *kind == FlowKind::Funding && loop_edges.contains(&(from.clone(), to.clone()));
         if let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) {
             graph.add_edge(
                 a,
                 b,
                 GraphEdge {
-                    kind: kind.clone(),
+                    kind: *kind,
                     amount: *amount,
                     unit: unit.clone(),
                     on_loop,
@@ -143,16 +141,7 @@ pub fn build(
     Ok(graph)
 }
 
-fn kind_color(kind: &str) -> &'static str {
-    match kind {
-        "funding" => "#1f77b4",
-        "compute" => "#2ca02c",
-        "power" => "#ff7f0e",
-        _ => "#7f7f7f",
-    }
-}
-
-const LOOP_COLOR: &str = "#d62728";
+use crate::palette::{kind_color, LOOP as LOOP_COLOR};
 
 fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
@@ -166,7 +155,7 @@ pub fn dot(graph: &DiGraph<GraphNode, GraphEdge>, title: &str) -> String {
         let color = if w.on_loop {
             LOOP_COLOR
         } else {
-            kind_color(&w.kind)
+            kind_color(w.kind)
         };
         let pen = 1.0 + 7.0 * w.weight;
         let style = if w.on_loop { ", style=bold" } else { "" };
@@ -258,7 +247,7 @@ pub fn mermaid(graph: &DiGraph<GraphNode, GraphEdge>) -> String {
         let color = if w.on_loop {
             LOOP_COLOR
         } else {
-            kind_color(&w.kind)
+            kind_color(w.kind)
         };
         let width = 1.0 + 5.0 * w.weight;
         styles.push(format!(

@@ -13,6 +13,7 @@ use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, Level, Role};
 
 use crate::human;
+use crate::palette::{self, kind_color};
 
 /// A reform shown beside the baseline.
 pub struct ReformView<'a> {
@@ -74,14 +75,6 @@ svg text { font-family: inherit; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; color: var(--muted); }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: middle; }
 "#;
-
-fn kind_color(kind: FlowKind) -> &'static str {
-    match kind {
-        FlowKind::Funding => "#1f77b4",
-        FlowKind::Compute => "#2ca02c",
-        FlowKind::Power => "#ff7f0e",
-    }
-}
 
 /// One band of a Sankey: (from, to) with its amount and hover text.
 struct Link {
@@ -167,7 +160,7 @@ fn sankey(links: &[Link], unit: &str, color: &str) -> String {
         let yb = right_offset[&(l.from.as_str(), l.to.as_str())];
         let (ax, bx) = (x0 + node_w, x1);
         let mx = (ax + bx) / 2.0;
-        let fill = if l.on_loop { "#d62728" } else { color };
+        let fill = if l.on_loop { palette::LOOP } else { color };
         let _ = write!(
             svg,
             r#"<path d="M{ax:.1},{ya:.1} C{mx:.1},{ya:.1} {mx:.1},{yb:.1} {bx:.1},{yb:.1} L{bx:.1},{:.1} C{mx:.1},{:.1} {mx:.1},{:.1} {ax:.1},{:.1} Z" fill="{fill}" fill-opacity="{}"><title>{}</title></path>"#,
@@ -674,12 +667,7 @@ pub fn report(s: &Scenario, e: &Evaluation, reform: Option<&ReformView<'_>>) -> 
     let names: BTreeSet<&str> = o
         .steps
         .iter()
-        .flat_map(|st| st.metrics.keys())
-        .map(String::as_str)
-        .filter(|n| {
-            let mut p = n.splitn(2, '.');
-            !matches!(p.next(), Some("funding" | "compute" | "power"))
-        })
+        .flat_map(|st| st.rule_metrics.iter().map(String::as_str))
         .collect();
     if !names.is_empty() {
         page.push_str(r#"<section><h2>Key metrics</h2><div class="charts">"#);

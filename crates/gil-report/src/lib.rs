@@ -5,6 +5,7 @@
 pub mod diagnostic;
 pub mod graph;
 pub mod html;
+pub mod palette;
 pub mod text;
 
 use gil_engine::Outcome;

@@ -367,20 +367,13 @@ pub fn outcome_text(o: &Outcome, markdown: bool, opts: &TextOptions) -> String {
         out.push_str(&t.render(markdown));
     }
 
-    // Rule metrics and the other metrics that are not per-actor ledger lines.
-    let ledger_metric = |name: &str| {
-        let mut p = name.splitn(3, '.');
-        matches!(
-            (p.next(), p.next()),
-            (Some("funding" | "compute" | "power"), Some("in" | "out"))
-        )
-    };
+    // Rule metrics and the power analysis's; per-entity flow totals are in the ledger.
     let names: BTreeSet<&str> = o
         .steps
         .iter()
-        .flat_map(|s| s.metrics.keys())
-        .map(String::as_str)
-        .filter(|n| !ledger_metric(n))
+        .flat_map(|s| s.metrics.keys().map(move |n| (s, n.as_str())))
+        .filter(|(s, n)| !matches!(s.metric_key(n), gil_model::metric::MetricKey::Flow { .. }))
+        .map(|(_, n)| n)
         .collect();
     if !names.is_empty() {
         heading(&mut out, markdown, 2, "Metrics");
@@ -562,7 +555,7 @@ fn every_flow(out: &mut String, o: &Outcome, markdown: bool) {
                 f.from.clone(),
                 f.to.clone()
                     .unwrap_or_else(|| format!("{} receivers", f.recipients)),
-                f.kind.clone(),
+                f.kind.as_str().to_string(),
                 f.via.clone().unwrap_or_default(),
                 human(f.amount),
                 f.unit.clone(),
