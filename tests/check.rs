@@ -57,7 +57,7 @@ fn every_bundled_example_checks_clean() {
 #[test]
 fn all_problems_are_reported_in_one_pass() {
     let err = gil_model::load(Path::new("fixtures/check/many_errors.yaml")).unwrap_err();
-    let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code).collect();
+    let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(
         codes,
         [

@@ -73,6 +73,7 @@ pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
         call_deadline: secs(eval.call_deadline, "--call-deadline")?,
         total_budget: secs(eval.rule_budget, "--rule-budget")?,
         memory_limit: eval.lua_memory.saturating_mul(1024 * 1024),
+        print: Some(crate::output::print_sink()),
         ..SandboxConfig::default()
     })
 }

@@ -5,6 +5,8 @@
 mod bench;
 mod bundled;
 mod check;
+#[cfg(test)]
+mod cli_docs;
 mod commands;
 mod output;
 mod signals;
@@ -104,9 +106,10 @@ enum Command {
         scenario: Option<PathBuf>,
         #[command(flatten)]
         eval: EvalArgs,
+        /// Output format (table on a terminal; md for wikis; json and yaml for machines)
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,
-        /// Write the output to FILE (atomically) instead of stdout
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// List every flow instead of one line per paying actor, kind and `via`
@@ -115,7 +118,7 @@ enum Command {
         /// Print phase times to stderr as `timing.<phase>_seconds=<s>`
         #[arg(long)]
         timings: bool,
-        /// Exit 1 when a finding at this level or above is reported (for CI)
+        /// Exit 1 when a finding or a role check at this level or above is reported (for CI)
         #[arg(long, value_enum, value_name = "LEVEL")]
         fail_on: Option<FailOn>,
     },
@@ -126,11 +129,13 @@ enum Command {
         /// Extra rule file or folder (repeatable)
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Output format: messages with source excerpts, or one JSON document on stdout
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
     },
     /// Explain a metric, a flow id, an actor or asset id, or `actor.attr`, step by step
     Explain {
+        /// The scenario file
         scenario: PathBuf,
         /// What to explain
         target: String,
@@ -139,12 +144,14 @@ enum Command {
     },
     /// Compare the scenario with a reform (parameter overrides and/or extra rules)
     Diff {
+        /// The scenario file (the baseline)
         scenario: PathBuf,
         /// The reform file: `parameters:` overrides and/or `rules:` to add
         #[arg(long = "with", value_name = "REFORM")]
         reform: PathBuf,
         #[command(flatten)]
         eval: EvalArgs,
+        /// Output format (table on a terminal; md for wikis; json and yaml for machines)
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,
     },
@@ -155,8 +162,10 @@ enum Command {
         /// Only this project
         #[arg(long, value_name = "ID")]
         project: Option<String>,
+        /// Output format (table on a terminal; md for wikis; json and yaml for machines)
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         #[command(flatten)]
@@ -172,6 +181,7 @@ enum Command {
         /// Show this reform beside the baseline
         #[arg(long = "with", value_name = "REFORM")]
         reform: Option<PathBuf>,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         #[command(flatten)]
@@ -179,7 +189,9 @@ enum Command {
     },
     /// Draw the flow graph as Graphviz DOT or a Mermaid flowchart
     Graph {
+        /// The scenario file
         scenario: PathBuf,
+        /// Graphviz DOT or a Mermaid flowchart
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
         /// Only flows of this kind (repeatable): funding, compute, power
@@ -188,6 +200,7 @@ enum Command {
         /// One year (default: the whole horizon, money summed, power at its peak)
         #[arg(long, value_name = "YEAR")]
         step: Option<i32>,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         #[command(flatten)]
@@ -195,6 +208,7 @@ enum Command {
     },
     /// Run rule tests: every `*.test.yaml` below PATHS (default: rules/); exit 1 on a failure or when no test ran, 2 when a case cannot run
     Test {
+        /// Test files or folders searched for `*.test.yaml` (default: rules/)
         paths: Vec<PathBuf>,
         /// Only cases whose name contains this text
         #[arg(long, value_name = "TEXT")]
@@ -202,6 +216,7 @@ enum Command {
     },
     /// Compare each scenario's outcome with `<name>.snapshot.yaml` beside it; exit 1 on a change
     Snapshot {
+        /// The scenario files; each snapshot is `<name>.snapshot.yaml` beside its scenario
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
         /// Accept the new outcome (write the snapshot)
@@ -209,7 +224,10 @@ enum Command {
         update: bool,
     },
     /// Scaffold a policy repository: a scenario, a rule with its test, editor settings, CI
-    Init { dir: PathBuf },
+    Init {
+        /// A new or empty folder
+        dir: PathBuf,
+    },
     /// Generate workloads (`gil gen synthetic --actors N --flows M --years Y DIR`)
     Gen {
         #[command(subcommand)]
@@ -217,6 +235,7 @@ enum Command {
     },
     /// Time each phase of a run (load, rules, analyses, render), rule calls/s, peak memory
     Bench {
+        /// The scenario file (for example one written by `gil gen synthetic`)
         scenario: PathBuf,
         /// Worker threads for per-entity hooks (0: every core)
         #[arg(long, value_name = "N", default_value_t = 1)]
@@ -224,8 +243,10 @@ enum Command {
     },
     /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
     LuaApi {
+        /// LuaLS annotations or luau-lsp definitions
         #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
         format: LuaApiFormat,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -235,17 +256,22 @@ enum Command {
 enum GenCommand {
     /// A national-scale synthetic scenario, its rules, and plain Lua and Python baselines
     Synthetic {
+        /// Actors (firms, agencies, …) to generate
         #[arg(long, default_value_t = 100_000)]
         actors: usize,
+        /// Scenario flows to generate
         #[arg(long, default_value_t = 300_000)]
         flows: usize,
+        /// Years of the horizon
         #[arg(long, default_value_t = 10)]
         years: u32,
+        /// Seed of the generator: the same seed gives the same files
         #[arg(long, default_value_t = 2026)]
         seed: u64,
         /// Write the voucher, growth and efficiency rules in columnar form (on_actors, on_flows)
         #[arg(long)]
         columnar: bool,
+        /// A new or empty folder for the scenario, rules and baselines
         dir: PathBuf,
     },
 }

@@ -136,3 +136,18 @@ pub fn scenario_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
             .map_err(|e| anyhow::anyhow!("cannot unpack the bundled example: {e}")),
     }
 }
+
+/// Lua's `print` from rules: one line each on stderr, never on stdout (an outcome).
+pub fn print_sink() -> gil_rules::PrintSink {
+    gil_rules::PrintSink(std::sync::Arc::new(|line: &str| {
+        print_stderr(&format!("{line}\n"))
+    }))
+}
+
+/// The default sandbox, with `print` going to stderr.
+pub fn rule_sandbox() -> gil_rules::SandboxConfig {
+    gil_rules::SandboxConfig {
+        print: Some(print_sink()),
+        ..gil_rules::SandboxConfig::default()
+    }
+}

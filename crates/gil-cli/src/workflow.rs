@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gil_engine::testing::{self, CaseFailure};
-use gil_rules::SandboxConfig;
 
 use crate::check::report_load_error;
 use crate::commands::{load_rules, load_scenario, Stop};
@@ -64,7 +63,7 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
             let result = testing::run_case(
                 file,
                 &case.value,
-                SandboxConfig::default(),
+                crate::output::rule_sandbox(),
                 &|e| {
                     e.diagnostics
                         .iter()
@@ -158,7 +157,7 @@ pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Res
     for path in scenarios {
         let result = (|| -> Result<String, Stop> {
             let scenario = load_scenario(path, color)?;
-            let rules = load_rules(&scenario, &[], SandboxConfig::default(), color)?;
+            let rules = load_rules(&scenario, &[], crate::output::rule_sandbox(), color)?;
             let evaluation =
                 gil_engine::evaluate(&scenario, &rules, &gil_engine::Options::default()).map_err(
                     |e| {

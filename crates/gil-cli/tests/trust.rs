@@ -569,3 +569,24 @@ fn rule_metrics_named_like_built_ins_are_shown_and_explained_as_rule_metrics() {
     );
     std::fs::remove_dir_all(tmp).unwrap();
 }
+
+#[test]
+fn lua_print_reaches_stderr_through_the_cli_and_never_the_outcome() {
+    let dir = temp_dir("print");
+    std::fs::write(
+        dir.join("scenario.yaml"),
+        "scenario: { id: p, horizon: { start: 2026, end: 2026 }, currency: KRW, rules: [say.lua] }\nactors:\n  - { id: gov, kind: government }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("say.lua"),
+        "return { id = \"say\", on_step = function(_, ctx) print(\"hello\", ctx.step) end }\n",
+    )
+    .unwrap();
+    let out = gil_in(&dir, &["run", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("print say.lua:1: hello\t2026"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hello"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -16,6 +16,7 @@
 //!     tolerance: { abs: 1.0, rel: 1e-9 }
 //! ```
 
+use gil_model::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -186,7 +187,7 @@ pub fn load_suite(path: &Path) -> Result<Suite, LoadError> {
         Err(e) => {
             return Err(load_error(
                 sources,
-                Diagnostic::error("file-missing", format!("cannot read `{display}`: {e}"))
+                Diagnostic::error(Code::FileMissing, format!("cannot read `{display}`: {e}"))
                     .file(display),
             ))
         }
@@ -197,7 +198,7 @@ pub fn load_suite(path: &Path) -> Result<Suite, LoadError> {
         Ok(None) => {
             return Err(load_error(
                 sources,
-                Diagnostic::error("empty-file", format!("`{display}` is empty"))
+                Diagnostic::error(Code::EmptyFile, format!("`{display}` is empty"))
                     .at(Span::new(file, 0, 0)),
             ))
         }
@@ -219,7 +220,7 @@ pub fn load_suite(path: &Path) -> Result<Suite, LoadError> {
                 return Err(load_error(
                     sources,
                     Diagnostic::error(
-                        "missing-field",
+                        Code::MissingField,
                         "missing field `scenario` (a path or the scenario inline)",
                     )
                     .at(case.span)
@@ -233,14 +234,14 @@ pub fn load_suite(path: &Path) -> Result<Suite, LoadError> {
                     Err(e) => {
                         return Err(load_error(
                             sources,
-                            Diagnostic::error("wrong-type", e.to_string()).at(n.span),
+                            Diagnostic::error(Code::WrongType, e.to_string()).at(n.span),
                         ))
                     }
                 },
                 _ => {
                     return Err(load_error(
                         sources,
-                        Diagnostic::error("wrong-type", "`scenario` is a path or a mapping")
+                        Diagnostic::error(Code::WrongType, "`scenario` is a path or a mapping")
                             .at(n.span),
                     ))
                 }

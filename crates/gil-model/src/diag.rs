@@ -4,6 +4,7 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity
 use codespan_reporting::term::{self, termcolor, Config, Styles, StylesWriter};
 use serde::Serialize;
 
+pub use crate::code::Code;
 use crate::span::{SourceMap, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -18,7 +19,7 @@ pub enum Severity {
 pub struct Diagnostic {
     pub severity: Severity,
     /// Stable, kebab-case identifier (`unknown-id`, `yaml-syntax`, …).
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub span: Option<Span>,
     /// Key path inside the file, such as `flows[3].to`.
@@ -31,7 +32,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -162,7 +163,7 @@ impl Diagnostic {
 #[derive(Debug, Clone, Serialize)]
 pub struct DiagnosticRecord {
     pub severity: Severity,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub file: Option<String>,
     pub line: Option<usize>,
@@ -198,7 +199,13 @@ pub fn did_you_mean<'a>(
 /// Diagnostics in a stable order: by file, position, then code.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| (d.span.map(|s| (s.file, s.start)), d.code, d.message.clone());
+        let key = |d: &Diagnostic| {
+            (
+                d.span.map(|s| (s.file, s.start)),
+                d.code.as_str(),
+                d.message.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     });
 }

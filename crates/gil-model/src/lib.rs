@@ -4,6 +4,7 @@
 //! Invariants: the model knows nothing of Lua or of evaluation; every value read from a
 //! file keeps its [`Span`]; every problem is a [`Diagnostic`] naming `file:line:column`.
 
+pub mod code;
 pub mod diag;
 pub mod graph;
 pub mod load;

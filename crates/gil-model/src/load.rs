@@ -1,5 +1,6 @@
 //! Reading a scenario: files, includes, typed sections, and every problem in one pass.
 
+use crate::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -102,7 +103,7 @@ impl Loader {
                     (root, sections.root_read, sections.header_written)
                 {
                     self.diagnostics.push(
-                        Diagnostic::error("missing-header", "the scenario has no `scenario:` header")
+                        Diagnostic::error(Code::MissingHeader, "the scenario has no `scenario:` header")
                             .at(Span::new(file, 0, 0))
                             .help("start the file with `scenario: { id: …, horizon: { start: 2026, end: 2030 }, currency: KRW }`"),
                     );
@@ -170,7 +171,7 @@ impl Loader {
                 })
                 .collect();
             let mut d = Diagnostic::error(
-                "include-cycle",
+                Code::IncludeCycle,
                 format!("`{display}` includes itself: {}", chain.join(" → ")),
             );
             if let Some(span) = included_at {
@@ -191,9 +192,9 @@ impl Loader {
                     format!("cannot read `{display}`: {err}")
                 };
                 let code = if included_at.is_some() {
-                    "include-missing"
+                    Code::IncludeMissing
                 } else {
-                    "file-missing"
+                    Code::FileMissing
                 };
                 let mut d = Diagnostic::error(code, what).file(display.clone());
                 if let Some(span) = included_at {
@@ -219,7 +220,7 @@ impl Loader {
         self.seen.insert(canonical.clone(), file);
         if let Some(at) = bad_utf8 {
             self.diagnostics.push(
-                Diagnostic::error("not-utf8", format!("`{display}` is not valid UTF-8"))
+                Diagnostic::error(Code::NotUtf8, format!("`{display}` is not valid UTF-8"))
                     .at(Span::new(file, at, at + 1))
                     .help("save the file as UTF-8"),
             );
@@ -239,7 +240,7 @@ impl Loader {
             Ok(None) => {
                 let name = self.sources.name(file);
                 self.diagnostics.push(
-                    Diagnostic::error("empty-file", format!("`{name}` is empty"))
+                    Diagnostic::error(Code::EmptyFile, format!("`{name}` is empty"))
                         .at(Span::new(file, 0, 0))
                         .help(
                             "a scenario file is a mapping with `scenario:`, `actors:`, `flows:` …",
@@ -255,7 +256,7 @@ impl Loader {
         let NodeKind::Map(entries) = &node.kind else {
             self.diagnostics.push(
                 Diagnostic::error(
-                    "wrong-type",
+                    Code::WrongType,
                     format!(
                         "expected a mapping at the top of the file, found {}",
                         node.describe()
@@ -282,7 +283,7 @@ impl Loader {
                 }
                 "scenario" => self.diagnostics.push(
                     Diagnostic::error(
-                        "misplaced-header",
+                        Code::MisplacedHeader,
                         "only the root scenario file may have a `scenario:` header",
                     )
                     .at(key.span)
@@ -294,7 +295,7 @@ impl Loader {
                 },
                 "kinds" => self.diagnostics.push(
                     Diagnostic::error(
-                        "misplaced-kinds",
+                        Code::MisplacedKinds,
                         "only the root scenario file may declare `kinds:`",
                     )
                     .at(key.span),
@@ -310,7 +311,7 @@ impl Loader {
                 "projects" => self.read_list(value, "projects", |s| &mut s.projects),
                 other => {
                     let mut d =
-                        Diagnostic::error("unknown-field", format!("unknown section `{other}`"))
+                        Diagnostic::error(Code::UnknownField, format!("unknown section `{other}`"))
                             .at(key.span)
                             .path(other);
                     if let Some(s) = did_you_mean(other, TOP_LEVEL_KEYS.iter().copied()) {
@@ -340,7 +341,7 @@ impl Loader {
             if !matches!(node.kind, NodeKind::Null) {
                 self.diagnostics.push(
                     Diagnostic::error(
-                        "wrong-type",
+                        Code::WrongType,
                         format!(
                             "expected a mapping of parameter names to values, found {}",
                             node.describe()
@@ -385,7 +386,7 @@ impl Loader {
                     if let Some(first) = self.sections.parameters.get(&name) {
                         self.diagnostics.push(
                             Diagnostic::error(
-                                "duplicate-id",
+                                Code::DuplicateId,
                                 format!("parameter `{name}` is defined twice"),
                             )
                             .at(key.span)
@@ -415,7 +416,7 @@ impl Loader {
             _ => {
                 self.diagnostics.push(
                     Diagnostic::error(
-                        "wrong-type",
+                        Code::WrongType,
                         format!("expected a list of {section}, found {}", node.describe()),
                     )
                     .at(node.span)

@@ -1,5 +1,6 @@
 //! Reform files for `gil diff --with`: parameter overrides and extra rules.
 
+use crate::code::Code;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -30,11 +31,11 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {
-                let diagnostics =
-                    vec![
-                        Diagnostic::error("not-utf8", format!("`{display}` is not valid UTF-8"))
-                            .file(display),
-                    ];
+                let diagnostics = vec![Diagnostic::error(
+                    Code::NotUtf8,
+                    format!("`{display}` is not valid UTF-8"),
+                )
+                .file(display)];
                 return Err(LoadError {
                     sources,
                     diagnostics,
@@ -44,7 +45,7 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
         Err(e) => {
             let diagnostics =
                 vec![
-                    Diagnostic::error("file-missing", format!("cannot read `{display}`: {e}"))
+                    Diagnostic::error(Code::FileMissing, format!("cannot read `{display}`: {e}"))
                         .file(display),
                 ];
             return Err(LoadError {
@@ -60,7 +61,7 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
     match yaml::parse(&text, file) {
         Err(e) => diagnostics.push(yaml_diagnostic(e)),
         Ok(None) => diagnostics.push(
-            Diagnostic::error("empty-file", format!("`{display}` is empty"))
+            Diagnostic::error(Code::EmptyFile, format!("`{display}` is empty"))
                 .at(Span::new(file, 0, 0)),
         ),
         Ok(Some(node)) => match &node.kind {
@@ -83,7 +84,7 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
                             let NodeKind::Map(params) = &value.kind else {
                                 diagnostics.push(
                                     Diagnostic::error(
-                                        "wrong-type",
+                                        Code::WrongType,
                                         "expected a mapping of parameter names to values",
                                     )
                                     .at(value.span),
@@ -95,7 +96,7 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
                                 let ppath = KeyPath::Key(&path, &pname);
                                 if !scenario.parameters.contains_key(&pname) {
                                     let mut d = Diagnostic::error(
-                                        "unknown-id",
+                                        Code::UnknownId,
                                         format!("the scenario has no parameter `{pname}`"),
                                     )
                                     .at(k.span)
@@ -119,7 +120,7 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
                         }
                         other => {
                             let mut d = Diagnostic::error(
-                                "unknown-field",
+                                Code::UnknownField,
                                 format!("unknown reform field `{other}`"),
                             )
                             .at(key.span);
@@ -136,7 +137,7 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
             }
             _ => diagnostics.push(
                 Diagnostic::error(
-                    "wrong-type",
+                    Code::WrongType,
                     "a reform file is a mapping with `parameters:` and/or `rules:`",
                 )
                 .at(node.span),

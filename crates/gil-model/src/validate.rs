@@ -1,5 +1,6 @@
 //! Semantic checks over the merged scenario. Every check reports; none stops the others.
 
+use crate::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{did_you_mean, Diagnostic};
@@ -49,7 +50,7 @@ impl Validator<'_> {
         if !ok {
             self.out.push(
                 Diagnostic::error(
-                    "reversed-horizon",
+                    Code::ReversedHorizon,
                     format!(
                         "the horizon ends ({}) before it starts ({})",
                         h.end.value.0, h.start.value.0
@@ -74,7 +75,7 @@ impl Validator<'_> {
         for (id, path) in entities {
             if id.value.trim().is_empty() {
                 self.out.push(
-                    Diagnostic::error("empty-id", "an id cannot be empty")
+                    Diagnostic::error(Code::EmptyId, "an id cannot be empty")
                         .at(id.span)
                         .path(format!("{path}.id")),
                 );
@@ -83,7 +84,7 @@ impl Validator<'_> {
             if let Some(first) = seen.get(id.value.as_str()) {
                 self.out.push(
                     Diagnostic::error(
-                        "duplicate-id",
+                        Code::DuplicateId,
                         format!("the id `{}` is used twice", id.value),
                     )
                     .at(id.span)
@@ -121,7 +122,7 @@ impl Validator<'_> {
             if let Some(first) = seen.get(id.value.as_str()) {
                 self.out.push(
                     Diagnostic::error(
-                        "duplicate-id",
+                        Code::DuplicateId,
                         format!("the {what} id `{}` is used twice", id.value),
                     )
                     .at(id.span)
@@ -142,7 +143,7 @@ impl Validator<'_> {
                     .copied()
                     .chain(self.s.kinds.actor.iter().map(String::as_str));
                 let d = unknown(
-                    "unknown-kind",
+                    Code::UnknownKind,
                     "actor kind",
                     &a.kind,
                     &format!("{}.kind", a.path),
@@ -160,7 +161,7 @@ impl Validator<'_> {
                     .copied()
                     .chain(self.s.kinds.asset.iter().map(String::as_str));
                 let d = unknown(
-                    "unknown-kind",
+                    Code::UnknownKind,
                     "asset kind",
                     &a.kind,
                     &format!("{}.kind", a.path),
@@ -174,7 +175,7 @@ impl Validator<'_> {
         for f in &self.s.flows {
             if FlowKind::parse(&f.kind.value).is_none() {
                 let d = unknown(
-                    "unknown-kind",
+                    Code::UnknownKind,
                     "flow kind",
                     &f.kind,
                     &format!("{}.kind", f.path),
@@ -195,7 +196,7 @@ impl Validator<'_> {
                     if value <= 0.0 {
                         self.out.push(
                             Diagnostic::error(
-                                "negative-value",
+                                Code::NegativeValue,
                                 format!("the exchange rate `{name}` must be positive"),
                             )
                             .at(p.value.span)
@@ -246,7 +247,7 @@ impl Validator<'_> {
             if f.from.value == f.to.value {
                 self.out.push(
                     Diagnostic::error(
-                        "self-flow",
+                        Code::SelfFlow,
                         format!("a flow from `{}` to itself", f.from.value),
                     )
                     .at(f.to.span)
@@ -256,7 +257,7 @@ impl Validator<'_> {
             if let Some(project) = &f.project {
                 if !self.s.projects.iter().any(|p| p.id.value == project.value) {
                     let d = unknown(
-                        "unknown-id",
+                        Code::UnknownId,
                         "project",
                         project,
                         &format!("{}.project", f.path),
@@ -283,10 +284,13 @@ impl Validator<'_> {
                     let fx = format!("fx.{u}");
                     if !self.s.parameters.contains_key(&fx) {
                         self.out.push(
-                            Diagnostic::error("missing-fx", format!("no exchange rate for `{u}`"))
-                                .at(unit.span)
-                                .path(path)
-                                .help(format!("add the parameter `{fx}` ({currency} per {u})")),
+                            Diagnostic::error(
+                                Code::MissingFx,
+                                format!("no exchange rate for `{u}`"),
+                            )
+                            .at(unit.span)
+                            .path(path)
+                            .help(format!("add the parameter `{fx}` ({currency} per {u})")),
                         );
                     }
                     true
@@ -308,7 +312,7 @@ impl Validator<'_> {
             };
             self.out.push(
                 Diagnostic::error(
-                    "unit-mismatch",
+                    Code::UnitMismatch,
                     format!("a {kind} flow cannot be measured in `{u}`"),
                 )
                 .at(unit.span)
@@ -345,7 +349,7 @@ impl Validator<'_> {
                 if target.at_least.is_none() && target.at_most.is_none() {
                     self.out.push(
                         Diagnostic::error(
-                            "missing-field",
+                            Code::MissingField,
                             "a target needs `at_least` or `at_most`",
                         )
                         .at(target.metric.span)
@@ -412,7 +416,7 @@ impl Validator<'_> {
                 .map(|a| a.id.value.as_str())
                 .chain(self.s.assets.iter().map(|a| a.id.value.as_str()));
             self.out.push(unknown(
-                "unknown-id",
+                Code::UnknownId,
                 "actor or asset",
                 id,
                 path,
@@ -424,7 +428,7 @@ impl Validator<'_> {
     fn actor_ref(&mut self, id: &Spanned<String>, path: &str, role: &str) {
         if self.s.actor(&id.value).is_none() && !self.unparsed.contains(&id.value) {
             let candidates = self.s.actors.iter().map(|a| a.id.value.as_str());
-            let mut d = unknown("unknown-id", "actor", id, path, candidates);
+            let mut d = unknown(Code::UnknownId, "actor", id, path, candidates);
             d.message = format!("the {role} `{}` is not an actor", id.value);
             self.out.push(d);
         }
@@ -432,7 +436,7 @@ impl Validator<'_> {
 }
 
 fn unknown<'a>(
-    code: &'static str,
+    code: Code,
     what: &str,
     name: &Spanned<String>,
     path: &str,
@@ -448,7 +452,7 @@ fn unknown<'a>(
 }
 
 fn negative(span: Span, path: &str, what: &str) -> Diagnostic {
-    Diagnostic::error("negative-value", format!("{what} cannot be negative"))
+    Diagnostic::error(Code::NegativeValue, format!("{what} cannot be negative"))
         .at(span)
         .path(path)
         .help("amounts and capacities are zero or more; reverse `from` and `to` for a flow the other way")
@@ -461,7 +465,7 @@ fn outside_horizon(
     years: &std::ops::RangeInclusive<i32>,
 ) -> Diagnostic {
     Diagnostic::error(
-        "year-outside-horizon",
+        Code::YearOutsideHorizon,
         format!(
             "the year {year} is outside the horizon {}–{}",
             years.start(),

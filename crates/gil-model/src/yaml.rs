@@ -6,6 +6,7 @@
 //! carry the span and key path of the node that caused them, so the loader can report
 //! `flows[3].amount` at `file:line:column` and keep going with the next entity.
 
+use crate::code::Code;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -81,7 +82,7 @@ pub struct YamlError {
     pub span: Option<Span>,
     pub path: Option<String>,
     pub help: Option<String>,
-    pub code: &'static str,
+    pub code: Code,
 }
 
 impl YamlError {
@@ -109,7 +110,7 @@ impl de::Error for YamlError {
             span: None,
             path: None,
             help: None,
-            code: "invalid-value",
+            code: Code::InvalidValue,
         }
     }
 
@@ -127,7 +128,7 @@ impl de::Error for YamlError {
             span: None,
             path: None,
             help,
-            code: "unknown-field",
+            code: Code::UnknownField,
         }
     }
 
@@ -137,7 +138,7 @@ impl de::Error for YamlError {
             span: None,
             path: None,
             help: None,
-            code: "missing-field",
+            code: Code::MissingField,
         }
     }
 
@@ -147,7 +148,7 @@ impl de::Error for YamlError {
             span: None,
             path: None,
             help: None,
-            code: "wrong-type",
+            code: Code::WrongType,
         }
     }
 }
@@ -212,16 +213,16 @@ fn check_syntax(text: &str, file: FileId) -> Result<(), YamlError> {
         let message = strip_location(&err.to_string());
         let (code, message) = if message.contains("repetition limit") {
             (
-                "yaml-too-large",
+                Code::YamlTooLarge,
                 "the document's aliases expand to too many nodes (possible alias bomb)".to_string(),
             )
         } else if message.contains("recursion limit") {
             (
-                "yaml-too-deep",
+                Code::YamlTooDeep,
                 format!("the document nests too deeply ({message})"),
             )
         } else {
-            ("yaml-syntax", message)
+            (Code::YamlSyntax, message)
         };
         return Err(YamlError {
             message,
@@ -291,7 +292,7 @@ impl<'a> TreeBuilder<'a> {
             .unwrap_or(self.text.len())
     }
 
-    fn error(&self, message: String, start: usize, code: &'static str) -> YamlError {
+    fn error(&self, message: String, start: usize, code: Code) -> YamlError {
         YamlError {
             message,
             span: Some(Span::new(self.file, start, start)),
@@ -306,7 +307,7 @@ impl<'a> TreeBuilder<'a> {
             return Err(self.error(
                 "the document's aliases expand to too many nodes (possible alias bomb)".into(),
                 at,
-                "yaml-too-large",
+                Code::YamlTooLarge,
             ));
         }
         self.node_budget -= count;
@@ -321,7 +322,7 @@ impl<'a> TreeBuilder<'a> {
         for event in parser {
             let (event, span) = event.map_err(|e| {
                 let at = self.byte_offset(e.marker());
-                self.error(e.info().to_string(), at, "yaml-syntax")
+                self.error(e.info().to_string(), at, Code::YamlSyntax)
             })?;
             let start = self.byte_offset(&span.start);
             let end = self.byte_offset(&span.end);
@@ -332,7 +333,7 @@ impl<'a> TreeBuilder<'a> {
                         return Err(self.error(
                             "a scenario file holds one YAML document; found a second `---`".into(),
                             start,
-                            "yaml-syntax",
+                            Code::YamlSyntax,
                         ));
                     }
                     continue;
@@ -359,7 +360,7 @@ impl<'a> TreeBuilder<'a> {
                 }
                 Event::Alias(anchor) => {
                     let Some(target) = self.anchors.get(&anchor) else {
-                        return Err(self.error("unknown alias".into(), start, "yaml-syntax"));
+                        return Err(self.error("unknown alias".into(), start, Code::YamlSyntax));
                     };
                     let size = count_nodes(target);
                     let mut node = target.clone();
@@ -372,7 +373,7 @@ impl<'a> TreeBuilder<'a> {
                         return Err(self.error(
                             format!("the document nests deeper than {MAX_DEPTH} levels"),
                             start,
-                            "yaml-too-deep",
+                            Code::YamlTooDeep,
                         ));
                     }
                     stack.push(Frame::Seq {
@@ -387,7 +388,7 @@ impl<'a> TreeBuilder<'a> {
                         return Err(self.error(
                             format!("the document nests deeper than {MAX_DEPTH} levels"),
                             start,
-                            "yaml-too-deep",
+                            Code::YamlTooDeep,
                         ));
                     }
                     stack.push(Frame::Map {
@@ -420,7 +421,11 @@ impl<'a> TreeBuilder<'a> {
                         node
                     }
                     _ => {
-                        return Err(self.error("unbalanced sequence".into(), start, "yaml-syntax"))
+                        return Err(self.error(
+                            "unbalanced sequence".into(),
+                            start,
+                            Code::YamlSyntax,
+                        ))
                     }
                 },
                 Event::MappingEnd => match stack.pop() {
@@ -445,7 +450,13 @@ impl<'a> TreeBuilder<'a> {
                         }
                         node
                     }
-                    _ => return Err(self.error("unbalanced mapping".into(), start, "yaml-syntax")),
+                    _ => {
+                        return Err(self.error(
+                            "unbalanced mapping".into(),
+                            start,
+                            Code::YamlSyntax,
+                        ))
+                    }
                 },
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {
                     continue
@@ -472,7 +483,7 @@ impl<'a> TreeBuilder<'a> {
                                     span: Some(key.span),
                                     path: None,
                                     help: Some(format!("`{text}` is already set on line {line}")),
-                                    code: "duplicate-key",
+                                    code: Code::DuplicateKey,
                                 });
                             }
                         }
@@ -619,7 +630,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
                     span: None,
                     path: None,
                     help: Some("amounts must be finite; write the value in a smaller unit".into()),
-                    code: "non-finite",
+                    code: Code::NonFinite,
                 }),
                 Plain::Float(f) => visitor.visit_f64(f),
                 Plain::Bool(b) => visitor.visit_bool(b),
@@ -693,7 +704,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
                 span: Some(self.node.span),
                 path: Some(self.path.to_string()),
                 help: None,
-                code: "wrong-type",
+                code: Code::WrongType,
             });
         }
         self.deserialize_any(visitor)

@@ -34,6 +34,46 @@ pub enum RuleErrorKind {
 }
 
 impl RuleErrorKind {
+    /// Every kind, in the order of the enum.
+    pub const ALL: &'static [RuleErrorKind] = &[
+        RuleErrorKind::Io,
+        RuleErrorKind::Syntax,
+        RuleErrorKind::Metadata,
+        RuleErrorKind::DuplicateId,
+        RuleErrorKind::UnknownRule,
+        RuleErrorKind::Cycle,
+        RuleErrorKind::UnknownParam,
+        RuleErrorKind::Runtime,
+        RuleErrorKind::Deadline,
+        RuleErrorKind::Budget,
+        RuleErrorKind::Memory,
+        RuleErrorKind::Effect,
+        RuleErrorKind::Conflict,
+        RuleErrorKind::Sandbox,
+        RuleErrorKind::Interrupted,
+    ];
+
+    /// What the code means, for the documentation.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            RuleErrorKind::Io => "A rule file or folder named in `scenario.rules` or `--rules` cannot be read.",
+            RuleErrorKind::Syntax => "A rule file is not valid Luau.",
+            RuleErrorKind::Metadata => "The table a rule file returns is malformed: no `id`, an unknown field, a bad `select`, a hook that is not a function.",
+            RuleErrorKind::DuplicateId => "Two rule files return the same `id`.",
+            RuleErrorKind::UnknownRule => "`after` names a rule that is not loaded.",
+            RuleErrorKind::Cycle => "The `after` order of the rules goes round in a circle.",
+            RuleErrorKind::UnknownParam => "A rule declares (`params`) or reads a parameter the scenario does not have.",
+            RuleErrorKind::Runtime => "A Lua error while a rule ran (`error(...)`, indexing nil, a bad argument).",
+            RuleErrorKind::Deadline => "One rule call ran longer than `--call-deadline`.",
+            RuleErrorKind::Budget => "All rule calls of the run together took longer than `--rule-budget`.",
+            RuleErrorKind::Memory => "The rules allocated more than `--lua-memory` in the Lua state.",
+            RuleErrorKind::Effect => "A `ctx` call got a bad value: NaN or infinite, an unknown id, a wrong type or an unknown field.",
+            RuleErrorKind::Conflict => "Two effects of one rule set the same value in one step.",
+            RuleErrorKind::Sandbox => "The sandbox could not be set up as configured (an internal problem).",
+            RuleErrorKind::Interrupted => "The run was stopped from outside (Ctrl-C, SIGTERM); nothing was written.",
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             RuleErrorKind::Io => "rule-io",

@@ -24,7 +24,7 @@ pub use effect::{
 pub use error::{RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};
 pub use runtime::{Hook, RuleRuntime};
-pub use sandbox::{SandboxConfig, REMOVED_GLOBALS};
+pub use sandbox::{PrintSink, SandboxConfig, REMOVED_GLOBALS};
 pub use source::{find_files, read_entry, RuleSource};
 pub use world::{
     ActorState, AssetState, AttrVal, FlowOrigin, FlowState, ProjectState, Touched, WorldState,

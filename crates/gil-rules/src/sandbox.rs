@@ -10,6 +10,17 @@ use mlua::{Lua, LuaOptions, StdLib, Value, VmState};
 
 use crate::error::{RuleError, RuleErrorKind};
 
+/// Where Lua's `print` goes: a line (`file:line: text`) to whoever runs the rules. The
+/// library never writes to the terminal itself; without a sink, prints are dropped.
+#[derive(Clone)]
+pub struct PrintSink(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for PrintSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrintSink")
+    }
+}
+
 /// Limits on rules. Defaults are generous: they stop runaway rules, not slow ones.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -23,6 +34,8 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Set from outside (SIGINT, SIGTERM) to stop the run at the next check.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Where `print` goes (it can never change an outcome).
+    pub print: Option<PrintSink>,
 }
 
 impl Default for SandboxConfig {
@@ -33,6 +46,7 @@ impl Default for SandboxConfig {
             memory_limit: 1024 * 1024 * 1024,
             seed: 0x6769_6c5f_7275_6c65, // "gil_rule"
             cancel: None,
+            print: None,
         }
     }
 }
@@ -238,8 +252,12 @@ pub(crate) fn new_state(
         })?;
         math.raw_set("random", random_fn)?;
         math.raw_set("randomseed", Value::Nil)?;
-        // `print` goes to stderr so it can never change an outcome.
-        let print = lua.create_function(|lua, args: mlua::Variadic<Value>| {
+        // `print` goes to the caller's sink, so it can never change an outcome.
+        let sink = config.print.clone();
+        let print = lua.create_function(move |lua, args: mlua::Variadic<Value>| {
+            let Some(sink) = &sink else {
+                return Ok(());
+            };
             let parts: Vec<String> = args
                 .iter()
                 .map(|v| v.to_string().unwrap_or_else(|_| "?".into()))
@@ -254,7 +272,7 @@ pub(crate) fn new_state(
                     format!("{src}:{}", d.current_line().unwrap_or(0))
                 })
                 .unwrap_or_default();
-            eprintln!("print {at}: {}", parts.join("\t"));
+            (sink.0)(&format!("print {at}: {}", parts.join("\t")));
             Ok(())
         })?;
         globals.raw_set("print", print)?;

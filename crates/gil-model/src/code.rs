@@ -1,0 +1,121 @@
+//! Every diagnostic code gil's input checks report, with what it means. The code is
+//! stable (tests, editors and CI match on it); `docs/diagnostics.md` is generated from
+//! this list, so a new code cannot go undocumented.
+
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $code:literal,)*) => {
+        /// A diagnostic code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($(#[doc = $doc])+ $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the order of this list.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The kebab-case code users see (`unknown-id`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// What the code means, in a sentence or two.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$variant => concat!($($doc, "\n"),+).trim_ascii(),)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The YAML is not well-formed (an unclosed bracket, a bad indent, a tab).
+    YamlSyntax = "yaml-syntax",
+    /// The document nests deeper than gil reads (a guard against hostile input).
+    YamlTooDeep = "yaml-too-deep",
+    /// Aliases expand to more nodes than gil reads (a "billion laughs" guard).
+    YamlTooLarge = "yaml-too-large",
+    /// The same key appears twice in one mapping.
+    DuplicateKey = "duplicate-key",
+    /// A key the format does not have; the message suggests the nearest one.
+    UnknownField = "unknown-field",
+    /// A required key is missing.
+    MissingField = "missing-field",
+    /// A value of the wrong type (a string where a number belongs, a list for a map).
+    WrongType = "wrong-type",
+    /// A value of the right type that is not allowed (an unknown unit or level name).
+    InvalidValue = "invalid-value",
+    /// A number that is NaN or infinite.
+    NonFinite = "non-finite",
+    /// A file named on the command line or in `include:` does not exist.
+    FileMissing = "file-missing",
+    /// An `include:` names a file that cannot be read.
+    IncludeMissing = "include-missing",
+    /// Files include each other in a circle.
+    IncludeCycle = "include-cycle",
+    /// A file is empty or holds only comments.
+    EmptyFile = "empty-file",
+    /// A file is not UTF-8 text.
+    NotUtf8 = "not-utf8",
+    /// The root file has no `scenario:` header.
+    MissingHeader = "missing-header",
+    /// An included file has a `scenario:` header; only the root file may.
+    MisplacedHeader = "misplaced-header",
+    /// An included file declares `kinds:`; only the root file may.
+    MisplacedKinds = "misplaced-kinds",
+    /// The horizon ends before it starts.
+    ReversedHorizon = "reversed-horizon",
+    /// A dated value, or a target's `by`, names a year outside the horizon.
+    YearOutsideHorizon = "year-outside-horizon",
+    /// An id is empty.
+    EmptyId = "empty-id",
+    /// Two actors or assets (or two parameters, flows or projects) share an id.
+    DuplicateId = "duplicate-id",
+    /// A reference to an actor, asset, project or parameter the scenario does not have.
+    UnknownId = "unknown-id",
+    /// An actor, asset or flow kind that is neither built in nor declared under `kinds:`.
+    UnknownKind = "unknown-kind",
+    /// An amount, capacity or count below zero.
+    NegativeValue = "negative-value",
+    /// A flow from an entity to itself.
+    SelfFlow = "self-flow",
+    /// A unit that does not fit the flow's kind (MW on a funding flow, say).
+    UnitMismatch = "unit-mismatch",
+    /// A funding flow in another currency with no `fx.<CODE>` parameter to convert it.
+    MissingFx = "missing-fx",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_documented() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
+            assert!(!code.meaning().is_empty());
+        }
+    }
+}
