@@ -72,6 +72,80 @@ fn the_diagnostic_code_page_is_generated_from_the_codes() {
     );
 }
 
+/// docs/outcome.schema.json: the JSON Schema of `gil run --format json`, from the types.
+fn outcome_schema() -> String {
+    // What gil writes (serialization): a field skipped when empty is not required.
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let schema = generator.into_root_schema_for::<gil_engine::Outcome>();
+    serde_json::to_string_pretty(&schema).unwrap() + "\n"
+}
+
+#[test]
+fn the_outcome_schema_is_generated_from_the_types() {
+    ensure_up_to_date(
+        &workspace_root().join("docs/outcome.schema.json"),
+        &outcome_schema(),
+    );
+}
+
+#[test]
+fn every_example_outcome_validates_against_the_schema() {
+    // The oracle is Python's `jsonschema`, not the crate that wrote the schema.
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        gil_tests::missing_tool(
+            "validating outcomes needs python3 with jsonschema (pip install jsonschema)",
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("gil-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema = dir.join("outcome.schema.json");
+    std::fs::write(&schema, outcome_schema()).unwrap();
+    let validate = |outcome: &Path| {
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)",
+            ])
+            .arg(&schema)
+            .arg(outcome)
+            .output()
+            .unwrap()
+    };
+    for example in ["minimal", "korea-2030", "stargate-2025"] {
+        let path = workspace_root()
+            .join("examples")
+            .join(example)
+            .join("scenario.yaml");
+        let e = gil_tests::evaluate(&path, &[]).unwrap();
+        let outcome = dir.join(format!("{example}.json"));
+        let mut json = serde_json::to_value(&e.outcome).unwrap();
+        std::fs::write(&outcome, json.to_string()).unwrap();
+        let out = validate(&outcome);
+        assert!(
+            out.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The schema can fail: a year that is not a number does not validate.
+        json["steps"][0]["year"] = serde_json::json!("2026");
+        std::fs::write(&outcome, json.to_string()).unwrap();
+        assert!(
+            !validate(&outcome).status.success(),
+            "{example}: the schema accepts anything"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Rust files below `dir`, recursively.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use gil_rules::{Level, Role};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
     pub scenario: ScenarioSummary,
     pub steps: Vec<Step>,
@@ -18,7 +18,7 @@ pub struct Outcome {
     pub roles: Vec<crate::roles::ProjectRoles>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ScenarioSummary {
     pub id: String,
     pub title: Option<String>,
@@ -29,7 +29,7 @@ pub struct ScenarioSummary {
     pub sources: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RuleSummary {
     pub id: String,
     pub title: Option<String>,
@@ -40,7 +40,7 @@ pub struct RuleSummary {
     pub params: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Step {
     pub year: i32,
     /// Flows after rules. By default one line per paying actor, kind and `via` (so the
@@ -76,7 +76,7 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FlowLine {
     /// The flow's id when lines are not aggregated, or when one flow makes the line.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,7 +106,7 @@ fn is_one(n: &usize) -> bool {
 }
 
 /// In and out of one actor or asset, by flow kind and then by `via`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LedgerEntry {
     #[serde(rename = "in")]
     pub inflow: LedgerSide,
@@ -147,6 +147,23 @@ impl LedgerSide {
             .filter(|(k, _, _)| *k == kind)
             .map(|(_, _, a)| a)
             .sum()
+    }
+}
+
+impl schemars::JsonSchema for LedgerSide {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LedgerSide".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Amounts by flow kind, then by `via` (`-` for none).",
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": { "type": "number" }
+            }
+        })
     }
 }
 
@@ -196,7 +213,7 @@ impl LedgerEntry {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub level: Level,
     pub code: String,
@@ -213,7 +230,7 @@ pub struct Finding {
     pub at: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Analyses {
     pub compute: Vec<ComputeLine>,
     pub power: Vec<PowerLine>,
@@ -221,7 +238,7 @@ pub struct Analyses {
     pub targets: Vec<TargetLine>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ComputeLine {
     pub cluster: String,
     pub year: i32,
@@ -232,7 +249,7 @@ pub struct ComputeLine {
     pub overcommitted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PowerLine {
     pub region: String,
     pub year: i32,
@@ -241,7 +258,7 @@ pub struct PowerLine {
     pub shortfall_mw: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Loop {
     /// The loop's actors in order, starting from the smallest id; it closes back on the first.
     pub path: Vec<String>,
@@ -263,7 +280,7 @@ pub struct Loop {
     pub warning: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TargetLine {
     pub project: String,
     pub metric: String,
@@ -280,7 +297,7 @@ pub struct TargetLine {
     pub first_met: Option<i32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RuleRole {
     pub project: String,
     pub actor: String,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::outcome::{Finding, RuleRole, TargetLine};
 use crate::trace::Trace;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProjectRoles {
     pub project: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,7 +25,7 @@ pub struct ProjectRoles {
     pub checks: Vec<Check>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Participant {
     pub actor: String,
     pub kind: String,
@@ -39,7 +39,7 @@ pub struct Participant {
 }
 
 /// An actor's flows tagged with the project, over the whole horizon.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProjectFlows {
     pub money_in: f64,
     pub money_out: f64,
@@ -59,7 +59,7 @@ impl ProjectFlows {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -67,7 +67,7 @@ pub enum Status {
     Fail,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// Stable id, e.g. `what.single_owner`.
     pub id: String,

@@ -42,7 +42,9 @@ pub const ASSET_KINDS: &[&str] = &[
 pub const FINANCING_VIAS: &[&str] = &["investment", "loan", "purchase", "procurement", "cloud"];
 
 /// What a flow carries; the kind fixes the unit family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FlowKind {
     // Declared in the order of their names, so the derived `Ord` sorts kinds as their
