@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gil_engine::roles::Status;
+use gil_engine::outcome::Status;
 use gil_tests::{evaluate, workspace_root};
 
 fn status(fixture: &str, rules: &[&str], project: &str, check: &str) -> Status {

@@ -437,7 +437,7 @@ pub fn roles(
         let failed = selected.iter().any(|p| {
             p.checks
                 .iter()
-                .any(|c| c.status == gil_engine::roles::Status::Fail)
+                .any(|c| c.status == gil_engine::outcome::Status::Fail)
         });
         Ok(if failed {
             ExitCode::from(1)

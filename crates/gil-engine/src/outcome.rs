@@ -15,7 +15,7 @@ pub struct Outcome {
     pub analyses: Analyses,
     /// Per project: who holds What, How and Why (from the scenario and `ctx.role`),
     /// their flows in the project, and the role checks.
-    pub roles: Vec<crate::roles::ProjectRoles>,
+    pub roles: Vec<ProjectRoles>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -309,20 +309,90 @@ pub struct RuleRole {
     pub step: i32,
 }
 
+// ── What / How / Why (computed in roles.rs) ────────────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ProjectRoles {
+    pub project: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Everyone taking part, What owner first, then How actors, then the rest; each
+    /// with the roles held and the project's flows over the horizon.
+    pub participants: Vec<Participant>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Participant {
+    pub actor: String,
+    pub kind: String,
+    pub roles: Vec<Role>,
+    /// Goal (What), means (How) or reason (Why), as written or given by rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contributions: Vec<String>,
+    /// Where each role comes from: `scenario` or `rule <id> at file:line`.
+    pub from: Vec<String>,
+    pub flows: ProjectFlows,
+}
+
+/// An actor's flows tagged with the project, over the whole horizon.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ProjectFlows {
+    pub money_in: f64,
+    pub money_out: f64,
+    pub gpu_hours_in: f64,
+    pub gpu_hours_out: f64,
+    /// The largest power flow in any one step, MW.
+    pub peak_mw: f64,
+}
+
+impl ProjectFlows {
+    /// Whether any flow of the project reached or left the actor.
+    pub(crate) fn any(&self) -> bool {
+        self.money_in != 0.0
+            || self.money_out != 0.0
+            || self.gpu_hours_in != 0.0
+            || self.gpu_hours_out != 0.0
+            || self.peak_mw != 0.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Check {
+    /// Stable id, e.g. `what.single_owner`.
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    pub message: String,
+    /// For checks a rule added: `rule <id> at file:line`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
 impl Outcome {
     /// Whether any role check failed.
     pub fn roles_fail(&self) -> bool {
-        self.roles.iter().any(|p| {
-            p.checks
-                .iter()
-                .any(|c| c.status == crate::roles::Status::Fail)
-        })
+        self.roles
+            .iter()
+            .any(|p| p.checks.iter().any(|c| c.status == Status::Fail))
     }
 
     /// Role checks whose status is at `level` or above (a failed check is an error, a
     /// warned one a warning), with their project, in outcome order.
-    pub fn role_checks_at(&self, level: Level) -> Vec<(&str, &crate::roles::Check)> {
-        use crate::roles::Status;
+    pub fn role_checks_at(&self, level: Level) -> Vec<(&str, &Check)> {
+        use Status;
         self.roles
             .iter()
             .flat_map(|p| p.checks.iter().map(move |c| (p.project.as_str(), c)))

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use gil_engine::diff::DiffReport;
-use gil_engine::roles::Status;
+use gil_engine::outcome::Status;
 use gil_engine::{Evaluation, Outcome};
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, Level, Role};

@@ -428,7 +428,7 @@ pub fn outcome_text(o: &Outcome, markdown: bool, opts: &TextOptions) -> String {
 /// One line per project (What owner, How actors, checks) and every check that did
 /// not pass; `gil roles` has the full What / How / Why tables.
 fn roles_summary(out: &mut String, o: &Outcome, markdown: bool, color: bool) {
-    use gil_engine::roles::Status;
+    use gil_engine::outcome::Status;
     if o.roles.is_empty() {
         return;
     }
@@ -666,8 +666,8 @@ fn signed(v: f64) -> String {
     }
 }
 
-fn status_text(status: gil_engine::roles::Status, markdown: bool, color: bool) -> String {
-    use gil_engine::roles::Status;
+fn status_text(status: gil_engine::outcome::Status, markdown: bool, color: bool) -> String {
+    use gil_engine::outcome::Status;
     match (status, markdown, color) {
         (Status::Pass, true, _) => "✅ pass".into(),
         (Status::Warn, true, _) => "⚠️ warn".into(),
@@ -698,7 +698,7 @@ fn role_names(roles: &[gil_rules::Role]) -> String {
 
 /// What / How / Why per project, with its checks: for the terminal or a wiki page.
 pub fn roles_text(
-    projects: &[gil_engine::roles::ProjectRoles],
+    projects: &[gil_engine::outcome::ProjectRoles],
     currency: &str,
     markdown: bool,
     color: bool,
