@@ -1,0 +1,542 @@
+//! The sections of the report, in page order; each writes its HTML into the page.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use gil_engine::outcome::Status;
+use gil_engine::{Evaluation, Outcome};
+use gil_model::{FlowKind, Scenario};
+use gil_rules::{FlowOrigin, Level, Role};
+
+use super::svg::{line_chart, power_chart, sankey, Link};
+use super::{esc, ReformView, STYLE};
+use crate::human;
+use crate::palette::kind_color;
+
+/// What every section reads.
+pub(super) struct Page<'a> {
+    pub scenario: &'a Scenario,
+    pub evaluation: &'a Evaluation,
+    pub reform: Option<&'a ReformView<'a>>,
+}
+
+type Section = fn(&mut String, &Page<'_>);
+
+/// Every section, in the order the page shows them.
+pub(super) const ALL: [Section; 11] = [
+    header, summary, reform, findings, flows, power, metrics, compute, circular, roles, sources,
+];
+
+/// The document head (inline style) and the page header.
+fn header(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    let title = o
+        .scenario
+        .title
+        .clone()
+        .unwrap_or_else(|| o.scenario.id.clone());
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"ko\"><head><meta charset=\"utf-8\"/><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><title>{}</title><style>{STYLE}</style></head><body>",
+        esc(&title)
+    );
+    let _ = write!(
+        page,
+        "<header><h1>{}</h1><p>scenario <code>{}</code> · {}–{} · amounts in {} · {}</p></header><main>",
+        esc(&title),
+        esc(&o.scenario.id),
+        o.scenario.horizon[0],
+        o.scenario.horizon[1],
+        esc(&o.scenario.currency),
+        crate::text::count(o.scenario.rules.len(), "rule", "rules")
+    );
+}
+
+/// Summary cards: findings, targets, power, loops, role checks.
+fn summary(page: &mut String, cx: &Page<'_>) {
+    let s = cx.scenario;
+    let o = &cx.evaluation.outcome;
+    let warnings = o.findings.iter().filter(|f| f.level == Level::Warn).count();
+    let errors = o
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .count();
+    let met = o.analyses.targets.iter().filter(|t| t.met).count();
+    let shortfalls: BTreeSet<&str> = o
+        .analyses
+        .power
+        .iter()
+        .filter(|p| p.shortfall_mw > 0.0)
+        .map(|p| p.region.as_str())
+        .collect();
+    let failing_checks = o
+        .roles
+        .iter()
+        .flat_map(|p| &p.checks)
+        .filter(|c| c.status == Status::Fail)
+        .count();
+    let _ = write!(page, r#"<section><h2>Summary</h2><div class="cards">"#);
+    for (value, label) in [
+        (
+            format!("{errors} / {warnings}"),
+            "errors / warnings".to_string(),
+        ),
+        (
+            format!("{met} of {}", o.analyses.targets.len()),
+            "targets met".to_string(),
+        ),
+        (
+            shortfalls.len().to_string(),
+            format!(
+                "regions short of power{}",
+                if shortfalls.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": {}",
+                        shortfalls.iter().copied().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            ),
+        ),
+        (
+            o.analyses.circular.len().to_string(),
+            "circular-financing loops".to_string(),
+        ),
+        (
+            format!("{} / {failing_checks}", o.roles.len()),
+            "projects / failing role checks".to_string(),
+        ),
+    ] {
+        let _ = write!(
+            page,
+            r#"<div class="card"><b>{}</b><span>{}</span></div>"#,
+            esc(&value),
+            esc(&label)
+        );
+    }
+    page.push_str("</div>");
+    if let Some(description) = &s.header.description {
+        let _ = write!(page, "<p>{}</p>", esc(description));
+    }
+    page.push_str("</section>");
+}
+
+/// A reform beside the baseline: what it changes.
+fn reform(page: &mut String, cx: &Page<'_>) {
+    let reform = cx.reform;
+    if let Some(r) = reform {
+        let _ = write!(page, "<section><h2>Reform: {}</h2>", esc(&r.title));
+        if r.diff.is_empty() {
+            page.push_str("<p>The reform changes nothing.</p>");
+        } else {
+            page.push_str(r#"<table><tr><th>year</th><th>metric</th><th class="num">baseline</th><th class="num">reform</th><th class="num">change</th></tr>"#);
+            for c in &r.diff.metrics {
+                let _ = write!(
+                    page,
+                    r#"<tr><td>{}</td><td><code>{}</code></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}{}</td></tr>"#,
+                    c.year,
+                    esc(&c.name),
+                    esc(&human(c.base)),
+                    esc(&human(c.reform)),
+                    if c.delta > 0.0 { "+" } else { "" },
+                    esc(&human(c.delta))
+                );
+            }
+            page.push_str("</table>");
+            if !r.diff.findings_added.is_empty() {
+                page.push_str("<h3>Findings the reform adds</h3>");
+                page.push_str(&findings_table(&r.diff.findings_added));
+            }
+            if !r.diff.findings_removed.is_empty() {
+                page.push_str("<h3>Findings the reform removes</h3>");
+                page.push_str(&findings_table(&r.diff.findings_removed));
+            }
+        }
+        page.push_str("</section>");
+    }
+}
+
+/// Every finding.
+fn findings(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    page.push_str("<section><h2>Findings</h2>");
+    page.push_str(&findings_table(&o.findings));
+    page.push_str("</section>");
+}
+
+/// Who pays whom: a Sankey per year and kind.
+fn flows(page: &mut String, cx: &Page<'_>) {
+    let s = cx.scenario;
+    let e = cx.evaluation;
+    let o = &cx.evaluation.outcome;
+    let loops: BTreeSet<(String, String)> = o
+        .analyses
+        .circular
+        .iter()
+        .flat_map(|l| {
+            (0..l.path.len())
+                .map(move |k| (l.path[k].clone(), l.path[(k + 1) % l.path.len()].clone()))
+        })
+        .collect();
+    page.push_str(r#"<section><h2>Who pays whom</h2><p class="legend"><span><i class="swatch" style="background:#1f77b4"></i>funding</span><span><i class="swatch" style="background:#2ca02c"></i>compute</span><span><i class="swatch" style="background:#ff7f0e"></i>power</span><span><i class="swatch" style="background:#d62728"></i>money on a circular-financing loop</span> Hover a band for its amount and sources.</p>"#);
+    for (i, step) in o.steps.iter().enumerate() {
+        let _ = write!(
+            page,
+            "<details{}><summary>{}</summary>",
+            if i == 0 { " open=\"open\"" } else { "" },
+            step.year
+        );
+        for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
+            let links = links_for(s, e, step.year, kind, &loops);
+            let svg = sankey(&links, &kind.base_unit(s.currency()), kind_color(kind));
+            if !svg.is_empty() {
+                let _ = write!(
+                    page,
+                    "<h3>{} ({})</h3>{svg}",
+                    kind.as_str(),
+                    esc(&kind.base_unit(s.currency()))
+                );
+            }
+        }
+        page.push_str("</details>");
+    }
+    page.push_str("</section>");
+}
+
+/// Power balance per region over the years.
+fn power(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    let regions: BTreeSet<&str> = o.analyses.power.iter().map(|p| p.region.as_str()).collect();
+    if !regions.is_empty() {
+        page.push_str(r#"<section><h2>Power balance by region</h2><div class="charts">"#);
+        for region in regions {
+            let rows: Vec<(i32, f64, f64, f64)> = o
+                .analyses
+                .power
+                .iter()
+                .filter(|p| p.region == region)
+                .map(|p| (p.year, p.demand_mw, p.capacity_mw, p.shortfall_mw))
+                .collect();
+            let _ = write!(
+                page,
+                r#"<div class="chart">{}</div>"#,
+                power_chart(region, &rows)
+            );
+        }
+        page.push_str("</div></section>");
+    }
+}
+
+/// Rule metrics over the years, the reform dashed beside the baseline.
+fn metrics(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    let reform = cx.reform;
+    let names: BTreeSet<&str> = o
+        .steps
+        .iter()
+        .flat_map(|st| st.rule_metrics.iter().map(String::as_str))
+        .collect();
+    if !names.is_empty() {
+        page.push_str(r#"<section><h2>Key metrics</h2><div class="charts">"#);
+        for name in names {
+            let mut series = vec![(
+                "baseline".to_string(),
+                metric_series(o, name),
+                "#14213d",
+                false,
+            )];
+            if let Some(r) = reform {
+                series.push((
+                    "reform".to_string(),
+                    metric_series(&r.evaluation.outcome, name),
+                    "#d62728",
+                    true,
+                ));
+            }
+            let _ = write!(
+                page,
+                r#"<div class="chart">{}</div>"#,
+                line_chart(name, &series, "")
+            );
+        }
+        page.push_str("</div></section>");
+    }
+}
+
+/// Compute per GPU cluster and year.
+fn compute(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    if !o.analyses.compute.is_empty() {
+        page.push_str(r#"<section><h2>GPU clusters</h2><table><tr><th>cluster</th><th>year</th><th class="num">supply (GPU-h)</th><th class="num">drawn (GPU-h)</th><th>status</th></tr>"#);
+        for c in &o.analyses.compute {
+            let status = if c.overcommitted {
+                r#"<span class="level-warn">overcommitted</span>"#
+            } else {
+                "ok"
+            };
+            let _ = write!(
+                page,
+                r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{status}</td></tr>"#,
+                esc(&c.cluster),
+                c.year,
+                esc(&human(c.supply)),
+                esc(&human(c.demand))
+            );
+        }
+        page.push_str("</table></section>");
+    }
+}
+
+/// Circular financing: the loops and the vendor shares.
+fn circular(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    page.push_str("<section><h2>Money that goes round</h2>");
+    if o.analyses.circular.is_empty() {
+        page.push_str("<p>No financing loop (investment, loan, purchase, procurement or cloud money that returns to its source).</p>");
+    } else {
+        page.push_str(r#"<table><tr><th>loop</th><th class="num">bottleneck</th><th>vendor</th><th class="num">round-trip share</th><th class="num">income from investees</th><th>warning</th></tr>"#);
+        for l in &o.analyses.circular {
+            let mut path = l.path.clone();
+            path.push(l.path[0].clone());
+            let pct = |v: Option<f64>| {
+                v.map(|x| format!("{:.1}%", x * 100.0))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let _ = write!(
+                page,
+                r#"<tr><td>{}</td><td class="num">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
+                esc(&path.join(" → ")),
+                esc(&human(l.bottleneck)),
+                esc(l.vendor.as_deref().unwrap_or("–")),
+                pct(l.round_trip_share),
+                pct(l.investee_income_share),
+                if l.warning {
+                    r#"<span class="level-warn">above threshold</span>"#
+                } else {
+                    ""
+                }
+            );
+        }
+        page.push_str("</table>");
+    }
+    page.push_str("</section>");
+}
+
+/// What / How / Why per project, with its checks.
+fn roles(page: &mut String, cx: &Page<'_>) {
+    let s = cx.scenario;
+    let o = &cx.evaluation.outcome;
+    page.push_str("<section><h2>What / How / Why</h2><p>Government presents the What, industry finds the How, everyone shares the Why.</p>");
+    for p in &o.roles {
+        let _ = write!(
+            page,
+            "<h3><code>{}</code> {}</h3>",
+            esc(&p.project),
+            esc(p.title.as_deref().unwrap_or(""))
+        );
+        if let Some(goal) = &p.goal {
+            let _ = write!(page, r#"<p class="why"><b>What:</b> {}</p>"#, esc(goal));
+        }
+        let _ = write!(
+            page,
+            r#"<p class="why"><b>Why:</b> {}</p>"#,
+            esc(p.why.as_deref().unwrap_or("(not stated)"))
+        );
+        let _ = write!(
+            page,
+            r#"<table><tr><th>role</th><th>actor</th><th>kind</th><th>contribution</th><th class="num">money in / out ({})</th><th class="num">GPU-hours in / out</th><th class="num">peak MW</th></tr>"#,
+            esc(s.currency())
+        );
+        for x in &p.participants {
+            let roles: String = if x.roles.is_empty() {
+                r#"<span class="role role-participant">participant</span>"#.to_string()
+            } else {
+                x.roles
+                    .iter()
+                    .map(|r| {
+                        let (class, name) = match r {
+                            Role::What => ("role-what", "What"),
+                            Role::How => ("role-how", "How"),
+                            Role::Why => ("role-why", "Why"),
+                        };
+                        format!(r#"<span class="role {class}">{name}</span>"#)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let pair = |a: f64, b: f64| {
+                if a == 0.0 && b == 0.0 {
+                    "–".to_string()
+                } else {
+                    format!("{} / {}", human(a), human(b))
+                }
+            };
+            let _ = write!(
+                page,
+                r#"<tr><td>{roles}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                esc(&x.actor),
+                esc(&x.kind),
+                esc(&x.contributions.join("; ")),
+                esc(&pair(x.flows.money_in, x.flows.money_out)),
+                esc(&pair(x.flows.gpu_hours_in, x.flows.gpu_hours_out)),
+                if x.flows.peak_mw == 0.0 {
+                    "–".to_string()
+                } else {
+                    esc(&human(x.flows.peak_mw))
+                }
+            );
+        }
+        page.push_str("</table><table><tr><th>check</th><th>status</th><th>why</th></tr>");
+        for c in &p.checks {
+            let (class, name) = match c.status {
+                Status::Pass => ("status-pass", "pass"),
+                Status::Warn => ("status-warn", "warn"),
+                Status::Fail => ("status-fail", "fail"),
+            };
+            let _ = write!(
+                page,
+                r#"<tr><td><code>{}</code></td><td class="{class}">{name}</td><td>{}</td></tr>"#,
+                esc(&c.id),
+                esc(&c.message)
+            );
+        }
+        page.push_str("</table>");
+    }
+    page.push_str("</section>");
+}
+
+/// The sources the scenario cites and the rules it ran.
+fn sources(page: &mut String, cx: &Page<'_>) {
+    let o = &cx.evaluation.outcome;
+    page.push_str("<section><h2>Sources</h2><ol>");
+    for src in &o.scenario.sources {
+        if src.starts_with("http://") || src.starts_with("https://") {
+            let _ = write!(
+                page,
+                r#"<li><a href="{}" rel="noreferrer">{}</a></li>"#,
+                esc(src),
+                esc(src)
+            );
+        } else {
+            let _ = write!(page, "<li>{}</li>", esc(src));
+        }
+    }
+    page.push_str("</ol><p>Rules: ");
+    let rules: Vec<String> = o
+        .scenario
+        .rules
+        .iter()
+        .map(|r| format!("<code>{}</code> ({})", esc(&r.id), esc(&r.file)))
+        .collect();
+    page.push_str(&if rules.is_empty() {
+        "none".to_string()
+    } else {
+        rules.join(", ")
+    });
+    page.push_str("</p></section>");
+}
+
+fn level_class(level: Level) -> (&'static str, &'static str) {
+    match level {
+        Level::Error => ("level-error", "error"),
+        Level::Warn => ("level-warn", "warn"),
+        Level::Info => ("level-info", "info"),
+    }
+}
+
+fn findings_table(findings: &[gil_engine::Finding]) -> String {
+    let mut out =
+        String::from("<table><tr><th>level</th><th>year</th><th>code</th><th>message</th></tr>");
+    for f in findings {
+        let (class, name) = level_class(f.level);
+        let mut message = esc(&f.message);
+        if let (Some(rule), Some(at)) = (&f.rule, &f.at) {
+            let _ = write!(
+                message,
+                r#" <span class="level-info">[{} {}]</span>"#,
+                esc(rule),
+                esc(at)
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<tr><td class="{class}">{name}</td><td>{}</td><td><code>{}</code></td><td>{message}</td></tr>"#,
+            f.step.map(|y| y.to_string()).unwrap_or_else(|| "–".into()),
+            esc(&f.code)
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// (amount, vias, sources) of one Sankey band while it is assembled.
+type LinkSum = (f64, BTreeSet<String>, BTreeSet<String>);
+
+/// The links of one year and kind, with hover text naming sources and rules.
+fn links_for(
+    s: &Scenario,
+    e: &Evaluation,
+    year: i32,
+    kind: FlowKind,
+    loops: &BTreeSet<(String, String)>,
+) -> Vec<Link> {
+    let Some(step) = e.trace.steps.iter().find(|st| st.year == year) else {
+        return Vec::new();
+    };
+    // (from, to) → (amount, vias, sources)
+    let mut grouped: BTreeMap<(String, String), LinkSum> = BTreeMap::new();
+    for f in step
+        .flows
+        .iter()
+        .filter(|f| f.kind == kind && f.amount > 0.0)
+    {
+        let g = grouped.entry((f.from.clone(), f.to.clone())).or_default();
+        g.0 += f.amount;
+        g.1.insert(f.via.clone().unwrap_or_else(|| "-".into()));
+        match &f.origin {
+            FlowOrigin::Scenario(i) => {
+                if let Some(src) = s.flows.get(*i).and_then(|x| x.source.as_ref()) {
+                    g.2.extend(src.0.iter().cloned());
+                }
+            }
+            FlowOrigin::Rule(p) => {
+                g.2.insert(format!("rule {} ({}:{})", p.rule, p.file, p.line));
+            }
+        }
+    }
+    let unit = kind.base_unit(s.currency());
+    grouped
+        .into_iter()
+        .map(|((from, to), (amount, vias, sources))| {
+            let mut title = format!(
+                "{from} → {to}: {} {unit} ({})",
+                human(amount),
+                vias.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            if !sources.is_empty() {
+                let _ = write!(
+                    title,
+                    "\nsource: {}",
+                    sources.into_iter().collect::<Vec<_>>().join("; ")
+                );
+            }
+            let on_loop = kind == FlowKind::Funding && loops.contains(&(from.clone(), to.clone()));
+            Link {
+                from,
+                to,
+                amount,
+                title,
+                on_loop,
+            }
+        })
+        .collect()
+}
+
+fn metric_series(o: &Outcome, name: &str) -> Vec<(i32, f64)> {
+    o.steps
+        .iter()
+        .map(|s| (s.year, s.metrics.get(name).copied().unwrap_or(0.0)))
+        .collect()
+}

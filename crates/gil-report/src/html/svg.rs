@@ -1,0 +1,310 @@
+//! The pictures: a two-column Sankey, line charts and the power-balance chart, as
+//! inline SVG.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use super::esc;
+use crate::human;
+use crate::palette;
+
+/// One band of a Sankey: (from, to) with its amount and hover text.
+pub(super) struct Link {
+    pub from: String,
+    pub to: String,
+    pub amount: f64,
+    pub title: String,
+    pub on_loop: bool,
+}
+
+/// Nodes by amount, largest first, ties by id.
+fn by_amount<'a>(m: &BTreeMap<&'a str, f64>) -> Vec<(&'a str, f64)> {
+    let mut v: Vec<(&str, f64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    v
+}
+
+/// A two-column Sankey: payers on the left, payees on the right, so loops stay drawable.
+pub(super) fn sankey(links: &[Link], unit: &str, color: &str) -> String {
+    let total: f64 = links.iter().map(|l| l.amount).sum();
+    if total <= 0.0 {
+        return String::new();
+    }
+    let mut out_of: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut into: BTreeMap<&str, f64> = BTreeMap::new();
+    for l in links {
+        *out_of.entry(&l.from).or_insert(0.0) += l.amount;
+        *into.entry(&l.to).or_insert(0.0) += l.amount;
+    }
+    let left = by_amount(&out_of);
+    let right = by_amount(&into);
+    let rows = left.len().max(right.len()) as f64;
+    let gap = 8.0;
+    let bar_height = (rows * 30.0).clamp(160.0, 720.0);
+    let height = bar_height + (gap + 13.0) * rows + 40.0;
+    let (width, x0, x1, node_w) = (900.0, 230.0, 670.0, 12.0);
+    // Proportional, but never thinner than a label: small payers stay readable.
+    let scale = |v: f64| (v / total * bar_height).max(13.0);
+    let place = |nodes: &[(&str, f64)]| {
+        let mut y = 20.0;
+        let mut pos = BTreeMap::new();
+        for (id, v) in nodes {
+            pos.insert(id.to_string(), (y, scale(*v)));
+            y += scale(*v) + gap;
+        }
+        pos
+    };
+    let lpos = place(&left);
+    let rpos = place(&right);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0}" viewBox="0 0 {width} {height:.0}" role="img">"#
+    );
+    // Bands: stack each node's links in the order of the node at the other end.
+    let rank_r: BTreeMap<&str, usize> = right
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (*k, i))
+        .collect();
+    let rank_l: BTreeMap<&str, usize> =
+        left.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+    let mut sorted: Vec<&Link> = links.iter().filter(|l| l.amount > 0.0).collect();
+    sorted.sort_by_key(|l| (rank_l[l.from.as_str()], rank_r[l.to.as_str()]));
+    let mut left_used: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut right_used: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut by_right: Vec<&Link> = sorted.clone();
+    by_right.sort_by_key(|l| (rank_r[l.to.as_str()], rank_l[l.from.as_str()]));
+    let mut right_offset: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for l in &by_right {
+        let (ry, rh) = rpos[&l.to];
+        let used = right_used.entry(&l.to).or_insert(0.0);
+        let node_total = into[l.to.as_str()];
+        right_offset.insert((&l.from, &l.to), ry + *used);
+        *used += rh * l.amount / node_total;
+    }
+    for l in &sorted {
+        let (ly, lh) = lpos[&l.from];
+        let (_, rh) = rpos[&l.to];
+        let used = left_used.entry(&l.from).or_insert(0.0);
+        let thick_l = lh * l.amount / out_of[l.from.as_str()];
+        let thick_r = rh * l.amount / into[l.to.as_str()];
+        let ya = ly + *used;
+        *used += thick_l;
+        let yb = right_offset[&(l.from.as_str(), l.to.as_str())];
+        let (ax, bx) = (x0 + node_w, x1);
+        let mx = (ax + bx) / 2.0;
+        let fill = if l.on_loop { palette::LOOP } else { color };
+        let _ = write!(
+            svg,
+            r#"<path d="M{ax:.1},{ya:.1} C{mx:.1},{ya:.1} {mx:.1},{yb:.1} {bx:.1},{yb:.1} L{bx:.1},{:.1} C{mx:.1},{:.1} {mx:.1},{:.1} {ax:.1},{:.1} Z" fill="{fill}" fill-opacity="{}"><title>{}</title></path>"#,
+            yb + thick_r,
+            yb + thick_r,
+            ya + thick_l,
+            ya + thick_l,
+            if l.on_loop { "0.6" } else { "0.38" },
+            esc(&l.title)
+        );
+    }
+    for (id, (y, h)) in &lpos {
+        let _ = write!(
+            svg,
+            r##"<rect x="{x0}" y="{y:.1}" width="{node_w}" height="{h:.1}" fill="#14213d"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{} <tspan fill="#5b6475">{}</tspan></text>"##,
+            x0 - 6.0,
+            y + h / 2.0 + 4.0,
+            esc(id),
+            esc(&human(out_of[id.as_str()]))
+        );
+    }
+    for (id, (y, h)) in &rpos {
+        let _ = write!(
+            svg,
+            r##"<rect x="{x1}" y="{y:.1}" width="{node_w}" height="{h:.1}" fill="#14213d"/><text x="{:.1}" y="{:.1}" font-size="12">{} <tspan fill="#5b6475">{}</tspan></text>"##,
+            x1 + node_w + 6.0,
+            y + h / 2.0 + 4.0,
+            esc(id),
+            esc(&human(into[id.as_str()]))
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{x0}" y="12" font-size="11" fill="#5b6475">payers ({})</text><text x="{x1}" y="12" font-size="11" fill="#5b6475">payees</text></svg>"##,
+        esc(unit)
+    );
+    svg
+}
+
+/// An open `<svg>` with a title and four horizontal grid lines labelled 0..max.
+fn chart_frame(
+    w: f64,
+    h: f64,
+    left: f64,
+    right: f64,
+    title: &str,
+    max: f64,
+    y: &dyn Fn(f64) -> f64,
+) -> String {
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">"#
+    );
+    let _ = write!(
+        svg,
+        r#"<text x="{left}" y="16" font-size="13" font-weight="600">{title}</text>"#
+    );
+    for k in 0..=3 {
+        let v = max * f64::from(k) / 3.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#e3e6ec"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6475">{}</text>"##,
+            w - right,
+            y(v),
+            y(v),
+            left - 4.0,
+            y(v) + 3.0,
+            esc(&human(v))
+        );
+    }
+    svg
+}
+
+/// One line of a chart: label, (year, value) points, colour, dashed.
+pub(super) type Series<'a> = (String, Vec<(i32, f64)>, &'a str, bool);
+
+/// A line chart.
+pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> String {
+    let (w, h, left, right, top, bottom) = (420.0, 200.0, 58.0, 12.0, 26.0, 40.0);
+    let years: BTreeSet<i32> = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.0))
+        .collect();
+    let (Some(&first), Some(&last)) = (years.iter().next(), years.iter().last()) else {
+        return String::new();
+    };
+    let max = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max);
+    let max = if max <= 0.0 { 1.0 } else { max * 1.1 };
+    let x = |y: i32| {
+        left + (w - left - right)
+            * if last == first {
+                0.5
+            } else {
+                f64::from(y - first) / f64::from(last - first)
+            }
+    };
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
+    let mut svg = chart_frame(w, h, left, 12.0, &esc(title), max, &y);
+    for yr in &years {
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#5b6475">{yr}</text>"##,
+            x(*yr),
+            h - bottom + 14.0
+        );
+    }
+    for (i, (label, points, color, dashed)) in series.iter().enumerate() {
+        let path: Vec<String> = points
+            .iter()
+            .map(|(yr, v)| format!("{:.1},{:.1}", x(*yr), y(*v)))
+            .collect();
+        let dash = if *dashed {
+            r#" stroke-dasharray="5 4""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}><title>{}</title></polyline>"#,
+            path.join(" "),
+            esc(label)
+        );
+        for (yr, v) in points {
+            let _ = write!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{color}"><title>{} {yr}: {} {}</title></circle>"#,
+                x(*yr),
+                y(*v),
+                esc(label),
+                esc(&human(*v)),
+                esc(unit)
+            );
+        }
+        let lx = left + 130.0 * i as f64;
+        let _ = write!(
+            svg,
+            r#"<rect x="{lx:.1}" y="{:.1}" width="10" height="3" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="10">{}</text>"#,
+            h - 12.0,
+            lx + 14.0,
+            h - 8.0,
+            esc(label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Demand against capacity per year for one region; shortfalls in red.
+pub(super) fn power_chart(region: &str, rows: &[(i32, f64, f64, f64)]) -> String {
+    let (w, h, left, top, bottom) = (420.0, 200.0, 58.0, 26.0, 40.0);
+    let max = rows
+        .iter()
+        .map(|r| r.1.max(r.2))
+        .fold(0.0f64, f64::max)
+        .max(1.0)
+        * 1.1;
+    let n = rows.len().max(1) as f64;
+    let slot = (w - left - 12.0) / n;
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
+    let mut svg = chart_frame(w, h, left, 12.0, &format!("{} (MW)", esc(region)), max, &y);
+    for (i, (year, demand, capacity, shortfall)) in rows.iter().enumerate() {
+        let x = left + slot * i as f64 + slot * 0.15;
+        let bw = slot * 0.7;
+        let fill = if *shortfall > 0.0 {
+            "#d62728"
+        } else {
+            "#ff7f0e"
+        };
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{fill}" fill-opacity="0.8"><title>{year}: demand {} MW, capacity {} MW{}</title></rect>"##,
+            y(*demand),
+            (h - bottom - y(*demand)).max(0.0),
+            esc(&human(*demand)),
+            esc(&human(*capacity)),
+            if *shortfall > 0.0 {
+                format!(", {} MW short", esc(&human(*shortfall)))
+            } else {
+                String::new()
+            }
+        );
+        let _ = write!(
+            svg,
+            r##"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#14213d" stroke-width="2.5"/>"##,
+            x - 3.0,
+            x + bw + 3.0,
+            y(*capacity),
+            y(*capacity)
+        );
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#5b6475">{year}</text>"##,
+            x + bw / 2.0,
+            h - bottom + 14.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<rect x="{left}" y="{:.1}" width="10" height="8" fill="#ff7f0e"/><text x="{:.1}" y="{:.1}" font-size="10">demand</text><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="#14213d"/><text x="{:.1}" y="{:.1}" font-size="10">capacity</text><rect x="{:.1}" y="{:.1}" width="10" height="8" fill="#d62728"/><text x="{:.1}" y="{:.1}" font-size="10">short</text></svg>"##,
+        h - 16.0,
+        left + 14.0,
+        h - 8.0,
+        left + 70.0,
+        h - 13.0,
+        left + 86.0,
+        h - 8.0,
+        left + 146.0,
+        h - 16.0,
+        left + 160.0,
+        h - 8.0
+    );
+    svg
+}
