@@ -91,7 +91,7 @@ fn rules_readme_examples_run_and_give_what_they_say() {
     let test_dir = dir.join("rules/voucher");
     std::fs::create_dir_all(&test_dir).unwrap();
     std::fs::write(test_dir.join("compute_voucher.test.yaml"), test_text).unwrap();
-    let suite = gil_engine::testing::load_suite(&test_dir.join("compute_voucher.test.yaml"))
+    let suite = gil_testing::load_suite(&test_dir.join("compute_voucher.test.yaml"))
         .unwrap_or_else(|e| panic!("{}", gil_tests::render_load_error(&e)));
     assert_eq!(suite.cases.len(), 1);
     std::fs::remove_dir_all(dir).unwrap();

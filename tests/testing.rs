@@ -1,25 +1,19 @@
 //! `gil test` cases: one fixture file per behaviour, the snapshot is what a rule
 //! author reads for each case (PASS, or FAIL / ERROR with the reasons).
 
-#![allow(clippy::unwrap_used)] // tests may fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 
 use std::path::Path;
 
-use gil_engine::testing::{self, CaseFailure};
-use gil_tests::{render_load_error, test_sandbox};
+use gil_testing::{self as testing, CaseFailure};
+use gil_tests::test_sandbox;
 
 /// Every case of a test file as `gil test` reports it, without colour.
 fn report(file: &Path) -> String {
     let suite = testing::load_suite(file).unwrap();
     let mut out = String::new();
     for case in &suite.cases {
-        let result = testing::run_case(
-            file,
-            &case.value,
-            test_sandbox(),
-            &render_load_error,
-            &|e, base| gil_report::diagnostic::render_rule_error(e, base, false),
-        );
+        let result = testing::run_case(file, &case.value, test_sandbox());
         match result {
             Ok(()) => out.push_str(&format!("PASS {}\n", case.value.name)),
             Err(CaseFailure::Mismatch(lines)) => {
@@ -51,5 +45,20 @@ fn every_test_file_fixture_reports_as_a_rule_author_reads_it() {
             .strip_prefix(env!("CARGO_MANIFEST_DIR"))
             .unwrap_or(path);
         insta::assert_snapshot!("report", report(relative));
+    });
+}
+
+#[test]
+fn a_bad_test_file_is_a_positioned_error() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/test-files-bad");
+    settings.set_prepend_module_to_snapshot(false);
+    let _guard = settings.bind_to_scope();
+    insta::glob!("fixtures/test-files-bad/*.test.yaml", |path| {
+        let relative = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path);
+        let err = testing::load_suite(relative).expect_err("a bad test file must not load");
+        insta::assert_snapshot!("diagnostic", gil_tests::render_load_error(&err));
     });
 }

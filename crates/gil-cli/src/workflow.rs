@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use gil_engine::testing::{self, CaseFailure};
+use gil_testing::{self as testing, CaseFailure};
 
 use crate::check::report_load_error;
 use crate::commands::{load_rules, load_scenario, Stop};
@@ -60,26 +60,16 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
                 continue;
             }
             let title = format!("{} › {}", file.display(), case.value.name);
-            let result = testing::run_case(
-                file,
-                &case.value,
-                crate::output::rule_sandbox(),
-                &|e| {
-                    e.diagnostics
-                        .iter()
-                        .map(|d| d.render(&e.sources, false))
-                        .collect()
-                },
-                &|e, base| render_rule_error(e, base, false),
-            );
+            let result = testing::run_case(file, &case.value, crate::output::rule_sandbox());
             let (mark, lines) = match result {
                 Ok(()) => {
                     passed += 1;
                     report.push_str(&format!("{} {title}\n", paint("PASS", "32", color)));
                     continue;
                 }
-                Err(CaseFailure::Mismatch(lines)) => {
+                Err(CaseFailure::Mismatch(mismatches)) => {
                     failed += 1;
+                    let lines: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
                     (paint("FAIL", "31", color), lines)
                 }
                 Err(CaseFailure::Error(text)) => {

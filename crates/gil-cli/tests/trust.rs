@@ -422,7 +422,7 @@ fn gil_test_fails_loudly_when_nothing_or_something_else_went_wrong() {
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stderr.contains(
-            "no test ran: --filter `no such case` matches none of the 8 cases in 3 test files"
+            "no test ran: --filter `no such case` matches none of the 9 cases in 4 test files"
         ),
         "{stderr}"
     );

@@ -15,7 +15,6 @@ pub mod outcome;
 pub mod parallel;
 pub mod roles;
 pub mod synthetic;
-pub mod testing;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -77,18 +77,21 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
     loader.finish(root)
 }
 
-/// Loads a scenario from text (tests, inline `gil test` cases); includes resolve from `dir`.
+/// Loads a scenario from text (tests, inline `gil test` cases): `name` is what messages
+/// call it; it stands as a file in `dir`, so includes and `scenario.rules` resolve from
+/// `dir` whatever the name says.
 pub fn load_str(name: &str, text: &str, dir: &Path) -> Result<Scenario, LoadError> {
+    // The name may be a description ("x.test.yaml (inline scenario of `a/b`)"): the
+    // path stays one file name in `dir`.
+    let path = dir.join("<inline>.yaml");
     let mut loader = Loader {
         sources: SourceMap::new(),
         diagnostics: Vec::new(),
         sections: Sections::default(),
         seen: BTreeMap::new(),
-        stack: vec![dir.join(name)],
+        stack: vec![path.clone()],
     };
-    let file = loader
-        .sources
-        .add(name.to_string(), dir.join(name), text.to_string());
+    let file = loader.sources.add(name.to_string(), path, text.to_string());
     loader.read_text(file, dir, true);
     loader.finish(Some(file))
 }
