@@ -41,12 +41,13 @@ fn compare(name: &str, e: &gil_engine::Evaluation, lines: &[(i32, String, f64)])
 fn the_synthetic_workload_matches_its_baselines() {
     let dir = std::env::temp_dir().join(format!("gil-synthetic-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    for (name, text) in gil_engine::synthetic::generate(gil_engine::synthetic::Spec {
+    let spec = gil_synthetic::Spec {
         actors: 300,
         flows: 900,
         years: 3,
         seed: 7,
-    }) {
+    };
+    for (name, text) in gil_synthetic::generate(spec, false) {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
@@ -109,7 +110,7 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
             std::fs::write(path, text).unwrap();
         }
     };
-    let spec = gil_engine::synthetic::Spec {
+    let spec = gil_synthetic::Spec {
         actors: 400,
         flows: 1200,
         years: 3,
@@ -117,14 +118,11 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
     };
     let base = std::env::temp_dir().join(format!("gil-columnar-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let files = gil_engine::synthetic::generate(spec);
-    write(&base.join("per-entity"), &files);
-    write(&base.join("columnar"), &files);
-    let columnar: Vec<(String, String)> = gil_engine::synthetic::COLUMNAR_RULES
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect();
-    write(&base.join("columnar"), &columnar);
+    write(
+        &base.join("per-entity"),
+        &gil_synthetic::generate(spec, false),
+    );
+    write(&base.join("columnar"), &gil_synthetic::generate(spec, true));
     let a = evaluate(&base.join("per-entity/scenario.yaml"), &[]).unwrap();
     let b = evaluate(&base.join("columnar/scenario.yaml"), &[]).unwrap();
     let json = |e: &gil_engine::Evaluation| {
@@ -159,7 +157,7 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
         "the columnar and per-entity forms made different flows"
     );
     assert_eq!(
-        gil_engine::synthetic::COLUMNAR_RULES.len(),
+        gil_synthetic::COLUMNAR_RULES.len(),
         5,
         "every rule has a columnar form"
     );

@@ -11,21 +11,14 @@ use crate::output::{print_stderr, print_stdout, write_atomic};
 
 pub fn gen_synthetic(
     dir: &Path,
-    spec: gil_engine::synthetic::Spec,
+    spec: gil_synthetic::Spec,
     columnar: bool,
 ) -> anyhow::Result<ExitCode> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         print_stderr(&format!("error: `{}` is not empty\n", dir.display()));
         return Ok(ExitCode::from(2));
     }
-    let mut files = gil_engine::synthetic::generate(spec);
-    if columnar {
-        for (name, text) in gil_engine::synthetic::COLUMNAR_RULES {
-            if let Some(file) = files.iter_mut().find(|(n, _)| n == name) {
-                file.1 = text.to_string();
-            }
-        }
-    }
+    let files = gil_synthetic::generate(spec, columnar);
     for (name, text) in files {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {

@@ -405,7 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => bench::gen_synthetic(
             &dir,
-            gil_engine::synthetic::Spec {
+            gil_synthetic::Spec {
                 actors,
                 flows,
                 years,

@@ -4,17 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may fail loudly
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gil_engine::synthetic::{generate, Spec};
+use gil_synthetic::{generate, Spec};
 
 fn rules_phase(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("gil-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    for (name, text) in generate(Spec {
+    let spec = Spec {
         actors: 2_000,
         flows: 6_000,
         years: 2,
         seed: 2026,
-    }) {
+    };
+    for (name, text) in generate(spec, false) {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();

@@ -14,7 +14,6 @@ mod materialize;
 pub mod outcome;
 pub mod parallel;
 pub mod roles;
-pub mod synthetic;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
