@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use mlua::{Function, Lua, Table, Value};
-use petgraph::graph::DiGraph;
 
 use crate::api;
 use crate::effect::{
@@ -20,6 +19,8 @@ use crate::sandbox::{self, Clock, Random, SandboxConfig, Tripped};
 use crate::select::Target;
 use crate::source::RuleSource;
 use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, WorldState};
+
+mod order;
 
 /// Builds (or fetches) the view of entity `i`.
 type ViewAt = fn(&Lua, &Shared, usize) -> mlua::Result<Table>;
@@ -797,111 +798,76 @@ fn split_location(file: &str, message: &str) -> (Option<u32>, String) {
     (None, message.to_string())
 }
 
-/// Orders rules: Kahn's algorithm over the `after` graph with a ready set sorted by id,
-/// so independent rules run in id order; a cycle is reported with its path.
+/// The rules' evaluation order, or the ordering problem as a located rule error.
 fn order(infos: &[RuleInfo], sources: &[RuleSource]) -> Result<Vec<usize>, RuleError> {
-    let by_id: BTreeMap<&str, usize> = infos
+    let nodes: Vec<order::Node<'_>> = infos
         .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i))
+        .map(|r| (r.id.as_str(), r.after.as_slice()))
         .collect();
-    let mut graph: DiGraph<usize, ()> = DiGraph::new();
-    let nodes: Vec<_> = (0..infos.len()).map(|i| graph.add_node(i)).collect();
-    for (i, info) in infos.iter().enumerate() {
-        for dep in &info.after {
-            let Some(&j) = by_id.get(dep.as_str()) else {
-                let text = sources
-                    .iter()
-                    .find(|s| s.display == info.file)
-                    .map(|s| s.text.as_str())
-                    .unwrap_or("");
-                let mut e = RuleError::new(
-                    RuleErrorKind::UnknownRule,
-                    &info.file,
-                    meta::line_of_key(text, "after"),
-                    format!("`after` names `{dep}`, which is not a loaded rule"),
-                )
-                .rule(info.id.clone());
-                if let Some(s) = gil_model::diag::did_you_mean(dep, by_id.keys().copied()) {
-                    e = e.help(format!("did you mean `{s}`?"));
-                }
-                return Err(e);
-            };
-            graph.add_edge(nodes[j], nodes[i], ());
-        }
-    }
-    let mut indegree: Vec<usize> = nodes
-        .iter()
-        .map(|&n| {
-            graph
-                .neighbors_directed(n, petgraph::Direction::Incoming)
-                .count()
-        })
-        .collect();
-    let mut ready: BTreeSet<(&str, usize)> = (0..infos.len())
-        .filter(|&i| indegree[i] == 0)
-        .map(|i| (infos[i].id.as_str(), i))
-        .collect();
-    let mut out = Vec::with_capacity(infos.len());
-    while let Some(&(id, i)) = ready.iter().next() {
-        ready.remove(&(id, i));
-        out.push(i);
-        for next in graph.neighbors_directed(nodes[i], petgraph::Direction::Outgoing) {
-            let j = graph[next];
-            indegree[j] -= 1;
-            if indegree[j] == 0 {
-                ready.insert((infos[j].id.as_str(), j));
-            }
-        }
-    }
-    if out.len() < infos.len() {
-        // Walk `after` links from the smallest rule left until one repeats: that is a cycle.
-        let left: BTreeSet<usize> = (0..infos.len()).filter(|i| !out.contains(i)).collect();
-        let start = left
+    let text_of = |info: &RuleInfo| {
+        sources
             .iter()
-            .copied()
-            .min_by_key(|&i| infos[i].id.clone())
-            .unwrap_or(0);
-        let mut path = vec![start];
-        let mut current = start;
-        loop {
-            let next = infos[current]
-                .after
-                .iter()
-                .filter_map(|d| by_id.get(d.as_str()).copied())
-                .filter(|j| left.contains(j))
-                .min_by_key(|&j| infos[j].id.clone());
-            let Some(next) = next else { break };
-            if let Some(pos) = path.iter().position(|&p| p == next) {
-                path = path[pos..].to_vec();
-                path.push(next);
-                break;
-            }
-            path.push(next);
-            current = next;
-        }
-        let names: Vec<&str> = path.iter().rev().map(|&i| infos[i].id.as_str()).collect();
-        let first = &infos[path[0]];
-        let text = sources
-            .iter()
-            .find(|s| s.display == first.file)
+            .find(|s| s.display == info.file)
             .map(|s| s.text.as_str())
-            .unwrap_or("");
-        return Err(RuleError::new(
-            RuleErrorKind::Cycle,
-            &first.file,
-            meta::line_of_key(text, "after"),
-            format!(
-                "the rules' `after` order has a cycle: {}",
-                names.join(" → ")
-            ),
-        )
-        .rule(first.id.clone())
-        .help(
-            "each rule runs after the rules it names; remove one `after` entry to break the cycle",
-        ));
-    }
-    Ok(out)
+            .unwrap_or("")
+    };
+    let problem = match order::order(&nodes) {
+        Ok(order) => return Ok(order),
+        Err(problem) => problem,
+    };
+    let error = match problem {
+        order::OrderError::UnknownAfter { rule, missing } => {
+            let Some(info) = infos.get(rule) else {
+                return Err(unordered());
+            };
+            let mut e = RuleError::new(
+                RuleErrorKind::UnknownRule,
+                &info.file,
+                meta::line_of_key(text_of(info), "after"),
+                format!("`after` names `{missing}`, which is not a loaded rule"),
+            )
+            .rule(info.id.clone());
+            let ids: BTreeSet<&str> = infos.iter().map(|r| r.id.as_str()).collect();
+            if let Some(s) = gil_model::diag::did_you_mean(&missing, ids.iter().copied()) {
+                e = e.help(format!("did you mean `{s}`?"));
+            }
+            e
+        }
+        order::OrderError::Cycle { path } => {
+            let (Some(first), Some(names)) = (
+                path.first().and_then(|&i| infos.get(i)),
+                path.iter()
+                    .map(|&i| infos.get(i).map(|r| r.id.as_str()))
+                    .collect::<Option<Vec<&str>>>(),
+            ) else {
+                return Err(unordered());
+            };
+            RuleError::new(
+                RuleErrorKind::Cycle,
+                &first.file,
+                meta::line_of_key(text_of(first), "after"),
+                format!(
+                    "the rules' `after` order has a cycle: {}",
+                    names.join(" → ")
+                ),
+            )
+            .rule(first.id.clone())
+            .help(
+                "each rule runs after the rules it names; remove one `after` entry to break the cycle",
+            )
+        }
+    };
+    Err(error)
+}
+
+/// An ordering problem that names a rule ordering was not given: a bug, not bad input.
+fn unordered() -> RuleError {
+    RuleError::new(
+        RuleErrorKind::Cycle,
+        "<rules>",
+        None,
+        "the rule order names a rule that was not loaded",
+    )
 }
 
 // ── Views ─────────────────────────────────────────────────────────────────────────
