@@ -323,13 +323,13 @@ fn api_description_and_ctx_agree() {
     let rt = load(&[("n", "return { id = 'n', on_step = function() end }")]).unwrap();
     let mut described: Vec<String> = api::CTX_FUNCTIONS
         .iter()
-        .map(|f| f.name.to_string())
+        .map(|f| f.name().to_string())
         .collect();
     described.sort();
     assert_eq!(rt.ctx_function_names(), described);
     for f in api::CTX_FUNCTIONS {
-        assert!(api::luals_meta().contains(&format!("function Ctx.{}(", f.name)));
-        assert!(api::luau_definitions().contains(&format!("    {}: (", f.name)));
+        assert!(api::luals_meta().contains(&format!("function Ctx.{}(", f.name())));
+        assert!(api::luau_definitions().contains(&format!("    {}: (", f.name())));
     }
 }
 
