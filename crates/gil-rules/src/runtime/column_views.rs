@@ -13,13 +13,19 @@ use crate::world::{AttrVal, WorldState};
 
 use super::errors::located_error;
 use super::shared::Shared;
-use super::Hook;
+
+/// What a column table holds one row of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ColumnsOf {
+    Actors,
+    Flows,
+}
 
 /// The selected entities of one columnar call as columns.
 pub(super) fn columns_table(
     lua: &Lua,
     shared: &Rc<Shared>,
-    hook: Hook,
+    of: ColumnsOf,
     rows: Rc<Vec<usize>>,
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
@@ -41,24 +47,26 @@ pub(super) fn columns_table(
             |f: &dyn Fn(usize) -> String| StrCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
         let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
         let (a, f) = (&w.actors, &w.flows);
-        let value = match (hook, key.as_str()) {
-            (Hook::Actor, "id") => Some(Column::Text(texts(&|i| a[i].id.clone()))),
-            (Hook::Actor, "kind") => Some(Column::Text(texts(&|i| a[i].kind.clone()))),
-            (Hook::Actor, "region") => Some(Column::Text(texts(&|i| {
+        let value = match (of, key.as_str()) {
+            (ColumnsOf::Actors, "id") => Some(Column::Text(texts(&|i| a[i].id.clone()))),
+            (ColumnsOf::Actors, "kind") => Some(Column::Text(texts(&|i| a[i].kind.clone()))),
+            (ColumnsOf::Actors, "region") => Some(Column::Text(texts(&|i| {
                 a[i].region.clone().unwrap_or_default()
             }))),
-            (Hook::Actor, "count") => Some(Column::Number(numbers(&|i| a[i].count))),
-            (Hook::Flow, "id") => Some(Column::Text(texts(&|i| f[i].id.clone()))),
-            (Hook::Flow, "from") => Some(Column::Text(texts(&|i| f[i].from.clone()))),
-            (Hook::Flow, "to") => Some(Column::Text(texts(&|i| f[i].to.clone()))),
-            (Hook::Flow, "kind") => Some(Column::Text(texts(&|i| f[i].kind.as_str().to_string()))),
-            (Hook::Flow, "via") => Some(Column::Text(texts(&|i| {
+            (ColumnsOf::Actors, "count") => Some(Column::Number(numbers(&|i| a[i].count))),
+            (ColumnsOf::Flows, "id") => Some(Column::Text(texts(&|i| f[i].id.clone()))),
+            (ColumnsOf::Flows, "from") => Some(Column::Text(texts(&|i| f[i].from.clone()))),
+            (ColumnsOf::Flows, "to") => Some(Column::Text(texts(&|i| f[i].to.clone()))),
+            (ColumnsOf::Flows, "kind") => {
+                Some(Column::Text(texts(&|i| f[i].kind.as_str().to_string())))
+            }
+            (ColumnsOf::Flows, "via") => Some(Column::Text(texts(&|i| {
                 f[i].via.clone().unwrap_or_default()
             }))),
-            (Hook::Flow, "project") => Some(Column::Text(texts(&|i| {
+            (ColumnsOf::Flows, "project") => Some(Column::Text(texts(&|i| {
                 f[i].project.clone().unwrap_or_default()
             }))),
-            (Hook::Flow, "amount") => Some(Column::Number(numbers(&|i| f[i].amount))),
+            (ColumnsOf::Flows, "amount") => Some(Column::Number(numbers(&|i| f[i].amount))),
             _ => None,
         };
         drop(w);
@@ -74,8 +82,8 @@ pub(super) fn columns_table(
     meta.raw_set("__index", column)?;
     meta.set_readonly(true);
     t.set_metatable(Some(meta))?;
-    match hook {
-        Hook::Actor => {
+    match of {
+        ColumnsOf::Actors => {
             let (s, r) = (shared.clone(), rows.clone());
             let attr = lua.create_function(move |_, name: String| {
                 let number = |v: Option<&AttrVal>| match v {
@@ -105,7 +113,7 @@ pub(super) fn columns_table(
             })?;
             t.raw_set("text", text)?;
         }
-        Hook::Flow => {
+        ColumnsOf::Flows => {
             let (s, r) = (shared.clone(), rows.clone());
             let actor = lua.create_function(move |lua, field: String| {
                 let fail = |m: String| located_error(lua, &s, RuleErrorKind::Runtime, m);
@@ -132,11 +140,10 @@ pub(super) fn columns_table(
                         })
                         .collect::<mlua::Result<_>>()?
                 };
-                s.memory.unguarded(lua, || columns_table(lua, &s, Hook::Actor, Rc::new(actors)))
+                s.memory.unguarded(lua, || columns_table(lua, &s, ColumnsOf::Actors, Rc::new(actors)))
             })?;
             t.raw_set("actor", actor)?;
         }
-        Hook::Asset => {}
     }
     t.set_readonly(true);
     Ok(t)
