@@ -17,7 +17,7 @@
 //! - `errors` — Lua errors into located [`RuleError`]s, and back;
 //! - `shared` — the state the runtime shares with its `ctx` closures.
 
-use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -100,19 +100,9 @@ impl RuleRuntime {
         self.ctx.set_readonly(true);
     }
 
-    pub fn world(&self) -> Ref<'_, WorldState> {
-        Ref::map(self.shared.world.borrow(), |w| &**w)
-    }
-
     /// The world as a shared handle, for worker runtimes.
     pub fn shared_world(&self) -> Arc<WorldState> {
         self.shared.world.borrow().clone()
-    }
-
-    /// Drops this runtime's hold on the world (a worker, after its part of a rule).
-    pub fn release_world(&self) {
-        *self.shared.views.borrow_mut() = Views::default();
-        *self.shared.world.borrow_mut() = Arc::new(WorldState::default());
     }
 
     /// Takes up the same step's world again (a worker's next part of a step), keeping
@@ -131,15 +121,9 @@ impl RuleRuntime {
         *self.shared.world.borrow_mut() = Arc::new(WorldState::default());
     }
 
-    /// Mutable access for applying effects; every cached view is dropped. Cheap when no
-    /// worker still holds the world (they release it after each part).
-    pub fn world_mut(&self) -> RefMut<'_, WorldState> {
-        *self.shared.views.borrow_mut() = Views::default();
-        RefMut::map(self.shared.world.borrow_mut(), Arc::make_mut)
-    }
-
-    /// Mutable access for applying effects that keeps the cached views: the caller must
-    /// then pass every entity it changed to [`Self::forget_views`].
+    /// Mutable access for applying a rule's effects that keeps the cached views: the
+    /// caller must then pass every entity it changed to [`Self::forget_views`]. Cheap
+    /// when no worker still holds the world (they pause it after each part).
     pub fn world_mut_keeping_views(&self) -> RefMut<'_, WorldState> {
         RefMut::map(self.shared.world.borrow_mut(), Arc::make_mut)
     }
