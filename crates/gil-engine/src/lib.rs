@@ -76,35 +76,6 @@ pub struct Evaluation {
     pub worker_calls: u64,
 }
 
-/// One rule with its per-entity hooks spread over the workers (large selections only).
-fn run_parallel(
-    rules: &RuleRuntime,
-    workers: &mut parallel::Workers,
-    index: usize,
-) -> Result<Vec<gil_rules::Effect>, RuleError> {
-    let mut effects = rules.run_step_hook(index)?;
-    // The same hooks in the same order as `RuleRuntime::run`.
-    for hook in [
-        gil_rules::Hook::Actor,
-        gil_rules::Hook::Asset,
-        gil_rules::Hook::Flow,
-    ] {
-        if rules.has_hook(index, hook) {
-            let selected = rules.selection(index, hook);
-            if selected.len() >= parallel::PARALLEL_MIN {
-                let world = rules.shared_world();
-                effects.extend(workers.run(index, hook, &world, &selected)?);
-            } else {
-                effects.extend(rules.run_entity_hook(index, hook, &selected)?);
-            }
-        }
-        // Columnar hooks are one call over whole columns: they stay on this runtime.
-        effects.extend(rules.run_columns_hook(index, hook)?);
-    }
-    effects.extend(rules.run_project_hook(index)?);
-    Ok(effects)
-}
-
 /// Names rules may refer to, from the scenario.
 pub fn known_names(s: &Scenario) -> KnownNames {
     KnownNames {
@@ -379,7 +350,7 @@ fn run_rules(
         }
         let effects = match workers.as_deref_mut() {
             None => rules.run(index)?,
-            Some(workers) => run_parallel(rules, workers, index)?,
+            Some(workers) => workers.run_rule(rules, index)?,
         };
         if effects.is_empty() {
             continue;

@@ -1,8 +1,10 @@
 //! Running the per-entity hooks of a rule on worker threads, each with its own Lua
-//! state built from the same rule sources. A rule's selection is cut into contiguous
-//! slices, one per worker; the effects come back joined in slice order, which is the
-//! order one runtime would have produced them in — so the outcome is the same bytes
-//! for any number of threads (random numbers are seeded per entity, not per thread).
+//! state built from the same rule sources. Which hooks run, on which entities and in
+//! which order is the runtime's ([`RuleRuntime::run_with`]); this module only decides
+//! where a per-entity selection runs. A large selection is cut into contiguous slices,
+//! one per worker; the effects come back joined in slice order, which is the order one
+//! runtime would have produced them in — so the outcome is the same bytes for any
+//! number of threads (random numbers are seeded per entity, not per thread).
 
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -108,8 +110,25 @@ impl Workers {
         }
     }
 
+    /// Runs every hook of rule `index` on `rules`, as [`RuleRuntime::run`] would, with
+    /// each per-entity selection of [`PARALLEL_MIN`] entities or more spread over the
+    /// workers. Columnar hooks are one call over whole columns: they stay on `rules`.
+    pub fn run_rule(
+        &mut self,
+        rules: &RuleRuntime,
+        index: usize,
+    ) -> Result<Vec<Effect>, RuleError> {
+        rules.run_with(index, |hook, selected| {
+            if selected.len() >= PARALLEL_MIN {
+                self.run(index, hook, &rules.shared_world(), selected)
+            } else {
+                rules.run_entity_hook(index, hook, selected)
+            }
+        })
+    }
+
     /// Runs `hook` of rule `rule` over `selection`, cut into one slice per worker.
-    pub fn run(
+    fn run(
         &mut self,
         rule: usize,
         hook: Hook,

@@ -41,12 +41,60 @@ pub struct Class {
     pub fields: &'static [Field],
 }
 
+/// The `ctx` functions, one variant each.
+///
+/// The runtime registers each described function through a `match` on this enum with
+/// no fallback arm, so a function described in [`CTX_FUNCTIONS`] without an
+/// implementation does not compile (it used to fail only when a runtime was built).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtxFn {
+    Param,
+    Actor,
+    Asset,
+    Flows,
+    Sum,
+    Total,
+    Flow,
+    Adjust,
+    Set,
+    Metric,
+    Finding,
+    Role,
+}
+
+impl CtxFn {
+    /// The name rules call it by: `ctx.<name>`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CtxFn::Param => "param",
+            CtxFn::Actor => "actor",
+            CtxFn::Asset => "asset",
+            CtxFn::Flows => "flows",
+            CtxFn::Sum => "sum",
+            CtxFn::Total => "total",
+            CtxFn::Flow => "flow",
+            CtxFn::Adjust => "adjust",
+            CtxFn::Set => "set",
+            CtxFn::Metric => "metric",
+            CtxFn::Finding => "finding",
+            CtxFn::Role => "role",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct CtxFunction {
-    pub name: &'static str,
+    pub function: CtxFn,
     pub params: &'static [(&'static str, Ty)],
     pub returns: Option<Ty>,
     pub doc: &'static str,
+}
+
+impl CtxFunction {
+    /// The name rules call it by: `ctx.<name>`.
+    pub const fn name(&self) -> &'static str {
+        self.function.name()
+    }
 }
 
 const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
@@ -350,73 +398,73 @@ pub const CTX_FIELDS: &[Field] = &[req("step", Ty::Num, "The year being evaluate
 
 pub const CTX_FUNCTIONS: &[CtxFunction] = &[
     CtxFunction {
-        name: "param",
+        function: CtxFn::Param,
         params: &[("name", Ty::Str)],
         returns: Some(Ty::Num),
         doc: "A parameter's value in force this step.",
     },
     CtxFunction {
-        name: "actor",
+        function: CtxFn::Actor,
         params: &[("id", Ty::Str)],
         returns: Some(Ty::Class("Actor")),
         doc: "An actor by id (nil if none).",
     },
     CtxFunction {
-        name: "asset",
+        function: CtxFn::Asset,
         params: &[("id", Ty::Str)],
         returns: Some(Ty::Class("Asset")),
         doc: "An asset by id (nil if none).",
     },
     CtxFunction {
-        name: "flows",
+        function: CtxFn::Flows,
         params: &[("select", Ty::Class("FlowSelector"))],
         returns: Some(Ty::List(&Ty::Class("Flow"))),
         doc: "This step's flows matching the selector.",
     },
     CtxFunction {
-        name: "sum",
+        function: CtxFn::Sum,
         params: &[("select", Ty::Class("FlowSelector"))],
         returns: Some(Ty::Num),
         doc: "The sum of this step's matching flow amounts.",
     },
     CtxFunction {
-        name: "total",
+        function: CtxFn::Total,
         params: &[("select", Ty::Class("FlowSelector"))],
         returns: Some(Ty::Num),
         doc: "The sum of matching flow amounts over all earlier steps.",
     },
     CtxFunction {
-        name: "flow",
+        function: CtxFn::Flow,
         params: &[("spec", Ty::Class("FlowSpec"))],
         returns: None,
         doc: "Create a flow in this step.",
     },
     CtxFunction {
-        name: "adjust",
+        function: CtxFn::Adjust,
         params: &[("spec", Ty::Class("AdjustSpec"))],
         returns: None,
         doc: "Change flows of this step.",
     },
     CtxFunction {
-        name: "set",
+        function: CtxFn::Set,
         params: &[("spec", Ty::Class("SetSpec"))],
         returns: None,
         doc: "Change an attribute from this step on.",
     },
     CtxFunction {
-        name: "metric",
+        function: CtxFn::Metric,
         params: &[("name", Ty::Str), ("value", Ty::Num)],
         returns: None,
         doc: "Add to this step's metric `name`.",
     },
     CtxFunction {
-        name: "finding",
+        function: CtxFn::Finding,
         params: &[("spec", Ty::Class("FindingSpec"))],
         returns: None,
         doc: "Report a finding.",
     },
     CtxFunction {
-        name: "role",
+        function: CtxFn::Role,
         params: &[("spec", Ty::Class("RoleSpec"))],
         returns: None,
         doc: "Give an actor a role in a project.",
@@ -535,7 +583,7 @@ pub fn luals_meta() -> String {
         let _ = writeln!(
             out,
             "function Ctx.{}({}) end\n",
-            func.name,
+            func.name(),
             names.join(", ")
         );
     }
@@ -575,8 +623,25 @@ pub fn luau_definitions() -> String {
             .as_ref()
             .map(luau_ty)
             .unwrap_or_else(|| "()".into());
-        let _ = writeln!(out, "    {}: ({}) -> {ret},", func.name, ps.join(", "));
+        let _ = writeln!(out, "    {}: ({}) -> {ret},", func.name(), ps.join(", "));
     }
     let _ = writeln!(out, "}}");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CTX_FUNCTIONS;
+
+    #[test]
+    fn no_ctx_function_is_described_twice() {
+        // A second description would register the function twice, the later winning.
+        for (i, f) in CTX_FUNCTIONS.iter().enumerate() {
+            assert!(
+                CTX_FUNCTIONS[..i].iter().all(|g| g.function != f.function),
+                "ctx.{} is described twice",
+                f.name()
+            );
+        }
+    }
 }

@@ -151,6 +151,78 @@ fn rules_are_ordered_by_after_then_id() {
 }
 
 #[test]
+fn hooks_run_in_one_order_and_run_with_only_decides_where_selections_run() {
+    let text = r#"
+return {
+  id = "all",
+  on_project = function(p, ctx) ctx.metric("project", 1) end,
+  on_flows = function(cols, ctx) ctx.metric("flows", cols.n) end,
+  on_flow = function(f, ctx) ctx.metric("flow", 1) end,
+  on_asset = function(a, ctx) ctx.metric("asset", 1) end,
+  on_actors = function(cols, ctx) ctx.metric("actors", cols.n) end,
+  on_actor = function(a, ctx) ctx.metric("actor:" .. a.id, math.random()) end,
+  on_step = function(w, ctx) ctx.metric("step", 1) end,
+}
+"#;
+    let rt = load(&[("all", text)]).unwrap();
+    let mut w = world();
+    w.assets = vec![AssetState {
+        id: "cluster".into(),
+        name: "cluster".into(),
+        kind: "gpu_cluster".into(),
+        owner: None,
+        region: None,
+        capacity: BTreeMap::new(),
+        online: None,
+        tags: vec![],
+        attrs: BTreeMap::new(),
+    }];
+    w.reindex();
+    rt.set_world(w);
+    let serial = rt.run(0).unwrap();
+    let names: Vec<String> = serial
+        .iter()
+        .map(|e| match &e.kind {
+            EffectKind::Metric { name, .. } => name.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "step",
+            "actor:gov",
+            "actor:nipa",
+            "actor:s1",
+            "actor:s2",
+            "actors",
+            "asset",
+            "flow",
+            "flows",
+            "project"
+        ]
+    );
+
+    // The parallel path's shape: each selection cut in two and run part by part, the
+    // parts joined in order. Same effects, random numbers included.
+    let mut handed = Vec::new();
+    let split = rt
+        .run_with(0, |hook, selected| {
+            handed.push((hook, selected.len()));
+            let (first, second) = selected.split_at(selected.len() / 2);
+            let mut effects = rt.run_entity_hook(0, hook, first)?;
+            effects.extend(rt.run_entity_hook(0, hook, second)?);
+            Ok(effects)
+        })
+        .unwrap();
+    assert_eq!(split, serial);
+    assert_eq!(
+        handed,
+        [(Hook::Actor, 4), (Hook::Asset, 1), (Hook::Flow, 1)]
+    );
+}
+
+#[test]
 fn an_after_cycle_prints_its_path() {
     let noop = |id: &str, after: &str| {
         format!(
@@ -323,13 +395,13 @@ fn api_description_and_ctx_agree() {
     let rt = load(&[("n", "return { id = 'n', on_step = function() end }")]).unwrap();
     let mut described: Vec<String> = api::CTX_FUNCTIONS
         .iter()
-        .map(|f| f.name.to_string())
+        .map(|f| f.name().to_string())
         .collect();
     described.sort();
     assert_eq!(rt.ctx_function_names(), described);
     for f in api::CTX_FUNCTIONS {
-        assert!(api::luals_meta().contains(&format!("function Ctx.{}(", f.name)));
-        assert!(api::luau_definitions().contains(&format!("    {}: (", f.name)));
+        assert!(api::luals_meta().contains(&format!("function Ctx.{}(", f.name())));
+        assert!(api::luau_definitions().contains(&format!("    {}: (", f.name())));
     }
 }
 

@@ -1,0 +1,98 @@
+//! The `ctx` functions that read: `param`, `actor`, `asset`, `flows`, `sum`, `total`.
+//! They answer from this step's world (and, for `total`, the earlier steps' flows) and
+//! never record an effect.
+
+use mlua::{Lua, Table, Value};
+
+use crate::runtime::errors::effect_error;
+use crate::runtime::shared::Shared;
+use crate::runtime::spec::selector_arg;
+use crate::runtime::views::{actor_view_at, asset_view_at, flow_view_at};
+
+/// `ctx.param(name)`: the parameter's value in force this step.
+pub(super) fn param(lua: &Lua, s: &Shared, name: Value) -> mlua::Result<f64> {
+    let Value::String(name) = name else {
+        return Err(effect_error(
+            lua,
+            s,
+            "param",
+            format!("expected a parameter name, got {}", name.type_name()),
+        ));
+    };
+    let name = name.to_string_lossy();
+    let world = s.world.borrow();
+    if let Some(v) = world.params.get(&name) {
+        return Ok(*v);
+    }
+    let message = if s.known.params.contains(&name) {
+        format!("parameter `{name}` has no value in {}", world.year)
+    } else {
+        let hint = gil_model::diag::did_you_mean(&name, s.known.params.iter().map(String::as_str))
+            .map(|h| format!(" (did you mean `{h}`?)"))
+            .unwrap_or_default();
+        format!("unknown parameter `{name}`{hint}")
+    };
+    drop(world);
+    Err(effect_error(lua, s, "param", message))
+}
+
+/// `ctx.actor(id)`: the actor's view, or nil.
+pub(super) fn actor(lua: &Lua, s: &Shared, id: &str) -> mlua::Result<Value> {
+    let index = s.world.borrow().actor_index(id);
+    match index {
+        Some(i) => actor_view_at(lua, s, i).map(Value::Table),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// `ctx.asset(id)`: the asset's view, or nil.
+pub(super) fn asset(lua: &Lua, s: &Shared, id: &str) -> mlua::Result<Value> {
+    let index = s.world.borrow().asset_index(id);
+    match index {
+        Some(i) => asset_view_at(lua, s, i).map(Value::Table),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// `ctx.flows(select)`: the views of this step's matching flows, in world order.
+pub(super) fn flows(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<Table> {
+    let selector = selector_arg(lua, s, "flows", select)?;
+    let matching: Vec<usize> = {
+        let w = s.world.borrow();
+        w.flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| selector.matches_flow(f))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let list = lua.create_table_with_capacity(matching.len(), 0)?;
+    for (n, i) in matching.into_iter().enumerate() {
+        list.raw_set(n + 1, flow_view_at(lua, s, i)?)?;
+    }
+    Ok(list)
+}
+
+/// `ctx.sum(select)`: the sum of this step's matching flow amounts, in world order.
+pub(super) fn sum(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
+    let selector = selector_arg(lua, s, "sum", select)?;
+    let w = s.world.borrow();
+    Ok(w.flows
+        .iter()
+        .filter(|f| selector.matches_flow(f))
+        .map(|f| f.amount)
+        .sum::<f64>())
+}
+
+/// `ctx.total(select)`: the sum of matching flow amounts over every earlier step, in
+/// year order.
+pub(super) fn total(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
+    let selector = selector_arg(lua, s, "total", select)?;
+    let w = s.world.borrow();
+    Ok(w.history
+        .iter()
+        .flat_map(|year| year.iter())
+        .filter(|f| selector.matches_flow(f))
+        .map(|f| f.amount)
+        .sum::<f64>())
+}

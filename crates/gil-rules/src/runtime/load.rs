@@ -1,0 +1,232 @@
+//! Loading rules: a fresh sandboxed state with `ctx`, then each rule file compiled as
+//! Luau source in an environment of its own, run once, and its table read through
+//! `meta.rs`; finally the rules are ordered (`order.rs`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use mlua::Value;
+
+use crate::error::{RuleError, RuleErrorKind};
+use crate::meta::{self, Hooks, KnownNames, RuleInfo};
+use crate::sandbox::{self, Clock, Random, SandboxConfig};
+use crate::source::RuleSource;
+use crate::world::WorldState;
+
+use super::errors::{innermost_message, sandbox_error, split_location};
+use super::order::{self, OrderError};
+use super::shared::{Caller, Keys, Shared};
+use super::spec::FieldChecks;
+use super::views::{HostMemory, Views};
+use super::{ctx, RuleRuntime};
+
+impl RuleRuntime {
+    /// Loads every rule into a fresh sandboxed state, checks metadata and orders rules.
+    pub fn load(
+        sources: &[RuleSource],
+        known: KnownNames,
+        config: SandboxConfig,
+    ) -> Result<Self, RuleError> {
+        let clock = Rc::new(Clock::new(config.total_budget, config.cancel.clone()));
+        let random = Rc::new(Random::new());
+        let lua = sandbox::new_state(&config, clock.clone(), random.clone())?;
+        let fields = FieldChecks::new(&lua).map_err(|e| sandbox_error("<sandbox>", e))?;
+        let shared = Rc::new(Shared {
+            world: RefCell::new(Arc::new(WorldState::default())),
+            views: RefCell::new(Views::default()),
+            effects: RefCell::new(Vec::new()),
+            caller: RefCell::new(Caller::default()),
+            known,
+            keys: Keys::new(&lua).map_err(|e| sandbox_error("<sandbox>", e))?,
+            memory: HostMemory::new(config.memory_limit),
+            fields,
+        });
+        let ctx = ctx::build(&lua, &shared).map_err(|e| {
+            RuleError::new(
+                RuleErrorKind::Sandbox,
+                "<sandbox>",
+                None,
+                format!("cannot build ctx: {e}"),
+            )
+        })?;
+        let mut runtime = RuleRuntime {
+            lua,
+            shared,
+            ctx,
+            infos: Vec::new(),
+            hooks: Vec::new(),
+            order: Vec::new(),
+            clock,
+            random,
+            config,
+            texts: RefCell::new(BTreeMap::new()),
+            calls: Cell::new(0),
+            sources: sources.to_vec(),
+        };
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for source in sources {
+            let (info, hooks) = runtime.load_one(source)?;
+            if let Some(first) = seen.get(&info.id) {
+                return Err(RuleError::new(
+                    RuleErrorKind::DuplicateId,
+                    &info.file,
+                    meta::line_of_key(&source.text, "id"),
+                    format!("the rule id `{}` is also used by {first}", info.id),
+                )
+                .rule(info.id.clone()));
+            }
+            seen.insert(info.id.clone(), info.file.clone());
+            runtime.infos.push(info);
+            runtime.hooks.push(hooks);
+        }
+        runtime.order = evaluation_order(&runtime.infos, sources)?;
+        Ok(runtime)
+    }
+
+    /// Compiles one rule file in its own environment, runs it once and reads the table
+    /// it returns.
+    fn load_one(&self, source: &RuleSource) -> Result<(RuleInfo, Hooks), RuleError> {
+        let file = source.display.as_str();
+        self.texts
+            .borrow_mut()
+            .insert(file.to_string(), source.text.clone());
+        let env = self
+            .lua
+            .create_table()
+            .map_err(|e| sandbox_error(file, e))?;
+        let mt = self
+            .lua
+            .create_table()
+            .map_err(|e| sandbox_error(file, e))?;
+        mt.raw_set("__index", self.lua.globals())
+            .map_err(|e| sandbox_error(file, e))?;
+        env.set_metatable(Some(mt))
+            .map_err(|e| sandbox_error(file, e))?;
+        let chunk = self
+            .lua
+            .load(source.text.as_str())
+            .set_name(format!("@{file}"))
+            // Always compile as source: mlua would otherwise take a file that looks like
+            // Luau bytecode (first byte a bytecode version) as bytecode, and Luau's
+            // bytecode loader is not safe on untrusted input (found by fuzzing).
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| {
+                let (line, message) = split_location(&innermost_message(&e));
+                if message.contains("binary chunk") {
+                    return RuleError::new(
+                        RuleErrorKind::Syntax,
+                        file,
+                        Some(1),
+                        "the file starts like compiled bytecode; gil loads rules only as Lua source",
+                    );
+                }
+                RuleError::new(RuleErrorKind::Syntax, file, line, message)
+            })?;
+        *self.shared.caller.borrow_mut() = Caller {
+            rule: "".into(),
+            file: file.into(),
+            step: 0,
+        };
+        self.clock.start(self.config.call_deadline);
+        let result = chunk.call::<Value>(());
+        self.clock.stop();
+        let value =
+            result.map_err(|e| self.convert_error(e, file, None, chunk.info().line_defined))?;
+        let Value::Table(table) = value else {
+            let last_line = source.text.lines().count().max(1) as u32;
+            return Err(RuleError::new(
+                RuleErrorKind::Metadata,
+                file,
+                Some(last_line),
+                format!(
+                    "the rule file must return a table, but it returns {}",
+                    value.type_name()
+                ),
+            )
+            .help(
+                "end the file with `return { id = \"…\", on_actor = function(actor, ctx) … end }`",
+            ));
+        };
+        let parsed = meta::parse(&table, source, &self.shared.known)?;
+        // Globals a rule sets while loading stay its own; after loading its environment is
+        // frozen, so no rule can keep hidden state from one call to the next.
+        env.set_readonly(true);
+        Ok(parsed)
+    }
+}
+
+/// The rules' evaluation order, or the ordering problem as a located rule error.
+fn evaluation_order(infos: &[RuleInfo], sources: &[RuleSource]) -> Result<Vec<usize>, RuleError> {
+    let nodes: Vec<order::Node<'_>> = infos
+        .iter()
+        .map(|r| (r.id.as_str(), r.after.as_slice()))
+        .collect();
+    let text_of = |info: &RuleInfo| {
+        sources
+            .iter()
+            .find(|s| s.display == info.file)
+            .map(|s| s.text.as_str())
+            .unwrap_or("")
+    };
+    let problem = match order::order(&nodes) {
+        Ok(order) => return Ok(order),
+        Err(problem) => problem,
+    };
+    let error = match problem {
+        OrderError::UnknownAfter { rule, missing } => {
+            let Some(info) = infos.get(rule) else {
+                return Err(unordered());
+            };
+            let mut e = RuleError::new(
+                RuleErrorKind::UnknownRule,
+                &info.file,
+                meta::line_of_key(text_of(info), "after"),
+                format!("`after` names `{missing}`, which is not a loaded rule"),
+            )
+            .rule(info.id.clone());
+            let ids: BTreeSet<&str> = infos.iter().map(|r| r.id.as_str()).collect();
+            if let Some(s) = gil_model::diag::did_you_mean(&missing, ids.iter().copied()) {
+                e = e.help(format!("did you mean `{s}`?"));
+            }
+            e
+        }
+        OrderError::Cycle { path } => {
+            let (Some(first), Some(names)) = (
+                path.first().and_then(|&i| infos.get(i)),
+                path.iter()
+                    .map(|&i| infos.get(i).map(|r| r.id.as_str()))
+                    .collect::<Option<Vec<&str>>>(),
+            ) else {
+                return Err(unordered());
+            };
+            RuleError::new(
+                RuleErrorKind::Cycle,
+                &first.file,
+                meta::line_of_key(text_of(first), "after"),
+                format!(
+                    "the rules' `after` order has a cycle: {}",
+                    names.join(" → ")
+                ),
+            )
+            .rule(first.id.clone())
+            .help(
+                "each rule runs after the rules it names; remove one `after` entry to break the cycle",
+            )
+        }
+    };
+    Err(error)
+}
+
+/// An ordering problem that names a rule ordering was not given: a bug, not bad input.
+fn unordered() -> RuleError {
+    RuleError::new(
+        RuleErrorKind::Cycle,
+        "<rules>",
+        None,
+        "the rule order names a rule that was not loaded",
+    )
+}

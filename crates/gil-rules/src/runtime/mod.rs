@@ -1,0 +1,180 @@
+//! One Lua state with every rule loaded: the [`RuleRuntime`], and how a world is handed
+//! to it, shared with workers and taken back.
+//!
+//! A runtime is not `Send`: each worker thread builds its own from the same
+//! [`RuleSource`]s, which is cheap next to evaluation and keeps Lua states apart.
+//!
+//! One concern per module:
+//! - `load` — the sandboxed state, each rule file compiled and its table read (`meta.rs`);
+//! - `order` — the evaluation order, plain Rust (Kahn over `after`, ties by id);
+//! - `dispatch` — which hooks run, on which entities, in which order, for the serial
+//!   and the parallel run alike;
+//! - `views`, `column_views` — the cached Lua tables of entities, and the column
+//!   tables of columnar hooks;
+//! - `ctx` — `ctx` registered from `api.rs`; its reads (`ctx/reads.rs`) and effects
+//!   (`ctx/effects.rs`);
+//! - `spec` — reading the tables rules pass to `ctx`;
+//! - `errors` — Lua errors into located [`RuleError`]s, and back;
+//! - `shared` — the state the runtime shares with its `ctx` closures.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use mlua::{Lua, Table, Value};
+
+use crate::error::RuleError;
+use crate::meta::{Hooks, KnownNames, RuleInfo};
+use crate::sandbox::{Clock, Random, SandboxConfig};
+use crate::source::RuleSource;
+use crate::world::{Touched, WorldState};
+
+mod column_views;
+mod ctx;
+mod dispatch;
+mod errors;
+mod load;
+mod order;
+mod shared;
+mod spec;
+mod views;
+
+pub use dispatch::Hook;
+
+use errors::sandbox_error;
+use shared::Shared;
+use views::Views;
+
+pub struct RuleRuntime {
+    lua: Lua,
+    shared: Rc<Shared>,
+    ctx: Table,
+    infos: Vec<RuleInfo>,
+    hooks: Vec<Hooks>,
+    order: Vec<usize>,
+    clock: Rc<Clock>,
+    random: Rc<Random>,
+    config: SandboxConfig,
+    /// Rule sources by file name, to explain errors with the offending line.
+    texts: RefCell<BTreeMap<String, String>>,
+    /// Hook calls made so far (for `gil bench`).
+    calls: Cell<u64>,
+    /// What this runtime was built from, so workers can build their own.
+    sources: Vec<RuleSource>,
+}
+
+impl std::fmt::Debug for RuleRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleRuntime")
+            .field("rules", &self.infos)
+            .field("order", &self.order)
+            .finish()
+    }
+}
+
+impl RuleRuntime {
+    /// Rules in the order they load (by file).
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// Indexes into [`Self::rules`] in evaluation order: topological by `after`, ties by id.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Replaces the world (at the start of a step).
+    pub fn set_world(&self, world: WorldState) {
+        self.set_shared_world(Arc::new(world));
+    }
+
+    /// Shares a world with other runtimes (workers running parts of a rule).
+    pub fn set_shared_world(&self, world: Arc<WorldState>) {
+        *self.shared.world.borrow_mut() = world;
+        *self.shared.views.borrow_mut() = Views::default();
+        self.shared.memory.reset(&self.lua);
+        let year = self.shared.world.borrow().year;
+        self.ctx.set_readonly(false);
+        let _ = self.ctx.raw_set("step", year);
+        self.ctx.set_readonly(true);
+    }
+
+    /// The world as a shared handle, for worker runtimes.
+    pub fn shared_world(&self) -> Arc<WorldState> {
+        self.shared.world.borrow().clone()
+    }
+
+    /// Takes up the same step's world again (a worker's next part of a step), keeping
+    /// its cached views except those of the entities changed since (`touched`).
+    pub fn resume_shared_world(
+        &self,
+        world: Arc<WorldState>,
+        touched: &Touched,
+    ) -> Result<(), RuleError> {
+        *self.shared.world.borrow_mut() = world;
+        self.forget_views(touched)
+    }
+
+    /// Lets go of the world but keeps the cached views, for [`Self::resume_shared_world`].
+    pub fn pause_world(&self) {
+        *self.shared.world.borrow_mut() = Arc::new(WorldState::default());
+    }
+
+    /// Mutable access for applying a rule's effects that keeps the cached views: the
+    /// caller must then pass every entity it changed to [`Self::forget_views`]. Cheap
+    /// when no worker still holds the world (they pause it after each part).
+    pub fn world_mut_keeping_views(&self) -> RefMut<'_, WorldState> {
+        RefMut::map(self.shared.world.borrow_mut(), Arc::make_mut)
+    }
+
+    /// Drops the cached views of the entities a rule's effects changed (and the whole-
+    /// world view); every other view stays valid for the next rule of the step.
+    pub fn forget_views(&self, touched: &Touched) -> Result<(), RuleError> {
+        self.shared
+            .views
+            .borrow_mut()
+            .forget(touched)
+            .map_err(|e| sandbox_error("<views>", e))
+    }
+
+    /// Takes the world out (at the end of a step).
+    pub fn take_world(&self) -> WorldState {
+        *self.shared.views.borrow_mut() = Views::default();
+        let world = std::mem::take(&mut *self.shared.world.borrow_mut());
+        Arc::try_unwrap(world).unwrap_or_else(|shared| (*shared).clone())
+    }
+
+    /// Names of the functions in `ctx`, as registered (for the API drift test).
+    pub fn ctx_function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ctx
+            .clone()
+            .pairs::<String, Value>()
+            .filter_map(|p| p.ok())
+            .filter(|(_, v)| matches!(v, Value::Function(_)))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// What a worker thread needs to build a runtime like this one.
+    pub fn blueprint(&self) -> (Vec<RuleSource>, KnownNames, SandboxConfig) {
+        (
+            self.sources.clone(),
+            self.shared.known.clone(),
+            self.config.clone(),
+        )
+    }
+
+    /// Hook calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    /// Memory in use by the Lua state, in bytes.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+}

@@ -1,0 +1,99 @@
+//! The state a runtime shares with the `ctx` functions it registers: this step's world,
+//! the cached views, the effects of the running rule and who is running.
+//!
+//! `ctx` functions are `'static` closures, so they hold this through an `Rc` rather
+//! than borrowing the runtime.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use mlua::Lua;
+
+use crate::api;
+use crate::effect::{Effect, EffectKind, Provenance};
+use crate::meta::KnownNames;
+use crate::world::WorldState;
+
+use super::spec::FieldChecks;
+use super::views::{HostMemory, Views};
+
+/// The running rule, for provenance and error messages.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Caller {
+    pub(super) rule: Arc<str>,
+    pub(super) file: Arc<str>,
+    pub(super) step: i32,
+}
+
+/// Lua strings for every field name the host reads or writes, made once: creating a
+/// key string per access (hashing and interning it) was a large share of a call's cost.
+pub(super) struct Keys(rustc_hash::FxHashMap<&'static str, mlua::LuaString>);
+
+impl Keys {
+    pub(super) fn new(lua: &Lua) -> mlua::Result<Self> {
+        let mut names: Vec<&'static str> = api::CLASSES
+            .iter()
+            .flat_map(|c| c.fields.iter().map(|f| f.name))
+            .collect();
+        names.extend(api::CTX_FIELDS.iter().map(|f| f.name));
+        let mut map = rustc_hash::FxHashMap::default();
+        for name in names {
+            if !map.contains_key(name) {
+                map.insert(name, lua.create_string(name)?);
+            }
+        }
+        Ok(Keys(map))
+    }
+
+    /// The key string for `name`; every name the host uses is made in `new`.
+    pub(super) fn k(&self, name: &str) -> mlua::Result<&mlua::LuaString> {
+        self.0
+            .get(name)
+            .ok_or_else(|| mlua::Error::runtime(format!("gil: no key string for `{name}`")))
+    }
+}
+
+pub(super) struct Shared {
+    /// Shared with worker runtimes while a rule runs in parallel; unique otherwise.
+    pub(super) world: RefCell<Arc<WorldState>>,
+    pub(super) views: RefCell<Views>,
+    /// What the running rule has asked for so far, in call order.
+    pub(super) effects: RefCell<Vec<Effect>>,
+    pub(super) caller: RefCell<Caller>,
+    pub(super) known: KnownNames,
+    pub(super) keys: Keys,
+    pub(super) memory: HostMemory,
+    pub(super) fields: FieldChecks,
+}
+
+impl Shared {
+    /// The file and line of the Lua code calling a `ctx` function.
+    pub(super) fn call_site(&self, lua: &Lua) -> (Arc<str>, u32) {
+        let line = lua
+            .inspect_stack(1, |d| d.current_line().unwrap_or(0) as u32)
+            .unwrap_or(0);
+        (self.caller.borrow().file.clone(), line)
+    }
+
+    /// The running rule, its file and step, and the line calling a `ctx` function.
+    pub(super) fn provenance(&self, lua: &Lua) -> Provenance {
+        let (file, line) = self.call_site(lua);
+        let caller = self.caller.borrow();
+        Provenance {
+            rule: caller.rule.clone(),
+            file,
+            line,
+            step: caller.step,
+        }
+    }
+
+    /// Records an effect made at the calling rule line.
+    pub(super) fn push(&self, lua: &Lua, kind: EffectKind) {
+        self.record(kind, self.provenance(lua));
+    }
+
+    /// Records an effect whose provenance is known (one call making many effects).
+    pub(super) fn record(&self, kind: EffectKind, provenance: Provenance) {
+        self.effects.borrow_mut().push(Effect { kind, provenance });
+    }
+}
