@@ -32,11 +32,12 @@ pub fn test_sandbox() -> gil_rules::SandboxConfig {
 /// as the user would see it.
 pub fn evaluate(scenario: &Path, extra: &[PathBuf]) -> Result<gil_engine::Evaluation, String> {
     let s = gil_model::load(scenario).map_err(|e| render_load_error(&e))?;
-    let rules = gil_engine::load_rules(&s, extra, test_sandbox())
-        .map_err(|e| gil_report::diagnostic::render_rule_error(&e, &s.root_dir, false))?;
+    let rules =
+        gil_engine::load_rules(&s, extra, test_sandbox()).map_err(|e| render_load_error(&e))?;
     gil_engine::evaluate(&s, &rules, &gil_engine::Options::default()).map_err(|e| match e {
         gil_engine::EngineError::Rule(r) => {
-            gil_report::diagnostic::render_rule_error(&r, &s.root_dir, false)
+            let files = rules.files();
+            files.diagnose(&r).render(files.sources(), false)
         }
         other => other.to_string(),
     })

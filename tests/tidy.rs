@@ -46,7 +46,7 @@ fn similar_lines(old: &str, new: &str) -> String {
 fn diagnostics_page() -> String {
     let mut page = String::from(
         "# Diagnostic codes\n\n\
-         <!-- Generated from gil_model::code::Code and gil_rules::RuleErrorKind by\n\
+         <!-- Generated from gil_model::code::Code by\n\
          tests/tidy.rs; do not edit by hand. -->\n\n\
          Every error gil reports about its input carries one of these codes: in the\n\
          terminal as `error[code]`, in `gil check --format json` as `\"code\"`. Codes are\n\
@@ -54,12 +54,20 @@ fn diagnostics_page() -> String {
          ## Scenario, reform and test files\n\n\
          | code | meaning |\n|---|---|\n",
     );
-    for code in gil_model::code::Code::ALL {
+    let codes = gil_model::code::Code::ALL;
+    for code in codes.iter().filter(|c| !c.is_rule()) {
         page.push_str(&format!("| `{}` | {} |\n", code.as_str(), code.meaning()));
     }
     page.push_str("\n## Rules\n\n| code | meaning |\n|---|---|\n");
+    for code in codes.iter().filter(|c| c.is_rule()) {
+        page.push_str(&format!("| `{}` | {} |\n", code.as_str(), code.meaning()));
+    }
+    // Every kind of rule error has its code in the list.
     for kind in gil_rules::RuleErrorKind::ALL {
-        page.push_str(&format!("| `{}` | {} |\n", kind.code(), kind.meaning()));
+        assert!(
+            codes.contains(&kind.code()),
+            "{kind:?} has no documented code"
+        );
     }
     page
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use gil_rules::SandboxConfig;
 
-use crate::output::{print_stderr, print_stdout, render_rule_error};
+use crate::output::{print_stderr, print_stdout};
 use crate::CheckFormat;
 
 #[derive(Serialize)]
@@ -42,37 +42,16 @@ pub fn check(
     match gil_model::load(path) {
         Ok(scenario) => {
             // Rules are loaded too: syntax, metadata and ordering are part of the input.
-            let rules = match gil_engine::load_rules(
-                &scenario,
-                extra_rules,
-                SandboxConfig::default(),
-            ) {
-                Ok(rules) => rules,
-                Err(err) => {
-                    match format {
-                        CheckFormat::Human => {
-                            print_stderr(&render_rule_error(&err, &scenario.root_dir, color))
-                        }
-                        CheckFormat::Json => {
-                            let report = serde_json::json!({
-                                "ok": false,
-                                "errors": 1,
-                                "diagnostics": [{
-                                    "severity": "error",
-                                    "code": err.kind.code(),
-                                    "message": err.message,
-                                    "file": gil_model::load::from_base(&scenario.root_dir, &err.file),
-                                    "line": err.line,
-                                    "rule": err.rule,
-                                    "help": err.help,
-                                }],
-                            });
-                            print_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
-                        }
+            let rules =
+                match gil_engine::load_rules(&scenario, extra_rules, SandboxConfig::default()) {
+                    Ok(rules) => rules,
+                    Err(err) => {
+                        // Rule problems are diagnostics like the scenario's: one renderer,
+                        // one JSON shape.
+                        report_load_error(&err, format, color)?;
+                        return Ok(ExitCode::from(2));
                     }
-                    return Ok(ExitCode::from(2));
-                }
-            };
+                };
             let mut summary = summary(&scenario, path);
             summary.rules = rules
                 .order()
@@ -122,7 +101,7 @@ pub fn report_load_error(err: &LoadError, format: CheckFormat, color: bool) -> a
         CheckFormat::Human => {
             let mut text = String::new();
             for d in &err.diagnostics {
-                text.push_str(&d.render(&err.sources, color));
+                text.push_str(&crate::output::with_cli_hints(d).render(&err.sources, color));
             }
             let n = err.diagnostics.len();
             text.push_str(&format!(
@@ -138,7 +117,7 @@ pub fn report_load_error(err: &LoadError, format: CheckFormat, color: bool) -> a
                 diagnostics: err
                     .diagnostics
                     .iter()
-                    .map(|d| d.to_record(&err.sources))
+                    .map(|d| crate::output::with_cli_hints(d).to_record(&err.sources))
                     .collect(),
                 summary: None,
             };

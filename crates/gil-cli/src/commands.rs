@@ -10,7 +10,7 @@ use gil_model::{Dated, Scenario};
 use gil_rules::{Level, RuleRuntime, SandboxConfig};
 
 use crate::check::report_load_error;
-use crate::output::{emit, emit_with, print_stderr, render_rule_error};
+use crate::output::{emit, emit_with, print_stderr, render_rule_failure};
 use crate::{CheckFormat, DocFormat, EvalArgs, FailOn, GraphFormat};
 
 /// Why a command stopped early; each maps to exit code 2 after printing.
@@ -116,7 +116,7 @@ pub fn load_rules(
     color: bool,
 ) -> Result<RuleRuntime, Stop> {
     gil_engine::load_rules(s, extra, config).map_err(|err| {
-        print_stderr(&render_rule_error(&err, &s.root_dir, color));
+        let _ = report_load_error(&err, CheckFormat::Human, color);
         Stop::Reported
     })
 }
@@ -133,7 +133,10 @@ fn evaluate(
             EngineError::Rule(e) if e.kind == gil_rules::RuleErrorKind::Interrupted => {
                 return Stop::Interrupted
             }
-            EngineError::Rule(e) => print_stderr(&render_rule_error(&e, &s.root_dir, color)),
+            EngineError::Rule(e) => print_stderr(&render_rule_failure(rules, &e, color)),
+            EngineError::UnknownParam { .. } | EngineError::NonFiniteParam { .. } => {
+                print_stderr(&format!("error: --param: {err}\n"))
+            }
             other => print_stderr(&format!("error: {other}\n")),
         }
         Stop::Reported
@@ -362,8 +365,8 @@ pub fn graph(
             &evaluation,
             &gil_report::graph::GraphOptions { kinds, step },
         )
-        .map_err(|m| {
-            print_stderr(&format!("error: {m}\n"));
+        .map_err(|e| {
+            print_stderr(&format!("error: --step {e}\n"));
             Stop::Reported
         })?;
         let text = match format {

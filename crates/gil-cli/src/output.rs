@@ -4,8 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-pub use gil_report::diagnostic::render_rule_error;
-
 use crate::ColorChoice;
 
 #[derive(Debug, Clone, Copy)]
@@ -150,4 +148,33 @@ pub fn rule_sandbox() -> gil_rules::SandboxConfig {
         print: Some(print_sink()),
         ..gil_rules::SandboxConfig::default()
     }
+}
+
+/// A diagnostic with the hints only the command line can word: how to raise a sandbox
+/// limit a rule ran into.
+pub fn with_cli_hints(d: &gil_model::diag::Diagnostic) -> gil_model::diag::Diagnostic {
+    use gil_model::code::Code;
+    let hint = match d.code {
+        Code::RuleDeadline => "raise it with --call-deadline SECONDS if the rule is merely slow",
+        Code::RuleBudget => "raise it with --rule-budget SECONDS",
+        Code::RuleMemory => "raise the limit with --lua-memory MIB",
+        _ => return d.clone(),
+    };
+    let mut d = d.clone();
+    d.help = Some(match d.help.take() {
+        Some(help) => format!("{help}; {hint}"),
+        None => hint.to_string(),
+    });
+    d
+}
+
+/// A rule that failed while the scenario ran, as the user reads it: a diagnostic at the
+/// rule's line, with the year and entity, rendered like every other.
+pub fn render_rule_failure(
+    runtime: &gil_rules::RuleRuntime,
+    err: &gil_rules::RuleError,
+    color: bool,
+) -> String {
+    let files = runtime.files();
+    with_cli_hints(&files.diagnose(err)).render(files.sources(), color)
 }

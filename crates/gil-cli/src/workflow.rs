@@ -7,7 +7,7 @@ use gil_testing::{self as testing, CaseFailure};
 
 use crate::check::report_load_error;
 use crate::commands::{load_rules, load_scenario, Stop};
-use crate::output::{emit, print_stderr, print_stdout, render_rule_error, write_atomic};
+use crate::output::{emit, print_stderr, print_stdout, render_rule_failure, write_atomic};
 use crate::CheckFormat;
 
 fn paint(text: &str, code: &str, color: bool) -> String {
@@ -153,7 +153,7 @@ pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Res
                     |e| {
                         match e {
                             gil_engine::EngineError::Rule(r) => {
-                                print_stderr(&render_rule_error(&r, &scenario.root_dir, color))
+                                print_stderr(&render_rule_failure(&rules, &r, color))
                             }
                             other => print_stderr(&format!("error: {other}\n")),
                         }

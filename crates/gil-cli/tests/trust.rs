@@ -590,3 +590,84 @@ fn lua_print_reaches_stderr_through_the_cli_and_never_the_outcome() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("hello"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn check_reports_every_rule_problem_in_one_pass_in_one_shape() {
+    let root = root();
+    let fixture = "tests/fixtures/check-rules/scenario.yaml";
+    let human = gil_in(&root, &["check", fixture]);
+    assert_eq!(human.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert!(stderr.contains("error[rule-syntax]"), "{stderr}");
+    assert!(stderr.contains("error[rule-metadata]"), "{stderr}");
+    assert!(
+        stderr.contains("tests/fixtures/check-rules/rules/b_metadata.lua:4:3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("2 errors found; nothing was run\n"),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&gil_in(&root, &["check", fixture, "--format", "json"]).stdout)
+            .unwrap();
+    assert_eq!(json["errors"], 2);
+    // Rule problems have the scenario diagnostics' shape: the same keys, a position.
+    let yaml: serde_json::Value = serde_json::from_slice(
+        &gil_in(
+            &root,
+            &[
+                "check",
+                "tests/fixtures/check/unknown_id.yaml",
+                "--format",
+                "json",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.retain(|k| k != "notes");
+        k
+    };
+    for d in json["diagnostics"].as_array().unwrap() {
+        assert_eq!(keys(d), keys(&yaml["diagnostics"][0]));
+        assert!(d["line"].is_u64() && d["column"].is_u64(), "{d}");
+    }
+}
+
+#[test]
+fn a_rule_fault_names_the_year_and_the_entity_and_the_cli_says_how_to_raise_a_limit() {
+    let root = root();
+    let out = gil_in(
+        &root,
+        &[
+            "run",
+            "tests/fixtures/rules/scenario.yaml",
+            "--rules",
+            "tests/fixtures/rules/hostile/entity_mutation.lua",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("= in 2026, for actor `startups`"),
+        "{stderr}"
+    );
+    let slow = gil_in(
+        &root,
+        &[
+            "run",
+            "tests/fixtures/rules/scenario.yaml",
+            "--rules",
+            "tests/fixtures/rules/hostile/infinite_loop.lua",
+            "--call-deadline",
+            "0.2",
+        ],
+    );
+    assert_eq!(slow.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&slow.stderr);
+    assert!(stderr.contains("error[rule-deadline]"), "{stderr}");
+    assert!(stderr.contains("--call-deadline SECONDS"), "{stderr}");
+}

@@ -19,8 +19,17 @@ pub enum Subject {
     Attr(String, String),
 }
 
+/// What explain was asked about names nothing in the outcome.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`{target}` is not a metric, flow id, actor or asset in this outcome{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
+pub struct UnknownSubject {
+    pub target: String,
+    /// The nearest name there is.
+    pub hint: Option<String>,
+}
+
 /// Works out what TARGET names: a flow id, an actor or asset id, `actor.attr`, or a metric.
-pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject, String> {
+pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject, UnknownSubject> {
     let flow_ids = || {
         eval.trace
             .steps
@@ -62,12 +71,11 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
     candidates.extend(flow_ids().map(String::from));
     candidates.sort();
     candidates.dedup();
-    let hint = gil_model::diag::did_you_mean(target, candidates.iter().map(String::as_str))
-        .map(|h| format!(" (did you mean `{h}`?)"))
-        .unwrap_or_default();
-    Err(format!(
-        "`{target}` is not a metric, flow id, actor or asset in this outcome{hint}"
-    ))
+    Err(UnknownSubject {
+        target: target.to_string(),
+        hint: gil_model::diag::did_you_mean(target, candidates.iter().map(String::as_str))
+            .map(str::to_string),
+    })
 }
 
 fn origin_text(s: &Scenario, f: &FlowState) -> String {

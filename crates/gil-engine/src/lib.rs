@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use gil_model::metric::{Direction, MetricKey, PowerMeasure};
 
-use gil_model::{FlowKind, Scenario};
+use gil_model::code::Code;
+use gil_model::diag::Diagnostic;
+use gil_model::{FlowKind, LoadError, Scenario};
 use gil_rules::{
     FlowState, KnownNames, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
 };
@@ -41,9 +43,12 @@ pub enum EngineError {
         "internal invariant broken in {year}: {message} (this is a bug in gil; please report it)"
     )]
     Invariant { year: i32, message: String },
-    /// A bad option (an unknown `--param`, …).
-    #[error("{0}")]
-    Input(String),
+    /// A parameter override names a parameter the scenario does not have.
+    #[error("the scenario has no parameter `{name}`{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
+    UnknownParam { name: String, hint: Option<String> },
+    /// A parameter override is NaN or infinite.
+    #[error("the parameter `{name}` must be a finite number")]
+    NonFiniteParam { name: String },
     /// The run was stopped from outside (SIGINT, SIGTERM) between two rules.
     #[error("the run was interrupted")]
     Interrupted,
@@ -102,18 +107,32 @@ pub fn known_names(s: &Scenario) -> KnownNames {
 /// Every rule is known by its path relative to the scenario's folder (chunk names,
 /// provenance, the outcome), so documents are the same bytes from any working
 /// directory; [`gil_model::load::from_base`] turns it back into a path to open.
-pub fn rule_sources(s: &Scenario, extra: &[PathBuf]) -> Result<Vec<RuleSource>, RuleError> {
+pub fn rule_sources(s: &Scenario, extra: &[PathBuf]) -> Result<Vec<RuleSource>, LoadError> {
     let mut sources = Vec::new();
-    for entry in &s.header.rules {
+    let mut problems = Vec::new();
+    for (i, entry) in s.header.rules.iter().enumerate() {
         let resolved = s.root_dir.join(&entry.value);
-        let mut found = read_rules(s, &resolved).map_err(|mut e| {
-            e.file = s.sources.locate(entry.span);
-            e
-        })?;
-        sources.append(&mut found);
+        match read_rules(s, &resolved) {
+            Ok(mut found) => sources.append(&mut found),
+            Err(e) => problems.push(
+                Diagnostic::error(Code::RuleIo, e.message)
+                    .at(entry.span)
+                    .path(format!("scenario.rules[{i}]")),
+            ),
+        }
     }
     for path in extra {
-        sources.append(&mut read_rules(s, path)?);
+        match read_rules(s, path) {
+            Ok(mut found) => sources.append(&mut found),
+            Err(e) => problems
+                .push(Diagnostic::error(Code::RuleIo, e.message).file(path.display().to_string())),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LoadError {
+            sources: s.sources.clone(),
+            diagnostics: problems,
+        });
     }
     // A file named twice (a folder and a file in it) is loaded once.
     let mut seen = BTreeSet::new();
@@ -128,17 +147,19 @@ fn read_rules(s: &Scenario, resolved: &Path) -> Result<Vec<RuleSource>, RuleErro
     gil_rules::read_entry(&written, resolved)
 }
 
-/// Loads the scenario's rules into a fresh runtime.
+/// Loads the scenario's rules into a fresh runtime. Every problem in every rule file
+/// comes back at once, as diagnostics positioned in the rule files.
 pub fn load_rules(
     s: &Scenario,
     extra: &[PathBuf],
     config: SandboxConfig,
-) -> Result<RuleRuntime, RuleError> {
+) -> Result<RuleRuntime, LoadError> {
     let sources = rule_sources(s, extra)?;
     RuleRuntime::load(&sources, known_names(s), config)
+        .map_err(|errors| gil_rules::RuleFiles::new(&sources).load_error(&errors))
 }
 
-/// Checks `--param` names against the scenario.
+/// Checks parameter overrides against the scenario.
 pub fn check_params(
     s: &Scenario,
     params: &BTreeMap<String, gil_model::Dated>,
@@ -146,16 +167,14 @@ pub fn check_params(
     for (name, value) in params {
         if !s.parameters.contains_key(name) {
             let hint = gil_model::diag::did_you_mean(name, s.parameters.keys().map(String::as_str))
-                .map(|h| format!(" (did you mean `{h}`?)"))
-                .unwrap_or_default();
-            return Err(EngineError::Input(format!(
-                "--param: the scenario has no parameter `{name}`{hint}"
-            )));
+                .map(str::to_string);
+            return Err(EngineError::UnknownParam {
+                name: name.clone(),
+                hint,
+            });
         }
         if value.values().iter().any(|v| !v.is_finite()) {
-            return Err(EngineError::Input(format!(
-                "--param: `{name}` must be a finite number"
-            )));
+            return Err(EngineError::NonFiniteParam { name: name.clone() });
         }
     }
     Ok(())
@@ -212,7 +231,7 @@ pub fn evaluate(
         for year in s.years() {
             let mut world = materialize(s, year, &options.params, &persistent);
             world.history = std::mem::take(&mut history);
-            rules.set_world(world);
+            rules.set_world(world)?;
             let mut acc = apply::StepAcc::default();
             let mut step_trace = trace::StepTrace {
                 year,

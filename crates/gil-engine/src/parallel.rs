@@ -55,17 +55,24 @@ impl Workers {
                         let _ = ready.send(Ok(()));
                         r
                     }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
+                    Err(errors) => {
+                        // The main runtime loaded the same files, so this is rare: a
+                        // worker's own sandbox failing. Its first error stands for all.
+                        let first = errors.into_iter().next().unwrap_or_else(|| {
+                            RuleError::new(
+                                gil_rules::RuleErrorKind::Sandbox,
+                                "<worker>",
+                                None,
+                                "a worker thread could not load the rules",
+                            )
+                        });
+                        let _ = ready.send(Err(first));
                         return;
                     }
                 };
                 for job in rx {
                     let resumed = match &job.touched {
-                        None => {
-                            runtime.set_shared_world(job.world);
-                            Ok(())
-                        }
+                        None => runtime.set_shared_world(job.world),
                         Some(touched) => runtime.resume_shared_world(job.world, touched),
                     };
                     let before = runtime.calls();

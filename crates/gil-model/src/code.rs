@@ -21,11 +21,18 @@ macro_rules! codes {
                 }
             }
 
-            /// What the code means, in a sentence or two.
-            pub fn meaning(self) -> &'static str {
-                match self {
-                    $(Code::$variant => concat!($($doc, "\n"),+).trim_ascii(),)*
-                }
+            /// Whether the code is about rules (their files, their runs) rather than
+            /// the scenario, reform and test files.
+            pub fn is_rule(self) -> bool {
+                self.as_str().starts_with("rule-") || self == Code::Interrupted
+            }
+
+            /// What the code means, in a sentence or two (its doc comment, on one line).
+            pub fn meaning(self) -> String {
+                let doc: &str = match self {
+                    $(Code::$variant => concat!($($doc, "\n"),+),)*
+                };
+                doc.split_whitespace().collect::<Vec<_>>().join(" ")
             }
         }
     };
@@ -86,6 +93,38 @@ codes! {
     UnitMismatch = "unit-mismatch",
     /// A funding flow in another currency with no `fx.<CODE>` parameter to convert it.
     MissingFx = "missing-fx",
+    /// A rule file or folder named in `scenario.rules` or `--rules` cannot be read.
+    RuleIo = "rule-io",
+    /// A rule file is not valid Luau.
+    RuleSyntax = "rule-syntax",
+    /// The table a rule file returns is malformed: no `id`, an unknown field, a bad
+    /// `select`, a hook that is not a function.
+    RuleMetadata = "rule-metadata",
+    /// Two rule files return the same `id`.
+    RuleDuplicateId = "rule-duplicate-id",
+    /// `after` names a rule that is not loaded.
+    RuleUnknownAfter = "rule-unknown-after",
+    /// The `after` order of the rules goes round in a circle.
+    RuleCycle = "rule-cycle",
+    /// A rule declares (`params`) or reads a parameter the scenario does not have.
+    RuleUnknownParam = "rule-unknown-param",
+    /// A Lua error while a rule ran (`error(...)`, indexing nil, a bad argument).
+    RuleRuntime = "rule-runtime",
+    /// One rule call ran longer than the call deadline (`--call-deadline`).
+    RuleDeadline = "rule-deadline",
+    /// All rule calls of the run together took longer than the budget (`--rule-budget`).
+    RuleBudget = "rule-budget",
+    /// The rules allocated more than the Lua memory limit (`--lua-memory`).
+    RuleMemory = "rule-memory",
+    /// A `ctx` call got a bad value: NaN or infinite, an unknown id, a wrong type or an
+    /// unknown field.
+    RuleEffect = "rule-effect",
+    /// Two effects of one rule set the same value in one step.
+    RuleConflict = "rule-conflict",
+    /// The sandbox could not be set up as configured (an internal problem).
+    RuleSandbox = "rule-sandbox",
+    /// The run was stopped from outside (Ctrl-C, SIGTERM); nothing was written.
+    Interrupted = "interrupted",
 }
 
 impl std::fmt::Display for Code {

@@ -29,6 +29,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The file, for problems that have no position inside it (a missing file).
     pub file_name: Option<String>,
+    /// Context worth a line of its own: the rule, the year and entity being evaluated.
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -42,7 +44,13 @@ impl Diagnostic {
             related: Vec::new(),
             help: None,
             file_name: None,
+            notes: Vec::new(),
         }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -93,6 +101,7 @@ impl Diagnostic {
                 notes.push(format!("in {file}"));
             }
         }
+        notes.extend(self.notes.iter().cloned());
         if let Some(help) = &self.help {
             notes.push(format!("help: {help}"));
         }
@@ -147,6 +156,7 @@ impl Diagnostic {
             end_column,
             path: self.path.clone(),
             help: self.help.clone(),
+            notes: self.notes.clone(),
             related: self
                 .related
                 .iter()
@@ -172,6 +182,8 @@ pub struct DiagnosticRecord {
     pub end_column: Option<usize>,
     pub path: Option<String>,
     pub help: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub related: Vec<RelatedRecord>,
 }
 

@@ -112,8 +112,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
     }
 }
 
-/// The files a scenario was read from, addressed by [`FileId`].
-#[derive(Debug, Default)]
+/// The files a scenario (or a set of rules) was read from, addressed by [`FileId`].
+#[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: SimpleFiles<String, String>,
     paths: Vec<PathBuf>,
@@ -140,6 +140,30 @@ impl SourceMap {
 
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
+    }
+
+    /// The file whose shown name is `name`.
+    pub fn find(&self, name: &str) -> Option<FileId> {
+        (0..self.len()).find(|&id| self.name(id) == name)
+    }
+
+    /// The byte span of line `line` (1-based) of a file, without its indentation and
+    /// line break: where a message about "line 12" points.
+    pub fn line_span(&self, file: FileId, line: usize) -> Option<Span> {
+        let text = self.text(file);
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(line.checked_sub(1)?)
+            .map(str::len)
+            .sum();
+        let rest = text.get(start..)?;
+        let body = rest.lines().next()?;
+        let indent = body.len() - body.trim_start().len();
+        Some(Span::new(
+            file,
+            start + indent,
+            start + body.trim_end().len().max(indent),
+        ))
     }
 
     /// The path the file was read from.

@@ -38,27 +38,44 @@ pub struct GraphOptions {
     pub step: Option<i32>,
 }
 
+/// The graph was asked for a year the scenario does not evaluate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearOutsideHorizon {
+    pub year: i32,
+    pub horizon: [i32; 2],
+}
+
+impl std::fmt::Display for YearOutsideHorizon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is outside the horizon {}–{}",
+            self.year, self.horizon[0], self.horizon[1]
+        )
+    }
+}
+
+impl std::error::Error for YearOutsideHorizon {}
+
 /// Builds the graph of the evaluation's flows (nodes sorted by id, edges by endpoints),
 /// from every flow of the trace: the outcome's lines are aggregated per payer.
 pub fn build(
     s: &Scenario,
     e: &Evaluation,
     options: &GraphOptions,
-) -> Result<DiGraph<GraphNode, GraphEdge>, String> {
+) -> Result<DiGraph<GraphNode, GraphEdge>, YearOutsideHorizon> {
     let o = &e.outcome;
     let steps: Vec<_> = match options.step {
         Some(year) => {
-            let step = e
-                .trace
-                .steps
-                .iter()
-                .find(|st| st.year == year)
-                .ok_or_else(|| {
-                    format!(
-                        "--step {year} is outside the horizon {}–{}",
-                        o.scenario.horizon[0], o.scenario.horizon[1]
-                    )
-                })?;
+            let step =
+                e.trace
+                    .steps
+                    .iter()
+                    .find(|st| st.year == year)
+                    .ok_or(YearOutsideHorizon {
+                        year,
+                        horizon: o.scenario.horizon,
+                    })?;
             vec![step]
         }
         None => e.trace.steps.iter().collect(),

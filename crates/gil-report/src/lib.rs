@@ -2,7 +2,6 @@
 //! flow graph as Graphviz DOT or Mermaid. Renderers only format: every number comes
 //! from the outcome.
 
-pub mod diagnostic;
 pub mod graph;
 pub mod html;
 pub mod palette;

@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+use gil_model::code::Code;
+use gil_model::diag::Diagnostic;
+use gil_model::{FileId, SourceMap};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleErrorKind {
@@ -53,46 +57,47 @@ impl RuleErrorKind {
         RuleErrorKind::Interrupted,
     ];
 
-    /// What the code means, for the documentation.
-    pub fn meaning(self) -> &'static str {
+    /// The diagnostic code (docs/diagnostics.md says what each means).
+    pub fn code(self) -> Code {
         match self {
-            RuleErrorKind::Io => "A rule file or folder named in `scenario.rules` or `--rules` cannot be read.",
-            RuleErrorKind::Syntax => "A rule file is not valid Luau.",
-            RuleErrorKind::Metadata => "The table a rule file returns is malformed: no `id`, an unknown field, a bad `select`, a hook that is not a function.",
-            RuleErrorKind::DuplicateId => "Two rule files return the same `id`.",
-            RuleErrorKind::UnknownRule => "`after` names a rule that is not loaded.",
-            RuleErrorKind::Cycle => "The `after` order of the rules goes round in a circle.",
-            RuleErrorKind::UnknownParam => "A rule declares (`params`) or reads a parameter the scenario does not have.",
-            RuleErrorKind::Runtime => "A Lua error while a rule ran (`error(...)`, indexing nil, a bad argument).",
-            RuleErrorKind::Deadline => "One rule call ran longer than `--call-deadline`.",
-            RuleErrorKind::Budget => "All rule calls of the run together took longer than `--rule-budget`.",
-            RuleErrorKind::Memory => "The rules allocated more than `--lua-memory` in the Lua state.",
-            RuleErrorKind::Effect => "A `ctx` call got a bad value: NaN or infinite, an unknown id, a wrong type or an unknown field.",
-            RuleErrorKind::Conflict => "Two effects of one rule set the same value in one step.",
-            RuleErrorKind::Sandbox => "The sandbox could not be set up as configured (an internal problem).",
-            RuleErrorKind::Interrupted => "The run was stopped from outside (Ctrl-C, SIGTERM); nothing was written.",
+            RuleErrorKind::Io => Code::RuleIo,
+            RuleErrorKind::Syntax => Code::RuleSyntax,
+            RuleErrorKind::Metadata => Code::RuleMetadata,
+            RuleErrorKind::DuplicateId => Code::RuleDuplicateId,
+            RuleErrorKind::UnknownRule => Code::RuleUnknownAfter,
+            RuleErrorKind::Cycle => Code::RuleCycle,
+            RuleErrorKind::UnknownParam => Code::RuleUnknownParam,
+            RuleErrorKind::Runtime => Code::RuleRuntime,
+            RuleErrorKind::Deadline => Code::RuleDeadline,
+            RuleErrorKind::Budget => Code::RuleBudget,
+            RuleErrorKind::Memory => Code::RuleMemory,
+            RuleErrorKind::Effect => Code::RuleEffect,
+            RuleErrorKind::Conflict => Code::RuleConflict,
+            RuleErrorKind::Sandbox => Code::RuleSandbox,
+            RuleErrorKind::Interrupted => Code::Interrupted,
         }
     }
 
-    pub fn code(self) -> &'static str {
+    /// The limit a rule ran into, for the caller to say how to raise it.
+    pub fn limit(self) -> Option<Limit> {
         match self {
-            RuleErrorKind::Io => "rule-io",
-            RuleErrorKind::Syntax => "rule-syntax",
-            RuleErrorKind::Metadata => "rule-metadata",
-            RuleErrorKind::DuplicateId => "rule-duplicate-id",
-            RuleErrorKind::UnknownRule => "rule-unknown-after",
-            RuleErrorKind::Cycle => "rule-cycle",
-            RuleErrorKind::UnknownParam => "rule-unknown-param",
-            RuleErrorKind::Runtime => "rule-runtime",
-            RuleErrorKind::Deadline => "rule-deadline",
-            RuleErrorKind::Budget => "rule-budget",
-            RuleErrorKind::Memory => "rule-memory",
-            RuleErrorKind::Effect => "rule-effect",
-            RuleErrorKind::Conflict => "rule-conflict",
-            RuleErrorKind::Sandbox => "rule-sandbox",
-            RuleErrorKind::Interrupted => "interrupted",
+            RuleErrorKind::Deadline => Some(Limit::CallDeadline),
+            RuleErrorKind::Budget => Some(Limit::RuleBudget),
+            RuleErrorKind::Memory => Some(Limit::Memory),
+            _ => None,
         }
     }
+}
+
+/// A sandbox limit; how to raise it is the caller's to say (a flag, a setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The longest one call may run.
+    CallDeadline,
+    /// The longest all calls of a run may take together.
+    RuleBudget,
+    /// What rules may allocate in the Lua state.
+    Memory,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +110,17 @@ pub struct RuleError {
     pub line: Option<u32>,
     pub message: String,
     pub help: Option<String>,
+    /// Where the run was when the rule failed (boxed: errors travel in every `Result`).
+    pub during: Option<Box<During>>,
+}
+
+/// Where a run was when a rule failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct During {
+    /// The year being evaluated.
+    pub year: i32,
+    /// The entity being processed (`actor \`startups\``), for per-entity hooks.
+    pub entity: Option<String>,
 }
 
 impl RuleError {
@@ -121,7 +137,45 @@ impl RuleError {
             line,
             message: message.into(),
             help: None,
+            during: None,
         }
+    }
+
+    /// Adds where the run was: the year and, for a per-entity hook, the entity.
+    pub fn during(mut self, year: i32, entity: Option<String>) -> Self {
+        let during = self
+            .during
+            .get_or_insert_with(|| Box::new(During { year, entity: None }));
+        if during.entity.is_none() {
+            during.entity = entity;
+        }
+        self
+    }
+
+    /// The error as a diagnostic, positioned at its line in `file` of `sources` (the
+    /// rule file, when it is known; see [`crate::RuleFiles`]).
+    pub fn to_diagnostic(&self, sources: &SourceMap, file: Option<FileId>) -> Diagnostic {
+        let mut d = Diagnostic::error(self.kind.code(), self.message.clone());
+        let span = file
+            .zip(self.line)
+            .and_then(|(file, line)| sources.line_span(file, line as usize));
+        d = match span {
+            Some(span) => d.at(span),
+            None => d.file(self.location()),
+        };
+        if let Some(rule) = &self.rule {
+            d = d.note(format!("rule: {rule}"));
+        }
+        if let Some(during) = &self.during {
+            d = d.note(match &during.entity {
+                Some(entity) => format!("in {}, for {entity}", during.year),
+                None => format!("in {}", during.year),
+            });
+        }
+        if let Some(help) = &self.help {
+            d = d.help(help.clone());
+        }
+        d
     }
 
     pub fn rule(mut self, id: impl Into<String>) -> Self {

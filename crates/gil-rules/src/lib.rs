@@ -21,11 +21,11 @@ pub mod world;
 pub use effect::{
     AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, Level, NewFlow, Provenance, Role,
 };
-pub use error::{RuleError, RuleErrorKind};
+pub use error::{During, Limit, RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};
 pub use runtime::{Hook, RuleRuntime};
 pub use sandbox::{PrintSink, SandboxConfig, REMOVED_GLOBALS};
-pub use source::{find_files, read_entry, RuleSource};
+pub use source::{find_files, read_entry, RuleFiles, RuleSource};
 pub use world::{
     ActorState, AssetState, AttrVal, FlowOrigin, FlowState, ProjectState, Touched, WorldState,
 };

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use gil_model::diag::Diagnostic;
+use gil_model::{FileId, LoadError, SourceMap};
+
 use crate::error::{RuleError, RuleErrorKind};
 
 /// One rule file's text and the name users know it by.
@@ -12,6 +15,48 @@ pub struct RuleSource {
     pub display: String,
     pub path: PathBuf,
     pub text: String,
+}
+
+/// The rule files of a run as one source map, so rule errors render and serialize as
+/// the scenario's diagnostics do. Files are shown by their path from the working
+/// directory (clickable in a terminal) and found by the name rules go by in documents.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFiles {
+    sources: SourceMap,
+    by_name: std::collections::BTreeMap<String, FileId>,
+}
+
+impl RuleFiles {
+    pub fn new(rules: &[RuleSource]) -> Self {
+        let mut files = RuleFiles::default();
+        for rule in rules {
+            let shown = gil_model::load::normalize(&rule.path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let id = files
+                .sources
+                .add(shown, rule.path.clone(), rule.text.clone());
+            files.by_name.insert(rule.display.clone(), id);
+        }
+        files
+    }
+
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// A rule error as a diagnostic at its rule file's line.
+    pub fn diagnose(&self, err: &RuleError) -> Diagnostic {
+        err.to_diagnostic(&self.sources, self.by_name.get(&err.file).copied())
+    }
+
+    /// Rule errors found while loading, as one load failure.
+    pub fn load_error(&self, errors: &[RuleError]) -> LoadError {
+        LoadError {
+            sources: self.sources.clone(),
+            diagnostics: errors.iter().map(|e| self.diagnose(e)).collect(),
+        }
+    }
 }
 
 /// Reads the rule files an entry names: a `.lua` file, or every `.lua` file below a

@@ -80,14 +80,20 @@ fn world() -> WorldState {
     w
 }
 
+/// Loads the rules; on failure, the first problem (each test's rules have one).
 fn load(rules: &[(&str, &str)]) -> Result<RuleRuntime, RuleError> {
     let sources: Vec<_> = rules.iter().map(|(n, t)| source(n, t)).collect();
-    RuleRuntime::load(&sources, known(), SandboxConfig::default())
+    RuleRuntime::load(&sources, known(), SandboxConfig::default()).map_err(|errors| {
+        errors
+            .into_iter()
+            .next()
+            .expect("a failed load reports a problem")
+    })
 }
 
 fn run_one(text: &str) -> Result<Vec<Effect>, RuleError> {
     let rt = load(&[("r", text)])?;
-    rt.set_world(world());
+    rt.set_world(world()).unwrap();
     rt.run(0)
 }
 
@@ -178,7 +184,7 @@ return {
         attrs: BTreeMap::new(),
     }];
     w.reindex();
-    rt.set_world(w);
+    rt.set_world(w).unwrap();
     let serial = rt.run(0).unwrap();
     let names: Vec<String> = serial
         .iter()
@@ -351,7 +357,7 @@ fn one_rule_cannot_change_another_rules_globals_or_libraries() {
     let tamper = "helper = 1\nlocal ok = pcall(function() string.upper = nil end)\nreturn { id = 'a', on_step = function(w, ctx) ctx.metric('tamper_ok', ok and 1 or 0) end }";
     let victim = "return { id = 'b', on_step = function(w, ctx)\n  ctx.metric('helper', helper == nil and 0 or 1)\n  ctx.metric('upper', string.upper('x') == 'X' and 1 or 0)\nend }";
     let rt = load(&[("a", tamper), ("b", victim)]).unwrap();
-    rt.set_world(world());
+    rt.set_world(world()).unwrap();
     let a = rt.run(0).unwrap();
     assert_eq!(
         a[0].kind,
@@ -413,7 +419,7 @@ fn run_limited(text: &str) -> (RuleError, std::time::Duration) {
     };
     let started = std::time::Instant::now();
     let rt = RuleRuntime::load(&[source("h", text)], known(), config).unwrap();
-    rt.set_world(world());
+    rt.set_world(world()).unwrap();
     let err = rt.run(0).expect_err(text);
     (err, started.elapsed())
 }

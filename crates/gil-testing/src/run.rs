@@ -51,9 +51,6 @@ pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result
             .map(|d| d.render(&e.sources, false))
             .collect()
     };
-    let render_rule = |e: &gil_rules::RuleError, base: &Path| {
-        gil_report::diagnostic::render_rule_error(e, base, false)
-    };
     let scenario = match &case.scenario {
         ScenarioRef::Path(p) => gil_model::load(p),
         ScenarioRef::Inline(text) => {
@@ -74,7 +71,7 @@ pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result
     }
     .map_err(|e| CaseFailure::Error(render_load(&e)))?;
     let rules = gil_engine::load_rules(&scenario, &case_rules(suite_file, case), config)
-        .map_err(|e| CaseFailure::Error(render_rule(&e, &scenario.root_dir)))?;
+        .map_err(|e| CaseFailure::Error(render_load(&e)))?;
     let options = Options {
         params: case.params.clone(),
         all_flows: true,
@@ -82,7 +79,10 @@ pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result
         threads: 1,
     };
     let evaluation = gil_engine::evaluate(&scenario, &rules, &options).map_err(|e| match e {
-        gil_engine::EngineError::Rule(r) => CaseFailure::Error(render_rule(&r, &scenario.root_dir)),
+        gil_engine::EngineError::Rule(r) => {
+            let files = rules.files();
+            CaseFailure::Error(files.diagnose(&r).render(files.sources(), false))
+        }
         other => CaseFailure::Error(other.to_string()),
     })?;
     let mismatches = compare(case, &evaluation);

@@ -168,10 +168,22 @@ impl RuleRuntime {
                     f,
                     view,
                     [rule_seed, step as u64, stage.salt(), i as u64],
-                )?;
+                )
+                .map_err(|e| e.during(step, self.entity_label(hook, i)))?;
             }
         }
         Ok(self.finish())
+    }
+
+    /// `actor \`startups\``: the entity a per-entity hook was processing, for errors.
+    fn entity_label(&self, hook: Hook, i: usize) -> Option<String> {
+        let world = self.shared.world.borrow();
+        let (what, id) = match hook {
+            Hook::Actor => ("actor", world.actors.get(i).map(|a| a.id.clone())),
+            Hook::Asset => ("asset", world.assets.get(i).map(|a| a.id.clone())),
+            Hook::Flow => ("flow", world.flows.get(i).map(|f| f.id.clone())),
+        };
+        id.map(|id| format!("{what} `{id}`"))
     }
 
     /// Runs rule `index`'s `on_step`, if it has one.
@@ -226,7 +238,17 @@ impl RuleRuntime {
                     f,
                     view,
                     [rule_seed, step as u64, stage.salt(), i as u64],
-                )?;
+                )
+                .map_err(|e| {
+                    let project = self
+                        .shared
+                        .world
+                        .borrow()
+                        .projects
+                        .get(i)
+                        .map(|p| p.id.clone());
+                    e.during(step, project.map(|id| format!("project `{id}`")))
+                })?;
             }
         }
         Ok(self.finish())
@@ -320,6 +342,10 @@ impl RuleRuntime {
         self.clock.start(self.config.call_deadline);
         let result = f.call::<()>((arg, self.ctx.clone()));
         self.clock.stop();
-        result.map_err(|e| self.convert_error(e, &info.file, Some(&info.id), f.info().line_defined))
+        result.map_err(|e| {
+            let year = self.shared.world.borrow().year;
+            self.convert_error(e, &info.file, Some(&info.id), f.info().line_defined)
+                .during(year, None)
+        })
     }
 }

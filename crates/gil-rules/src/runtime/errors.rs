@@ -37,6 +37,7 @@ impl RuleRuntime {
                     .take()
                     .map(|(f, l)| (f, Some(l)))
                     .unwrap_or_else(|| (file.to_string(), defined.map(|l| l as u32)));
+                // How to raise a limit is the caller's to say (`RuleErrorKind::limit`).
                 let (kind, message, help) = match tripped {
                     Tripped::Budget => (
                         RuleErrorKind::Budget,
@@ -44,12 +45,12 @@ impl RuleRuntime {
                             "the run's rule time budget of {:?} is spent",
                             self.config.total_budget
                         ),
-                        "raise it with --rule-budget SECONDS, or make the rule do less per call",
+                        Some("make the rule do less per call"),
                     ),
                     Tripped::Cancelled => (
                         RuleErrorKind::Interrupted,
                         "the run was interrupted".to_string(),
-                        "nothing was written",
+                        Some("nothing was written"),
                     ),
                     _ => (
                         RuleErrorKind::Deadline,
@@ -57,10 +58,14 @@ impl RuleRuntime {
                             "the call ran past its deadline of {:?} (an endless loop?)",
                             self.config.call_deadline
                         ),
-                        "raise it with --call-deadline SECONDS if the rule is merely slow",
+                        None,
                     ),
                 };
-                return with_rule(RuleError::new(kind, at_file, line, message).help(help));
+                let err = RuleError::new(kind, at_file, line, message);
+                return with_rule(match help {
+                    Some(help) => err.help(help),
+                    None => err,
+                });
             }
         }
         if is_memory_error(&e) {
@@ -70,9 +75,12 @@ impl RuleRuntime {
                     RuleErrorKind::Memory,
                     file,
                     line,
-                    format!("the rule exceeded the Lua memory limit of {} MiB", self.config.memory_limit / (1024 * 1024)),
+                    format!(
+                        "the rule exceeded the Lua memory limit of {} MiB",
+                        self.config.memory_limit / (1024 * 1024)
+                    ),
                 )
-                .help("the line is where the hook that ran out is defined; raise the limit with --lua-memory MIB"),
+                .help("the line is where the hook that ran out is defined"),
             );
         }
         let message = innermost_message(&e);

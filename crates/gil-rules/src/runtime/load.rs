@@ -24,11 +24,25 @@ use super::{ctx, RuleRuntime};
 
 impl RuleRuntime {
     /// Loads every rule into a fresh sandboxed state, checks metadata and orders rules.
+    /// Every rule file is loaded even when an earlier one fails, so all their problems
+    /// come back at once; the order is checked only when every rule loaded (an `after`
+    /// naming a broken rule would be a follow-on).
     pub fn load(
         sources: &[RuleSource],
         known: KnownNames,
         config: SandboxConfig,
-    ) -> Result<Self, RuleError> {
+    ) -> Result<Self, Vec<RuleError>> {
+        Self::load_inner(sources, known, config).map_err(|e| match e {
+            LoadFailure::Setup(e) => vec![e],
+            LoadFailure::Rules(errors) => errors,
+        })
+    }
+
+    fn load_inner(
+        sources: &[RuleSource],
+        known: KnownNames,
+        config: SandboxConfig,
+    ) -> Result<Self, LoadFailure> {
         let clock = Rc::new(Clock::new(config.total_budget, config.cancel.clone()));
         let random = Rc::new(Random::new());
         let lua = sandbox::new_state(&config, clock.clone(), random.clone())?;
@@ -66,22 +80,36 @@ impl RuleRuntime {
             sources: sources.to_vec(),
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut errors = Vec::new();
         for source in sources {
-            let (info, hooks) = runtime.load_one(source)?;
+            let (info, hooks) = match runtime.load_one(source) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             if let Some(first) = seen.get(&info.id) {
-                return Err(RuleError::new(
-                    RuleErrorKind::DuplicateId,
-                    &info.file,
-                    meta::line_of_key(&source.text, "id"),
-                    format!("the rule id `{}` is also used by {first}", info.id),
-                )
-                .rule(info.id.clone()));
+                errors.push(
+                    RuleError::new(
+                        RuleErrorKind::DuplicateId,
+                        &info.file,
+                        meta::line_of_key(&source.text, "id"),
+                        format!("the rule id `{}` is also used by {first}", info.id),
+                    )
+                    .rule(info.id.clone()),
+                );
+                continue;
             }
             seen.insert(info.id.clone(), info.file.clone());
             runtime.infos.push(info);
             runtime.hooks.push(hooks);
         }
-        runtime.order = evaluation_order(&runtime.infos, sources)?;
+        if !errors.is_empty() {
+            return Err(LoadFailure::Rules(errors));
+        }
+        runtime.order =
+            evaluation_order(&runtime.infos, sources).map_err(|e| LoadFailure::Rules(vec![e]))?;
         Ok(runtime)
     }
 
@@ -156,6 +184,18 @@ impl RuleRuntime {
         // frozen, so no rule can keep hidden state from one call to the next.
         env.set_readonly(true);
         Ok(parsed)
+    }
+}
+
+/// Why loading stopped: the sandbox could not be set up, or rules are broken.
+enum LoadFailure {
+    Setup(RuleError),
+    Rules(Vec<RuleError>),
+}
+
+impl From<RuleError> for LoadFailure {
+    fn from(e: RuleError) -> Self {
+        LoadFailure::Setup(e)
     }
 }
 

@@ -85,19 +85,24 @@ impl RuleRuntime {
     }
 
     /// Replaces the world (at the start of a step).
-    pub fn set_world(&self, world: WorldState) {
-        self.set_shared_world(Arc::new(world));
+    pub fn set_world(&self, world: WorldState) -> Result<(), RuleError> {
+        self.set_shared_world(Arc::new(world))
     }
 
-    /// Shares a world with other runtimes (workers running parts of a rule).
-    pub fn set_shared_world(&self, world: Arc<WorldState>) {
+    /// Shares a world with other runtimes (workers running parts of a rule). Fails only
+    /// when the sandbox cannot be set up for the step (the memory limit, `ctx.step`).
+    pub fn set_shared_world(&self, world: Arc<WorldState>) -> Result<(), RuleError> {
         *self.shared.world.borrow_mut() = world;
         *self.shared.views.borrow_mut() = Views::default();
-        self.shared.memory.reset(&self.lua);
+        self.shared
+            .memory
+            .reset(&self.lua)
+            .map_err(|e| errors::sandbox_error("<sandbox>", e))?;
         let year = self.shared.world.borrow().year;
         self.ctx.set_readonly(false);
-        let _ = self.ctx.raw_set("step", year);
+        let set = self.ctx.raw_set("step", year);
         self.ctx.set_readonly(true);
+        set.map_err(|e| errors::sandbox_error("<sandbox>", e))
     }
 
     /// The world as a shared handle, for worker runtimes.
@@ -160,6 +165,11 @@ impl RuleRuntime {
     }
 
     /// What a worker thread needs to build a runtime like this one.
+    /// The rule files as a source map, to turn a rule error into a diagnostic.
+    pub fn files(&self) -> crate::RuleFiles {
+        crate::RuleFiles::new(&self.sources)
+    }
+
     pub fn blueprint(&self) -> (Vec<RuleSource>, KnownNames, SandboxConfig) {
         (
             self.sources.clone(),

@@ -71,12 +71,13 @@ impl HostMemory {
 
     /// A new world: the old views are garbage. Collects them, so the rules' limit again
     /// sits just above what the host holds.
-    pub(super) fn reset(&self, lua: &Lua) {
-        let _ = lua.gc_collect();
+    pub(super) fn reset(&self, lua: &Lua) -> mlua::Result<()> {
+        lua.gc_collect()?;
         self.host_bytes.set(0);
         if self.limit > 0 {
-            let _ = lua.set_memory_limit(self.limit);
+            lua.set_memory_limit(self.limit)?;
         }
+        Ok(())
     }
 
     /// Runs host code that builds tables without mlua's per-operation protection.
@@ -93,7 +94,7 @@ impl HostMemory {
         if self.limit == 0 || self.unguarded.get() {
             return build();
         }
-        let _ = lua.set_memory_limit(0);
+        lua.set_memory_limit(0)?;
         self.unguarded.set(true);
         let before = lua.used_memory();
         let result = build();
