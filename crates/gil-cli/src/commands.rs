@@ -313,10 +313,8 @@ pub fn explain(
                 return Err(Stop::Reported);
             }
         };
-        emit(
-            &gil_engine::explain::explain(&scenario, &evaluation, &subject),
-            None,
-        )?;
+        let explanation = gil_engine::explain::explain(&scenario, &evaluation, &subject);
+        emit(&gil_report::explain::explain_text(&explanation), None)?;
         Ok(ExitCode::SUCCESS)
     })())
 }

@@ -1,12 +1,12 @@
-//! `gil explain`: a value per step and the chain of effects and sources behind it,
-//! worded for an analyst.
+//! `gil explain`: a value per step and the chain of effects and sources behind it, as
+//! a typed [`Explanation`]; gil-report words it for an analyst.
 
-use std::fmt::Write;
+use std::collections::BTreeMap;
 
-use gil_model::Scenario;
+use gil_model::metric::{Direction, MetricKey};
+use gil_model::{FlowKind, Scenario};
 use gil_rules::{AdjustOp, AttrVal, EntityKind, FlowOrigin, FlowState};
 
-use crate::analysis::number;
 use crate::trace::StepTrace;
 use crate::Evaluation;
 
@@ -78,307 +78,423 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
     })
 }
 
-fn origin_text(s: &Scenario, f: &FlowState) -> String {
+/// What a subject is, said once above the years.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Headline {
+    /// `<kind>.in|out.<entity>`: the ledger's flows into or out of an entity.
+    FlowMetric {
+        name: String,
+        kind: FlowKind,
+        direction: Direction,
+        entity: String,
+    },
+    /// `power.demand|capacity|shortfall.<region>`.
+    PowerMetric {
+        name: String,
+    },
+    /// Made by rules with `ctx.metric`.
+    RuleMetric {
+        name: String,
+    },
+    Flow {
+        id: String,
+    },
+    Entity {
+        id: String,
+        actor: bool,
+    },
+    Attr {
+        id: String,
+        attr: String,
+        /// Where the scenario writes the attribute, and the entity's sources.
+        written: Option<(String, Vec<String>)>,
+    },
+}
+
+/// Where a flow's amount comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// Written in the scenario: where (file:line:column relative to the scenario's
+    /// folder), the unit it was converted from, its sources and note.
+    Scenario {
+        at: Option<String>,
+        converted: Option<(String, String)>,
+        sources: Vec<String>,
+        note: Option<String>,
+    },
+    /// Created by a rule's `ctx.flow`.
+    Rule {
+        rule: String,
+        file: String,
+        line: u32,
+        note: Option<String>,
+    },
+}
+
+/// A parameter a rule declares, with its value in the year and where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamRead {
+    pub name: String,
+    pub value: Option<f64>,
+    pub unit: Option<String>,
+    pub sources: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// A rule's `ctx.adjust` on a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adjusted {
+    pub op: AdjustOp,
+    pub rule: String,
+    pub file: String,
+    pub line: u32,
+    pub before: f64,
+    pub after: f64,
+}
+
+/// One flow of a year, with where it comes from and what changed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowExplained {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub via: Option<String>,
+    pub amount: f64,
+    pub unit: String,
+    pub origin: Origin,
+    /// The parameters the creating rule declares (rule-made flows only).
+    pub inputs: Vec<ParamRead>,
+    pub adjustments: Vec<Adjusted>,
+}
+
+/// A rule metric's calls from one site in a year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub rule: String,
+    pub file: String,
+    pub line: u32,
+    pub sum: f64,
+    pub calls: usize,
+    pub inputs: Vec<ParamRead>,
+}
+
+/// A rule's `ctx.set` of the attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetExplained {
+    pub value: AttrVal,
+    pub rule: String,
+    pub file: String,
+    pub line: u32,
+    pub on: EntityKind,
+}
+
+/// What the subject is worth in a year.
+#[derive(Debug, Clone, PartialEq)]
+pub enum YearValue {
+    Metric(f64),
+    /// The flow's lines (the flow exists this year) or none.
+    Flow(bool),
+    /// An entity's totals in and out by kind; `None`: no flows at all.
+    Ledger(Option<Vec<(FlowKind, f64, f64)>>),
+    /// An attribute's value at the start of the year.
+    Attr(Option<AttrVal>),
+}
+
+/// One year of an explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearExplained {
+    pub year: i32,
+    pub value: YearValue,
+    pub flows: Vec<FlowExplained>,
+    pub contributions: Vec<Contribution>,
+    pub sets: Vec<SetExplained>,
+}
+
+/// Everything `gil explain` says about a subject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub headline: Headline,
+    pub years: Vec<YearExplained>,
+}
+
+fn origin(s: &Scenario, f: &FlowState) -> Origin {
     match &f.origin {
         FlowOrigin::Scenario(i) => {
             let Some(flow) = s.flows.get(*i) else {
-                return "written in the scenario".into();
+                return Origin::Scenario {
+                    at: None,
+                    converted: None,
+                    sources: Vec::new(),
+                    note: None,
+                };
             };
-            let mut text = format!("written in the scenario at {}", s.doc_location(flow.span));
-            if let Some(unit) = flow
-                .unit
-                .as_ref()
-                .filter(|u| u.value != f.kind.base_unit(s.currency()))
-            {
-                let _ = write!(
-                    text,
-                    ", in {} converted to {}",
-                    unit.value,
-                    f.kind.base_unit(s.currency())
-                );
+            let base = f.kind.base_unit(s.currency());
+            Origin::Scenario {
+                at: Some(s.doc_location(flow.span)),
+                converted: flow
+                    .unit
+                    .as_ref()
+                    .filter(|u| u.value != base)
+                    .map(|u| (u.value.clone(), base.clone())),
+                sources: flow
+                    .source
+                    .as_ref()
+                    .map(|src| src.0.clone())
+                    .unwrap_or_default(),
+                note: flow.note.clone(),
             }
-            if let Some(src) = flow.source.as_ref().filter(|s| !s.is_empty()) {
-                let _ = write!(text, "; source: {}", src.0.join("; "));
-            }
-            if let Some(note) = &flow.note {
-                let _ = write!(text, "; note: {note}");
-            }
-            text
         }
-        FlowOrigin::Rule(p) => {
-            let mut text = format!("created by rule `{}` at {}:{}", p.rule, p.file, p.line);
-            if let Some(note) = &f.note {
-                let _ = write!(text, " (\"{note}\")");
-            }
-            text
-        }
+        FlowOrigin::Rule(p) => Origin::Rule {
+            rule: p.rule.to_string(),
+            file: p.file.to_string(),
+            line: p.line,
+            note: f.note.clone(),
+        },
     }
 }
 
-fn adjustments_text(step: &StepTrace, flow: &str, out: &mut String) {
-    for a in step.adjustments.get(flow).into_iter().flatten() {
-        let op = match a.op {
-            AdjustOp::Scale(x) => format!("scaled by {x}"),
-            AdjustOp::Add(x) => format!("increased by {}", number(x)),
-            AdjustOp::Set(x) => format!("set to {}", number(x)),
-        };
-        let _ = writeln!(
-            out,
-            "        then {op} by rule `{}` at {}:{} ({} → {})",
-            a.provenance.rule,
-            a.provenance.file,
-            a.provenance.line,
-            number(a.before),
-            number(a.after)
-        );
+fn flow_explained(
+    s: &Scenario,
+    eval: &Evaluation,
+    step: &StepTrace,
+    f: &FlowState,
+) -> FlowExplained {
+    let inputs = match &f.origin {
+        FlowOrigin::Rule(p) => rule_inputs(s, eval, &p.rule, step.year),
+        FlowOrigin::Scenario(_) => Vec::new(),
+    };
+    FlowExplained {
+        id: f.id.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        via: f.via.clone(),
+        amount: f.amount,
+        unit: f.kind.base_unit(s.currency()),
+        origin: origin(s, f),
+        inputs,
+        adjustments: step
+            .adjustments
+            .get(&f.id)
+            .into_iter()
+            .flatten()
+            .map(|a| Adjusted {
+                op: a.op,
+                rule: a.provenance.rule.to_string(),
+                file: a.provenance.file.to_string(),
+                line: a.provenance.line,
+                before: a.before,
+                after: a.after,
+            })
+            .collect(),
     }
-}
-
-fn flow_line(s: &Scenario, eval: &Evaluation, step: &StepTrace, f: &FlowState, out: &mut String) {
-    let via = f
-        .via
-        .as_deref()
-        .map(|v| format!(" ({v})"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "      {} {} → {}{via}: {} {}",
-        f.id,
-        f.from,
-        f.to,
-        number(f.amount),
-        f.kind.base_unit(s.currency())
-    );
-    let _ = writeln!(out, "        {}", origin_text(s, f));
-    if let FlowOrigin::Rule(p) = &f.origin {
-        rule_inputs(s, eval, &p.rule, step.year, out);
-    }
-    adjustments_text(step, &f.id, out);
 }
 
 /// The parameters a rule declares, with this year's value and their `source:`.
-fn rule_inputs(s: &Scenario, eval: &Evaluation, rule: &str, year: i32, out: &mut String) {
+fn rule_inputs(s: &Scenario, eval: &Evaluation, rule: &str, year: i32) -> Vec<ParamRead> {
     let Some(summary) = eval.outcome.scenario.rules.iter().find(|r| r.id == rule) else {
-        return;
+        return Vec::new();
     };
-    for name in &summary.params {
-        let Some(p) = s.parameters.get(name) else {
-            continue;
-        };
-        let value = p
-            .value
-            .value
-            .at(year)
-            .map(number)
-            .unwrap_or_else(|| "no value".into());
-        let mut line = format!("          reads {name} = {value}");
-        if let Some(unit) = &p.unit {
-            let _ = write!(line, " {unit}");
-        }
-        if !p.source.is_empty() {
-            let _ = write!(line, "; source: {}", p.source.0.join("; "));
-        } else if let Some(note) = &p.note {
-            let _ = write!(line, "; note: {note}");
-        } else {
-            line.push_str("; no source given");
-        }
-        let _ = writeln!(out, "{line}");
+    summary
+        .params
+        .iter()
+        .filter_map(|name| {
+            let p = s.parameters.get(name)?;
+            Some(ParamRead {
+                name: name.clone(),
+                value: p.value.value.at(year),
+                unit: p.unit.clone(),
+                sources: p.source.0.clone(),
+                note: p.note.clone(),
+            })
+        })
+        .collect()
+}
+
+fn year(year: i32, value: YearValue) -> YearExplained {
+    YearExplained {
+        year,
+        value,
+        flows: Vec::new(),
+        contributions: Vec::new(),
+        sets: Vec::new(),
     }
 }
 
-/// The explanation as text.
-pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> String {
-    let mut out = String::new();
+/// Everything behind `subject`, year by year.
+pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanation {
+    let steps = || eval.outcome.steps.iter().zip(&eval.trace.steps);
     match subject {
         Subject::Metric(name) => {
-            use gil_model::metric::{Direction, MetricKey};
             let key = eval.outcome.metric_key(name);
-            let builtin = match key {
+            let headline = match key {
                 MetricKey::Flow {
                     kind,
                     direction,
                     entity,
-                } => Some((kind.as_str(), direction, entity)),
-                _ => None,
+                } => Headline::FlowMetric {
+                    name: name.clone(),
+                    kind,
+                    direction,
+                    entity: entity.to_string(),
+                },
+                MetricKey::Power { .. } => Headline::PowerMetric { name: name.clone() },
+                MetricKey::Rule(_) => Headline::RuleMetric { name: name.clone() },
             };
-            match key {
-                MetricKey::Flow {
-                    kind,
-                    direction,
-                    entity,
-                } => {
-                    let _ = writeln!(
-                        out,
-                        "`{name}` is built in: the {} flows {} `{entity}` in each step, after rules.",
-                        kind.as_str(),
-                        if direction == Direction::In { "into" } else { "out of" }
+            let years = steps()
+                .map(|(st, step)| {
+                    let mut y = year(
+                        st.year,
+                        YearValue::Metric(st.metrics.get(name).copied().unwrap_or(0.0)),
                     );
-                }
-                MetricKey::Power { .. } => {
-                    let _ = writeln!(out, "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors; capacity: its grid_region assets).");
-                }
-                MetricKey::Rule(_) => {
-                    let _ = writeln!(out, "`{name}` is a rule metric: the sum of every `ctx.metric(\"{name}\", …)` call in a step.");
-                }
-            }
-            for (st, step) in eval.outcome.steps.iter().zip(&eval.trace.steps) {
-                let value = st.metrics.get(name).copied().unwrap_or(0.0);
-                let _ = writeln!(out, "  {}: {}", st.year, number(value));
-                if let Some((kind, dir, id)) = builtin {
-                    for f in step
+                    if let MetricKey::Flow {
+                        kind,
+                        direction,
+                        entity,
+                    } = key
+                    {
+                        y.flows = step
+                            .flows
+                            .iter()
+                            .filter(|f| f.kind == kind && f.amount != 0.0)
+                            .filter(|f| match direction {
+                                Direction::In => f.to == entity,
+                                Direction::Out => f.from == entity,
+                            })
+                            .map(|f| flow_explained(s, eval, step, f))
+                            .collect();
+                    }
+                    y.contributions = contributions(s, eval, step, name, st.year);
+                    y
+                })
+                .collect();
+            Explanation { headline, years }
+        }
+        Subject::Flow(id) => Explanation {
+            headline: Headline::Flow { id: id.clone() },
+            years: eval
+                .trace
+                .steps
+                .iter()
+                .map(|step| match step.flows.iter().find(|f| &f.id == id) {
+                    Some(f) => {
+                        let mut y = year(step.year, YearValue::Flow(true));
+                        y.flows.push(flow_explained(s, eval, step, f));
+                        y
+                    }
+                    None => year(step.year, YearValue::Flow(false)),
+                })
+                .collect(),
+        },
+        Subject::Entity(id) => Explanation {
+            headline: Headline::Entity {
+                id: id.clone(),
+                actor: s.actor(id).is_some(),
+            },
+            years: steps()
+                .map(|(st, step)| {
+                    let totals = st.ledger.get(id).map(|entry| {
+                        [FlowKind::Funding, FlowKind::Compute, FlowKind::Power]
+                            .into_iter()
+                            .map(|k| (k, entry.total_in(k.as_str()), entry.total_out(k.as_str())))
+                            .filter(|(_, i, o)| *i != 0.0 || *o != 0.0)
+                            .collect()
+                    });
+                    let mut y = year(st.year, YearValue::Ledger(totals));
+                    y.flows = step
                         .flows
                         .iter()
-                        .filter(|f| f.kind.as_str() == kind && f.amount != 0.0)
-                    {
-                        let touches = if dir == Direction::In {
-                            f.to == id
-                        } else {
-                            f.from == id
-                        };
-                        if touches {
-                            flow_line(s, eval, step, f, &mut out);
-                        }
-                    }
-                }
-                if let Some(contributions) = step.metrics.get(name) {
-                    // One line per call site, with the sum and count of its calls.
-                    let mut by_site: std::collections::BTreeMap<
-                        (String, String, u32),
-                        (f64, usize),
-                    > = Default::default();
-                    for c in contributions {
-                        let e = by_site
-                            .entry((
-                                c.provenance.rule.to_string(),
-                                c.provenance.file.to_string(),
-                                c.provenance.line,
-                            ))
-                            .or_insert((0.0, 0));
-                        e.0 += c.value;
-                        e.1 += c.calls;
-                    }
-                    for ((rule, file, line), (sum, count)) in by_site {
-                        let _ = writeln!(
-                            out,
-                            "      {} from rule `{rule}` at {file}:{line} ({count} call{})",
-                            number(sum),
-                            if count == 1 { "" } else { "s" }
-                        );
-                        rule_inputs(s, eval, &rule, st.year, &mut out);
-                    }
-                }
-            }
-        }
-        Subject::Flow(id) => {
-            let _ = writeln!(out, "Flow `{id}`:");
-            for step in &eval.trace.steps {
-                match step.flows.iter().find(|f| &f.id == id) {
-                    Some(f) => {
-                        let _ = writeln!(out, "  {}:", step.year);
-                        flow_line(s, eval, step, f, &mut out);
-                    }
-                    None => {
-                        let _ = writeln!(out, "  {}: no such flow in this step", step.year);
-                    }
-                }
-            }
-        }
-        Subject::Entity(id) => {
-            let what = if s.actor(id).is_some() {
-                "Actor"
-            } else {
-                "Asset"
-            };
-            let _ = writeln!(
-                out,
-                "{what} `{id}`: what flows in and out each step, and why."
-            );
-            for (st, step) in eval.outcome.steps.iter().zip(&eval.trace.steps) {
-                let _ = write!(out, "  {}:", st.year);
-                match st.ledger.get(id) {
-                    Some(entry) => {
-                        for kind in gil_model::FlowKind::NAMES {
-                            let (i, o) = (entry.total_in(kind), entry.total_out(kind));
-                            if i != 0.0 || o != 0.0 {
-                                let _ =
-                                    write!(out, " {kind} in {} / out {};", number(i), number(o));
-                            }
-                        }
-                        let _ = writeln!(out);
-                    }
-                    None => {
-                        let _ = writeln!(out, " no flows");
-                    }
-                }
-                for f in step
-                    .flows
-                    .iter()
-                    .filter(|f| (f.from == *id || f.to == *id) && f.amount != 0.0)
-                {
-                    flow_line(s, eval, step, f, &mut out);
-                }
-            }
-        }
-        Subject::Attr(id, attr) => {
-            let _ = writeln!(out, "Attribute `{attr}` of `{id}`:");
-            let written = s
-                .actor(id)
-                .and_then(|a| a.attrs.get(attr).map(|v| (v.clone(), a.source.clone())))
-                .or_else(|| {
-                    s.asset(id)
-                        .and_then(|a| a.attrs.get(attr).map(|v| (v.clone(), a.source.clone())))
-                });
-            if let Some((value, source)) = &written {
-                let _ = write!(
-                    out,
-                    "  written in the scenario at {}",
-                    s.doc_location(value.span)
-                );
-                if let Some(src) = source.as_ref().filter(|x| !x.is_empty()) {
-                    let _ = write!(out, "; source: {}", src.0.join("; "));
-                }
-                let _ = writeln!(out);
-            }
-            let mut current: Option<AttrVal> = None;
-            for step in &eval.trace.steps {
-                let base = written
-                    .as_ref()
-                    .and_then(|(v, _)| crate::materialize::attr_at(&v.value, step.year));
-                let sets: Vec<_> = step
-                    .sets
-                    .iter()
-                    .filter(|r| r.id == *id && r.attr == *attr)
-                    .collect();
-                let start = current.clone().or(base);
-                let _ = writeln!(out, "  {}: {}", step.year, attr_text(start.as_ref()));
-                for r in &sets {
-                    let kind = if r.entity == EntityKind::Actor {
-                        "actor"
-                    } else {
-                        "asset"
-                    };
-                    let _ = writeln!(
-                        out,
-                        "      set to {} by rule `{}` at {}:{} (on the {kind}; holds from {} on)",
-                        attr_text(Some(&r.after)),
-                        r.provenance.rule,
-                        r.provenance.file,
-                        r.provenance.line,
-                        step.year
-                    );
-                    current = Some(r.after.clone());
-                }
-            }
-        }
+                        .filter(|f| (f.from == *id || f.to == *id) && f.amount != 0.0)
+                        .map(|f| flow_explained(s, eval, step, f))
+                        .collect();
+                    y
+                })
+                .collect(),
+        },
+        Subject::Attr(id, attr) => attr_explanation(s, eval, id, attr),
     }
-    out
 }
 
-fn attr_text(v: Option<&AttrVal>) -> String {
-    match v {
-        None => "not set".into(),
-        Some(AttrVal::Num(n)) => number(*n),
-        Some(AttrVal::Text(t)) => format!("\"{t}\""),
-        Some(AttrVal::Bool(b)) => b.to_string(),
+/// A rule metric's contributions in a year, one per call site.
+fn contributions(
+    s: &Scenario,
+    eval: &Evaluation,
+    step: &StepTrace,
+    name: &str,
+    year: i32,
+) -> Vec<Contribution> {
+    let Some(calls) = step.metrics.get(name) else {
+        return Vec::new();
+    };
+    let mut by_site: BTreeMap<(String, String, u32), (f64, usize)> = BTreeMap::new();
+    for c in calls {
+        let e = by_site
+            .entry((
+                c.provenance.rule.to_string(),
+                c.provenance.file.to_string(),
+                c.provenance.line,
+            ))
+            .or_insert((0.0, 0));
+        e.0 += c.value;
+        e.1 += c.calls;
     }
+    by_site
+        .into_iter()
+        .map(|((rule, file, line), (sum, calls))| Contribution {
+            inputs: rule_inputs(s, eval, &rule, year),
+            rule,
+            file,
+            line,
+            sum,
+            calls,
+        })
+        .collect()
+}
+
+fn attr_explanation(s: &Scenario, eval: &Evaluation, id: &str, attr: &str) -> Explanation {
+    let written = s
+        .actor(id)
+        .and_then(|a| a.attrs.get(attr).map(|v| (v.clone(), a.source.clone())))
+        .or_else(|| {
+            s.asset(id)
+                .and_then(|a| a.attrs.get(attr).map(|v| (v.clone(), a.source.clone())))
+        });
+    let headline = Headline::Attr {
+        id: id.to_string(),
+        attr: attr.to_string(),
+        written: written.as_ref().map(|(value, source)| {
+            (
+                s.doc_location(value.span),
+                source
+                    .as_ref()
+                    .filter(|x| !x.is_empty())
+                    .map(|x| x.0.clone())
+                    .unwrap_or_default(),
+            )
+        }),
+    };
+    let mut current: Option<AttrVal> = None;
+    let years = eval
+        .trace
+        .steps
+        .iter()
+        .map(|step| {
+            let base = written
+                .as_ref()
+                .and_then(|(v, _)| crate::materialize::attr_at(&v.value, step.year));
+            let start = current.clone().or(base);
+            let mut y = year(step.year, YearValue::Attr(start));
+            for r in step.sets.iter().filter(|r| r.id == id && r.attr == attr) {
+                y.sets.push(SetExplained {
+                    value: r.after.clone(),
+                    rule: r.provenance.rule.to_string(),
+                    file: r.provenance.file.to_string(),
+                    line: r.provenance.line,
+                    on: r.entity,
+                });
+                current = Some(r.after.clone());
+            }
+            y
+        })
+        .collect();
+    Explanation { headline, years }
 }

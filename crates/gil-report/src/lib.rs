@@ -2,6 +2,7 @@
 //! flow graph as Graphviz DOT or Mermaid. Renderers only format: every number comes
 //! from the outcome.
 
+pub mod explain;
 pub mod graph;
 pub mod html;
 pub mod palette;

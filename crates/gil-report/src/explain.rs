@@ -1,0 +1,237 @@
+//! `gil explain` worded for an analyst: the typed explanation gil-engine builds, as the
+//! lines a terminal shows.
+
+use std::fmt::Write;
+
+use gil_engine::explain::{
+    Adjusted, Contribution, Explanation, FlowExplained, Headline, Origin, ParamRead, YearValue,
+};
+use gil_engine::number;
+use gil_model::metric::Direction;
+use gil_rules::{AdjustOp, AttrVal, EntityKind};
+
+/// The explanation as text.
+pub fn explain_text(e: &Explanation) -> String {
+    let mut out = String::new();
+    headline(&mut out, &e.headline);
+    for y in &e.years {
+        match &y.value {
+            YearValue::Metric(v) => {
+                let _ = writeln!(out, "  {}: {}", y.year, number(*v));
+            }
+            YearValue::Flow(true) => {
+                let _ = writeln!(out, "  {}:", y.year);
+            }
+            YearValue::Flow(false) => {
+                let _ = writeln!(out, "  {}: no such flow in this step", y.year);
+            }
+            YearValue::Ledger(None) => {
+                let _ = writeln!(out, "  {}: no flows", y.year);
+            }
+            YearValue::Ledger(Some(totals)) => {
+                let _ = write!(out, "  {}:", y.year);
+                for (kind, i, o) in totals {
+                    let _ = write!(
+                        out,
+                        " {} in {} / out {};",
+                        kind.as_str(),
+                        number(*i),
+                        number(*o)
+                    );
+                }
+                let _ = writeln!(out);
+            }
+            YearValue::Attr(v) => {
+                let _ = writeln!(out, "  {}: {}", y.year, attr_text(v.as_ref()));
+            }
+        }
+        for f in &y.flows {
+            flow(&mut out, f);
+        }
+        for c in &y.contributions {
+            contribution(&mut out, c);
+        }
+        for set in &y.sets {
+            let on = match set.on {
+                EntityKind::Actor => "actor",
+                EntityKind::Asset => "asset",
+            };
+            let _ = writeln!(
+                out,
+                "      set to {} by rule `{}` at {}:{} (on the {on}; holds from {} on)",
+                attr_text(Some(&set.value)),
+                set.rule,
+                set.file,
+                set.line,
+                y.year
+            );
+        }
+    }
+    out
+}
+
+fn headline(out: &mut String, h: &Headline) {
+    let _ = match h {
+        Headline::FlowMetric {
+            name,
+            kind,
+            direction,
+            entity,
+        } => writeln!(
+            out,
+            "`{name}` is built in: the {} flows {} `{entity}` in each step, after rules.",
+            kind.as_str(),
+            match direction {
+                Direction::In => "into",
+                Direction::Out => "out of",
+            }
+        ),
+        Headline::PowerMetric { name } => writeln!(
+            out,
+            "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors; capacity: its grid_region assets)."
+        ),
+        Headline::RuleMetric { name } => writeln!(
+            out,
+            "`{name}` is a rule metric: the sum of every `ctx.metric(\"{name}\", …)` call in a step."
+        ),
+        Headline::Flow { id } => writeln!(out, "Flow `{id}`:"),
+        Headline::Entity { id, actor } => writeln!(
+            out,
+            "{} `{id}`: what flows in and out each step, and why.",
+            if *actor { "Actor" } else { "Asset" }
+        ),
+        Headline::Attr { id, attr, written } => {
+            let _ = writeln!(out, "Attribute `{attr}` of `{id}`:");
+            match written {
+                Some((at, sources)) => {
+                    let _ = write!(out, "  written in the scenario at {at}");
+                    if !sources.is_empty() {
+                        let _ = write!(out, "; source: {}", sources.join("; "));
+                    }
+                    writeln!(out)
+                }
+                None => Ok(()),
+            }
+        }
+    };
+}
+
+fn flow(out: &mut String, f: &FlowExplained) {
+    let via = f
+        .via
+        .as_deref()
+        .map(|v| format!(" ({v})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "      {} {} → {}{via}: {} {}",
+        f.id,
+        f.from,
+        f.to,
+        number(f.amount),
+        f.unit
+    );
+    let _ = writeln!(out, "        {}", origin_text(&f.origin));
+    for p in &f.inputs {
+        param(out, p);
+    }
+    for a in &f.adjustments {
+        adjustment(out, a);
+    }
+}
+
+fn origin_text(o: &Origin) -> String {
+    match o {
+        Origin::Scenario {
+            at,
+            converted,
+            sources,
+            note,
+        } => {
+            let Some(at) = at else {
+                return "written in the scenario".into();
+            };
+            let mut text = format!("written in the scenario at {at}");
+            if let Some((from, to)) = converted {
+                let _ = write!(text, ", in {from} converted to {to}");
+            }
+            if !sources.is_empty() {
+                let _ = write!(text, "; source: {}", sources.join("; "));
+            }
+            if let Some(note) = note {
+                let _ = write!(text, "; note: {note}");
+            }
+            text
+        }
+        Origin::Rule {
+            rule,
+            file,
+            line,
+            note,
+        } => {
+            let mut text = format!("created by rule `{rule}` at {file}:{line}");
+            if let Some(note) = note {
+                let _ = write!(text, " (\"{note}\")");
+            }
+            text
+        }
+    }
+}
+
+fn adjustment(out: &mut String, a: &Adjusted) {
+    let op = match a.op {
+        AdjustOp::Scale(x) => format!("scaled by {x}"),
+        AdjustOp::Add(x) => format!("increased by {}", number(x)),
+        AdjustOp::Set(x) => format!("set to {}", number(x)),
+    };
+    let _ = writeln!(
+        out,
+        "        then {op} by rule `{}` at {}:{} ({} → {})",
+        a.rule,
+        a.file,
+        a.line,
+        number(a.before),
+        number(a.after)
+    );
+}
+
+fn contribution(out: &mut String, c: &Contribution) {
+    let _ = writeln!(
+        out,
+        "      {} from rule `{}` at {}:{} ({} call{})",
+        number(c.sum),
+        c.rule,
+        c.file,
+        c.line,
+        c.calls,
+        if c.calls == 1 { "" } else { "s" }
+    );
+    for p in &c.inputs {
+        param(out, p);
+    }
+}
+
+fn param(out: &mut String, p: &ParamRead) {
+    let value = p.value.map(number).unwrap_or_else(|| "no value".into());
+    let mut line = format!("          reads {} = {value}", p.name);
+    if let Some(unit) = &p.unit {
+        let _ = write!(line, " {unit}");
+    }
+    if !p.sources.is_empty() {
+        let _ = write!(line, "; source: {}", p.sources.join("; "));
+    } else if let Some(note) = &p.note {
+        let _ = write!(line, "; note: {note}");
+    } else {
+        line.push_str("; no source given");
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+fn attr_text(v: Option<&AttrVal>) -> String {
+    match v {
+        None => "not set".into(),
+        Some(AttrVal::Num(n)) => number(*n),
+        Some(AttrVal::Text(t)) => format!("\"{t}\""),
+        Some(AttrVal::Bool(b)) => b.to_string(),
+    }
+}
