@@ -34,8 +34,10 @@ pub fn run_rule(lua: &str) {
     let source = gil_rules::RuleSource { display: "fuzz.lua".into(), path: "fuzz.lua".into(), text: lua.to_string() };
     let rules = match gil_rules::RuleRuntime::load(&[source], gil_engine::known_names(&scenario), config()) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = e.to_string();
+        Err(errors) => {
+            for e in &errors {
+                let _ = e.to_string();
+            }
             return;
         }
     };

@@ -191,7 +191,16 @@ pub(crate) fn parse(
                     "on_flow" => hooks.on_flow = Some(f),
                     "on_actors" => hooks.on_actors = Some(f),
                     "on_flows" => hooks.on_flows = Some(f),
-                    _ => hooks.on_project = Some(f),
+                    "on_project" => hooks.on_project = Some(f),
+                    // api::HOOKS names a hook this match does not know: a bug in gil.
+                    unknown => {
+                        return Err(RuleError::new(
+                            RuleErrorKind::Sandbox,
+                            file,
+                            None,
+                            format!("the hook `{unknown}` is described but not dispatched"),
+                        ))
+                    }
                 }
             }
             other => {
@@ -209,7 +218,14 @@ pub(crate) fn parse(
             Some(1),
             "the rule defines no hook, so it would never run",
         ))
-        .help("define one of on_step, on_actor, on_asset, on_flow, on_project"));
+        .help(format!(
+            "define one of {}",
+            api::HOOKS
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
 
     let select = match table
