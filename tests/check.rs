@@ -16,9 +16,7 @@ fn every_check_fixture_renders_its_diagnostic() {
     settings.set_prepend_module_to_snapshot(false);
     let _guard = settings.bind_to_scope();
     insta::glob!("fixtures/check/*.yaml", |path| {
-        let relative = path
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap_or(path);
+        let relative = gil_tests::relative_to_crate(path);
         let err = gil_model::load(relative).expect_err("a check fixture must fail to load");
         assert!(!err.diagnostics.is_empty());
         for d in &err.diagnostics {

@@ -54,3 +54,10 @@ pub fn missing_tool(what: &str) {
     }
     eprintln!("skipped: {what}");
 }
+
+/// A fixture path as the tests crate's folder sees it (insta's `glob!` gives absolute
+/// paths): rendered paths in snapshots are then the same in every checkout.
+pub fn relative_to_crate(path: &Path) -> &Path {
+    path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path)
+}

@@ -40,10 +40,7 @@ fn every_test_file_fixture_reports_as_a_rule_author_reads_it() {
     settings.set_prepend_module_to_snapshot(false);
     let _guard = settings.bind_to_scope();
     insta::glob!("fixtures/testing/*.test.yaml", |path| {
-        // Relative to this crate, so rendered paths are the same in every checkout.
-        let relative = path
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap_or(path);
+        let relative = gil_tests::relative_to_crate(path);
         insta::assert_snapshot!("report", report(relative));
     });
 }
@@ -55,9 +52,7 @@ fn a_bad_test_file_is_a_positioned_error() {
     settings.set_prepend_module_to_snapshot(false);
     let _guard = settings.bind_to_scope();
     insta::glob!("fixtures/test-files-bad/*.test.yaml", |path| {
-        let relative = path
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap_or(path);
+        let relative = gil_tests::relative_to_crate(path);
         let err = testing::load_suite(relative).expect_err("a bad test file must not load");
         insta::assert_snapshot!("diagnostic", gil_tests::render_load_error(&err));
     });
