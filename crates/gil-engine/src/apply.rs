@@ -1,13 +1,18 @@
 //! Applying one rule's effects to the step's world, all together, after it finishes.
+//!
+//! Two passes: every effect is first checked against the others and the world (two
+//! sets of one attribute, a set flow also adjusted, a flow id taken twice) and each
+//! adjustment's flows are resolved; only then are the effects applied, in the order the
+//! rule made them.
 
 use std::collections::BTreeMap;
 
 use gil_rules::{
-    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowState,
-    Provenance, RuleError, RuleErrorKind, Touched, WorldState,
+    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowState, Level,
+    NewFlow, Provenance, Role, RuleError, RuleErrorKind, Touched, WorldState,
 };
 
-use crate::materialize::Persistent;
+use crate::materialize::{Persistent, CAPACITY_PREFIX};
 use crate::outcome::{Finding, RuleRole};
 use crate::trace::{AdjustRecord, Contribution, SetRecord, StepTrace};
 
@@ -19,8 +24,435 @@ pub(crate) struct StepAcc {
     pub roles: Vec<RuleRole>,
 }
 
+pub(crate) fn apply(
+    world: &mut WorldState,
+    effects: Vec<Effect>,
+    acc: &mut StepAcc,
+    persistent: &mut Persistent,
+    trace: &mut StepTrace,
+) -> Result<Touched, RuleError> {
+    // Check for conflicts before changing anything.
+    let resolved = check_and_resolve(world, &effects)?;
+    let mut touched = Touched::default();
+    for (effect, targets) in effects.into_iter().zip(resolved) {
+        let Effect { kind, provenance } = effect;
+        match kind {
+            EffectKind::Flow(flow) => create_flow(world, flow, provenance),
+            EffectKind::Adjust { op, .. } => {
+                adjust_flows(world, op, targets, &provenance, &mut touched, trace)?
+            }
+            EffectKind::Set {
+                entity,
+                id,
+                attr,
+                value,
+            } => {
+                let set = AttrSet {
+                    entity,
+                    id,
+                    attr,
+                    value,
+                };
+                apply_set(world, set, &provenance, &mut touched, persistent, trace)?
+            }
+            EffectKind::Metric { name, value } => add_metric(acc, trace, &name, value, &provenance),
+            EffectKind::Finding {
+                level,
+                message,
+                code,
+                subject,
+            } => acc
+                .findings
+                .push(finding(level, message, code, subject, &provenance)),
+            EffectKind::Role {
+                project,
+                actor,
+                role,
+                note,
+            } => acc
+                .roles
+                .push(rule_role(project, actor, role, note, &provenance)),
+        }
+    }
+    Ok(touched)
+}
+
+/// What the rule's effects have claimed so far, each with the call site that claimed it
+/// first: attributes set, flows adjusted (and whether by a set), flow ids created.
+#[derive(Default)]
+struct Claims<'e> {
+    sets: BTreeMap<(EntityKind, &'e str, &'e str), &'e Provenance>,
+    adjusted: BTreeMap<usize, (&'e Provenance, bool)>,
+    new_ids: BTreeMap<&'e str, &'e Provenance>,
+}
+
+/// Checks the effects against each other and the world, and resolves the flows each
+/// adjustment targets (no flows for other effects), one list per effect.
+fn check_and_resolve(world: &WorldState, effects: &[Effect]) -> Result<Vec<Vec<usize>>, RuleError> {
+    let flows_at_start = world.flows.len();
+    let mut claims = Claims::default();
+    let mut resolved: Vec<Vec<usize>> = Vec::with_capacity(effects.len());
+    for effect in effects {
+        let p = &effect.provenance;
+        let targets = match &effect.kind {
+            EffectKind::Set {
+                entity, id, attr, ..
+            } => {
+                claims.claim_set(*entity, id, attr, p)?;
+                Vec::new()
+            }
+            EffectKind::Adjust { target, op } => {
+                let targets = adjust_targets(world, target, flows_at_start);
+                let is_set = matches!(op, AdjustOp::Set(_));
+                claims.claim_adjusted(world, &targets, is_set, p)?;
+                targets
+            }
+            EffectKind::Flow(flow) => {
+                if let Some(id) = &flow.id {
+                    claims.claim_new_flow(world, id, p)?;
+                }
+                Vec::new()
+            }
+            // Metrics add up, findings and roles accumulate: none can conflict.
+            EffectKind::Metric { .. } | EffectKind::Finding { .. } | EffectKind::Role { .. } => {
+                Vec::new()
+            }
+        };
+        resolved.push(targets);
+    }
+    Ok(resolved)
+}
+
+impl<'e> Claims<'e> {
+    /// One attribute of one entity is set once per rule.
+    fn claim_set(
+        &mut self,
+        entity: EntityKind,
+        id: &'e str,
+        attr: &'e str,
+        p: &'e Provenance,
+    ) -> Result<(), RuleError> {
+        match self.sets.insert((entity, id, attr), p) {
+            Some(first) => Err(conflict(first, p, format!("`{id}.{attr}` is set"))),
+            None => Ok(()),
+        }
+    }
+
+    /// A flow may take several adjustments, but a set (`AdjustOp::Set`) only alone.
+    fn claim_adjusted(
+        &mut self,
+        world: &WorldState,
+        targets: &[usize],
+        is_set: bool,
+        p: &'e Provenance,
+    ) -> Result<(), RuleError> {
+        for &i in targets {
+            if let Some((first, first_set)) = self.adjusted.get(&i) {
+                if is_set || *first_set {
+                    let id = world.flows[i].id.clone();
+                    return Err(conflict(
+                        first,
+                        p,
+                        format!("flow `{id}` is set and adjusted"),
+                    ));
+                }
+            } else {
+                self.adjusted.insert(i, (p, is_set));
+            }
+        }
+        Ok(())
+    }
+
+    /// A new flow's id is neither in the step already nor created twice.
+    fn claim_new_flow(
+        &mut self,
+        world: &WorldState,
+        id: &'e str,
+        p: &'e Provenance,
+    ) -> Result<(), RuleError> {
+        if world.flow_index(id).is_some() {
+            return Err(effect_error(
+                p,
+                format!("ctx.flow: a flow with id `{id}` already exists in this step"),
+            ));
+        }
+        match self.new_ids.insert(id, p) {
+            Some(first) => Err(conflict(first, p, format!("flow `{id}` is created"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The flows an adjustment applies to, among those the world held before this rule's
+/// effects.
+fn adjust_targets(world: &WorldState, target: &AdjustTarget, flows_at_start: usize) -> Vec<usize> {
+    match target {
+        AdjustTarget::Flow(id) => world
+            .flow_index(id)
+            .into_iter()
+            .filter(|&i| i < flows_at_start)
+            .collect(),
+        AdjustTarget::Select(sel) => world.flows[..flows_at_start]
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| sel.matches_flow(f))
+            .map(|(i, _)| i)
+            .collect(),
+    }
+}
+
+/// A rule's new flow; without an id it gets one from the rule, ends and kind, made
+/// unique in the step. It takes the effect's strings instead of copying them.
+fn create_flow(world: &mut WorldState, flow: NewFlow, provenance: Provenance) {
+    let id = match flow.id {
+        Some(id) => id,
+        None => unique_flow_id(
+            world,
+            &format!(
+                "{}:{}->{}:{}",
+                provenance.rule, flow.from, flow.to, flow.kind
+            ),
+        ),
+    };
+    world.push_flow(FlowState {
+        id,
+        from: flow.from,
+        to: flow.to,
+        kind: flow.kind,
+        via: flow.via,
+        amount: flow.amount,
+        project: flow.project,
+        tags: flow.tags,
+        note: flow.note,
+        origin: FlowOrigin::Rule(provenance),
+    });
+}
+
+/// Scales, adds to or sets each target flow's amount, which must stay finite and not
+/// negative; each change is recorded for `explain`.
+fn adjust_flows(
+    world: &mut WorldState,
+    op: AdjustOp,
+    targets: Vec<usize>,
+    p: &Provenance,
+    touched: &mut Touched,
+    trace: &mut StepTrace,
+) -> Result<(), RuleError> {
+    for i in targets {
+        let flow = &mut world.flows[i];
+        let before = flow.amount;
+        let after = match op {
+            AdjustOp::Scale(s) => before * s,
+            AdjustOp::Add(a) => before + a,
+            AdjustOp::Set(v) => v,
+        };
+        if !after.is_finite() || after < 0.0 {
+            return Err(effect_error(
+                p,
+                format!(
+                    "ctx.adjust: flow `{}` would become {after} (from {before})",
+                    flow.id
+                ),
+            ));
+        }
+        flow.amount = after;
+        touched.flows.push(i);
+        trace
+            .adjustments
+            .entry(flow.id.clone())
+            .or_default()
+            .push(AdjustRecord {
+                provenance: p.clone(),
+                op,
+                before,
+                after,
+            });
+    }
+    Ok(())
+}
+
+/// A `ctx.set` effect's fields.
+struct AttrSet {
+    entity: EntityKind,
+    id: String,
+    attr: String,
+    value: AttrVal,
+}
+
+/// Sets an attribute, or an asset's capacity (`capacity.<name>`), for this step and the
+/// steps after it (`persistent`); the change is recorded for `explain`.
+fn apply_set(
+    world: &mut WorldState,
+    set: AttrSet,
+    p: &Provenance,
+    touched: &mut Touched,
+    persistent: &mut Persistent,
+    trace: &mut StepTrace,
+) -> Result<(), RuleError> {
+    let AttrSet {
+        entity,
+        id,
+        attr,
+        value,
+    } = set;
+    let capacity = attr
+        .strip_prefix(CAPACITY_PREFIX)
+        .filter(|_| entity == EntityKind::Asset);
+    let before = match capacity {
+        Some(cap) => set_capacity(world, &id, &attr, cap, &value, p, touched)?,
+        None => set_attr(world, entity, &id, &attr, &value, touched),
+    };
+    persistent.insert((entity, id.clone(), attr.clone()), value.clone());
+    trace.sets.push(SetRecord {
+        entity,
+        id,
+        attr,
+        before,
+        after: value,
+        provenance: p.clone(),
+    });
+    Ok(())
+}
+
+/// An asset's capacity `cap` (written as the attribute `attr`): a number, not negative.
+/// Returns the value it replaces.
+fn set_capacity(
+    world: &mut WorldState,
+    id: &str,
+    attr: &str,
+    cap: &str,
+    value: &AttrVal,
+    p: &Provenance,
+    touched: &mut Touched,
+) -> Result<Option<AttrVal>, RuleError> {
+    let AttrVal::Num(v) = value else {
+        return Err(effect_error(
+            p,
+            format!("ctx.set: `{attr}` is a capacity and takes a number"),
+        ));
+    };
+    if *v < 0.0 {
+        return Err(effect_error(
+            p,
+            format!("ctx.set: capacity `{cap}` cannot be negative ({v})"),
+        ));
+    }
+    let index = world.asset_index(id);
+    touched.assets.extend(index);
+    let asset = index.and_then(|i| world.assets.get_mut(i));
+    Ok(asset
+        .and_then(|a| a.capacity.insert(cap.to_string(), *v))
+        .map(AttrVal::Num))
+}
+
+/// An actor's or asset's attribute; returns the value it replaces.
+fn set_attr(
+    world: &mut WorldState,
+    entity: EntityKind,
+    id: &str,
+    attr: &str,
+    value: &AttrVal,
+    touched: &mut Touched,
+) -> Option<AttrVal> {
+    let attrs = match entity {
+        EntityKind::Actor => {
+            let index = world.actor_index(id);
+            touched.actors.extend(index);
+            index
+                .and_then(|i| world.actors.get_mut(i))
+                .map(|a| &mut a.attrs)
+        }
+        EntityKind::Asset => {
+            let index = world.asset_index(id);
+            touched.assets.extend(index);
+            index
+                .and_then(|i| world.assets.get_mut(i))
+                .map(|a| &mut a.attrs)
+        }
+    };
+    attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))
+}
+
+/// Adds to the step's metric and to the call site's contribution for `explain`.
+fn add_metric(acc: &mut StepAcc, trace: &mut StepTrace, name: &str, value: f64, p: &Provenance) {
+    // Look up before inserting: a name String per call was a large share of applying
+    // columnar and per-entity metrics.
+    match acc.metrics.get_mut(name) {
+        Some(sum) => *sum += value,
+        None => {
+            acc.metrics.insert(name.to_string(), value);
+        }
+    }
+    let contributions = match trace.metrics.get_mut(name) {
+        Some(list) => list,
+        None => trace.metrics.entry(name.to_string()).or_default(),
+    };
+    // Consecutive calls from one call site share one record (explain lists
+    // contributions per call site anyway).
+    match contributions.last_mut() {
+        Some(last) if last.provenance == *p => {
+            last.value += value;
+            last.calls += 1;
+        }
+        _ => contributions.push(Contribution {
+            provenance: p.clone(),
+            value,
+            calls: 1,
+        }),
+    }
+}
+
+/// A rule's finding; its code defaults to the rule's id.
+fn finding(
+    level: Level,
+    message: String,
+    code: Option<String>,
+    subject: Option<String>,
+    p: &Provenance,
+) -> Finding {
+    Finding {
+        level,
+        code: code.unwrap_or_else(|| p.rule.to_string()),
+        message,
+        step: Some(p.step),
+        subject,
+        rule: Some(p.rule.to_string()),
+        at: Some(site(p)),
+    }
+}
+
+/// A role a rule gives an actor in a project.
+fn rule_role(
+    project: String,
+    actor: String,
+    role: Role,
+    note: Option<String>,
+    p: &Provenance,
+) -> RuleRole {
+    RuleRole {
+        project,
+        actor,
+        role,
+        note,
+        rule: p.rule.to_string(),
+        at: site(p),
+        step: p.step,
+    }
+}
+
 fn site(p: &Provenance) -> String {
     format!("{}:{}", p.file, p.line)
+}
+
+/// An effect the world cannot take, located at the rule's call.
+fn effect_error(p: &Provenance, message: String) -> RuleError {
+    RuleError::new(
+        RuleErrorKind::Effect,
+        p.file.to_string(),
+        Some(p.line),
+        message,
+    )
+    .rule(p.rule.to_string())
 }
 
 fn conflict(first: &Provenance, second: &Provenance, what: String) -> RuleError {
@@ -32,285 +464,6 @@ fn conflict(first: &Provenance, second: &Provenance, what: String) -> RuleError 
     )
     .rule(second.rule.to_string())
     .help("a rule's effects are applied together, so the order between them is undefined; combine them into one")
-}
-
-pub(crate) fn apply(
-    world: &mut WorldState,
-    effects: Vec<Effect>,
-    acc: &mut StepAcc,
-    persistent: &mut Persistent,
-    trace: &mut StepTrace,
-) -> Result<Touched, RuleError> {
-    let flows_at_start = world.flows.len();
-    let mut touched = Touched::default();
-
-    // Check for conflicts before changing anything.
-    let mut sets: BTreeMap<(EntityKind, &str, &str), &Provenance> = BTreeMap::new();
-    let mut adjusted: BTreeMap<usize, (&Provenance, bool)> = BTreeMap::new();
-    let mut new_ids: BTreeMap<&str, &Provenance> = BTreeMap::new();
-    let mut resolved: Vec<Vec<usize>> = Vec::with_capacity(effects.len());
-    for effect in &effects {
-        let mut targets = Vec::new();
-        match &effect.kind {
-            EffectKind::Set {
-                entity, id, attr, ..
-            } => {
-                if let Some(first) =
-                    sets.insert((*entity, id.as_str(), attr.as_str()), &effect.provenance)
-                {
-                    return Err(conflict(
-                        first,
-                        &effect.provenance,
-                        format!("`{id}.{attr}` is set"),
-                    ));
-                }
-            }
-            EffectKind::Adjust { target, op } => {
-                targets = match target {
-                    AdjustTarget::Flow(id) => world
-                        .flow_index(id)
-                        .into_iter()
-                        .filter(|&i| i < flows_at_start)
-                        .collect(),
-                    AdjustTarget::Select(sel) => world.flows[..flows_at_start]
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, f)| sel.matches_flow(f))
-                        .map(|(i, _)| i)
-                        .collect(),
-                };
-                let is_set = matches!(op, AdjustOp::Set(_));
-                for &i in &targets {
-                    if let Some((first, first_set)) = adjusted.get(&i) {
-                        if is_set || *first_set {
-                            let id = world.flows[i].id.clone();
-                            return Err(conflict(
-                                first,
-                                &effect.provenance,
-                                format!("flow `{id}` is set and adjusted"),
-                            ));
-                        }
-                    } else {
-                        adjusted.insert(i, (&effect.provenance, is_set));
-                    }
-                }
-            }
-            EffectKind::Flow(f) => {
-                if let Some(id) = &f.id {
-                    if world.flow_index(id).is_some() {
-                        return Err(RuleError::new(
-                            RuleErrorKind::Effect,
-                            effect.provenance.file.to_string(),
-                            Some(effect.provenance.line),
-                            format!("ctx.flow: a flow with id `{id}` already exists in this step"),
-                        )
-                        .rule(effect.provenance.rule.to_string()));
-                    }
-                    if let Some(first) = new_ids.insert(id.as_str(), &effect.provenance) {
-                        return Err(conflict(
-                            first,
-                            &effect.provenance,
-                            format!("flow `{id}` is created"),
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        resolved.push(targets);
-    }
-
-    for (effect, targets) in effects.into_iter().zip(resolved) {
-        let Effect { kind, provenance } = effect;
-        let p = &provenance;
-        // New flows take the effect's strings instead of copying them.
-        let kind = match kind {
-            EffectKind::Flow(f) => {
-                let id = match f.id {
-                    Some(id) => id,
-                    None => unique_flow_id(
-                        world,
-                        &format!("{}:{}->{}:{}", p.rule, f.from, f.to, f.kind),
-                    ),
-                };
-                world.push_flow(FlowState {
-                    id,
-                    from: f.from,
-                    to: f.to,
-                    kind: f.kind,
-                    via: f.via,
-                    amount: f.amount,
-                    project: f.project,
-                    tags: f.tags,
-                    note: f.note,
-                    origin: FlowOrigin::Rule(provenance),
-                });
-                continue;
-            }
-            other => other,
-        };
-        match &kind {
-            EffectKind::Adjust { op, .. } => {
-                for i in targets {
-                    let flow = &mut world.flows[i];
-                    let before = flow.amount;
-                    let after = match op {
-                        AdjustOp::Scale(s) => before * s,
-                        AdjustOp::Add(a) => before + a,
-                        AdjustOp::Set(v) => *v,
-                    };
-                    if !after.is_finite() || after < 0.0 {
-                        return Err(RuleError::new(
-                            RuleErrorKind::Effect,
-                            p.file.to_string(),
-                            Some(p.line),
-                            format!(
-                                "ctx.adjust: flow `{}` would become {after} (from {before})",
-                                flow.id
-                            ),
-                        )
-                        .rule(p.rule.to_string()));
-                    }
-                    flow.amount = after;
-                    touched.flows.push(i);
-                    trace
-                        .adjustments
-                        .entry(flow.id.clone())
-                        .or_default()
-                        .push(AdjustRecord {
-                            provenance: p.clone(),
-                            op: *op,
-                            before,
-                            after,
-                        });
-                }
-            }
-            EffectKind::Flow(_) => {} // applied above
-            EffectKind::Set {
-                entity,
-                id,
-                attr,
-                value,
-            } => {
-                let capacity = attr
-                    .strip_prefix(crate::materialize::CAPACITY_PREFIX)
-                    .filter(|_| *entity == EntityKind::Asset);
-                let before = match capacity {
-                    Some(cap) => {
-                        let effect_error = |message: String| {
-                            RuleError::new(
-                                RuleErrorKind::Effect,
-                                p.file.to_string(),
-                                Some(p.line),
-                                message,
-                            )
-                            .rule(p.rule.to_string())
-                        };
-                        let AttrVal::Num(v) = value else {
-                            return Err(effect_error(format!(
-                                "ctx.set: `{attr}` is a capacity and takes a number"
-                            )));
-                        };
-                        if *v < 0.0 {
-                            return Err(effect_error(format!(
-                                "ctx.set: capacity `{cap}` cannot be negative ({v})"
-                            )));
-                        }
-                        let index = world.asset_index(id);
-                        touched.assets.extend(index);
-                        let asset = index.and_then(|i| world.assets.get_mut(i));
-                        asset
-                            .and_then(|a| a.capacity.insert(cap.to_string(), *v))
-                            .map(AttrVal::Num)
-                    }
-                    None => {
-                        let attrs = match entity {
-                            EntityKind::Actor => {
-                                let index = world.actor_index(id);
-                                touched.actors.extend(index);
-                                index
-                                    .and_then(|i| world.actors.get_mut(i))
-                                    .map(|a| &mut a.attrs)
-                            }
-                            EntityKind::Asset => {
-                                let index = world.asset_index(id);
-                                touched.assets.extend(index);
-                                index
-                                    .and_then(|i| world.assets.get_mut(i))
-                                    .map(|a| &mut a.attrs)
-                            }
-                        };
-                        attrs.and_then(|a| a.insert(attr.clone(), value.clone()))
-                    }
-                };
-                persistent.insert((*entity, id.clone(), attr.clone()), value.clone());
-                trace.sets.push(SetRecord {
-                    entity: *entity,
-                    id: id.clone(),
-                    attr: attr.clone(),
-                    before,
-                    after: value.clone(),
-                    provenance: p.clone(),
-                });
-            }
-            EffectKind::Metric { name, value } => {
-                // Look up before inserting: a name String per call was a large share of
-                // applying columnar and per-entity metrics.
-                match acc.metrics.get_mut(name) {
-                    Some(sum) => *sum += value,
-                    None => {
-                        acc.metrics.insert(name.clone(), *value);
-                    }
-                }
-                let contributions = match trace.metrics.get_mut(name) {
-                    Some(list) => list,
-                    None => trace.metrics.entry(name.clone()).or_default(),
-                };
-                // Consecutive calls from one call site share one record (explain lists
-                // contributions per call site anyway).
-                match contributions.last_mut() {
-                    Some(last) if last.provenance == *p => {
-                        last.value += value;
-                        last.calls += 1;
-                    }
-                    _ => contributions.push(Contribution {
-                        provenance: p.clone(),
-                        value: *value,
-                        calls: 1,
-                    }),
-                }
-            }
-            EffectKind::Finding {
-                level,
-                message,
-                code,
-                subject,
-            } => acc.findings.push(Finding {
-                level: *level,
-                code: code.clone().unwrap_or_else(|| p.rule.to_string()),
-                message: message.clone(),
-                step: Some(p.step),
-                subject: subject.clone(),
-                rule: Some(p.rule.to_string()),
-                at: Some(site(p)),
-            }),
-            EffectKind::Role {
-                project,
-                actor,
-                role,
-                note,
-            } => acc.roles.push(RuleRole {
-                project: project.clone(),
-                actor: actor.clone(),
-                role: *role,
-                note: note.clone(),
-                rule: p.rule.to_string(),
-                at: site(p),
-                step: p.step,
-            }),
-        }
-    }
-    Ok(touched)
 }
 
 fn unique_flow_id(world: &WorldState, base: &str) -> String {

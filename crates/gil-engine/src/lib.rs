@@ -14,17 +14,19 @@ mod materialize;
 pub mod outcome;
 pub mod parallel;
 pub mod roles;
+mod settle;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gil_model::metric::{Direction, MetricKey, PowerMeasure};
+use gil_model::metric::MetricKey;
 
 use gil_model::code::Code;
 use gil_model::diag::Diagnostic;
-use gil_model::{FlowKind, LoadError, Scenario};
+use gil_model::{LoadError, Scenario};
 use gil_rules::{
     FlowState, KnownNames, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
 };
@@ -32,6 +34,7 @@ use gil_rules::{
 pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
 pub use materialize::{materialize, params_at};
 pub use outcome::*;
+use settle::{settle, Settled};
 pub use trace::Trace;
 
 #[derive(Debug, thiserror::Error)]
@@ -188,149 +191,53 @@ pub fn evaluate(
 ) -> Result<Evaluation, EngineError> {
     check_params(s, &options.params)?;
     let started = Instant::now();
-    let mut rules_time = Duration::ZERO;
     let mut workers = if options.threads > 1 {
         Some(parallel::Workers::start(options.threads, rules)?)
     } else {
         None
     };
-    let mut persistent = materialize::Persistent::new();
-    let mut history: Vec<std::sync::Arc<Vec<FlowState>>> = Vec::new();
-    let mut steps = Vec::new();
-    let mut findings = Vec::new();
-    let mut analyses = Analyses::default();
-    let mut rule_roles = Vec::new();
-    let mut trace = Trace::default();
-    let regions: BTreeSet<String> = s
-        .assets
-        .iter()
-        .filter_map(|a| a.region.as_ref().map(|r| r.value.clone()))
-        .collect();
-    // With threads, a step is settled on a helper thread while the next step's rules
-    // run: settling only reads the step's final world. Results are joined in year
-    // order, so the outcome is the same for any number of threads.
-    let pipelined = options.threads > 1;
-
-    std::thread::scope(|scope| -> Result<(), EngineError> {
-        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Result<Settled, EngineError>>> =
-            None;
-        let mut collect = |settled: Settled| {
-            findings.extend(settled.findings);
-            analyses.compute.extend(settled.compute);
-            analyses.power.extend(settled.power);
-            steps.push(settled.step);
-        };
-        let join = |handle: std::thread::ScopedJoinHandle<'_, Result<Settled, EngineError>>| {
-            handle.join().unwrap_or_else(|_| {
-                Err(EngineError::Invariant {
-                    year: 0,
-                    message: "a settling thread panicked".into(),
-                })
-            })
-        };
-        for year in s.years() {
-            let mut world = materialize(s, year, &options.params, &persistent);
-            world.history = std::mem::take(&mut history);
-            rules.set_world(world)?;
-            let mut acc = apply::StepAcc::default();
-            let mut step_trace = trace::StepTrace {
-                year,
-                ..Default::default()
-            };
-            let rules_started = Instant::now();
-            let ran = run_rules(
-                rules,
-                options,
-                workers.as_mut(),
-                &mut acc,
-                &mut persistent,
-                &mut step_trace,
-            );
-            rules_time += rules_started.elapsed();
-            if let Err(e) = ran {
-                // An earlier step's failure (an invariant) came first.
-                if let Some(handle) = pending.take() {
-                    join(handle)?;
-                }
-                return Err(e);
-            }
-            let mut world = rules.take_world();
-            history = std::mem::take(&mut world.history);
-            check_metric_names(s, &regions, &acc, &step_trace)?;
-            rule_roles.extend(acc.roles);
-            // Kept for the rest of the run (trace, ctx.total, circular analysis): drop the
-            // spare capacity the rules' pushes left (up to half the vector).
-            world.flows.shrink_to_fit();
-            let flows = std::sync::Arc::new(std::mem::take(&mut world.flows));
-            let job = {
-                let flows = flows.clone();
-                let (metrics, step_findings) = (acc.metrics, acc.findings);
-                let all_flows = options.all_flows;
-                move || settle(s, world, &flows, metrics, step_findings, all_flows)
-            };
-            if pipelined {
-                if let Some(handle) = pending.take() {
-                    collect(join(handle)?);
-                }
-                pending = Some(scope.spawn(job));
-            } else {
-                collect(job()?);
-            }
-            step_trace.flows = flows.clone();
-            trace.steps.push(step_trace);
-            history.push(flows);
-        }
-        if let Some(handle) = pending.take() {
-            collect(join(handle)?);
-        }
-        Ok(())
-    })?;
-
-    let warn_share = s
-        .param("analysis.circular.warn_share", *s.years().end())
-        .unwrap_or(0.2);
-    let warn_share = options
-        .params
-        .get("analysis.circular.warn_share")
-        .and_then(|d| d.at(*s.years().end()))
-        .unwrap_or(warn_share);
-    analyses.circular = analysis::circular(&history, warn_share, &mut findings);
-    let known_metric = |name: &str| {
-        steps.iter().any(|st| st.metrics.contains_key(name))
-            || is_builtin_metric_name(s, &regions, name)
+    let regions = asset_regions(s);
+    let mut step_loop = StepLoop {
+        s,
+        rules,
+        options,
+        regions: &regions,
+        workers: workers.as_mut(),
+        persistent: materialize::Persistent::new(),
+        history: Vec::new(),
+        rules_time: Duration::ZERO,
+        collected: Collected::default(),
     };
-    analyses.targets = analysis::targets(s, &steps, known_metric, &mut findings);
+    step_loop.run()?;
+    let StepLoop {
+        history,
+        rules_time,
+        collected,
+        ..
+    } = step_loop;
+    let Collected {
+        steps,
+        mut findings,
+        mut analyses,
+        rule_roles,
+        trace,
+    } = collected;
+
+    run_analyses(
+        s,
+        options,
+        &regions,
+        &history,
+        &steps,
+        &mut analyses,
+        &mut findings,
+    );
     sort_findings(&mut findings);
     let roles = roles::build(s, &trace, &rule_roles, &analyses.targets, &findings);
-    let mut ledger_total: BTreeMap<String, LedgerEntry> = BTreeMap::new();
-    for step in &steps {
-        for (id, entry) in &step.ledger {
-            ledger_total.entry(id.clone()).or_default().add(entry);
-        }
-    }
-
     let outcome = Outcome {
-        scenario: ScenarioSummary {
-            id: s.id().to_string(),
-            title: s.header.title.clone(),
-            currency: s.currency().to_string(),
-            horizon: [*s.years().start(), *s.years().end()],
-            rules: rules
-                .order()
-                .iter()
-                .filter_map(|&i| rules.rules().get(i))
-                .map(|r| RuleSummary {
-                    id: r.id.clone(),
-                    title: r.title.clone(),
-                    kind: r.kind.clone(),
-                    file: r.file.clone(),
-                    params: r.params.clone(),
-                })
-                .collect(),
-            sources: s.all_sources(),
-        },
+        scenario: scenario_summary(s, rules),
+        ledger_total: ledger_over_horizon(&steps),
         steps,
-        ledger_total,
         findings,
         analyses,
         roles,
@@ -345,6 +252,261 @@ pub fn evaluate(
         rules_time,
         analyses_time,
     })
+}
+
+/// The regions of the scenario's assets: a power metric of one of them is a built-in
+/// metric name.
+fn asset_regions(s: &Scenario) -> BTreeSet<String> {
+    s.assets
+        .iter()
+        .filter_map(|a| a.region.as_ref().map(|r| r.value.clone()))
+        .collect()
+}
+
+/// What the settled steps add to the outcome, in year order.
+#[derive(Default)]
+struct Collected {
+    steps: Vec<Step>,
+    findings: Vec<Finding>,
+    analyses: Analyses,
+    rule_roles: Vec<RuleRole>,
+    trace: Trace,
+}
+
+impl Collected {
+    fn collect(&mut self, settled: Settled) {
+        self.findings.extend(settled.findings);
+        self.analyses.compute.extend(settled.compute);
+        self.analyses.power.extend(settled.power);
+        self.steps.push(settled.step);
+    }
+}
+
+/// The loop over the years and what it carries from one step to the next.
+struct StepLoop<'a> {
+    s: &'a Scenario,
+    rules: &'a RuleRuntime,
+    options: &'a Options,
+    regions: &'a BTreeSet<String>,
+    workers: Option<&'a mut parallel::Workers>,
+    /// Attributes rules set, kept for the later steps.
+    persistent: materialize::Persistent,
+    /// Every finished step's flows, in year order; the rules read them as the history.
+    history: Vec<Arc<Vec<FlowState>>>,
+    /// Wall-clock time in rules: their calls and applying their effects.
+    rules_time: Duration,
+    collected: Collected,
+}
+
+impl<'a> StepLoop<'a> {
+    /// Every step in year order. With threads, a step is settled on a helper thread
+    /// while the next step's rules run: settling only reads the step's final world.
+    /// Results are joined in year order, so the outcome is the same for any number of
+    /// threads.
+    fn run(&mut self) -> Result<(), EngineError> {
+        let pipelined = self.options.threads > 1;
+        std::thread::scope(|scope| -> Result<(), EngineError> {
+            let mut settler = Settler {
+                scope: pipelined.then_some(scope),
+                pending: None,
+            };
+            for year in self.s.years() {
+                self.run_step(year, &mut settler)?;
+            }
+            settler.finish(&mut self.collected)
+        })
+    }
+
+    /// One step: the year's world to the rules, every rule run on it, then its final
+    /// world settled through `settler` and its flows kept for the trace and the steps
+    /// after it.
+    fn run_step<'scope>(
+        &mut self,
+        year: i32,
+        settler: &mut Settler<'scope, '_>,
+    ) -> Result<(), EngineError>
+    where
+        'a: 'scope,
+    {
+        self.hand_world_to_rules(year)?;
+        let mut acc = apply::StepAcc::default();
+        let mut step_trace = trace::StepTrace {
+            year,
+            ..Default::default()
+        };
+        let rules_started = Instant::now();
+        let ran = run_rules(
+            self.rules,
+            self.options,
+            self.workers.as_deref_mut(),
+            &mut acc,
+            &mut self.persistent,
+            &mut step_trace,
+        );
+        self.rules_time += rules_started.elapsed();
+        if let Err(e) = ran {
+            // An earlier step's failure (an invariant) came first.
+            settler.abandon()?;
+            return Err(e);
+        }
+        let (world, flows) = self.take_world_back();
+        check_metric_names(self.s, self.regions, &acc, &step_trace)?;
+        let apply::StepAcc {
+            metrics,
+            findings,
+            roles,
+        } = acc;
+        self.collected.rule_roles.extend(roles);
+        let job = {
+            let s = self.s;
+            let flows = flows.clone();
+            let all_flows = self.options.all_flows;
+            move || settle(s, world, &flows, metrics, findings, all_flows)
+        };
+        settler.settle(job, &mut self.collected)?;
+        step_trace.flows = flows.clone();
+        self.collected.trace.steps.push(step_trace);
+        self.history.push(flows);
+        Ok(())
+    }
+
+    /// The year's world, with every earlier step's flows as its history, to the rules.
+    fn hand_world_to_rules(&mut self, year: i32) -> Result<(), EngineError> {
+        let mut world = materialize(self.s, year, &self.options.params, &self.persistent);
+        world.history = std::mem::take(&mut self.history);
+        self.rules.set_world(world)?;
+        Ok(())
+    }
+
+    /// The world back from the rules once they have run: the history returns to the
+    /// loop, and the step's flows leave the world to be shared (settling, the trace,
+    /// the later steps' history).
+    fn take_world_back(&mut self) -> (WorldState, Arc<Vec<FlowState>>) {
+        let mut world = self.rules.take_world();
+        self.history = std::mem::take(&mut world.history);
+        // Kept for the rest of the run (trace, ctx.total, circular analysis): drop the
+        // spare capacity the rules' pushes left (up to half the vector).
+        world.flows.shrink_to_fit();
+        let flows = Arc::new(std::mem::take(&mut world.flows));
+        (world, flows)
+    }
+}
+
+/// A step's settling, on its way to the outcome.
+type SettleHandle<'scope> = std::thread::ScopedJoinHandle<'scope, Result<Settled, EngineError>>;
+
+/// Settles steps in year order: each one at once, or (with a `scope`) on a helper
+/// thread while the next step's rules run, joined before the next one is spawned.
+struct Settler<'scope, 'env> {
+    scope: Option<&'scope std::thread::Scope<'scope, 'env>>,
+    pending: Option<SettleHandle<'scope>>,
+}
+
+impl<'scope> Settler<'scope, '_> {
+    /// Settles a step after the one before it, collecting each result as it is joined.
+    fn settle(
+        &mut self,
+        job: impl FnOnce() -> Result<Settled, EngineError> + Send + 'scope,
+        collected: &mut Collected,
+    ) -> Result<(), EngineError> {
+        match self.scope {
+            Some(scope) => {
+                if let Some(handle) = self.pending.take() {
+                    collected.collect(join_settled(handle)?);
+                }
+                self.pending = Some(scope.spawn(job));
+            }
+            None => collected.collect(job()?),
+        }
+        Ok(())
+    }
+
+    /// Collects the last step, once every step has run.
+    fn finish(&mut self, collected: &mut Collected) -> Result<(), EngineError> {
+        if let Some(handle) = self.pending.take() {
+            collected.collect(join_settled(handle)?);
+        }
+        Ok(())
+    }
+
+    /// A later step failed: waits for the step being settled, whose own failure is
+    /// reported instead.
+    fn abandon(&mut self) -> Result<(), EngineError> {
+        if let Some(handle) = self.pending.take() {
+            join_settled(handle)?;
+        }
+        Ok(())
+    }
+}
+
+fn join_settled(handle: SettleHandle<'_>) -> Result<Settled, EngineError> {
+    handle.join().unwrap_or_else(|_| {
+        Err(EngineError::Invariant {
+            year: 0,
+            message: "a settling thread panicked".into(),
+        })
+    })
+}
+
+/// The analyses of the whole run, once every step is settled: circular financing over
+/// every step's flows, then the projects' targets.
+fn run_analyses(
+    s: &Scenario,
+    options: &Options,
+    regions: &BTreeSet<String>,
+    history: &[Arc<Vec<FlowState>>],
+    steps: &[Step],
+    analyses: &mut Analyses,
+    findings: &mut Vec<Finding>,
+) {
+    let warn_share = s
+        .param("analysis.circular.warn_share", *s.years().end())
+        .unwrap_or(0.2);
+    let warn_share = options
+        .params
+        .get("analysis.circular.warn_share")
+        .and_then(|d| d.at(*s.years().end()))
+        .unwrap_or(warn_share);
+    analyses.circular = analysis::circular(history, warn_share, findings);
+    let known_metric = |name: &str| {
+        steps.iter().any(|st| st.metrics.contains_key(name))
+            || is_builtin_metric_name(s, regions, name)
+    };
+    analyses.targets = analysis::targets(s, steps, known_metric, findings);
+}
+
+/// Every actor's ledger summed over the horizon.
+fn ledger_over_horizon(steps: &[Step]) -> BTreeMap<String, LedgerEntry> {
+    let mut ledger_total: BTreeMap<String, LedgerEntry> = BTreeMap::new();
+    for step in steps {
+        for (id, entry) in &step.ledger {
+            ledger_total.entry(id.clone()).or_default().add(entry);
+        }
+    }
+    ledger_total
+}
+
+/// The scenario as the outcome names it, with its rules in evaluation order.
+fn scenario_summary(s: &Scenario, rules: &RuleRuntime) -> ScenarioSummary {
+    ScenarioSummary {
+        id: s.id().to_string(),
+        title: s.header.title.clone(),
+        currency: s.currency().to_string(),
+        horizon: [*s.years().start(), *s.years().end()],
+        rules: rules
+            .order()
+            .iter()
+            .filter_map(|&i| rules.rules().get(i))
+            .map(|r| RuleSummary {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                kind: r.kind.clone(),
+                file: r.file.clone(),
+                params: r.params.clone(),
+            })
+            .collect(),
+        sources: s.all_sources(),
+    }
 }
 
 /// Runs every rule of the step in order, applying each rule's effects when it ends.
@@ -419,60 +581,6 @@ fn check_metric_names(
     .into())
 }
 
-/// What one step adds to the outcome once its rules have run.
-struct Settled {
-    step: Step,
-    findings: Vec<Finding>,
-    compute: Vec<ComputeLine>,
-    power: Vec<PowerLine>,
-}
-
-/// Ledger, conservation check, built-in metrics, compute and power analyses and the
-/// outcome's flow lines of one step. Reads only that step's final world.
-fn settle(
-    s: &Scenario,
-    world: WorldState,
-    flows: &[FlowState],
-    rule_metrics: BTreeMap<String, f64>,
-    rule_findings: Vec<Finding>,
-    all_flows: bool,
-) -> Result<Settled, EngineError> {
-    // `world.flows` is empty here: the step's flows come as `flows`, shared with the trace.
-    let ledger = ledger(flows);
-    check_conservation(s, world.year, flows, &ledger)?;
-    let mut metrics = builtin_metrics(&ledger);
-    let mut findings = rule_findings;
-    let compute = analysis::compute(&world, flows, &mut findings);
-    let power = analysis::power(&world, flows, &mut findings);
-    for line in &power {
-        for (measure, value) in [
-            (PowerMeasure::Demand, line.demand_mw),
-            (PowerMeasure::Capacity, line.capacity_mw),
-            (PowerMeasure::Shortfall, line.shortfall_mw),
-        ] {
-            let key = MetricKey::Power {
-                measure,
-                region: &line.region,
-            };
-            metrics.insert(key.to_string(), value);
-        }
-    }
-    let rule_made = rule_metrics.keys().cloned().collect();
-    metrics.extend(rule_metrics);
-    Ok(Settled {
-        step: Step {
-            year: world.year,
-            flows: flow_lines(flows, s.currency(), all_flows),
-            metrics,
-            ledger,
-            rule_metrics: rule_made,
-        },
-        findings,
-        compute,
-        power,
-    })
-}
-
 /// Whether `name` is a built-in metric of this scenario: the built-in form, for an
 /// entity or region it has.
 fn is_builtin_metric_name(s: &Scenario, regions: &BTreeSet<String>, name: &str) -> bool {
@@ -498,165 +606,4 @@ fn sort_findings(findings: &mut [Finding]) {
         };
         key(a).cmp(&key(b))
     });
-}
-
-fn ledger(flows: &[FlowState]) -> BTreeMap<String, LedgerEntry> {
-    // Sum under borrowed ids in a hash map, sort once at the end: ids share prefixes,
-    // so a B-tree of strings spent most of settling in comparisons.
-    let mut sums: rustc_hash::FxHashMap<&str, LedgerEntry> = Default::default();
-    for f in flows.iter().filter(|f| f.amount != 0.0) {
-        let via = f.via.as_deref().unwrap_or("-");
-        let kind = f.kind.as_str();
-        sums.entry(&f.from)
-            .or_default()
-            .outflow
-            .add(kind, via, f.amount);
-        sums.entry(&f.to)
-            .or_default()
-            .inflow
-            .add(kind, via, f.amount);
-    }
-    sums.into_iter()
-        .map(|(id, entry)| (id.to_string(), entry))
-        .collect()
-}
-
-fn builtin_metrics(ledger: &BTreeMap<String, LedgerEntry>) -> BTreeMap<String, f64> {
-    let mut metrics = BTreeMap::new();
-    for (id, entry) in ledger {
-        for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
-            for (direction, value) in [
-                (Direction::In, entry.total_in(kind.as_str())),
-                (Direction::Out, entry.total_out(kind.as_str())),
-            ] {
-                if value != 0.0 {
-                    let key = MetricKey::Flow {
-                        kind,
-                        direction,
-                        entity: id,
-                    };
-                    metrics.insert(key.to_string(), value);
-                }
-            }
-        }
-    }
-    metrics
-}
-
-/// Σ(in − out) over non-boundary entities equals boundary out − boundary in.
-fn check_conservation(
-    s: &Scenario,
-    year: i32,
-    flows: &[FlowState],
-    ledger: &BTreeMap<String, LedgerEntry>,
-) -> Result<(), EngineError> {
-    let is_boundary = |id: &str| s.actor(id).is_some_and(|a| a.kind.value == "boundary");
-    let mut inside = 0.0;
-    let mut boundary = 0.0;
-    let mut volume = 0.0;
-    for (id, entry) in ledger {
-        let net = entry.total_in("funding") - entry.total_out("funding");
-        volume += entry.total_in("funding") + entry.total_out("funding");
-        if is_boundary(id) {
-            boundary -= net;
-        } else {
-            inside += net;
-        }
-    }
-    let flows_total: f64 = flows
-        .iter()
-        .filter(|f| f.kind == FlowKind::Funding)
-        .map(|f| f.amount)
-        .sum();
-    if (inside - boundary).abs() > 1e-9 * volume.max(1.0)
-        || (volume - 2.0 * flows_total).abs() > 1e-9 * volume.max(1.0)
-    {
-        return Err(EngineError::Invariant {
-            year,
-            message: format!("money is not conserved: inside {inside}, boundary {boundary}, ledger volume {volume}, flows {flows_total}"),
-        });
-    }
-    Ok(())
-}
-
-/// (from, kind, via): one aggregated line of the outcome.
-type FlowKey<'a> = (&'a str, FlowKind, Option<&'a str>);
-
-/// What one aggregated line adds up while it is built.
-struct LineSum<'a> {
-    amount: f64,
-    count: usize,
-    receivers: rustc_hash::FxHashSet<&'a str>,
-    rules: BTreeSet<&'a str>,
-    first_id: &'a str,
-}
-
-/// The step's flows for the outcome: every flow (`--flows`), or by default one line per
-/// paying actor, kind and `via` — the outcome stays proportional to actors, not to the
-/// flows rules create; every flow stays in the trace for `explain` and `--flows`.
-fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
-    let rule_of = |f: &FlowState| match &f.origin {
-        gil_rules::FlowOrigin::Rule(p) => Some(p.rule.to_string()),
-        gil_rules::FlowOrigin::Scenario(_) => None,
-    };
-    if all {
-        let mut lines: Vec<FlowLine> = flows
-            .iter()
-            .map(|f| FlowLine {
-                id: Some(f.id.clone()),
-                from: f.from.clone(),
-                to: Some(f.to.clone()),
-                kind: f.kind,
-                via: f.via.clone(),
-                amount: f.amount,
-                unit: f.kind.base_unit(currency),
-                count: 1,
-                recipients: 1,
-                rules: rule_of(f).into_iter().collect(),
-            })
-            .collect();
-        lines.sort_by(|a, b| {
-            (&a.from, &a.to, &a.kind, &a.via, &a.id).cmp(&(&b.from, &b.to, &b.kind, &b.via, &b.id))
-        });
-        return lines;
-    }
-    // Grouped in a hash map and sorted once: a B-tree keyed by ids sharing prefixes
-    // spent its time comparing strings.
-    let mut grouped: rustc_hash::FxHashMap<FlowKey<'_>, LineSum<'_>> = Default::default();
-    for f in flows.iter().filter(|f| f.amount != 0.0) {
-        let line = grouped
-            .entry((&f.from, f.kind, f.via.as_deref()))
-            .or_insert_with(|| LineSum {
-                amount: 0.0,
-                count: 0,
-                receivers: Default::default(),
-                rules: BTreeSet::new(),
-                first_id: &f.id,
-            });
-        line.amount += f.amount;
-        line.count += 1;
-        line.receivers.insert(&f.to);
-        if let gil_rules::FlowOrigin::Rule(p) = &f.origin {
-            line.rules.insert(&p.rule);
-        }
-    }
-    let mut grouped: Vec<(FlowKey<'_>, LineSum<'_>)> = grouped.into_iter().collect();
-    grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    grouped
-        .into_iter()
-        .map(|((from, kind, via), line)| FlowLine {
-            id: (line.count == 1).then(|| line.first_id.to_string()),
-            unit: kind.base_unit(currency),
-            from: from.to_string(),
-            to: (line.receivers.len() == 1)
-                .then(|| line.receivers.iter().next().map(|r| r.to_string()))
-                .flatten(),
-            kind,
-            via: via.map(str::to_string),
-            amount: line.amount,
-            count: line.count,
-            recipients: line.receivers.len(),
-            rules: line.rules.into_iter().map(str::to_string).collect(),
-        })
-        .collect()
 }
