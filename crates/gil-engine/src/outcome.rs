@@ -404,6 +404,11 @@ impl Outcome {
             .collect()
     }
 
+    /// Findings at exactly `level`.
+    pub fn findings_at(&self, level: Level) -> usize {
+        self.findings.iter().filter(|f| f.level == level).count()
+    }
+
     /// Findings at `level` or above.
     pub fn count_findings(&self, level: Level) -> usize {
         self.findings.iter().filter(|f| f.level >= level).count()

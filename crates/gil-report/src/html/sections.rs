@@ -56,12 +56,8 @@ fn header(page: &mut String, cx: &Page<'_>) {
 fn summary(page: &mut String, cx: &Page<'_>) {
     let s = cx.scenario;
     let o = &cx.evaluation.outcome;
-    let warnings = o.findings.iter().filter(|f| f.level == Level::Warn).count();
-    let errors = o
-        .findings
-        .iter()
-        .filter(|f| f.level == Level::Error)
-        .count();
+    let warnings = o.findings_at(Level::Warn);
+    let errors = o.findings_at(Level::Error);
     let met = o.analyses.targets.iter().filter(|t| t.met).count();
     let shortfalls: BTreeSet<&str> = o
         .analyses

@@ -89,12 +89,8 @@ fn rules_section(out: &mut String, o: &Outcome, markdown: bool) {
 
 /// Every finding, with the rule and call site that reported it.
 fn findings_section(out: &mut String, o: &Outcome, markdown: bool, color: bool) {
-    let warnings = o.findings.iter().filter(|f| f.level == Level::Warn).count();
-    let errors = o
-        .findings
-        .iter()
-        .filter(|f| f.level == Level::Error)
-        .count();
+    let warnings = o.findings_at(Level::Warn);
+    let errors = o.findings_at(Level::Error);
     heading(
         out,
         markdown,
@@ -353,24 +349,16 @@ fn metrics_section(out: &mut String, o: &Outcome, markdown: bool) {
         return;
     }
     heading(out, markdown, 2, "Metrics");
-    let mut header = vec!["metric".to_string()];
-    header.extend(o.steps.iter().map(|s| s.year.to_string()));
-    let mut t = Table {
-        right: vec![true; header.len()],
-        header,
-        rows: Vec::new(),
-    };
-    t.right[0] = false;
-    for name in names {
-        let mut row = vec![name.to_string()];
-        row.extend(o.steps.iter().map(|s| {
-            s.metrics
+    let years: Vec<i32> = o.steps.iter().map(|s| s.year).collect();
+    let t = year_pivot("metric", &names, &years, |name, year| {
+        let step = o.steps.iter().find(|s| s.year == year)?;
+        Some(
+            step.metrics
                 .get(name)
                 .map(|v| human(*v))
-                .unwrap_or_else(|| "–".into())
-        }));
-        t.row(row);
-    }
+                .unwrap_or_else(|| "–".into()),
+        )
+    });
     out.push_str(&t.render(markdown));
 }
 
