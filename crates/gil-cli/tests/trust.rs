@@ -671,3 +671,22 @@ fn a_rule_fault_names_the_year_and_the_entity_and_the_cli_says_how_to_raise_a_li
     assert!(stderr.contains("error[rule-deadline]"), "{stderr}");
     assert!(stderr.contains("--call-deadline SECONDS"), "{stderr}");
 }
+
+#[test]
+fn explain_shows_a_written_capacity_as_the_attribute_rules_set() {
+    let out = String::from_utf8(ok(gil_in(
+        &root(),
+        &[
+            "explain",
+            "examples/minimal/scenario.yaml",
+            "cluster.capacity.gpus",
+        ],
+    )))
+    .unwrap();
+    assert!(
+        out.contains("written in the scenario at scenario.yaml:21:87"),
+        "{out}"
+    );
+    assert!(out.contains("  2026: 1000\n"), "{out}");
+    assert!(!out.contains("not set"), "{out}");
+}

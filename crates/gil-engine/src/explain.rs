@@ -455,8 +455,20 @@ fn attr_explanation(s: &Scenario, eval: &Evaluation, id: &str, attr: &str) -> Ex
         .actor(id)
         .and_then(|a| a.attrs.get(attr).map(|v| (v.clone(), a.source.clone())))
         .or_else(|| {
-            s.asset(id)
-                .and_then(|a| a.attrs.get(attr).map(|v| (v.clone(), a.source.clone())))
+            s.asset(id).and_then(|a| {
+                let attribute = a.attrs.get(attr).cloned();
+                // `capacity.<name>` is the asset's capacity, the attribute `ctx.set`
+                // changes for good.
+                let capacity = || {
+                    let name = attr.strip_prefix(crate::materialize::CAPACITY_PREFIX)?;
+                    let c = a.capacity.get(name)?;
+                    Some(gil_model::Spanned::new(
+                        c.span,
+                        gil_model::AttrValue::Number(c.value.clone()),
+                    ))
+                };
+                attribute.or_else(capacity).map(|v| (v, a.source.clone()))
+            })
         });
     let headline = Headline::Attr {
         id: id.to_string(),
