@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let root = manifest.join("../..");
+    commit(&root);
     let mut files = Vec::new();
     for (dir, suffix) in [("examples/korea-2030", ".yaml"), ("rules", ".lua")] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
@@ -29,6 +30,28 @@ fn main() {
     if let Err(e) = std::fs::write(&out, code) {
         println!("cargo:warning=cannot write {}: {e}", out.display());
     }
+}
+
+/// `gil --version` names the commit it was built from (`unknown` outside a checkout).
+fn commit(root: &Path) {
+    let git = root.join(".git");
+    for watched in ["HEAD", "packed-refs"] {
+        println!("cargo:rerun-if-changed={}", git.join(watched).display());
+    }
+    if let Ok(head) = std::fs::read_to_string(git.join("HEAD")) {
+        if let Some(reference) = head.trim().strip_prefix("ref: ") {
+            println!("cargo:rerun-if-changed={}", git.join(reference).display());
+        }
+    }
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root)
+        .output();
+    let commit = match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        _ => "unknown".to_string(),
+    };
+    println!("cargo:rustc-env=GIL_COMMIT={commit}");
 }
 
 /// Files below `dir` ending with `suffix`, as `/`-separated paths relative to `root`.

@@ -39,7 +39,7 @@ pub fn check(
     format: CheckFormat,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
-    match gil_model::load(path) {
+    match crate::inputs::load(path) {
         Ok(scenario) => {
             // Rules are loaded too: syntax, metadata and ordering are part of the input.
             let rules =
@@ -52,7 +52,12 @@ pub fn check(
                         return Ok(ExitCode::from(2));
                     }
                 };
-            let mut summary = summary(&scenario, path);
+            let shown = if path.as_os_str() == crate::inputs::STDIN {
+                PathBuf::from("<stdin>")
+            } else {
+                crate::inputs::scenario_file(path)
+            };
+            let mut summary = summary(&scenario, &shown);
             summary.rules = rules
                 .order()
                 .iter()

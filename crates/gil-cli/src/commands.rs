@@ -103,7 +103,7 @@ pub fn parse_params(raw: &[String]) -> Result<BTreeMap<String, Dated>, Stop> {
 }
 
 pub fn load_scenario(path: &Path, color: bool) -> Result<Scenario, Stop> {
-    gil_model::load(path).map_err(|err| {
+    crate::inputs::load(path).map_err(|err| {
         let _ = report_load_error(&err, CheckFormat::Human, color);
         Stop::Reported
     })

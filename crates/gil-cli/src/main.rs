@@ -8,6 +8,7 @@ mod check;
 #[cfg(test)]
 mod cli_docs;
 mod commands;
+mod inputs;
 mod output;
 mod signals;
 mod workflow;
@@ -18,9 +19,17 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `gil --version`: the version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GIL_COMMIT"),
+    ")"
+);
+
 /// Policy-as-code for national AI-compute strategy.
 #[derive(Debug, Parser)]
-#[command(name = "gil", version, about, long_about = None)]
+#[command(name = "gil", version = VERSION, about, long_about = None)]
 struct Cli {
     /// When to colour output (`NO_COLOR` also turns it off)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -237,9 +246,14 @@ enum Command {
     Bench {
         /// The scenario file (for example one written by `gil gen synthetic`)
         scenario: PathBuf,
-        /// Worker threads for per-entity hooks (0: every core)
-        #[arg(long, value_name = "N", default_value_t = 1)]
+        /// Worker threads for per-entity hooks (0: every core, as for run)
+        #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
     },
     /// Print the Lua API of rules as a LuaLS `---@meta` file (or luau-lsp definitions)
     LuaApi {
@@ -422,6 +436,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 threads
             };
             bench::bench(&scenario, threads, color_err)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gil", &mut script);
+            output::emit(&String::from_utf8_lossy(&script), None)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::LuaApi { format, out } => {
             let text = match format {

@@ -144,7 +144,8 @@ pub fn snapshot_path(scenario: &Path) -> PathBuf {
 /// Compares (or with `update`, writes) each scenario's outcome snapshot.
 pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Result<ExitCode> {
     let mut mismatched = 0;
-    for path in scenarios {
+    for given in scenarios {
+        let path = &crate::inputs::scenario_file(given);
         let result = (|| -> Result<String, Stop> {
             let scenario = load_scenario(path, color)?;
             let rules = load_rules(&scenario, &[], crate::output::rule_sandbox(), color)?;

@@ -690,3 +690,48 @@ fn explain_shows_a_written_capacity_as_the_attribute_rules_set() {
     assert!(out.contains("  2026: 1000\n"), "{out}");
     assert!(!out.contains("not set"), "{out}");
 }
+
+#[test]
+fn shell_manners_version_completions_folders_and_stdin() {
+    let root = root();
+    let version = String::from_utf8(ok(gil_in(&root, &["--version"]))).unwrap();
+    assert!(
+        version.starts_with("gil 0.") && version.contains("(commit "),
+        "{version}"
+    );
+    let bash = String::from_utf8(ok(gil_in(&root, &["completions", "bash"]))).unwrap();
+    assert!(
+        bash.contains("_gil()") && bash.contains("lua-api"),
+        "not a bash completion"
+    );
+    let folder = ok(gil_in(
+        &root,
+        &["run", "examples/minimal", "--format", "json"],
+    ));
+    let file = ok(gil_in(
+        &root,
+        &["run", "examples/minimal/scenario.yaml", "--format", "json"],
+    ));
+    assert!(folder == file, "a folder argument means its scenario.yaml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gil"))
+        .args(["run", "-", "--format", "json"])
+        .current_dir(root.join("examples/minimal"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    let text = std::fs::read(root.join("examples/minimal/scenario.yaml")).unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(
+        piped.stdout == file,
+        "`-` reads the scenario from standard input"
+    );
+    let check = String::from_utf8(ok(gil_in(&root, &["check", "examples/minimal"]))).unwrap();
+    assert!(
+        check.starts_with("ok: examples/minimal/scenario.yaml "),
+        "{check}"
+    );
+}
