@@ -24,7 +24,13 @@ pub enum Ty {
     Union(&'static [Ty]),
     /// A function: parameters, then the return type (None: returns nothing).
     Fn(&'static [(&'static str, Ty)], Option<&'static Ty>),
+    /// The type, or nil.
+    Optional(&'static Ty),
 }
+
+/// The globals gil adds to a rule's sandbox beyond Luau's standard library, each with
+/// the class that describes it.
+pub const GLOBALS: &[(&str, &str)] = &[("col", "Col")];
 
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
@@ -331,6 +337,15 @@ pub const CLASSES: &[Class] = &[
         ],
     },
     Class {
+        name: "Col",
+        doc: "The `col` library of columnar hooks: row-wise arithmetic over whole columns, in Rust.",
+        fields: &[
+            req("min", Ty::Fn(&[("a", Ty::Union(&[Ty::Class("NumCol"), Ty::Num])), ("b", Ty::Union(&[Ty::Class("NumCol"), Ty::Num]))], Some(&Ty::Class("NumCol"))), "Row-wise minimum of two columns (or a column and a number)."),
+            req("max", Ty::Fn(&[("a", Ty::Union(&[Ty::Class("NumCol"), Ty::Num])), ("b", Ty::Union(&[Ty::Class("NumCol"), Ty::Num]))], Some(&Ty::Class("NumCol"))), "Row-wise maximum of two columns (or a column and a number)."),
+            req("where", Ty::Fn(&[("cond", Ty::Class("BoolCol")), ("a", Ty::Union(&[Ty::Class("NumCol"), Ty::Num])), ("b", Ty::Union(&[Ty::Class("NumCol"), Ty::Num]))], Some(&Ty::Class("NumCol"))), "Row by row: `a` where `cond` holds, else `b`."),
+        ],
+    },
+    Class {
         name: "BoolCol",
         doc: "A column of conditions, for col.where.",
         fields: &[req("count", Ty::Fn(&[("self", Ty::Class("BoolCol"))], Some(&Ty::Num)), "Rows that hold.")],
@@ -406,13 +421,13 @@ pub const CTX_FUNCTIONS: &[CtxFunction] = &[
     CtxFunction {
         function: CtxFn::Actor,
         params: &[("id", Ty::Str)],
-        returns: Some(Ty::Class("Actor")),
+        returns: Some(Ty::Optional(&Ty::Class("Actor"))),
         doc: "An actor by id (nil if none).",
     },
     CtxFunction {
         function: CtxFn::Asset,
         params: &[("id", Ty::Str)],
-        returns: Some(Ty::Class("Asset")),
+        returns: Some(Ty::Optional(&Ty::Class("Asset"))),
         doc: "An asset by id (nil if none).",
     },
     CtxFunction {
@@ -501,6 +516,7 @@ fn luals_ty(ty: &Ty) -> String {
         },
         Ty::Map(inner) => format!("table<string, {}>", luals_ty(inner)),
         Ty::Union(items) => items.iter().map(luals_ty).collect::<Vec<_>>().join("|"),
+        Ty::Optional(inner) => format!("{}?", luals_ty(inner)),
         Ty::Fn(params, ret) => {
             let ps: Vec<String> = params
                 .iter()
@@ -530,6 +546,7 @@ fn luau_ty(ty: &Ty) -> String {
         Ty::List(inner) => format!("{{{}}}", luau_ty(inner)),
         Ty::Map(inner) => format!("{{[string]: {}}}", luau_ty(inner)),
         Ty::Union(items) => items.iter().map(luau_ty).collect::<Vec<_>>().join(" | "),
+        Ty::Optional(inner) => format!("({})?", luau_ty(inner)),
         Ty::Fn(params, ret) => {
             let ps: Vec<String> = params
                 .iter()
@@ -587,6 +604,9 @@ pub fn luals_meta() -> String {
             names.join(", ")
         );
     }
+    for (name, class) in GLOBALS {
+        let _ = writeln!(out, "---@type gil.{class}\n{name} = {{}}\n");
+    }
     out
 }
 
@@ -626,12 +646,66 @@ pub fn luau_definitions() -> String {
         let _ = writeln!(out, "    {}: ({}) -> {ret},", func.name(), ps.join(", "));
     }
     let _ = writeln!(out, "}}");
+    for (name, class) in GLOBALS {
+        let _ = writeln!(out, "\ndeclare {name}: Gil{class}");
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::CTX_FUNCTIONS;
+    use super::{luals_meta, luau_definitions, CTX_FUNCTIONS, GLOBALS};
+
+    #[test]
+    fn every_global_and_ctx_function_of_the_sandbox_is_declared() {
+        let lua = crate::sandbox::new_state(
+            &crate::SandboxConfig::default(),
+            std::rc::Rc::new(crate::sandbox::Clock::new(
+                std::time::Duration::from_secs(1),
+                None,
+            )),
+            std::rc::Rc::new(crate::sandbox::Random::new()),
+        )
+        .unwrap();
+        let plain =
+            mlua::Lua::new_with(mlua::StdLib::ALL_SAFE, mlua::LuaOptions::default()).unwrap();
+        // The sandbox installs gil's globals from GLOBALS; each is there and declared.
+        let meta = luals_meta();
+        let luau = luau_definitions();
+        for (name, class) in GLOBALS {
+            let value: mlua::Value = lua.globals().get(*name).unwrap();
+            assert!(value.is_table(), "the sandbox has no `{name}`");
+            let standard: mlua::Value = plain.globals().raw_get(*name).unwrap();
+            assert!(
+                standard.is_nil(),
+                "`{name}` is a standard global, not gil's"
+            );
+            assert!(
+                super::class(class).is_some(),
+                "no class `{class}` describes `{name}`"
+            );
+            assert!(
+                meta.contains(&format!("\n{name} = {{}}")),
+                "{name} missing from LuaLS"
+            );
+            assert!(
+                luau.contains(&format!("declare {name}: ")),
+                "{name} missing from Luau"
+            );
+        }
+        for f in CTX_FUNCTIONS {
+            assert!(meta.contains(&format!("function Ctx.{}(", f.name())));
+            assert!(luau.contains(&format!("    {}: (", f.name())));
+        }
+        assert!(
+            meta.contains("---@return gil.Actor?"),
+            "ctx.actor may return nil"
+        );
+        assert!(
+            luau.contains("actor: (id: string) -> (GilActor)?"),
+            "{luau}"
+        );
+    }
 
     #[test]
     fn no_ctx_function_is_described_twice() {

@@ -276,7 +276,18 @@ pub(crate) fn new_state(
             Ok(())
         })?;
         globals.raw_set("print", print)?;
-        globals.raw_set("col", crate::columns::library(&lua)?)?;
+        // gil's own globals come from api::GLOBALS, so each one is declared for editors.
+        for (name, _) in crate::api::GLOBALS {
+            let value = match *name {
+                "col" => crate::columns::library(&lua)?,
+                other => {
+                    return Err(mlua::Error::runtime(format!(
+                        "api::GLOBALS names `{other}`, which the sandbox does not build"
+                    )))
+                }
+            };
+            globals.raw_set(*name, value)?;
+        }
         Ok(())
     };
     setup().map_err(|e| sandbox_err("cannot set up the libraries", e))?;
