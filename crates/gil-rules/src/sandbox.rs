@@ -252,6 +252,46 @@ pub(crate) fn new_state(
         })?;
         math.raw_set("random", random_fn)?;
         math.raw_set("randomseed", Value::Nil)?;
+        // Luau's string.rep takes its count as a C int: a count past it silently gives
+        // "" (string.rep("x", 1e10)), and a large one allocates before the memory limit
+        // can stop it. Check the size first and say where the rule asked for it.
+        let string: mlua::Table = globals.get("string")?;
+        let rep: mlua::Function = string.get("rep")?;
+        let config_limit = config.memory_limit;
+        // (Luau's string.rep has no separator argument.)
+        let checked_rep =
+            lua.create_function(move |lua, (text, count): (mlua::LuaString, f64)| {
+                let n = if count.is_nan() {
+                    0.0
+                } else {
+                    count.floor().max(0.0)
+                };
+                let bytes = text.as_bytes().len() as f64 * n;
+                let (kind, what) = if config_limit > 0 && bytes > config_limit as f64 {
+                    (RuleErrorKind::Memory, "more than the rules may allocate")
+                } else if bytes > f64::from(i32::MAX) {
+                    (RuleErrorKind::Runtime, "more than string.rep can build")
+                } else {
+                    return rep.call::<mlua::Value>((text, count));
+                };
+                let (file, line) = lua
+                    .inspect_stack(1, |d| {
+                        let src = d
+                            .source()
+                            .short_src
+                            .map(|s| s.into_owned())
+                            .unwrap_or_default();
+                        (src, d.current_line().map(|l| l as u32))
+                    })
+                    .unwrap_or_default();
+                Err(mlua::Error::external(RuleError::new(
+                    kind,
+                    file,
+                    line,
+                    format!("string.rep would build a string of {bytes:.0} bytes, {what}"),
+                )))
+            })?;
+        string.raw_set("rep", checked_rep)?;
         // `print` goes to the caller's sink, so it can never change an outcome.
         let sink = config.print.clone();
         let print = lua.create_function(move |lua, args: mlua::Variadic<Value>| {

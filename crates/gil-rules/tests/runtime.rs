@@ -446,3 +446,27 @@ fn hostile_rules_are_contained_quickly() {
         );
     }
 }
+
+#[test]
+fn string_rep_still_repeats_within_the_limit() {
+    let effects = run_one(
+        r#"
+return {
+  id = "rep",
+  on_step = function(_, ctx)
+    ctx.metric("len", #string.rep("ab", 3))
+    ctx.metric("empty", #string.rep("ab", 0))
+  end,
+}
+"#,
+    )
+    .unwrap();
+    let values: Vec<f64> = effects
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EffectKind::Metric { value, .. } => Some(*value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(values, [6.0, 0.0]);
+}
