@@ -222,6 +222,9 @@ enum Command {
         /// Only cases whose name contains this text
         #[arg(long, value_name = "TEXT")]
         filter: Option<String>,
+        /// Also write the results as JUnit XML to FILE (atomically), for CI systems
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Compare each scenario's outcome with `<name>.snapshot.yaml` beside it; exit 1 on a change
     Snapshot {
@@ -402,7 +405,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &eval,
             color_err,
         ),
-        Command::Test { paths, filter } => workflow::test(&paths, filter.as_deref(), color_out),
+        Command::Test {
+            paths,
+            filter,
+            junit,
+        } => workflow::test(&paths, filter.as_deref(), junit.as_deref(), color_out),
         Command::Snapshot { scenarios, update } => {
             workflow::snapshot(&scenarios, update, color_out)
         }

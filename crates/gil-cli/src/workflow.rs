@@ -23,7 +23,12 @@ fn paint(text: &str, code: &str, color: bool) -> String {
 /// Exit codes: 0 when every case ran and passed; 1 when a case failed or no case ran
 /// (nothing found, or `--filter` matched nothing); 2 when a test file or a case's
 /// scenario or rules could not be read or a rule faulted (bad input, as everywhere).
-pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Result<ExitCode> {
+pub fn test(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    junit: Option<&Path>,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         if !Path::new("rules").is_dir() {
             print_stderr(
@@ -45,6 +50,7 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
     let (mut passed, mut failed, mut errors, mut unreadable) = (0usize, 0usize, 0usize, 0usize);
     let mut cases_seen = 0usize;
     let mut report = String::new();
+    let mut results: Vec<testing::CaseReport> = Vec::new();
     for file in &files {
         let suite = match testing::load_suite(file) {
             Ok(s) => s,
@@ -61,6 +67,23 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
             }
             let title = format!("{} › {}", file.display(), case.value.name);
             let result = testing::run_case(file, &case.value, crate::output::rule_sandbox());
+            let line = suite
+                .sources
+                .line_col(case.span.file, case.span.start as usize)
+                .0;
+            let verdict = match &result {
+                Ok(()) => testing::Verdict::Passed,
+                Err(CaseFailure::Mismatch(m)) => {
+                    testing::Verdict::Failed(m.iter().map(ToString::to_string).collect())
+                }
+                Err(CaseFailure::Error(text)) => testing::Verdict::Error(text.clone()),
+            };
+            results.push(testing::CaseReport {
+                file: file.display().to_string(),
+                name: case.value.name.clone(),
+                line,
+                verdict,
+            });
             let (mark, lines) = match result {
                 Ok(()) => {
                     passed += 1;
@@ -104,6 +127,9 @@ pub fn test(paths: &[PathBuf], filter: Option<&str>, color: bool) -> anyhow::Res
     report.push_str(&summary);
     report.push('\n');
     print_stdout(&report)?;
+    if let Some(path) = junit {
+        write_atomic(path, testing::junit_xml(&results).as_bytes())?;
+    }
     if unreadable > 0 || errors > 0 {
         return Ok(ExitCode::from(2));
     }

@@ -735,3 +735,66 @@ fn shell_manners_version_completions_folders_and_stdin() {
         "{check}"
     );
 }
+
+#[test]
+fn gil_test_writes_junit_xml_for_ci_systems() {
+    let root = root();
+    let tmp = temp_dir("junit");
+    let xml = tmp.join("junit.xml");
+    let out = gil_in(
+        &root,
+        &[
+            "test",
+            "tests/fixtures/testing",
+            "--junit",
+            xml.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a case that cannot run is exit 2"
+    );
+    let text = std::fs::read_to_string(&xml).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    assert_eq!(suites.attribute("tests"), Some("9"));
+    assert_eq!(suites.attribute("failures"), Some("6"));
+    assert_eq!(suites.attribute("errors"), Some("1"));
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 9);
+    let typo = cases
+        .iter()
+        .find(|c| c.attribute("name") == Some("a metric name with a typo is not a zero"))
+        .unwrap();
+    let failure = typo.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(failure
+        .attribute("message")
+        .unwrap()
+        .contains("did you mean"));
+    assert_eq!(typo.attribute("line"), Some("3"));
+    let fault = cases
+        .iter()
+        .find(|c| c.children().any(|n| n.has_tag_name("error")))
+        .unwrap();
+    assert_eq!(
+        fault.attribute("name"),
+        Some("a rule fault is an error, not a failure")
+    );
+    // No timings: the same results give the same bytes.
+    gil_in(
+        &root,
+        &[
+            "test",
+            "tests/fixtures/testing",
+            "--junit",
+            xml.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&xml).unwrap(), text);
+    std::fs::remove_dir_all(tmp).unwrap();
+}

@@ -19,6 +19,7 @@
 
 mod compare;
 mod file;
+mod junit;
 mod run;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use file::{
     load_suite, Case, Expect, FindingExpect, FlowExpect, RoleExpect, ScenarioRef, Suite, TestFile,
     Tolerance,
 };
+pub use junit::{junit_xml, CaseReport, Verdict};
 pub use run::{case_rules, run_case, CaseFailure};
 
 /// Finds `*.test.yaml` files below each path (or the files themselves), sorted.
