@@ -300,6 +300,8 @@ fn fail_on_reason(outcome: &gil_engine::Outcome, level: FailOn) -> Option<String
 pub fn explain(
     path: &Path,
     target: &str,
+    year: Option<i32>,
+    format: crate::ExplainFormat,
     eval: &EvalArgs,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -313,8 +315,24 @@ pub fn explain(
                 return Err(Stop::Reported);
             }
         };
-        let explanation = gil_engine::explain::explain(&scenario, &evaluation, &subject);
-        emit(&gil_report::explain::explain_text(&explanation), None)?;
+        let mut explanation = gil_engine::explain::explain(&scenario, &evaluation, &subject);
+        if let Some(year) = year {
+            if !scenario.years().contains(&year) {
+                let (start, end) = (*scenario.years().start(), *scenario.years().end());
+                print_stderr(&format!(
+                    "error: --year {year} is outside the horizon {start}–{end}\n"
+                ));
+                return Err(Stop::Reported);
+            }
+            explanation.years.retain(|y| y.year == year);
+        }
+        let text = match format {
+            crate::ExplainFormat::Text => gil_report::explain::explain_text(&explanation),
+            crate::ExplainFormat::Json => {
+                gil_report::to_json(&explanation).map_err(|e| Stop::Other(anyhow::anyhow!(e)))?
+            }
+        };
+        emit(&text, None)?;
         Ok(ExitCode::SUCCESS)
     })())
 }

@@ -64,6 +64,12 @@ pub enum DocFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
     Dot,
     Mermaid,
@@ -148,6 +154,12 @@ enum Command {
         scenario: PathBuf,
         /// What to explain
         target: String,
+        /// Only this year
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i32>,
+        /// Text for people, or the explanation as one JSON document
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
         #[command(flatten)]
         eval: EvalArgs,
     },
@@ -347,8 +359,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain {
             scenario,
             target,
+            year,
+            format,
             eval,
-        } => commands::explain(&scenario, &target, &eval, color_err),
+        } => commands::explain(&scenario, &target, year, format, &eval, color_err),
         Command::Diff {
             scenario,
             reform,

@@ -798,3 +798,34 @@ fn gil_test_writes_junit_xml_for_ci_systems() {
     assert_eq!(std::fs::read_to_string(&xml).unwrap(), text);
     std::fs::remove_dir_all(tmp).unwrap();
 }
+
+#[test]
+fn explain_takes_a_year_and_speaks_json() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    let one = String::from_utf8(ok(gil_in(
+        &root,
+        &["explain", korea, "power.green_mw", "--year", "2027"],
+    )))
+    .unwrap();
+    assert!(
+        one.contains("  2027: ") && !one.contains("  2026: "),
+        "{one}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &["explain", korea, "power.green_mw", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(json["headline"]["subject"], "rule_metric");
+    let years = json["years"].as_array().unwrap();
+    assert_eq!(years.len(), 5);
+    let site = &years[0]["contributions"][0];
+    assert_eq!(site["file"], "../../rules/power/green_ppa.lua");
+    assert_eq!(site["line"], 34);
+    let outside = gil_in(
+        &root,
+        &["explain", korea, "power.green_mw", "--year", "2040"],
+    );
+    assert_eq!(outside.status.code(), Some(2));
+}

@@ -79,7 +79,8 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
 }
 
 /// What a subject is, said once above the years.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "subject", rename_all = "snake_case")]
 pub enum Headline {
     /// `<kind>.in|out.<entity>`: the ledger's flows into or out of an entity.
     FlowMetric {
@@ -112,7 +113,8 @@ pub enum Headline {
 }
 
 /// Where a flow's amount comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "origin", rename_all = "snake_case")]
 pub enum Origin {
     /// Written in the scenario: where (file:line:column relative to the scenario's
     /// folder), the unit it was converted from, its sources and note.
@@ -132,7 +134,7 @@ pub enum Origin {
 }
 
 /// A parameter a rule declares, with its value in the year and where it comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ParamRead {
     pub name: String,
     pub value: Option<f64>,
@@ -142,7 +144,7 @@ pub struct ParamRead {
 }
 
 /// A rule's `ctx.adjust` on a flow.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Adjusted {
     pub op: AdjustOp,
     pub rule: String,
@@ -153,7 +155,7 @@ pub struct Adjusted {
 }
 
 /// One flow of a year, with where it comes from and what changed it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FlowExplained {
     pub id: String,
     pub from: String,
@@ -168,7 +170,7 @@ pub struct FlowExplained {
 }
 
 /// A rule metric's calls from one site in a year.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Contribution {
     pub rule: String,
     pub file: String,
@@ -179,7 +181,7 @@ pub struct Contribution {
 }
 
 /// A rule's `ctx.set` of the attribute.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SetExplained {
     pub value: AttrVal,
     pub rule: String,
@@ -189,7 +191,8 @@ pub struct SetExplained {
 }
 
 /// What the subject is worth in a year.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum YearValue {
     Metric(f64),
     /// The flow's lines (the flow exists this year) or none.
@@ -201,7 +204,7 @@ pub enum YearValue {
 }
 
 /// One year of an explanation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct YearExplained {
     pub year: i32,
     pub value: YearValue,
@@ -211,7 +214,7 @@ pub struct YearExplained {
 }
 
 /// Everything `gil explain` says about a subject.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Explanation {
     pub headline: Headline,
     pub years: Vec<YearExplained>,

@@ -45,7 +45,8 @@ pub enum AdjustTarget {
     Select(Selector),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AdjustOp {
     Scale(f64),
     Add(f64),
