@@ -274,16 +274,7 @@ pub(crate) fn new_state(
                 } else {
                     return rep.call::<mlua::Value>((text, count));
                 };
-                let (file, line) = lua
-                    .inspect_stack(1, |d| {
-                        let src = d
-                            .source()
-                            .short_src
-                            .map(|s| s.into_owned())
-                            .unwrap_or_default();
-                        (src, d.current_line().map(|l| l as u32))
-                    })
-                    .unwrap_or_default();
+                let (file, line) = calling_line(lua);
                 Err(mlua::Error::external(RuleError::new(
                     kind,
                     file,
@@ -302,17 +293,12 @@ pub(crate) fn new_state(
                 .iter()
                 .map(|v| v.to_string().unwrap_or_else(|_| "?".into()))
                 .collect();
-            let at = lua
-                .inspect_stack(1, |d| {
-                    let src = d
-                        .source()
-                        .short_src
-                        .map(|s| s.into_owned())
-                        .unwrap_or_default();
-                    format!("{src}:{}", d.current_line().unwrap_or(0))
-                })
-                .unwrap_or_default();
-            (sink.0)(&format!("print {at}: {}", parts.join("\t")));
+            let (file, line) = calling_line(lua);
+            (sink.0)(&format!(
+                "print {file}:{}: {}",
+                line.unwrap_or(0),
+                parts.join("\t")
+            ));
             Ok(())
         })?;
         globals.raw_set("print", print)?;
@@ -363,4 +349,17 @@ pub(crate) fn new_state(
         Ok(VmState::Continue)
     });
     Ok(lua)
+}
+
+/// The rule file and line that called the host function running now.
+fn calling_line(lua: &Lua) -> (String, Option<u32>) {
+    lua.inspect_stack(1, |d| {
+        let src = d
+            .source()
+            .short_src
+            .map(|s| s.into_owned())
+            .unwrap_or_default();
+        (src, d.current_line().map(|l| l as u32))
+    })
+    .unwrap_or_default()
 }
