@@ -337,19 +337,49 @@ pub fn explain(
     })())
 }
 
+/// How `gil diff` reports.
+pub struct DiffOptions {
+    pub format: DocFormat,
+    pub out: Option<PathBuf>,
+    pub fail_on: Option<FailOn>,
+}
+
+/// The scenario as written against the reform: the reform file's parameters and rules
+/// with `--param` and `--rules` on top (the command line wins over the file).
 pub fn diff(
     path: &Path,
-    reform_path: &Path,
+    reform_path: Option<&Path>,
     eval: &EvalArgs,
-    format: DocFormat,
+    opts: DiffOptions,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
+        if reform_path.is_none() && eval.params.is_empty() && eval.rules.is_empty() {
+            print_stderr("error: nothing to compare: give --with REFORM, --param NAME=VALUE or --rules PATH\n");
+            return Err(Stop::Reported);
+        }
         let scenario = load_scenario(path, color)?;
-        let base = evaluate_with(&scenario, eval, &[], None, color)?;
-        let (_, changed) = evaluate_reform(&scenario, reform_path, eval, color)?;
+        let as_written = EvalArgs {
+            rules: Vec::new(),
+            params: Vec::new(),
+            ..eval.clone()
+        };
+        let base = evaluate_with(&scenario, &as_written, &[], None, color)?;
+        let mut rules = Vec::new();
+        let mut params = BTreeMap::new();
+        if let Some(reform_path) = reform_path {
+            let reform = gil_model::load_reform(reform_path, &scenario).map_err(|err| {
+                let _ = report_load_error(&err, CheckFormat::Human, color);
+                Stop::Reported
+            })?;
+            rules = reform.rules;
+            params = reform.parameters;
+        }
+        params.extend(parse_params(&eval.params)?);
+        rules.extend(eval.rules.iter().cloned());
+        let changed = evaluate_with(&scenario, &as_written, &rules, Some(&params), color)?;
         let report = gil_engine::diff::diff(&base.outcome, &changed.outcome);
-        let text = match format {
+        let text = match opts.format {
             DocFormat::Json => {
                 gil_report::to_json(&report).map_err(|e| Stop::Other(anyhow::anyhow!(e)))?
             }
@@ -359,8 +389,28 @@ pub fn diff(
             DocFormat::Table => gil_report::text::diff_text(&report, false),
             DocFormat::Md => gil_report::text::diff_text(&report, true),
         };
-        emit(&text, None)?;
-        Ok(ExitCode::SUCCESS)
+        emit(&text, opts.out.as_deref())?;
+        let Some(level) = opts.fail_on else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        let (level, flag) = match level {
+            FailOn::Info => (Level::Info, "info"),
+            FailOn::Warn => (Level::Warn, "warn"),
+            FailOn::Error => (Level::Error, "error"),
+        };
+        let added = report
+            .findings_added
+            .iter()
+            .filter(|f| f.level >= level)
+            .count();
+        if added == 0 {
+            return Ok(ExitCode::SUCCESS);
+        }
+        print_stderr(&format!(
+            "exit 1 (--fail-on {flag}): the reform adds {}\n",
+            gil_report::text::count(added, "finding", "findings")
+        ));
+        Ok(ExitCode::from(1))
     })())
 }
 

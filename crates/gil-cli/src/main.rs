@@ -163,18 +163,25 @@ enum Command {
         #[command(flatten)]
         eval: EvalArgs,
     },
-    /// Compare the scenario with a reform (parameter overrides and/or extra rules)
+    /// Compare the scenario with a reform: a reform file, and/or `--param` and `--rules`
+    /// (which belong to the reform; the baseline is the scenario as written)
     Diff {
         /// The scenario file (the baseline)
         scenario: PathBuf,
         /// The reform file: `parameters:` overrides and/or `rules:` to add
         #[arg(long = "with", value_name = "REFORM")]
-        reform: PathBuf,
+        reform: Option<PathBuf>,
         #[command(flatten)]
         eval: EvalArgs,
         /// Output format (table on a terminal; md for wikis; json and yaml for machines)
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Exit 1 when the reform adds a finding at this level or above (for CI)
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        fail_on: Option<FailOn>,
     },
     /// What / How / Why per project with its checks; exit 1 when a check fails
     Roles {
@@ -368,7 +375,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reform,
             eval,
             format,
-        } => commands::diff(&scenario, &reform, &eval, format, color_err),
+            out,
+            fail_on,
+        } => commands::diff(
+            &scenario,
+            reform.as_deref(),
+            &eval,
+            commands::DiffOptions {
+                format,
+                out,
+                fail_on,
+            },
+            color_err,
+        ),
         Command::Roles {
             scenario,
             project,

@@ -829,3 +829,67 @@ fn explain_takes_a_year_and_speaks_json() {
     );
     assert_eq!(outside.status.code(), Some(2));
 }
+
+#[test]
+fn diff_takes_params_without_a_reform_file_writes_out_and_gates_ci() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    let tmp = temp_dir("diff");
+    let reform = tmp.join("reform.yaml");
+    std::fs::write(&reform, "parameters: { tax.facility_credit.large: 0.15 }\n").unwrap();
+    let by_param = ok(gil_in(
+        &root,
+        &["diff", korea, "--param", "tax.facility_credit.large=0.199"],
+    ));
+    let text = String::from_utf8(by_param).unwrap();
+    assert!(
+        text.contains("3.729T  3.727T"),
+        "--param alone is the reform:\n{text}"
+    );
+    // The command line wins over the reform file.
+    let both = ok(gil_in(
+        &root,
+        &[
+            "diff",
+            korea,
+            "--with",
+            reform.to_str().unwrap(),
+            "--param",
+            "tax.facility_credit.large=0.199",
+        ],
+    ));
+    assert_eq!(String::from_utf8(both).unwrap(), text);
+    let out = tmp.join("diff.md");
+    ok(gil_in(
+        &root,
+        &[
+            "diff",
+            korea,
+            "--param",
+            "tax.facility_credit.large=0.199",
+            "--format",
+            "md",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("| year |"));
+    let gated = gil_in(
+        &root,
+        &[
+            "diff",
+            korea,
+            "--param",
+            "analysis.compute.utilization=0.6",
+            "--fail-on",
+            "warn",
+        ],
+    );
+    assert_eq!(gated.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gated.stderr)
+        .contains("exit 1 (--fail-on warn): the reform adds 5 findings"));
+    let nothing = gil_in(&root, &["diff", korea]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to compare"));
+    std::fs::remove_dir_all(tmp).unwrap();
+}
