@@ -13,10 +13,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// Every diagnostic of a failed load, rendered without colour as a user sees it.
 pub fn render_load_error(err: &gil_model::LoadError) -> String {
-    err.diagnostics
-        .iter()
-        .map(|d| d.render(&err.sources, false))
-        .collect()
+    err.render(false)
 }
 
 /// Limits short enough that hostile fixtures stop quickly in tests.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use gil_engine::{EngineError, Evaluation, Options};
 use gil_model::{Dated, Scenario};
-use gil_rules::{Level, RuleRuntime, SandboxConfig};
+use gil_rules::{RuleRuntime, SandboxConfig};
 
 use crate::check::report_load_error;
 use crate::output::{emit, emit_with, print_stderr, render_rule_failure};
@@ -266,11 +266,7 @@ pub fn run(
 /// warning), as `gil roles` counts them.
 fn fail_on_reason(outcome: &gil_engine::Outcome, level: FailOn) -> Option<String> {
     use gil_report::text::count;
-    let (level, flag) = match level {
-        FailOn::Info => (Level::Info, "info"),
-        FailOn::Warn => (Level::Warn, "warn"),
-        FailOn::Error => (Level::Error, "error"),
-    };
+    let (level, flag) = (level.level(), level.flag());
     let findings = outcome.count_findings(level);
     let checks = outcome.role_checks_at(level);
     if findings == 0 && checks.is_empty() {
@@ -393,11 +389,7 @@ pub fn diff(
         let Some(level) = opts.fail_on else {
             return Ok(ExitCode::SUCCESS);
         };
-        let (level, flag) = match level {
-            FailOn::Info => (Level::Info, "info"),
-            FailOn::Warn => (Level::Warn, "warn"),
-            FailOn::Error => (Level::Error, "error"),
-        };
+        let (level, flag) = (level.level(), level.flag());
         let added = report
             .findings_added
             .iter()

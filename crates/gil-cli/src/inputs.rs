@@ -24,18 +24,14 @@ pub fn load(given: &Path) -> Result<Scenario, LoadError> {
     if given.as_os_str() == STDIN {
         let mut text = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-            let mut err = gil_model::load_str("<stdin>", "", Path::new("."))
-                .err()
-                .unwrap_or_else(|| LoadError {
-                    sources: Default::default(),
-                    diagnostics: Vec::new(),
-                });
-            err.diagnostics = vec![gil_model::Diagnostic::error(
-                gil_model::code::Code::NotUtf8,
-                format!("cannot read the scenario from standard input: {e}"),
-            )
-            .file("<stdin>")];
-            return Err(err);
+            return Err(LoadError {
+                sources: Default::default(),
+                diagnostics: vec![gil_model::Diagnostic::error(
+                    gil_model::code::Code::NotUtf8,
+                    format!("cannot read the scenario from standard input: {e}"),
+                )
+                .file("<stdin>")],
+            });
         }
         return gil_model::load_str("<stdin>", &text, Path::new("."));
     }

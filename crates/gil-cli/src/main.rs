@@ -90,6 +90,22 @@ pub enum FailOn {
     Error,
 }
 
+impl FailOn {
+    /// The finding level the flag names.
+    pub fn level(self) -> gil_rules::Level {
+        match self {
+            FailOn::Info => gil_rules::Level::Info,
+            FailOn::Warn => gil_rules::Level::Warn,
+            FailOn::Error => gil_rules::Level::Error,
+        }
+    }
+
+    /// How the flag is written, for messages.
+    pub fn flag(self) -> &'static str {
+        self.level().as_str()
+    }
+}
+
 /// What every evaluating command needs: the scenario, extra rules, overrides, limits.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {

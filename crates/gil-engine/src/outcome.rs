@@ -57,22 +57,26 @@ pub struct Step {
 impl Step {
     /// What the metric `name` of this step is: built in (by its form) or made by rules.
     pub fn metric_key<'a>(&self, name: &'a str) -> gil_model::metric::MetricKey<'a> {
-        use gil_model::metric::MetricKey;
-        if self.rule_metrics.contains(name) {
-            return MetricKey::Rule(name);
-        }
-        MetricKey::builtin_form(name).unwrap_or(MetricKey::Rule(name))
+        classify(name, self.rule_metrics.contains(name))
     }
 }
 
 impl Outcome {
     /// What the metric `name` is in this outcome: made by rules in any year, or built in.
     pub fn metric_key<'a>(&self, name: &'a str) -> gil_model::metric::MetricKey<'a> {
-        use gil_model::metric::MetricKey;
-        if self.steps.iter().any(|s| s.rule_metrics.contains(name)) {
-            return MetricKey::Rule(name);
-        }
-        MetricKey::builtin_form(name).unwrap_or(MetricKey::Rule(name))
+        classify(
+            name,
+            self.steps.iter().any(|s| s.rule_metrics.contains(name)),
+        )
+    }
+}
+
+/// A metric rules made is theirs whatever its name; any other has the built-in form.
+fn classify(name: &str, made_by_rules: bool) -> gil_model::metric::MetricKey<'_> {
+    use gil_model::metric::MetricKey;
+    match MetricKey::builtin_form(name) {
+        Some(key) if !made_by_rules => key,
+        _ => MetricKey::Rule(name),
     }
 }
 

@@ -32,6 +32,16 @@ pub struct LoadError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl LoadError {
+    /// Every diagnostic rendered as a user reads it, in order.
+    pub fn render(&self, color: bool) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(&self.sources, color))
+            .collect()
+    }
+}
+
 /// Largest scenario file read (a guard against feeding gil a disk image by mistake).
 pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 

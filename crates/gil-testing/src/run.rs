@@ -45,12 +45,7 @@ pub fn case_rules(suite_file: &Path, case: &Case) -> Vec<PathBuf> {
 /// Runs one case; a case that cannot run carries its errors rendered as a user reads
 /// them (no colour).
 pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result<(), CaseFailure> {
-    let render_load = |e: &LoadError| -> String {
-        e.diagnostics
-            .iter()
-            .map(|d| d.render(&e.sources, false))
-            .collect()
-    };
+    let render_load = |e: &LoadError| e.render(false);
     let scenario = match &case.scenario {
         ScenarioRef::Path(p) => gil_model::load(p),
         ScenarioRef::Inline(text) => {
