@@ -20,7 +20,7 @@ pub enum AttrVal {
     Bool(bool),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActorState {
     pub id: String,
     pub name: String,
@@ -31,7 +31,7 @@ pub struct ActorState {
     pub attrs: BTreeMap<String, AttrVal>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssetState {
     pub id: String,
     pub name: String,
@@ -53,7 +53,7 @@ pub enum FlowOrigin {
     Rule(crate::Provenance),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlowState {
     pub id: String,
     pub from: String,
@@ -68,7 +68,7 @@ pub struct FlowState {
     pub origin: FlowOrigin,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectState {
     pub id: String,
     pub title: Option<String>,

@@ -56,7 +56,11 @@ impl RuleRuntime {
             keys: Keys::new(&lua).map_err(|e| sandbox_error("<sandbox>", e))?,
             memory: HostMemory::new(config.memory_limit),
             fields,
+            world_meta: std::cell::OnceCell::new(),
         });
+        let meta = super::views::world_metatable(&lua, &shared)
+            .map_err(|e| sandbox_error("<sandbox>", e))?;
+        let _ = shared.world_meta.set(meta);
         let ctx = ctx::build(&lua, &shared).map_err(|e| {
             RuleError::new(
                 RuleErrorKind::Sandbox,

@@ -84,19 +84,31 @@ impl RuleRuntime {
         &self.order
     }
 
-    /// Replaces the world (at the start of a step).
+    /// Replaces the world (at the start of a step), keeping the cached view of every
+    /// entity that is the same as when the last step ended ([`Self::take_world`]).
     pub fn set_world(&self, world: WorldState) -> Result<(), RuleError> {
-        self.set_shared_world(Arc::new(world))
+        let kept = self
+            .shared
+            .views
+            .borrow_mut()
+            .carry_over(&world)
+            .map_err(|e| errors::sandbox_error("<views>", e))?;
+        self.begin_step(Arc::new(world), kept)
     }
 
-    /// Shares a world with other runtimes (workers running parts of a rule). Fails only
-    /// when the sandbox cannot be set up for the step (the memory limit, `ctx.step`).
+    /// Shares a world with other runtimes (workers running parts of a rule), with
+    /// fresh views. Fails only when the sandbox cannot be set up for the step (the
+    /// memory limit, `ctx.step`).
     pub fn set_shared_world(&self, world: Arc<WorldState>) -> Result<(), RuleError> {
-        *self.shared.world.borrow_mut() = world;
         *self.shared.views.borrow_mut() = Views::default();
+        self.begin_step(world, false)
+    }
+
+    fn begin_step(&self, world: Arc<WorldState>, views_kept: bool) -> Result<(), RuleError> {
+        *self.shared.world.borrow_mut() = world;
         self.shared
             .memory
-            .reset(&self.lua)
+            .reset(&self.lua, views_kept)
             .map_err(|e| errors::sandbox_error("<sandbox>", e))?;
         let year = self.shared.world.borrow().year;
         self.ctx.set_readonly(false);
@@ -143,11 +155,13 @@ impl RuleRuntime {
             .map_err(|e| sandbox_error("<views>", e))
     }
 
-    /// Takes the world out (at the end of a step).
+    /// Takes the world out (at the end of a step). The cached views stay, with the
+    /// states they show, for [`Self::set_world`] to keep those still true next step.
     pub fn take_world(&self) -> WorldState {
-        *self.shared.views.borrow_mut() = Views::default();
         let world = std::mem::take(&mut *self.shared.world.borrow_mut());
-        Arc::try_unwrap(world).unwrap_or_else(|shared| (*shared).clone())
+        let world = Arc::try_unwrap(world).unwrap_or_else(|shared| (*shared).clone());
+        self.shared.views.borrow_mut().end_step(&world);
+        world
     }
 
     /// Names of the functions in `ctx`, as registered (for the API drift test).

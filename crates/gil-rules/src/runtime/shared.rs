@@ -64,6 +64,9 @@ pub(super) struct Shared {
     pub(super) keys: Keys,
     pub(super) memory: HostMemory,
     pub(super) fields: FieldChecks,
+    /// The metatable of `on_step`'s world table (see `views::world_view`), set once the
+    /// runtime is built, since its `__index` holds this `Shared`.
+    pub(super) world_meta: std::cell::OnceCell<mlua::Table>,
 }
 
 impl Shared {

@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use mlua::{Lua, Table, Value};
 
-use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, Touched};
+use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, Touched, WorldState};
 
 use super::shared::{Keys, Shared};
 
-/// Lua views of this step's entities, built on first use and dropped when the world
-/// changes.
+/// Lua views of the world's entities, built on first use and kept while the entity
+/// they show is unchanged: across the rules of a step (effects drop the views of what
+/// they touch) and across steps (a new step keeps the view of every entity whose state
+/// equals the one the view was built from).
 ///
 /// The cache is a Lua table per entity type (index → view), not Rust handles: every
 /// handle Rust holds is a slot on mlua's reference thread, which Luau's collector walks
@@ -23,14 +25,42 @@ pub(super) struct Views {
     assets: Option<Table>,
     flows: Option<Table>,
     projects: Option<Table>,
+    /// `world.actors`, `world.assets`, `world.projects`: lists of the views above, built
+    /// on the first read in a step.
+    actor_list: Option<Table>,
+    asset_list: Option<Table>,
+    project_list: Option<Table>,
+    /// `world.flows`, with the number of flows it lists: rules only ever add flows, so a
+    /// longer world means a stale list.
+    flow_list: Option<(Table, usize)>,
+    /// The table `on_step` receives: the year, and the lists above looked up on read.
     world: Option<Table>,
+    /// The entity states the cached views were built from, as the last step ended.
+    basis: Basis,
+}
+
+/// Entity states as a step ended, for the kinds that had cached views (flows come from
+/// the world's history, which holds them anyway).
+#[derive(Default)]
+struct Basis {
+    actors: Option<Vec<ActorState>>,
+    assets: Option<Vec<AssetState>>,
+    projects: Option<Vec<ProjectState>>,
 }
 
 impl Views {
-    /// Drops the cached views of the entities in `touched` and the whole-world view,
-    /// which holds them all; every other view stays valid.
+    /// Drops the cached views of the entities in `touched`, and the lists holding them;
+    /// every other view stays valid.
     pub(super) fn forget(&mut self, touched: &Touched) -> mlua::Result<()> {
-        self.world = None;
+        if !touched.actors.is_empty() {
+            self.actor_list = None;
+        }
+        if !touched.assets.is_empty() {
+            self.asset_list = None;
+        }
+        if !touched.flows.is_empty() {
+            self.flow_list = None;
+        }
         let forget = |cache: &Option<Table>, indices: &[usize]| -> mlua::Result<()> {
             if let Some(cache) = cache {
                 for &i in indices {
@@ -43,6 +73,61 @@ impl Views {
             .and_then(|()| forget(&self.assets, &touched.assets))
             .and_then(|()| forget(&self.flows, &touched.flows))
     }
+
+    /// The step is over and its world leaves the runtime: remembers the states the
+    /// cached views show, so the next step can keep the views of unchanged entities.
+    pub(super) fn end_step(&mut self, world: &WorldState) {
+        self.basis = Basis {
+            actors: self.actors.as_ref().map(|_| world.actors.clone()),
+            assets: self.assets.as_ref().map(|_| world.assets.clone()),
+            projects: self.projects.as_ref().map(|_| world.projects.clone()),
+        };
+    }
+
+    /// A new step's world: keeps the view of every entity whose state is the same as
+    /// when the last step ended, drops the others and every list. Returns whether any
+    /// cached view was kept.
+    pub(super) fn carry_over(&mut self, world: &WorldState) -> mlua::Result<bool> {
+        let basis = std::mem::take(&mut self.basis);
+        self.actor_list = None;
+        self.asset_list = None;
+        self.project_list = None;
+        self.flow_list = None;
+        self.world = None;
+        let previous_flows = world.history.last().map(|flows| flows.as_slice());
+        let kept = [
+            keep_unchanged(&mut self.actors, basis.actors.as_deref(), &world.actors)?,
+            keep_unchanged(&mut self.assets, basis.assets.as_deref(), &world.assets)?,
+            keep_unchanged(&mut self.projects, basis.projects.as_deref(), &world.projects)?,
+            keep_unchanged(&mut self.flows, previous_flows, &world.flows)?,
+        ];
+        Ok(kept.contains(&true))
+    }
+}
+
+/// Keeps the cached view of entity `i` when `now[i]` equals `before[i]`, the state it
+/// was built from; without `before`, drops the whole cache. Returns whether any is kept.
+fn keep_unchanged<T: PartialEq>(
+    cache: &mut Option<Table>,
+    before: Option<&[T]>,
+    now: &[T],
+) -> mlua::Result<bool> {
+    let (Some(table), Some(before)) = (cache.as_ref(), before) else {
+        *cache = None;
+        return Ok(false);
+    };
+    let mut kept = false;
+    for (i, old) in before.iter().enumerate() {
+        if now.get(i) == Some(old) {
+            kept = true;
+        } else {
+            table.raw_set(i + 1, Value::Nil)?;
+        }
+    }
+    if !kept {
+        *cache = None;
+    }
+    Ok(kept)
 }
 
 /// Builds (or fetches) the view of entity `i`.
@@ -58,6 +143,8 @@ pub(super) struct HostMemory {
     /// what rules allocate on top of them and of the collector's slack for them (a
     /// national scenario's views alone can pass the default limit).
     host_bytes: Cell<usize>,
+    /// The heap in use with no views, measured at the last reset that dropped them all.
+    baseline: Cell<usize>,
 }
 
 impl HostMemory {
@@ -66,16 +153,36 @@ impl HostMemory {
             limit,
             unguarded: Cell::new(false),
             host_bytes: Cell::new(0),
+            baseline: Cell::new(0),
         }
     }
 
-    /// A new world: the old views are garbage. Collects them, so the rules' limit again
-    /// sits just above what the host holds.
-    pub(super) fn reset(&self, lua: &Lua) -> mlua::Result<()> {
-        lua.gc_collect()?;
-        self.host_bytes.set(0);
+    /// A new world: the rules' limit again sits just above what the host holds —
+    /// nothing when every view was dropped (`views_kept` false), else the live heap
+    /// above the state with no views, but never more than the host built (so what
+    /// rules hold is not counted as the host's).
+    ///
+    /// With views kept, a full collection runs only when the heap above the views has
+    /// grown by an eighth of the limit: on small scenarios a collection every step cost
+    /// more than the step's rules, and Luau's incremental collector takes the rest.
+    pub(super) fn reset(&self, lua: &Lua, views_kept: bool) -> mlua::Result<()> {
+        if views_kept {
+            let above = lua.used_memory().saturating_sub(self.baseline.get());
+            let expected = self.host_bytes.get().saturating_mul(2);
+            if above > expected.saturating_add(self.limit / 8) {
+                lua.gc_collect()?;
+                let live_views = lua.used_memory().saturating_sub(self.baseline.get());
+                self.host_bytes
+                    .set(live_views.min(self.host_bytes.get()));
+            }
+        } else {
+            lua.gc_collect()?;
+            self.baseline.set(lua.used_memory());
+            self.host_bytes.set(0);
+        }
         if self.limit > 0 {
-            lua.set_memory_limit(self.limit)?;
+            let allowance = self.host_bytes.get().saturating_mul(2);
+            lua.set_memory_limit(self.limit.saturating_add(allowance))?;
         }
         Ok(())
     }
@@ -279,42 +386,88 @@ cached_view!(project_view_at, projects, |lua, k, p, _c: &String| {
     project_view(lua, k, p)
 });
 
+/// The table `on_step` receives: `year`, and `actors`, `assets`, `flows` and
+/// `projects` looked up on read (through [`world_index`]), so a rule pays only for the
+/// lists it reads. Built once a step.
 pub(super) fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
     if let Some(t) = &shared.views.borrow().world {
         return Ok(t.clone());
     }
-    shared
-        .memory
-        .unguarded(lua, || build_world_view(lua, shared))
-}
-
-fn build_world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
-    let (year, na, ns, nf, np) = {
-        let w = shared.world.borrow();
-        (
-            w.year,
-            w.actors.len(),
-            w.assets.len(),
-            w.flows.len(),
-            w.projects.len(),
-        )
+    let Some(meta) = shared.world_meta.get() else {
+        return Err(mlua::Error::runtime("gil: the world's metatable is not set up"));
     };
-    let t = lua.create_table()?;
-    t.raw_set(shared.keys.k("year")?, year)?;
-    let list =
-        |n: usize, f: fn(&Lua, &Shared, usize) -> mlua::Result<Table>| -> mlua::Result<Table> {
-            let l = lua.create_table_with_capacity(n, 0)?;
-            for i in 0..n {
-                l.raw_set(i + 1, f(lua, shared, i)?)?;
-            }
-            l.set_readonly(true);
-            Ok(l)
-        };
-    t.raw_set(shared.keys.k("actors")?, list(na, actor_view_at)?)?;
-    t.raw_set(shared.keys.k("assets")?, list(ns, asset_view_at)?)?;
-    t.raw_set(shared.keys.k("flows")?, list(nf, flow_view_at)?)?;
-    t.raw_set(shared.keys.k("projects")?, list(np, project_view_at)?)?;
-    t.set_readonly(true);
+    let year = shared.world.borrow().year;
+    let t = shared.memory.unguarded(lua, || {
+        let t = lua.create_table_with_capacity(0, 1)?;
+        t.raw_set(shared.keys.k("year")?, year)?;
+        t.set_metatable(Some(meta.clone()))?;
+        t.set_readonly(true);
+        Ok(t)
+    })?;
     shared.views.borrow_mut().world = Some(t.clone());
     Ok(t)
+}
+
+/// The world table's metatable: reads of its lists go to [`world_index`], and
+/// `getmetatable` sees only `false`.
+pub(super) fn world_metatable(lua: &Lua, shared: &std::rc::Rc<Shared>) -> mlua::Result<Table> {
+    let s = shared.clone();
+    let index = lua.create_function(move |lua, (_world, key): (Value, Value)| {
+        world_index(lua, &s, key)
+    })?;
+    let meta = lua.create_table()?;
+    meta.raw_set("__index", index)?;
+    meta.raw_set("__metatable", false)?;
+    meta.set_readonly(true);
+    Ok(meta)
+}
+
+/// `world.actors`, `world.assets`, `world.flows`, `world.projects` (nil for any other
+/// key): the cached list, or a new one of the cached views.
+fn world_index(lua: &Lua, shared: &Shared, key: Value) -> mlua::Result<Value> {
+    let Value::String(key) = key else {
+        return Ok(Value::Nil);
+    };
+    let (n, view_at, cached): (usize, ViewAt, Option<Table>) = {
+        let world = shared.world.borrow();
+        let views = shared.views.borrow();
+        match key.as_bytes().as_ref() {
+            b"actors" => (world.actors.len(), actor_view_at, views.actor_list.clone()),
+            b"assets" => (world.assets.len(), asset_view_at, views.asset_list.clone()),
+            b"projects" => (
+                world.projects.len(),
+                project_view_at,
+                views.project_list.clone(),
+            ),
+            b"flows" => {
+                let n = world.flows.len();
+                let current = views
+                    .flow_list
+                    .as_ref()
+                    .filter(|(_, listed)| *listed == n)
+                    .map(|(t, _)| t.clone());
+                (n, flow_view_at, current)
+            }
+            _ => return Ok(Value::Nil),
+        }
+    };
+    if let Some(list) = cached {
+        return Ok(Value::Table(list));
+    }
+    let list = shared.memory.unguarded(lua, || {
+        let list = lua.create_table_with_capacity(n, 0)?;
+        for i in 0..n {
+            list.raw_set(i + 1, view_at(lua, shared, i)?)?;
+        }
+        list.set_readonly(true);
+        Ok(list)
+    })?;
+    let mut views = shared.views.borrow_mut();
+    match key.as_bytes().as_ref() {
+        b"actors" => views.actor_list = Some(list.clone()),
+        b"assets" => views.asset_list = Some(list.clone()),
+        b"projects" => views.project_list = Some(list.clone()),
+        _ => views.flow_list = Some((list.clone(), n)),
+    }
+    Ok(Value::Table(list))
 }
