@@ -11,6 +11,7 @@ mod apply;
 pub mod diff;
 pub mod explain;
 mod materialize;
+pub mod model;
 pub mod outcome;
 pub mod parallel;
 pub mod roles;
@@ -33,6 +34,7 @@ use gil_rules::{
 
 pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
 pub use materialize::{materialize, params_at};
+pub use model::{Evaluator, Model, Params};
 pub use outcome::*;
 use settle::{settle, Settled};
 pub use trace::Trace;

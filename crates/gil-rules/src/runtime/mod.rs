@@ -192,6 +192,12 @@ impl RuleRuntime {
         )
     }
 
+    /// Starts a new run on this runtime: the whole-run budget (`total_budget`) is
+    /// restored, so a runtime evaluated again and again gets the full budget each time.
+    pub fn begin_run(&self) {
+        self.clock.budget_left.set(self.config.total_budget);
+    }
+
     /// Hook calls made so far.
     pub fn calls(&self) -> u64 {
         self.calls.get()

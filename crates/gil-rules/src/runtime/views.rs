@@ -98,7 +98,11 @@ impl Views {
         let kept = [
             keep_unchanged(&mut self.actors, basis.actors.as_deref(), &world.actors)?,
             keep_unchanged(&mut self.assets, basis.assets.as_deref(), &world.assets)?,
-            keep_unchanged(&mut self.projects, basis.projects.as_deref(), &world.projects)?,
+            keep_unchanged(
+                &mut self.projects,
+                basis.projects.as_deref(),
+                &world.projects,
+            )?,
             keep_unchanged(&mut self.flows, previous_flows, &world.flows)?,
         ];
         Ok(kept.contains(&true))
@@ -172,8 +176,7 @@ impl HostMemory {
             if above > expected.saturating_add(self.limit / 8) {
                 lua.gc_collect()?;
                 let live_views = lua.used_memory().saturating_sub(self.baseline.get());
-                self.host_bytes
-                    .set(live_views.min(self.host_bytes.get()));
+                self.host_bytes.set(live_views.min(self.host_bytes.get()));
             }
         } else {
             lua.gc_collect()?;
@@ -394,7 +397,9 @@ pub(super) fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
         return Ok(t.clone());
     }
     let Some(meta) = shared.world_meta.get() else {
-        return Err(mlua::Error::runtime("gil: the world's metatable is not set up"));
+        return Err(mlua::Error::runtime(
+            "gil: the world's metatable is not set up",
+        ));
     };
     let year = shared.world.borrow().year;
     let t = shared.memory.unguarded(lua, || {
@@ -412,9 +417,8 @@ pub(super) fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
 /// `getmetatable` sees only `false`.
 pub(super) fn world_metatable(lua: &Lua, shared: &std::rc::Rc<Shared>) -> mlua::Result<Table> {
     let s = shared.clone();
-    let index = lua.create_function(move |lua, (_world, key): (Value, Value)| {
-        world_index(lua, &s, key)
-    })?;
+    let index =
+        lua.create_function(move |lua, (_world, key): (Value, Value)| world_index(lua, &s, key))?;
     let meta = lua.create_table()?;
     meta.raw_set("__index", index)?;
     meta.raw_set("__metatable", false)?;

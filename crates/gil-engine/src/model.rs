@@ -1,0 +1,153 @@
+//! Load once, evaluate many times: a scenario read and its rules checked once, then
+//! evaluated again and again with other parameter values — what sweeps and the server
+//! are built on.
+//!
+//! A [`Model`] is plain data (`Send + Sync`): the scenario and the rule sources. Lua
+//! states are not `Send`, so each thread compiles the rules once into its own
+//! [`Evaluator`] and reuses it for every run it makes; [`Model::evaluate_many`] does
+//! that on worker threads and hands results back in run order.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gil_model::{Dated, LoadError, Scenario};
+use gil_rules::{KnownNames, RuleRuntime, RuleSource, SandboxConfig};
+
+use crate::{evaluate, known_names, rule_sources, EngineError, Evaluation, Options};
+
+/// Parameter values for one run: each replaces the scenario's values of that name.
+pub type Params = BTreeMap<String, Dated>;
+
+/// A scenario and its rules, loaded and checked once.
+#[derive(Debug, Clone)]
+pub struct Model {
+    scenario: Arc<Scenario>,
+    sources: Vec<RuleSource>,
+    known: KnownNames,
+    config: SandboxConfig,
+    /// How every run is made (`all_flows`, `cancel`); its `params` are the base every
+    /// run's parameters go on top of.
+    options: Options,
+}
+
+/// A model's rules compiled into a Lua state on this thread, evaluated many times.
+pub struct Evaluator<'m> {
+    model: &'m Model,
+    rules: RuleRuntime,
+}
+
+impl Model {
+    /// Reads the rule files the scenario names (and `extra_rules`) and compiles them
+    /// once, so every problem in them is reported here, as diagnostics.
+    pub fn new(
+        scenario: Scenario,
+        extra_rules: &[PathBuf],
+        config: SandboxConfig,
+    ) -> Result<Self, LoadError> {
+        let sources = rule_sources(&scenario, extra_rules)?;
+        let known = known_names(&scenario);
+        RuleRuntime::load(&sources, known.clone(), config.clone())
+            .map_err(|errors| gil_rules::RuleFiles::new(&sources).load_error(&errors))?;
+        Ok(Model {
+            scenario: Arc::new(scenario),
+            sources,
+            known,
+            config,
+            options: Options::default(),
+        })
+    }
+
+    /// Every run made with `options` (its `params` under each run's own; its
+    /// `threads` splits one run's per-entity hooks, on top of the runs' threads).
+    pub fn with_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The rules compiled into a new Lua state, for this thread's runs.
+    pub fn evaluator(&self) -> Result<Evaluator<'_>, LoadError> {
+        let rules = RuleRuntime::load(&self.sources, self.known.clone(), self.config.clone())
+            .map_err(|errors| gil_rules::RuleFiles::new(&self.sources).load_error(&errors))?;
+        Ok(Evaluator { model: self, rules })
+    }
+
+    /// Evaluates runs `0..runs` on `threads` threads (0: as many as the machine has),
+    /// each thread with its own compiled rules. `params_of(i)` gives run `i`'s
+    /// parameters; `keep(i, result)` runs on the worker and makes what is kept of it,
+    /// so a sweep need not hold whole outcomes. Results come back in run order, the
+    /// same for any number of threads. A run that fails is a failed result, and the
+    /// others go on.
+    pub fn evaluate_many<T: Send>(
+        &self,
+        runs: usize,
+        threads: usize,
+        params_of: impl Fn(usize) -> Params + Sync,
+        keep: impl Fn(usize, Result<Evaluation, EngineError>) -> T + Sync,
+    ) -> Result<Vec<T>, LoadError> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(runs.max(1));
+        let next = AtomicUsize::new(0);
+        let worker = || -> Result<Vec<(usize, T)>, LoadError> {
+            let evaluator = self.evaluator()?;
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= runs {
+                    return Ok(done);
+                }
+                let result = evaluator.evaluate(&params_of(i));
+                done.push((i, keep(i, result)));
+            }
+        };
+        let parts: Vec<Result<Vec<(usize, T)>, LoadError>> = if threads <= 1 {
+            vec![worker()]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Ok(Vec::new())))
+                    .collect()
+            })
+        };
+        let mut slots: Vec<Option<T>> = (0..runs).map(|_| None).collect();
+        for part in parts {
+            for (i, value) in part? {
+                slots[i] = Some(value);
+            }
+        }
+        // Every index was taken by exactly one worker, and no worker stops early
+        // without an error (returned above), so every slot is filled.
+        Ok(slots.into_iter().flatten().collect())
+    }
+}
+
+impl Evaluator<'_> {
+    /// One run with `params` on top of the model's: the same outcome as a fresh load
+    /// and [`crate::evaluate`] with those parameters.
+    pub fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        self.rules.begin_run();
+        if params.is_empty() {
+            return evaluate(&self.model.scenario, &self.rules, &self.model.options);
+        }
+        let mut options = self.model.options.clone();
+        options
+            .params
+            .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        evaluate(&self.model.scenario, &self.rules, &options)
+    }
+
+    /// The compiled rules (their order, metadata and call counts).
+    pub fn rules(&self) -> &RuleRuntime {
+        &self.rules
+    }
+}
