@@ -190,7 +190,7 @@ fn evaluate_reform(
 }
 
 pub struct RunOptions {
-    pub format: DocFormat,
+    pub format: crate::RunFormat,
     pub out: Option<PathBuf>,
     pub flows: bool,
     pub timings: bool,
@@ -214,6 +214,12 @@ pub fn run(
     color_err: bool,
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
+        if opts.format == crate::RunFormat::Parquet && opts.out.is_none() {
+            print_stderr(
+                "error: --format parquet writes a folder of tables; name it with --out DIR\n",
+            );
+            return Err(Stop::Reported);
+        }
         let started = Instant::now();
         let scenario = load_scenario(path, color_err)?;
         let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
@@ -226,14 +232,30 @@ pub fn run(
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();
-        let format = report_format(opts.format);
-        emit_with(opts.out.as_deref(), &mut |w| {
-            let text = gil_report::text::TextOptions {
-                color: opts.color,
-                flows: opts.flows,
-            };
-            gil_report::write_outcome(&evaluation.outcome, format, &text, w)
-        })?;
+        let document = match opts.format {
+            crate::RunFormat::Table => Some(DocFormat::Table),
+            crate::RunFormat::Md => Some(DocFormat::Md),
+            crate::RunFormat::Json => Some(DocFormat::Json),
+            crate::RunFormat::Yaml => Some(DocFormat::Yaml),
+            crate::RunFormat::Parquet => None,
+        };
+        match document {
+            Some(format) => emit_with(opts.out.as_deref(), &mut |w| {
+                let text = gil_report::text::TextOptions {
+                    color: opts.color,
+                    flows: opts.flows,
+                };
+                gil_report::write_outcome(&evaluation.outcome, report_format(format), &text, w)
+            })?,
+            None => {
+                let dir = opts.out.as_deref().ok_or_else(|| {
+                    Stop::Other(anyhow::anyhow!(
+                        "unreachable: --format parquet without --out is refused before evaluating"
+                    ))
+                })?;
+                write_tables(dir, &evaluation)?;
+            }
+        }
         if opts.timings {
             print_stderr(&format!(
                 "timing.load_seconds={:.6}\ntiming.rules_seconds={:.6}\ntiming.analyses_seconds={:.6}\ntiming.render_seconds={:.6}\n",
@@ -259,6 +281,24 @@ pub fn run(
             ExitCode::SUCCESS
         })
     })())
+}
+
+/// The outcome as a folder of Parquet tables and `outcome.json`, written atomically.
+fn write_tables(dir: &Path, evaluation: &gil_engine::Evaluation) -> Result<(), Stop> {
+    let tables = gil_tables::outcome_tables(evaluation).map_err(|e| Stop::Other(e.into()))?;
+    let summary = gil_tables::summary(&evaluation.outcome);
+    crate::output::write_dir_atomic(dir, &mut |tmp| {
+        for table in &tables {
+            crate::output::write_file_in(&tmp.join(table.file_name()), &mut |w| {
+                Ok(table.write_parquet(w)?)
+            })?;
+        }
+        crate::output::write_file_in(&tmp.join("outcome.json"), &mut |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            Ok(w.write_all(b"\n")?)
+        })
+    })
+    .map_err(Stop::Other)
 }
 
 /// Why `--fail-on LEVEL` makes the exit code 1, if it does: findings at that level or

@@ -63,6 +63,19 @@ pub enum DocFormat {
     Yaml,
 }
 
+/// `gil run`'s formats: the documents, or the outcome as a folder of tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// aligned text for the terminal
+    Table,
+    /// markdown, for wikis and pull requests
+    Md,
+    Json,
+    Yaml,
+    /// a folder of Parquet tables and outcome.json (needs --out DIR)
+    Parquet,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExplainFormat {
     Text,
@@ -137,11 +150,13 @@ enum Command {
         scenario: Option<PathBuf>,
         #[command(flatten)]
         eval: EvalArgs,
-        /// Output format (table on a terminal; md for wikis; json and yaml for machines)
-        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
-        format: DocFormat,
-        /// Write to FILE (atomically: whole or not at all) instead of stdout
-        #[arg(long, value_name = "FILE")]
+        /// Output format (table on a terminal; md for wikis; json and yaml for machines;
+        /// parquet for analysts' tools)
+        #[arg(long, value_enum, default_value_t = RunFormat::Table)]
+        format: RunFormat,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout; with
+        /// `--format parquet`, the folder of tables
+        #[arg(long, value_name = "FILE|DIR")]
         out: Option<PathBuf>,
         /// List every flow instead of one line per paying actor, kind and `via`
         #[arg(long)]
@@ -375,7 +390,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 flows,
                 timings,
                 fail_on,
-                color: color_out && format == DocFormat::Table,
+                color: color_out && format == RunFormat::Table,
             },
             color_err,
         ),

@@ -116,6 +116,65 @@ fn write_atomic_with(
     Ok(())
 }
 
+/// Writes a folder of files atomically: `write` fills a temporary folder beside `dir`,
+/// which then becomes `dir` (a rename, when `dir` does not exist yet) or whose files
+/// replace their namesakes in `dir` (other files there are left alone). On failure or
+/// interruption the temporary folder is removed and `dir` is as it was.
+pub fn write_dir_atomic(
+    dir: &Path,
+    write: &mut dyn FnMut(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("`{}` is a file; --out names a folder here", dir.display());
+    }
+    let parent = match dir.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = parent.join(format!(".{name}.gil-tmp-{}", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        std::fs::create_dir_all(&tmp)?;
+        write(&tmp)?;
+        if crate::signals::interrupted() {
+            anyhow::bail!("interrupted");
+        }
+        if !dir.exists() {
+            return Ok(std::fs::rename(&tmp, dir)?);
+        }
+        let mut names: Vec<_> = std::fs::read_dir(&tmp)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
+        names.sort();
+        for file in names {
+            std::fs::rename(tmp.join(&file), dir.join(&file))?;
+        }
+        Ok(std::fs::remove_dir(&tmp)?)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e).with_context(|| format!("cannot write `{}`", dir.display()));
+    }
+    Ok(())
+}
+
+/// A file in a folder being written by [`write_dir_atomic`], flushed and synced.
+pub fn write_file_in(
+    path: &Path,
+    write: &mut dyn FnMut(&mut (dyn Write + Send)) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut file =
+        std::io::BufWriter::with_capacity(1 << 16, StopOnSignal(std::fs::File::create(path)?));
+    write(&mut file)?;
+    let file = file.into_inner().map_err(|e| e.into_error())?;
+    file.0.sync_all()?;
+    Ok(())
+}
+
 /// A closed stdout (`gil … | head`) is not an error.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {

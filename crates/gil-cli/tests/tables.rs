@@ -1,0 +1,193 @@
+//! `gil run --format parquet --out DIR` end to end: pyarrow reads every table and finds
+//! what the JSON outcome of the same run says (`oracles/tables.py`); the same inputs give
+//! the same bytes from any working directory; bad output paths lose nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gil_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gil"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("gil runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gil-tables-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether python3 with pyarrow is here; under CI=true its absence fails the test.
+fn pyarrow() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pyarrow"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        gil_tests::missing_tool("python3 with pyarrow (pip install pyarrow)");
+    }
+    ok
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn pyarrow_reads_in_every_table_what_the_json_outcome_says() {
+    if !pyarrow() {
+        return;
+    }
+    let tmp = scratch("oracle");
+    for example in ["korea-2030", "stargate-2025", "minimal"] {
+        let scenario = root().join(format!("examples/{example}/scenario.yaml"));
+        let dir = tmp.join(example);
+        let out = gil_in(
+            &root(),
+            &[
+                "run",
+                scenario.to_str().unwrap(),
+                "--format",
+                "parquet",
+                "--out",
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "the tables go to the folder, not stdout"
+        );
+        let json = gil_in(
+            &root(),
+            &[
+                "run",
+                scenario.to_str().unwrap(),
+                "--format",
+                "json",
+                "--flows",
+            ],
+        );
+        let outcome = tmp.join(format!("{example}.json"));
+        std::fs::write(&outcome, &json.stdout).unwrap();
+        let oracle = Command::new("python3")
+            .arg(root().join("crates/gil-cli/tests/oracles/tables.py"))
+            .arg(&dir)
+            .arg(&outcome)
+            .output()
+            .unwrap();
+        assert!(
+            oracle.status.success(),
+            "{example}: {}{}",
+            String::from_utf8_lossy(&oracle.stdout),
+            String::from_utf8_lossy(&oracle.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn the_same_inputs_give_the_same_bytes_from_any_working_directory() {
+    let tmp = scratch("bytes");
+    let write = |cwd: &Path, scenario: &str, out: &Path| {
+        let o = gil_in(
+            cwd,
+            &[
+                "run",
+                scenario,
+                "--format",
+                "parquet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        files(out)
+    };
+    let from_root = write(&root(), "examples/stargate-2025", &tmp.join("a"));
+    let from_example = write(&root().join("examples/stargate-2025"), ".", &tmp.join("b"));
+    assert_eq!(from_root, from_example);
+    let names: Vec<&str> = from_root.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "checks.parquet",
+            "compute.parquet",
+            "findings.parquet",
+            "flows.parquet",
+            "ledger.parquet",
+            "loops.parquet",
+            "metrics.parquet",
+            "outcome.json",
+            "power.parquet",
+            "roles.parquet",
+            "targets.parquet"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn bad_output_paths_are_refused_and_lose_nothing() {
+    let tmp = scratch("refused");
+    // No --out: nothing to write the folder to.
+    let o = gil_in(&tmp, &["run", "--format", "parquet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out DIR"));
+    assert!(
+        std::fs::read_dir(&tmp).unwrap().next().is_none(),
+        "nothing written"
+    );
+
+    // --out names a file: refused, the file untouched.
+    let file = tmp.join("notes.txt");
+    std::fs::write(&file, "keep me").unwrap();
+    let o = gil_in(&tmp, &["run", "--format", "parquet", "--out", "notes.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a file"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+
+    // An existing folder: the tables are replaced, other files stay, no temporary left.
+    let dir = tmp.join("tables");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("metrics.parquet"), "stale").unwrap();
+    std::fs::write(dir.join("README"), "mine").unwrap();
+    let o = gil_in(&tmp, &["run", "--format", "parquet", "--out", "tables"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(
+        std::fs::read(dir.join("metrics.parquet")).unwrap(),
+        b"stale"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("README")).unwrap(), "mine");
+    let left: Vec<String> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("gil-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
