@@ -36,6 +36,8 @@ fn row(arg: &Arg) -> Option<String> {
         }
         (None, false) => return None,
     };
+    // Inside a table cell a bare `|` would end the cell (`--out FILE|DIR`).
+    let written = written.replace('|', "\\|");
     let help = arg
         .get_help()
         .map(|h| h.to_string())

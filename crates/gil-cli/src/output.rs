@@ -116,10 +116,12 @@ fn write_atomic_with(
     Ok(())
 }
 
-/// Writes a folder of files atomically: `write` fills a temporary folder beside `dir`,
-/// which then becomes `dir` (a rename, when `dir` does not exist yet) or whose files
-/// replace their namesakes in `dir` (other files there are left alone). On failure or
-/// interruption the temporary folder is removed and `dir` is as it was.
+/// Writes a folder of files: `write` fills a temporary folder beside `dir`, which then
+/// becomes `dir` in one rename when `dir` does not exist yet. When it exists, each new
+/// file replaces its namesake by a rename (so no reader sees a half-written file, and
+/// other files there are left alone), once every namesake is known to be a plain file.
+/// A failure before that point — writing, an interruption, a namesake that is a folder —
+/// removes the temporary folder and leaves `dir` as it was.
 pub fn write_dir_atomic(
     dir: &Path,
     write: &mut dyn FnMut(&Path) -> anyhow::Result<()>,
@@ -138,7 +140,9 @@ pub fn write_dir_atomic(
         .unwrap_or_else(|| "out".into());
     let tmp = parent.join(format!(".{name}.gil-tmp-{}", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
-        std::fs::create_dir_all(&tmp)?;
+        // A folder left by a killed run with this process id is not ours to publish.
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir(&tmp)?;
         write(&tmp)?;
         if crate::signals::interrupted() {
             anyhow::bail!("interrupted");
@@ -150,6 +154,12 @@ pub fn write_dir_atomic(
             .map(|e| e.map(|e| e.file_name()))
             .collect::<Result<_, _>>()?;
         names.sort();
+        if let Some(folder) = names.iter().find(|n| dir.join(n).is_dir()) {
+            anyhow::bail!(
+                "`{}` is a folder; it would be replaced by a table",
+                dir.join(folder).display()
+            );
+        }
         for file in names {
             std::fs::rename(tmp.join(&file), dir.join(&file))?;
         }

@@ -113,9 +113,11 @@ impl Model {
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+                // A panic on a worker (in `params_of`, `keep` or a bug) is the caller's,
+                // as it would be on one thread: results are never silently short.
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Ok(Vec::new())))
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                     .collect()
             })
         };
@@ -125,15 +127,29 @@ impl Model {
                 slots[i] = Some(value);
             }
         }
-        // Every index was taken by exactly one worker, and no worker stops early
-        // without an error (returned above), so every slot is filled.
-        Ok(slots.into_iter().flatten().collect())
+        // Every index is taken by exactly one worker, and a worker stops early only
+        // with an error (returned above); a gap would be a bug, said loudly.
+        slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, slot)| {
+                slot.ok_or_else(|| LoadError {
+                    sources: gil_model::span::SourceMap::new(),
+                    diagnostics: vec![gil_model::diag::Diagnostic::error(
+                        gil_model::code::Code::RuleSandbox,
+                        format!("run {i} was never evaluated (a bug in gil; please report it)"),
+                    )],
+                })
+            })
+            .collect()
     }
 }
 
 impl Evaluator<'_> {
     /// One run with `params` on top of the model's: the same outcome as a fresh load
-    /// and [`crate::evaluate`] with those parameters.
+    /// and [`crate::evaluate`] with those parameters — provided the rules keep no state
+    /// of their own between calls (a file-level `local` table they write to), which
+    /// the rule API forbids and the sandbox cannot see.
     pub fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
         self.rules.begin_run();
         if params.is_empty() {

@@ -138,18 +138,27 @@ fn keep_unchanged<T: PartialEq>(
 pub(super) type ViewAt = fn(&Lua, &Shared, usize) -> mlua::Result<Table>;
 
 /// The memory limit rules run under, and the allowance for the views the host builds.
+///
+/// Rules may allocate `limit` bytes beyond what the heap held when the step began (the
+/// views kept from earlier steps, the rules' code, garbage not yet collected) and the
+/// views the host builds during the step. Both of those count twice: the collector
+/// lets garbage grow in proportion to the live heap (Luau's default goal is 200%).
+/// So the allowance never grows with the years or the runs a state has made.
 pub(super) struct HostMemory {
-    /// The Lua state's memory limit, restored after host-built views (see `unguarded`).
+    /// The Lua state's memory limit for rule code (0: none).
     limit: usize,
     /// Set while host code builds views, so a nested build leaves the limit lifted.
     unguarded: Cell<bool>,
-    /// Bytes the host's own views added to the Lua heap this step: the limit applies to
-    /// what rules allocate on top of them and of the collector's slack for them (a
-    /// national scenario's views alone can pass the default limit).
+    /// Bytes the host's own views added to the heap since the step began.
     host_bytes: Cell<usize>,
-    /// The heap in use with no views, measured at the last reset that dropped them all.
-    baseline: Cell<usize>,
+    /// The heap in use when the step began.
+    step_base: Cell<usize>,
+    /// The heap in use right after the last full collection.
+    live_after_collect: Cell<usize>,
 }
+
+/// Garbage allowed to build up between full collections when no limit is set.
+const UNLIMITED_SLACK: usize = 64 << 20;
 
 impl HostMemory {
     pub(super) fn new(limit: usize) -> Self {
@@ -157,36 +166,42 @@ impl HostMemory {
             limit,
             unguarded: Cell::new(false),
             host_bytes: Cell::new(0),
-            baseline: Cell::new(0),
+            step_base: Cell::new(0),
+            live_after_collect: Cell::new(0),
         }
     }
 
-    /// A new world: the rules' limit again sits just above what the host holds —
-    /// nothing when every view was dropped (`views_kept` false), else the live heap
-    /// above the state with no views, but never more than the host built (so what
-    /// rules hold is not counted as the host's).
-    ///
-    /// With views kept, a full collection runs only when the heap above the views has
-    /// grown by an eighth of the limit: on small scenarios a collection every step cost
-    /// more than the step's rules, and Luau's incremental collector takes the rest.
+    /// A new world. Collects the garbage when every view was dropped (`views_kept`
+    /// false) or when the heap grew by an eighth of the limit since the last
+    /// collection; otherwise Luau's incremental collector takes it (on small scenarios a
+    /// full collection every step cost more than the step's rules). Then the rules'
+    /// limit is set above the heap as it is now.
     pub(super) fn reset(&self, lua: &Lua, views_kept: bool) -> mlua::Result<()> {
-        if views_kept {
-            let above = lua.used_memory().saturating_sub(self.baseline.get());
-            let expected = self.host_bytes.get().saturating_mul(2);
-            if above > expected.saturating_add(self.limit / 8) {
-                lua.gc_collect()?;
-                let live_views = lua.used_memory().saturating_sub(self.baseline.get());
-                self.host_bytes.set(live_views.min(self.host_bytes.get()));
-            }
-        } else {
+        let slack = match self.limit {
+            0 => UNLIMITED_SLACK,
+            limit => limit / 8,
+        };
+        let grown = lua.used_memory() > self.live_after_collect.get().saturating_add(slack);
+        if !views_kept || grown {
             lua.gc_collect()?;
-            self.baseline.set(lua.used_memory());
-            self.host_bytes.set(0);
+            self.live_after_collect.set(lua.used_memory());
         }
-        if self.limit > 0 {
-            let allowance = self.host_bytes.get().saturating_mul(2);
-            lua.set_memory_limit(self.limit.saturating_add(allowance))?;
+        self.step_base.set(lua.used_memory());
+        self.host_bytes.set(0);
+        self.apply_limit(lua)
+    }
+
+    /// Sets the limit for rule code: `limit` above the step's heap and the host's views.
+    fn apply_limit(&self, lua: &Lua) -> mlua::Result<()> {
+        if self.limit == 0 {
+            return Ok(());
         }
+        let host = self
+            .step_base
+            .get()
+            .saturating_add(self.host_bytes.get())
+            .saturating_mul(2);
+        lua.set_memory_limit(self.limit.saturating_add(host))?;
         Ok(())
     }
 
@@ -212,12 +227,9 @@ impl HostMemory {
         let added = lua.used_memory().saturating_sub(before);
         self.host_bytes
             .set(self.host_bytes.get().saturating_add(added));
-        // Twice the views: the collector lets garbage grow in proportion to the live heap
-        // (Luau's default goal is 200%), and the views are live heap.
-        let allowance = self.host_bytes.get().saturating_mul(2);
-        let restored = lua.set_memory_limit(self.limit.saturating_add(allowance));
+        let restored = self.apply_limit(lua);
         match (result, restored) {
-            (Ok(r), Ok(_)) => Ok(r),
+            (Ok(r), Ok(())) => Ok(r),
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(e),
         }
