@@ -308,3 +308,13 @@ proptest! {
         prop_assert!(gil_engine::diff::diff(&first.outcome, &second.outcome).is_empty());
     }
 }
+
+#[test]
+fn a_scenario_read_from_csv_tables_evaluates_as_its_yaml_twin() {
+    // fixtures/tables/ is examples/minimal with actors, assets and flows in CSV files.
+    let outcome =
+        |path: &Path| serde_json::to_string(&evaluate(path, &[]).unwrap().outcome).unwrap();
+    let from_tables = outcome(Path::new("fixtures/tables/scenario.yaml"));
+    let from_yaml = outcome(&workspace_root().join("examples/minimal/scenario.yaml"));
+    assert_eq!(from_tables, from_yaml);
+}

@@ -67,6 +67,15 @@ codes! {
     EmptyFile = "empty-file",
     /// A file is not UTF-8 text.
     NotUtf8 = "not-utf8",
+    /// A CSV table is not well-formed: a row with more or fewer cells than the header,
+    /// or one value given in two columns (`amount` and `amount@2026`).
+    TableSyntax = "table-syntax",
+    /// A table's header leaves a column unnamed, names one twice, or dates one with
+    /// something that is not a year (`amount@next`).
+    TableHeader = "table-header",
+    /// A `table:` names a file gil does not read as a table (it reads `.csv`), or the
+    /// entry has keys besides `table`.
+    TableFormat = "table-format",
     /// The root file has no `scenario:` header.
     MissingHeader = "missing-header",
     /// An included file has a `scenario:` header; only the root file may.

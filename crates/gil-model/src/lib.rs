@@ -11,6 +11,7 @@ pub mod load;
 pub mod metric;
 pub mod reform;
 pub mod span;
+mod table;
 pub mod types;
 mod validate;
 pub mod yaml;

@@ -318,10 +318,10 @@ impl Loader {
                     Err(e) => self.push_yaml(e),
                 },
                 "parameters" => self.read_parameters(value),
-                "actors" => self.read_list(value, "actors", |s| &mut s.actors),
-                "assets" => self.read_list(value, "assets", |s| &mut s.assets),
-                "flows" => self.read_list(value, "flows", |s| &mut s.flows),
-                "projects" => self.read_list(value, "projects", |s| &mut s.projects),
+                "actors" => self.read_list(value, "actors", dir, |s| &mut s.actors),
+                "assets" => self.read_list(value, "assets", dir, |s| &mut s.assets),
+                "flows" => self.read_list(value, "flows", dir, |s| &mut s.flows),
+                "projects" => self.read_list(value, "projects", dir, |s| &mut s.projects),
                 other => {
                     let mut d =
                         Diagnostic::error(Code::UnknownField, format!("unknown section `{other}`"))
@@ -416,21 +416,35 @@ impl Loader {
     }
 
     /// Reads each element of a list section on its own, so one bad entity does not hide
-    /// the problems of the next.
+    /// the problems of the next. `actors`, `assets` and `flows` may also be (or list)
+    /// `{ table: file.csv }`, relative to `dir`, the folder of the file naming it.
     fn read_list<T: for<'de> serde::Deserialize<'de>>(
         &mut self,
         node: &Node,
         section: &'static str,
+        dir: &Path,
         list: impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
     ) {
+        let takes_tables = section != "projects";
         let items = match &node.kind {
-            NodeKind::Seq(items) => items,
+            NodeKind::Seq(items) => items.as_slice(),
             NodeKind::Null => return,
+            NodeKind::Map(_) if takes_tables && node.get("table").is_some() => {
+                std::slice::from_ref(node)
+            }
             _ => {
+                let also = if takes_tables {
+                    " or `{ table: file.csv }`"
+                } else {
+                    ""
+                };
                 self.diagnostics.push(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!("expected a list of {section}, found {}", node.describe()),
+                        format!(
+                            "expected a list of {section}{also}, found {}",
+                            node.describe()
+                        ),
                     )
                     .at(node.span)
                     .path(section),
@@ -440,20 +454,133 @@ impl Loader {
         };
         let base = KeyPath::Root(section);
         for (index, item) in items.iter().enumerate() {
-            let path = KeyPath::Index(&base, index);
-            match yaml::from_node::<T>(item, &path) {
-                Ok(value) => list(&mut self.sections).push(Located {
-                    item: value,
-                    span: item.span,
-                    path: path.to_string(),
-                }),
-                Err(e) => {
-                    if let Some(id) = item.get("id").and_then(Node::as_str) {
-                        self.sections.unparsed_ids.insert(id.to_string());
-                    }
-                    self.push_yaml(e);
-                }
+            if takes_tables && item.get("table").is_some() {
+                self.read_table(item, section, dir, &list);
+                continue;
             }
+            let path = KeyPath::Index(&base, index);
+            self.read_entity(item, &path, path.to_string(), &list);
+        }
+    }
+
+    /// One entity from its node (a YAML list item or a table row).
+    fn read_entity<T: for<'de> serde::Deserialize<'de>>(
+        &mut self,
+        item: &Node,
+        path: &KeyPath<'_>,
+        shown_path: String,
+        list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
+    ) {
+        match yaml::from_node::<T>(item, path) {
+            Ok(value) => list(&mut self.sections).push(Located {
+                item: value,
+                span: item.span,
+                path: shown_path,
+            }),
+            Err(e) => {
+                if let Some(id) = item.get("id").and_then(Node::as_str) {
+                    self.sections.unparsed_ids.insert(id.to_string());
+                }
+                self.push_yaml(e);
+            }
+        }
+    }
+
+    /// `{ table: file.csv }`: every row of the table as an entity of `section`.
+    fn read_table<T: for<'de> serde::Deserialize<'de>>(
+        &mut self,
+        spec: &Node,
+        section: &'static str,
+        dir: &Path,
+        list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
+    ) {
+        let NodeKind::Map(entries) = &spec.kind else {
+            return;
+        };
+        if let Some((key, _)) = entries.iter().find(|(k, _)| k.as_str() != Some("table")) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::TableFormat,
+                    format!(
+                        "a table entry has only `table:`, not `{}`",
+                        key.as_str().unwrap_or("?")
+                    ),
+                )
+                .at(key.span)
+                .help("columns of the table give every other key"),
+            );
+            return;
+        }
+        let Some(name_node) = spec.get("table") else {
+            return;
+        };
+        let Some(name) = name_node.as_str() else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!("`table:` takes a file name, found {}", name_node.describe()),
+                )
+                .at(name_node.span),
+            );
+            return;
+        };
+        if !name.to_ascii_lowercase().ends_with(".csv") {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::TableFormat,
+                    format!("`{name}`: gil reads tables from `.csv` files"),
+                )
+                .at(name_node.span)
+                .help("export the table as CSV with a header row"),
+            );
+            return;
+        }
+        let naming_file = self.sources.name(name_node.span.file).to_string();
+        let display = normalize(
+            &Path::new(&naming_file)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(name),
+        )
+        .display()
+        .to_string();
+        let path = dir.join(name);
+        let text = match read_limited(&path).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(_)) => {
+                self.diagnostics.push(
+                    Diagnostic::error(Code::NotUtf8, format!("`{display}` is not valid UTF-8"))
+                        .at(name_node.span)
+                        .help("save the table as UTF-8 CSV"),
+                );
+                return;
+            }
+            Err(err) => {
+                let what = if err.kind() == std::io::ErrorKind::NotFound {
+                    "no such file".to_string()
+                } else {
+                    err.to_string()
+                };
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Code::FileMissing,
+                        format!("cannot read `{display}`: {what}"),
+                    )
+                    .at(name_node.span)
+                    .help("table paths are relative to the file that names them"),
+                );
+                return;
+            }
+        };
+        let file = self.sources.add(display, path, text);
+        let (rows, problems) = crate::table::csv_rows(self.sources.text(file), file, section);
+        self.diagnostics.extend(problems);
+        for row in rows {
+            // Rows are named by their line in the file (the header is line 1), as the
+            // spreadsheet or editor the table comes from numbers them.
+            let (line, _) = self.sources.line_col(file, row.span.start as usize);
+            let shown = format!("{section} row {line}");
+            self.read_entity(&row, &KeyPath::Root(&shown), shown.clone(), list);
         }
     }
 
