@@ -318,3 +318,47 @@ fn a_scenario_read_from_csv_tables_evaluates_as_its_yaml_twin() {
     let from_yaml = outcome(&workspace_root().join("examples/minimal/scenario.yaml"));
     assert_eq!(from_tables, from_yaml);
 }
+
+#[test]
+fn a_national_document_keeps_what_it_names_and_counts_what_it_leaves_out() {
+    // 2,100 startups funded by a ministry; a project names the ministry, a0 and a1, a
+    // target names a2 through its metric. Nothing else is named.
+    let n = 2_100;
+    let mut text = String::from(
+        "scenario: { id: wide, horizon: { start: 2026, end: 2027 }, currency: KRW }\nactors:\n  - { id: ministry, kind: government }\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!("  - {{ id: a{i}, kind: startup }}\n"));
+    }
+    text.push_str("flows:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - {{ from: ministry, to: a{i}, kind: funding, via: grant, amount: 1000 }}\n"
+        ));
+    }
+    text.push_str(
+        "projects:\n  - id: p\n    what: { owner: ministry, goal: g }\n    how: [{ actor: a0, means: m }]\n    participants: [a1]\n    why: w\n    targets: [{ metric: funding.in.a2, at_least: 1, by: 2027 }]\n",
+    );
+    let full = evaluate_scenario(&load_text(&text), &[]).outcome;
+    let short = full
+        .summarized()
+        .expect("above the limit the document is summarized");
+    let kept: Vec<&str> = short.ledger_total.keys().map(String::as_str).collect();
+    assert_eq!(kept, ["a0", "a1", "a2", "ministry"]);
+    let omitted = short.omitted.as_ref().unwrap();
+    assert_eq!(omitted.entities, n - 3);
+    assert_eq!(omitted.ledger_entries, 2 * (n - 3));
+    for step in &short.steps {
+        assert!(step.metrics.contains_key("funding.in.a2"));
+        assert!(!step.metrics.contains_key("funding.in.a3"));
+        assert_eq!(step.ledger.len(), 4);
+    }
+    let metrics = |o: &gil_engine::Outcome| o.steps.iter().map(|s| s.metrics.len()).sum::<usize>();
+    assert_eq!(metrics(&short) + omitted.metrics, metrics(&full));
+    // Everything but the ledger, the flow lines and per-entity metrics is whole.
+    assert_eq!(short.findings, full.findings);
+    assert_eq!(short.analyses, full.analyses);
+    assert_eq!(short.roles, full.roles);
+    // A small scenario's document is never summarized.
+    assert!(run("target_late").outcome.summarized().is_none());
+}

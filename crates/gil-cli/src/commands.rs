@@ -193,6 +193,7 @@ pub struct RunOptions {
     pub format: crate::RunFormat,
     pub out: Option<PathBuf>,
     pub flows: bool,
+    pub full: bool,
     pub timings: bool,
     pub fail_on: Option<FailOn>,
     pub color: bool,
@@ -239,13 +240,28 @@ pub fn run(
             crate::RunFormat::Yaml => Some(DocFormat::Yaml),
             crate::RunFormat::Parquet => None,
         };
+        // At national scale the machine documents keep only what they name (the
+        // tables and `--full` keep everything).
+        let summarized = match document {
+            Some(DocFormat::Json | DocFormat::Yaml) if !opts.full => {
+                evaluation.outcome.summarized()
+            }
+            _ => None,
+        };
+        if let Some(omitted) = summarized.as_ref().and_then(|o| o.omitted.as_ref()) {
+            print_stderr(&format!(
+                "note: {} actors and assets that nothing in the outcome names are left out of the document (their ledger, flow lines and metrics); --full keeps them, --format parquet --out DIR writes every row\n",
+                omitted.entities
+            ));
+        }
+        let outcome = summarized.as_ref().unwrap_or(&evaluation.outcome);
         match document {
             Some(format) => emit_with(opts.out.as_deref(), &mut |w| {
                 let text = gil_report::text::TextOptions {
                     color: opts.color,
                     flows: opts.flows,
                 };
-                gil_report::write_outcome(&evaluation.outcome, report_format(format), &text, w)
+                gil_report::write_outcome(outcome, report_format(format), &text, w)
             })?,
             None => {
                 let dir = opts.out.as_deref().ok_or_else(|| {

@@ -161,6 +161,10 @@ enum Command {
         /// List every flow instead of one line per paying actor, kind and `via`
         #[arg(long)]
         flows: bool,
+        /// In json/yaml, list every actor's ledger, flow lines and metrics even above
+        /// 2,000 actors and assets (by default only those the document names)
+        #[arg(long)]
+        full: bool,
         /// Print phase times to stderr as `timing.<phase>_seconds=<s>`
         #[arg(long)]
         timings: bool,
@@ -379,6 +383,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             out,
             flows,
+            full,
             timings,
             fail_on,
         } => commands::run(
@@ -388,6 +393,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 format,
                 out,
                 flows,
+                full,
                 timings,
                 fail_on,
                 color: color_out && format == RunFormat::Table,

@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod parallel;
 pub mod roles;
 mod settle;
+pub mod summary;
 pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -243,6 +244,7 @@ pub fn evaluate(
         findings,
         analyses,
         roles,
+        omitted: None,
     };
     let analyses_time = started.elapsed().saturating_sub(rules_time);
     let worker_calls = workers.as_ref().map(|w| w.calls).unwrap_or(0);

@@ -16,6 +16,25 @@ pub struct Outcome {
     /// Per project: who holds What, How and Why (from the scenario and `ctx.role`),
     /// their flows in the project, and the role checks.
     pub roles: Vec<ProjectRoles>,
+    /// Set when the document leaves out the entities nothing in it names (above
+    /// 2,000 actors and assets with flows; `gil run --full` keeps them, and
+    /// `--format parquet` writes every row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<Omitted>,
+}
+
+/// What a summarized document left out.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Omitted {
+    /// Actors and assets with flows that no project, target, finding, loop or cluster
+    /// names: their ledger, flow lines and built-in metrics are not listed.
+    pub entities: usize,
+    /// Ledger entries (actor × year) left out.
+    pub ledger_entries: usize,
+    /// Flow lines (year × payer × kind × `via`) left out.
+    pub flow_lines: usize,
+    /// Built-in per-entity metrics (year × metric) left out.
+    pub metrics: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
