@@ -362,3 +362,37 @@ fn a_national_document_keeps_what_it_names_and_counts_what_it_leaves_out() {
     // A small scenario's document is never summarized.
     assert!(run("target_late").outcome.summarized().is_none());
 }
+
+#[test]
+fn progress_is_told_after_every_rule_of_every_year_in_order() {
+    use std::sync::{Arc, Mutex};
+    let path = workspace_root().join("examples/korea-2030/scenario.yaml");
+    let s = gil_model::load(&path).unwrap();
+    let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+    type Seen = Vec<(i32, String, usize, usize)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let log = seen.clone();
+    let options = gil_engine::Options {
+        progress: Some(gil_engine::ProgressFn(Arc::new(move |p| {
+            log.lock()
+                .unwrap()
+                .push((p.year, p.rule.to_string(), p.done, p.total))
+        }))),
+        ..Default::default()
+    };
+    let with = gil_engine::evaluate(&s, &rules, &options).unwrap();
+    let without = gil_engine::evaluate(&s, &rules, &gil_engine::Options::default()).unwrap();
+    assert_eq!(
+        with.outcome, without.outcome,
+        "progress never changes the outcome"
+    );
+    let seen = seen.lock().unwrap();
+    let per_year = rules.order().len();
+    let total = s.years().count() * per_year;
+    assert_eq!(seen.len(), total);
+    for (k, (year, rule, done, all)) in seen.iter().enumerate() {
+        assert_eq!((*done, *all), (k + 1, total));
+        assert_eq!(*year, *s.years().start() + (k / per_year) as i32);
+        assert_eq!(rule, &rules.rules()[rules.order()[k % per_year]].id);
+    }
+}

@@ -64,11 +64,15 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
         let scenario = load_scenario(path, color)?;
         let rules = load_rules(&scenario, &[], SandboxConfig::default(), color)?;
         let load = started.elapsed();
+        let bar = crate::progress::bar();
         let options = gil_engine::Options {
             threads,
+            progress: bar.as_ref().map(|(progress, _)| progress.clone()),
             ..Default::default()
         };
-        let evaluation = gil_engine::evaluate(&scenario, &rules, &options).map_err(|e| {
+        let evaluated = gil_engine::evaluate(&scenario, &rules, &options);
+        drop(bar);
+        let evaluation = evaluated.map_err(|e| {
             print_stderr(&format!("error: {e}\n"));
             Stop::Reported
         })?;

@@ -127,7 +127,17 @@ fn evaluate(
     options: &Options,
     color: bool,
 ) -> Result<Evaluation, Stop> {
-    gil_engine::evaluate(s, rules, options).map_err(|err| {
+    // A long run shows a progress bar on a terminal; it is cleared when `_bar` drops,
+    // before anything is printed.
+    let (options, _bar) = match crate::progress::bar() {
+        Some((progress, bar)) => {
+            let mut with_bar = options.clone();
+            with_bar.progress = Some(progress);
+            (std::borrow::Cow::Owned(with_bar), Some(bar))
+        }
+        None => (std::borrow::Cow::Borrowed(options), None),
+    };
+    gil_engine::evaluate(s, rules, &options).map_err(|err| {
         match err {
             EngineError::Interrupted => return Stop::Interrupted,
             EngineError::Rule(e) if e.kind == gil_rules::RuleErrorKind::Interrupted => {
@@ -164,6 +174,7 @@ fn evaluate_with(
         all_flows: false,
         cancel: crate::signals::flag(),
         threads: threads(eval),
+        progress: None,
     };
     evaluate(scenario, &runtime, &options, color)
 }
@@ -230,6 +241,7 @@ pub fn run(
             all_flows: opts.flows,
             cancel: crate::signals::flag(),
             threads: threads(eval),
+            progress: None,
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();

@@ -10,6 +10,7 @@ mod cli_docs;
 mod commands;
 mod inputs;
 mod output;
+mod progress;
 mod signals;
 mod workflow;
 

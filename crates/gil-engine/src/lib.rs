@@ -72,6 +72,29 @@ pub struct Options {
     /// Worker threads for per-entity hooks (0 or 1: all on the calling thread). The
     /// outcome is the same for every number.
     pub threads: usize,
+    /// Told after every rule of every year, for a progress bar. Never changes the
+    /// outcome.
+    pub progress: Option<ProgressFn>,
+}
+
+/// Where a run is: the rule that just finished, and how many of the run's rule runs
+/// (years × rules) are done.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub year: i32,
+    pub rule: &'a str,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// A progress callback (`Options::progress`), shareable across threads.
+#[derive(Clone)]
+pub struct ProgressFn(pub Arc<dyn Fn(Progress<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressFn")
+    }
 }
 
 /// The outcome and the trace behind it.
@@ -209,6 +232,7 @@ pub fn evaluate(
         persistent: materialize::Persistent::new(),
         history: Vec::new(),
         rules_time: Duration::ZERO,
+        rules_done: 0,
         collected: Collected::default(),
     };
     step_loop.run()?;
@@ -299,6 +323,8 @@ struct StepLoop<'a> {
     history: Vec<Arc<Vec<FlowState>>>,
     /// Wall-clock time in rules: their calls and applying their effects.
     rules_time: Duration,
+    /// Rule runs (year × rule) done so far, for the progress callback.
+    rules_done: usize,
     collected: Collected,
 }
 
@@ -339,9 +365,12 @@ impl<'a> StepLoop<'a> {
             ..Default::default()
         };
         let rules_started = Instant::now();
+        let total = self.s.years().count() * self.rules.order().len();
         let ran = run_rules(
             self.rules,
             self.options,
+            &mut self.rules_done,
+            total,
             self.workers.as_deref_mut(),
             &mut acc,
             &mut self.persistent,
@@ -513,10 +542,14 @@ fn scenario_summary(s: &Scenario, rules: &RuleRuntime) -> ScenarioSummary {
     }
 }
 
-/// Runs every rule of the step in order, applying each rule's effects when it ends.
+/// Runs every rule of the step in order, applying each rule's effects when it ends;
+/// `done` of `total` rule runs of the whole run are done, for `options.progress`.
+#[allow(clippy::too_many_arguments)]
 fn run_rules(
     rules: &RuleRuntime,
     options: &Options,
+    done: &mut usize,
+    total: usize,
     mut workers: Option<&mut parallel::Workers>,
     acc: &mut apply::StepAcc,
     persistent: &mut materialize::Persistent,
@@ -537,17 +570,25 @@ fn run_rules(
             None => rules.run(index)?,
             Some(workers) => workers.run_rule(rules, index)?,
         };
-        if effects.is_empty() {
-            continue;
+        if !effects.is_empty() {
+            // Views of entities the effects did not touch stay valid for the next rule.
+            let touched = {
+                let mut world = rules.world_mut_keeping_views();
+                apply::apply(&mut world, effects, acc, persistent, step_trace)?
+            };
+            rules.forget_views(&touched)?;
+            if let Some(workers) = workers.as_deref_mut() {
+                workers.note_touched(&touched);
+            }
         }
-        // Views of entities the effects did not touch stay valid for the next rule.
-        let touched = {
-            let mut world = rules.world_mut_keeping_views();
-            apply::apply(&mut world, effects, acc, persistent, step_trace)?
-        };
-        rules.forget_views(&touched)?;
-        if let Some(workers) = workers.as_deref_mut() {
-            workers.note_touched(&touched);
+        if let Some(progress) = &options.progress {
+            *done += 1;
+            (progress.0)(Progress {
+                year: step_trace.year,
+                rule: rules.rules().get(index).map_or("", |r| r.id.as_str()),
+                done: *done,
+                total,
+            });
         }
     }
     Ok(())

@@ -72,6 +72,7 @@ pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result
         all_flows: true,
         cancel: None,
         threads: 1,
+        progress: None,
     };
     let evaluation = gil_engine::evaluate(&scenario, &rules, &options).map_err(|e| match e {
         gil_engine::EngineError::Rule(r) => {

@@ -1,6 +1,7 @@
-//! `gil run --format parquet --out DIR` end to end: pyarrow reads every table and finds
-//! what the JSON outcome of the same run says (`oracles/tables.py`); the same inputs give
-//! the same bytes from any working directory; bad output paths lose nothing.
+//! What `gil run` does for national-scale work, end to end: `--format parquet --out DIR`
+//! (pyarrow reads every table and finds what the JSON outcome of the same run says,
+//! `oracles/tables.py`; the same bytes from any working directory; bad output paths lose
+//! nothing), the summarized JSON document and `--full`, and the progress bar.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
@@ -189,5 +190,75 @@ fn bad_output_paths_are_refused_and_lose_nothing() {
         .filter(|n| n.contains("gil-tmp"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_national_run_shows_progress_on_a_terminal_only_and_a_summarized_document() {
+    let tmp = scratch("progress");
+    let gen = gil_in(
+        &tmp,
+        &[
+            "gen",
+            "synthetic",
+            "w",
+            "--actors",
+            "3000",
+            "--flows",
+            "9000",
+            "--years",
+            "6",
+        ],
+    );
+    assert!(gen.status.success());
+    // A pipe: no bar, and the outcome is all that is written.
+    let piped = gil_in(
+        &tmp,
+        &["run", "w", "--format", "json", "--out", "piped.json"],
+    );
+    assert!(piped.status.success());
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("rule runs"));
+    // A terminal (util-linux `script` gives the run a pseudo-terminal).
+    let command = format!(
+        "{} run w --format json --out tty.json",
+        env!("CARGO_BIN_EXE_gil")
+    );
+    let Ok(tty) = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(&tmp)
+        .output()
+    else {
+        gil_tests::missing_tool("util-linux `script`");
+        return;
+    };
+    assert!(
+        tty.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tty.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&tty.stdout).contains("rule runs"),
+        "no progress bar on a terminal"
+    );
+    // The bar never reaches the document.
+    assert_eq!(
+        std::fs::read(tmp.join("piped.json")).unwrap(),
+        std::fs::read(tmp.join("tty.json")).unwrap()
+    );
+    // Above 2,000 actors the document keeps what it names and says so; --full keeps all.
+    let piped: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.join("piped.json")).unwrap()).unwrap();
+    assert!(piped["omitted"]["entities"].as_u64().unwrap() > 2_000);
+    assert!(
+        String::from_utf8_lossy(&gil_in(&tmp, &["run", "w", "--format", "json"]).stderr)
+            .contains("--full keeps them")
+    );
+    let full = gil_in(&tmp, &["run", "w", "--format", "json", "--full"]);
+    let full: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    assert!(full.get("omitted").is_none());
+    assert!(
+        full["ledger_total"].as_object().unwrap().len()
+            > piped["ledger_total"].as_object().unwrap().len() + 2_000
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }
