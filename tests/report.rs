@@ -166,3 +166,52 @@ fn dot_output_renders_with_graphviz() {
         assert!(svg.contains("<svg"), "{example}");
     }
 }
+
+#[test]
+fn a_national_sankey_draws_the_largest_payers_and_folds_the_rest_into_other() {
+    // 60 startups each pay a vendor of their own: 61 payers and 60 payees.
+    let mut text = String::from(
+        "scenario: { id: wide, horizon: { start: 2026, end: 2026 }, currency: KRW }\nactors:\n  - { id: gov, kind: government }\n",
+    );
+    let n = 60;
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - {{ id: s{i}, kind: startup }}\n  - {{ id: v{i}, kind: large_firm }}\n"
+        ));
+    }
+    text.push_str("flows:\n");
+    for i in 0..n {
+        let amount = 1000 * (i + 1);
+        text.push_str(&format!(
+            "  - {{ from: gov, to: s{i}, kind: funding, via: grant, amount: {amount} }}\n  - {{ from: s{i}, to: v{i}, kind: funding, via: purchase, amount: {amount}, source: \"invoice {i}\" }}\n"
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("gil-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scenario.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let s = gil_model::load(&path).unwrap();
+    let e = evaluate(&path, &[]).unwrap();
+    let html = gil_report::html::report(&s, &e, None);
+    let funding = svgs(&html)
+        .into_iter()
+        .find(|svg| svg.contains("other payers"))
+        .expect("a funding Sankey with an `other payers` node");
+    // The largest payers keep their own node (s59 pays the most), the smallest do not.
+    assert!(
+        funding.contains("s59 → v59"),
+        "the largest band is drawn on its own"
+    );
+    assert!(!funding.contains("s0 → v0"), "the smallest band is folded");
+    assert!(
+        funding.contains("38 other payers"),
+        "61 payers: 23 drawn, 38 folded"
+    );
+    assert!(
+        funding.contains("97 other payees"),
+        "120 payees: 23 drawn, 97 folded"
+    );
+    // A folded band names a few of its sources and counts the rest.
+    assert!(funding.contains("more"), "folded sources are counted");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -503,6 +503,7 @@ fn links_for(
         }
     }
     let unit = kind.base_unit(s.currency());
+    let grouped = group_small_nodes(grouped);
     grouped
         .into_iter()
         .map(|((from, to), (amount, vias, sources))| {
@@ -512,11 +513,13 @@ fn links_for(
                 vias.into_iter().collect::<Vec<_>>().join(", ")
             );
             if !sources.is_empty() {
-                let _ = write!(
-                    title,
-                    "\nsource: {}",
-                    sources.into_iter().collect::<Vec<_>>().join("; ")
-                );
+                // A grouped band gathers the sources of thousands of flows: name a few.
+                let shown: Vec<String> = sources.iter().take(MAX_SOURCES_SHOWN).cloned().collect();
+                let more = sources.len().saturating_sub(MAX_SOURCES_SHOWN);
+                let _ = write!(title, "\nsource: {}", shown.join("; "));
+                if more > 0 {
+                    let _ = write!(title, "; and {more} more");
+                }
             }
             let on_loop = kind == FlowKind::Funding && loops.contains(&(from.clone(), to.clone()));
             Link {
@@ -528,6 +531,69 @@ fn links_for(
             }
         })
         .collect()
+}
+
+/// Payers (and payees) a Sankey draws one by one; above that, the largest
+/// `MAX_SANKEY_NODES - 1` are drawn and the rest share one "other" node, so a national
+/// scenario's report stays a few MB and readable.
+pub(super) const MAX_SANKEY_NODES: usize = 24;
+
+/// Sources named in one band's hover text.
+const MAX_SOURCES_SHOWN: usize = 5;
+
+/// The node name standing for the `n` smallest payers or payees.
+fn other_node(side: &str, n: usize) -> String {
+    format!("{n} other {side}")
+}
+
+/// Bands with the small payers and payees folded into "other" nodes (see
+/// [`MAX_SANKEY_NODES`]); unchanged when both sides are small.
+fn group_small_nodes(
+    grouped: BTreeMap<(String, String), LinkSum>,
+) -> BTreeMap<(String, String), LinkSum> {
+    let totals = |side: fn(&(String, String)) -> &String| {
+        let mut t: BTreeMap<&str, f64> = BTreeMap::new();
+        for (key, (amount, _, _)) in &grouped {
+            *t.entry(side(key).as_str()).or_default() += amount;
+        }
+        t
+    };
+    // The ids a side keeps, largest first (ties by id), or None when it keeps all.
+    let kept = |totals: BTreeMap<&str, f64>| -> Option<(BTreeSet<String>, usize)> {
+        if totals.len() <= MAX_SANKEY_NODES {
+            return None;
+        }
+        let mut by_amount: Vec<(&str, f64)> = totals.into_iter().collect();
+        by_amount.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let others = by_amount.len() - (MAX_SANKEY_NODES - 1);
+        let keep = by_amount
+            .into_iter()
+            .take(MAX_SANKEY_NODES - 1)
+            .map(|(id, _)| id.to_string())
+            .collect();
+        Some((keep, others))
+    };
+    let payers = kept(totals(|k| &k.0));
+    let payees = kept(totals(|k| &k.1));
+    if payers.is_none() && payees.is_none() {
+        return grouped;
+    }
+    let rename = |id: String, side: &Option<(BTreeSet<String>, usize)>, name: &str| match side {
+        Some((keep, others)) if !keep.contains(&id) => other_node(name, *others),
+        _ => id,
+    };
+    let mut folded: BTreeMap<(String, String), LinkSum> = BTreeMap::new();
+    for ((from, to), (amount, vias, sources)) in grouped {
+        let key = (
+            rename(from, &payers, "payers"),
+            rename(to, &payees, "payees"),
+        );
+        let band = folded.entry(key).or_default();
+        band.0 += amount;
+        band.1.extend(vias);
+        band.2.extend(sources);
+    }
+    folded
 }
 
 fn metric_series(o: &Outcome, name: &str) -> Vec<(i32, f64)> {
