@@ -58,7 +58,12 @@ pub fn peak_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCode> {
+pub fn bench(
+    path: &Path,
+    threads: usize,
+    baselines: bool,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
     let result = (|| -> Result<ExitCode, Stop> {
         let started = Instant::now();
         let scenario = load_scenario(path, color)?;
@@ -141,6 +146,17 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
             secs(render)
         ));
         print_stdout(&text).map_err(|e| Stop::Other(e.into()))?;
+        if baselines {
+            let folder = scenario.root_dir.join("baseline");
+            let gil = Phases {
+                rules: secs(evaluation.rules_time),
+                total: secs(total),
+            };
+            let file = std::fs::canonicalize(crate::inputs::scenario_file(path))
+                .map_err(|e| Stop::Other(e.into()))?;
+            print_stdout(&run_baselines(&folder, &file, &gil))
+                .map_err(|e| Stop::Other(e.into()))?;
+        }
         Ok(ExitCode::SUCCESS)
     })();
     match result {
@@ -149,4 +165,69 @@ pub fn bench(path: &Path, threads: usize, color: bool) -> anyhow::Result<ExitCod
         Err(Stop::Interrupted) => Ok(crate::commands::interrupted()),
         Err(Stop::Other(e)) => Err(e),
     }
+}
+
+/// gil's phase times the baselines are compared with, in seconds.
+struct Phases {
+    rules: f64,
+    total: f64,
+}
+
+/// A baseline: the interpreter, the script in `baseline/`, which gil phase its own
+/// timing compares with (`timing.<phase>_seconds` on its stderr), and whether it reads
+/// the scenario file (the Python ones) or its own `data.lua` (Lua).
+const BASELINES: [(&str, &str, &str, bool); 3] = [
+    ("lua5.4", "baseline.lua", "rules", false),
+    ("python3", "baseline.py", "total", true),
+    ("python3", "baseline_numpy.py", "rules", true),
+];
+
+/// Runs each baseline in `folder` now, on this machine, and words gil's time against
+/// it: "gil ÷ baseline" below 1 means gil is faster.
+fn run_baselines(folder: &Path, scenario: &Path, gil: &Phases) -> String {
+    let mut text =
+        String::from("baselines, run now beside gil (gil ÷ baseline; below 1: gil is faster)\n");
+    for (program, script, phase, reads_scenario) in BASELINES {
+        if !folder.join(script).exists() {
+            continue;
+        }
+        let mut command = std::process::Command::new(program);
+        command.arg(script);
+        if reads_scenario {
+            command.arg(scenario);
+        }
+        let run = command
+            .current_dir(folder)
+            .stdout(std::process::Stdio::null())
+            .output();
+        let line = match run {
+            Err(e) => format!("  {program} {script}: cannot run ({e})\n"),
+            Ok(out) if !out.status.success() => {
+                format!("  {program} {script}: failed ({})\n", out.status)
+            }
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let key = format!("timing.{phase}_seconds=");
+                let theirs = stderr
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&key))
+                    .and_then(|v| v.trim().parse::<f64>().ok());
+                let ours = if phase == "rules" {
+                    gil.rules
+                } else {
+                    gil.total
+                };
+                match theirs {
+                    Some(t) => format!(
+                        "  {:<28} {phase:<5} {t:>9.3} s   gil {phase} {ours:.3} s = {:.2}×\n",
+                        format!("{program} {script}"),
+                        ours / t.max(1e-9)
+                    ),
+                    None => format!("  {program} {script}: printed no {key}\n"),
+                }
+            }
+        };
+        text.push_str(&line);
+    }
+    text
 }

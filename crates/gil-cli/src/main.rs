@@ -307,6 +307,10 @@ enum Command {
         /// Worker threads for per-entity hooks (0: every core, as for run)
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Also run the baselines beside the scenario (`baseline/`: plain Lua 5.4, Python,
+        /// numpy, as `gil gen synthetic` writes them) and print gil's time against theirs
+        #[arg(long)]
+        baselines: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions {
@@ -505,7 +509,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
             columnar,
         ),
-        Command::Bench { scenario, threads } => {
+        Command::Bench {
+            scenario,
+            threads,
+            baselines,
+        } => {
             let threads = if threads == 0 {
                 std::thread::available_parallelism()
                     .map(usize::from)
@@ -513,7 +521,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 threads
             };
-            bench::bench(&scenario, threads, color_err)
+            bench::bench(&scenario, threads, baselines, color_err)
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;

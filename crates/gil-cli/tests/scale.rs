@@ -262,3 +262,48 @@ fn a_national_run_shows_progress_on_a_terminal_only_and_a_summarized_document() 
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn bench_runs_the_baselines_beside_gil_and_prints_the_ratios() {
+    let tmp = scratch("baselines");
+    let gen = gil_in(
+        &tmp,
+        &[
+            "gen",
+            "synthetic",
+            "w",
+            "--actors",
+            "200",
+            "--flows",
+            "600",
+            "--years",
+            "2",
+        ],
+    );
+    assert!(gen.status.success());
+    let out = gil_in(&tmp, &["bench", "w", "--threads", "1", "--baselines"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (script, phase) in [
+        ("lua5.4 baseline.lua", "rules"),
+        ("python3 baseline.py", "total"),
+        ("python3 baseline_numpy.py", "rules"),
+    ] {
+        let Some(line) = text.lines().find(|l| l.contains(script)) else {
+            panic!("no line for {script}:\n{text}");
+        };
+        if line.contains("cannot run") || line.contains("failed") {
+            gil_tests::missing_tool(&format!("{script} (lua5.4, python3 with PyYAML and numpy)"));
+            continue;
+        }
+        assert!(
+            line.contains(&format!("gil {phase}")) && line.ends_with('×'),
+            "{line}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
