@@ -146,3 +146,59 @@ fn a_large_file_is_parsed_on_two_threads_with_the_same_verdicts() {
     let s = gil_model::load_str("valid.yaml", &valid, Path::new(".")).unwrap();
     assert_eq!(s.actors.len(), 2000);
 }
+
+#[test]
+fn parquet_tables_report_their_problems_at_row_and_column() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampSecondArray};
+    use std::sync::Arc;
+    let dir = std::env::temp_dir().join(format!("gil-parquet-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, columns: Vec<(&str, ArrayRef)>| {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let file = std::fs::File::create(dir.join(name)).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    };
+    let text = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+    write(
+        "actors.parquet",
+        vec![
+            ("id", text(vec!["gov", "firm"])),
+            ("kind", text(vec!["government", "startup"])),
+            ("count", text(vec!["1", "many"])),
+        ],
+    );
+    write(
+        "when.parquet",
+        vec![
+            ("id", text(vec!["x"])),
+            ("kind", text(vec!["startup"])),
+            (
+                "founded",
+                Arc::new(TimestampSecondArray::from(vec![0])) as ArrayRef,
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.join("scenario.yaml"),
+        "scenario: { id: p, horizon: { start: 2026, end: 2026 }, currency: KRW }\nactors:\n  - { table: actors.parquet }\n  - { table: when.parquet }\nflows:\n  - { from: gov, to: x, kind: funding, amount: 1 }\n",
+    )
+    .unwrap();
+    let err = gil_model::load(&dir.join("scenario.yaml")).unwrap_err();
+    let text = render_load_error(&err);
+    let codes: Vec<&str> = err.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    // The bad cell at its row (the header is line 1) and column; the unreadable table
+    // once, and no follow-on "unknown actor `x`" for the entity it held.
+    assert_eq!(codes, ["table-format", "invalid-value"], "{text}");
+    assert!(text.contains("actors.parquet:3:"), "{text}");
+    assert!(
+        text.contains("expected a number, found the string `many`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the column `founded` holds Timestamp"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -396,3 +396,127 @@ fn progress_is_told_after_every_rule_of_every_year_in_order() {
         assert_eq!(rule, &rules.rules()[rules.order()[k % per_year]].id);
     }
 }
+
+/// Writes `columns` as a Snappy-compressed Parquet file (the pyarrow default).
+fn write_parquet(path: &Path, columns: Vec<(&str, arrow_array::ArrayRef)>) {
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+fn parquet_twin_dir() -> PathBuf {
+    use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int64Array, StringArray};
+    use std::sync::Arc;
+    let dir = std::env::temp_dir().join(format!("gil-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
+    // `kind` dictionary-encoded, as pandas categoricals arrive; `count` as integers.
+    let kinds: DictionaryArray<arrow_array::types::Int32Type> =
+        vec!["government", "agency", "startup", "utility"]
+            .into_iter()
+            .collect();
+    write_parquet(
+        &dir.join("actors.parquet"),
+        vec![
+            (
+                "id",
+                text(vec![
+                    Some("ministry"),
+                    Some("agency"),
+                    Some("startups"),
+                    Some("utility"),
+                ]),
+            ),
+            (
+                "name",
+                text(vec![
+                    Some("Ministry of Science"),
+                    Some("Compute agency"),
+                    Some("AI startups"),
+                    Some("Power utility"),
+                ]),
+            ),
+            ("kind", Arc::new(kinds) as ArrayRef),
+            (
+                "count",
+                Arc::new(Int64Array::from(vec![None, None, Some(100), None])) as ArrayRef,
+            ),
+            (
+                "gpu_hours_demand",
+                Arc::new(Float64Array::from(vec![None, None, Some(2000.0), None])) as ArrayRef,
+            ),
+        ],
+    );
+    write_parquet(
+        &dir.join("flows.parquet"),
+        vec![
+            (
+                "id",
+                text(vec![Some("budget"), Some("usd-grant"), Some("compute")]),
+            ),
+            (
+                "from",
+                text(vec![Some("ministry"), Some("ministry"), Some("cluster")]),
+            ),
+            (
+                "to",
+                text(vec![Some("agency"), Some("startups"), Some("startups")]),
+            ),
+            (
+                "kind",
+                text(vec![Some("funding"), Some("funding"), Some("compute")]),
+            ),
+            ("via", text(vec![Some("grant"), Some("grant"), None])),
+            (
+                "amount",
+                Arc::new(Float64Array::from(vec![None, Some(1.0e6), Some(5.0e6)])) as ArrayRef,
+            ),
+            (
+                "amount@2026",
+                Arc::new(Float64Array::from(vec![Some(1.0e10), None, None])) as ArrayRef,
+            ),
+            (
+                "amount@2028",
+                Arc::new(Float64Array::from(vec![Some(1.2e10), None, None])) as ArrayRef,
+            ),
+            ("unit", text(vec![None, Some("USD"), None])),
+            ("project", text(vec![Some("compute-access"); 3])),
+            (
+                "source",
+                text(vec![Some("tutorial figure"), Some("tutorial figure"), None]),
+            ),
+        ],
+    );
+    let yaml = std::fs::read_to_string("fixtures/tables/scenario.yaml")
+        .unwrap()
+        .replace("actors.csv", "actors.parquet")
+        .replace("flows.csv", "flows.parquet")
+        .replace(
+            "{ table: assets.csv }",
+            &format!(
+                "{{ table: {} }}",
+                std::fs::canonicalize("fixtures/tables/assets.csv")
+                    .unwrap()
+                    .display()
+            ),
+        );
+    std::fs::write(dir.join("scenario.yaml"), yaml).unwrap();
+    dir
+}
+
+#[test]
+fn a_scenario_read_from_parquet_tables_evaluates_as_its_yaml_twin() {
+    let dir = parquet_twin_dir();
+    let outcome =
+        |path: &Path| serde_json::to_string(&evaluate(path, &[]).unwrap().outcome).unwrap();
+    let from_parquet = outcome(&dir.join("scenario.yaml"));
+    let from_yaml = outcome(&workspace_root().join("examples/minimal/scenario.yaml"));
+    assert_eq!(from_parquet, from_yaml);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -73,8 +73,9 @@ codes! {
     /// A table's header leaves a column unnamed, names one twice, or dates one with
     /// something that is not a year (`amount@next`).
     TableHeader = "table-header",
-    /// A `table:` names a file gil does not read as a table (it reads `.csv`), or the
-    /// entry has keys besides `table`.
+    /// A `table:` names a file gil does not read as a table (it reads `.csv` and
+    /// `.parquet`), a Parquet file it cannot read or with a column that is not text, a
+    /// number or a boolean, or the entry has keys besides `table`.
     TableFormat = "table-format",
     /// The root file has no `scenario:` header.
     MissingHeader = "missing-header",

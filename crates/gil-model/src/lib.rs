@@ -12,6 +12,7 @@ pub mod metric;
 pub mod reform;
 pub mod span;
 mod table;
+mod table_parquet;
 pub mod types;
 mod validate;
 pub mod yaml;

@@ -56,6 +56,9 @@ struct Sections {
     projects: Vec<Located<Project>>,
     /// Ids of entities that failed to parse: references to them are not reported again.
     unparsed_ids: BTreeSet<String>,
+    /// A table that could not be read at all: its ids are unknown, so no reference is
+    /// reported as unknown (each would be a follow-on).
+    table_lost: bool,
     /// Whether the root file's top-level mapping was read (so a missing header is real).
     root_read: bool,
     /// Whether the root file has a `scenario:` key, even one that failed to parse (its
@@ -150,7 +153,7 @@ impl Loader {
         self.diagnostics.extend(crate::validate::validate(
             &scenario,
             &self.sources,
-            &sections.unparsed_ids,
+            (!sections.table_lost).then_some(&sections.unparsed_ids),
         ));
         if self.diagnostics.is_empty() {
             scenario.sources = self.sources;
@@ -497,6 +500,9 @@ impl Loader {
         let NodeKind::Map(entries) = &spec.kind else {
             return;
         };
+        // Until its rows are read, the table's entities are unknown (see `table_lost`).
+        let lost_before = self.sections.table_lost;
+        self.sections.table_lost = true;
         if let Some((key, _)) = entries.iter().find(|(k, _)| k.as_str() != Some("table")) {
             self.diagnostics.push(
                 Diagnostic::error(
@@ -524,14 +530,16 @@ impl Loader {
             );
             return;
         };
-        if !name.to_ascii_lowercase().ends_with(".csv") {
+        let lower = name.to_ascii_lowercase();
+        let parquet = lower.ends_with(".parquet");
+        if !parquet && !lower.ends_with(".csv") {
             self.diagnostics.push(
                 Diagnostic::error(
                     Code::TableFormat,
-                    format!("`{name}`: gil reads tables from `.csv` files"),
+                    format!("`{name}`: gil reads tables from `.csv` and `.parquet` files"),
                 )
                 .at(name_node.span)
-                .help("export the table as CSV with a header row"),
+                .help("export the table as CSV with a header row, or as Parquet"),
             );
             return;
         }
@@ -545,7 +553,20 @@ impl Loader {
         .display()
         .to_string();
         let path = dir.join(name);
-        let text = match read_limited(&path).map(String::from_utf8) {
+        let read = if parquet {
+            crate::table_parquet::parquet_as_csv(&path)
+                .map(Ok)
+                .map_err(|why| {
+                    if path.exists() {
+                        std::io::Error::other(why)
+                    } else {
+                        std::io::Error::from(std::io::ErrorKind::NotFound)
+                    }
+                })
+        } else {
+            read_limited(&path).map(String::from_utf8)
+        };
+        let text = match read {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => {
                 self.diagnostics.push(
@@ -556,25 +577,28 @@ impl Loader {
                 return;
             }
             Err(err) => {
-                let what = if err.kind() == std::io::ErrorKind::NotFound {
-                    "no such file".to_string()
-                } else {
-                    err.to_string()
-                };
-                self.diagnostics.push(
+                let missing = err.kind() == std::io::ErrorKind::NotFound;
+                let d = if missing {
                     Diagnostic::error(
                         Code::FileMissing,
-                        format!("cannot read `{display}`: {what}"),
+                        format!("cannot read `{display}`: no such file"),
                     )
-                    .at(name_node.span)
-                    .help("table paths are relative to the file that names them"),
-                );
+                    .help("table paths are relative to the file that names them")
+                } else if parquet {
+                    Diagnostic::error(Code::TableFormat, format!("`{display}`: {err}"))
+                } else {
+                    Diagnostic::error(Code::FileMissing, format!("cannot read `{display}`: {err}"))
+                };
+                self.diagnostics.push(d.at(name_node.span));
                 return;
             }
         };
         let file = self.sources.add(display, path, text);
-        let (rows, problems) = crate::table::csv_rows(self.sources.text(file), file, section);
-        self.diagnostics.extend(problems);
+        let read = crate::table::csv_rows(self.sources.text(file), file, section);
+        self.sections.table_lost = lost_before || read.header_failed;
+        self.sections.unparsed_ids.extend(read.lost_ids);
+        self.diagnostics.extend(read.diagnostics);
+        let rows = read.nodes;
         for row in rows {
             // Rows are named by their line in the file (the header is line 1), as the
             // spreadsheet or editor the table comes from numbers them.

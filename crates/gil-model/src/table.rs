@@ -55,23 +55,48 @@ struct Column {
     span: Span,
 }
 
-/// The rows of a CSV table as entity nodes, and every problem found in it.
-pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> (Vec<Node>, Vec<Diagnostic>) {
+/// A table read: its rows as entity nodes, every problem found, the ids of the rows
+/// that could not be used (their problem is reported; references to them are not), and
+/// whether the header failed, so no row was read at all.
+pub(crate) struct Rows {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) lost_ids: Vec<String>,
+    pub(crate) header_failed: bool,
+}
+
+/// The rows of a CSV table.
+pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
+    let (nodes, diagnostics, lost_ids) = read_rows(text, file, section);
+    let header_failed = nodes.is_empty() && lost_ids.is_empty() && !diagnostics.is_empty();
+    Rows {
+        nodes,
+        diagnostics,
+        lost_ids,
+        header_failed,
+    }
+}
+
+fn read_rows(text: &str, file: FileId, section: &str) -> (Vec<Node>, Vec<Diagnostic>, Vec<String>) {
     let mut diagnostics = Vec::new();
+    let mut lost_ids = Vec::new();
     let records = split_records(text, file);
     let Some((header, rows)) = records.split_first() else {
         let d = Diagnostic::error(Code::EmptyFile, "the table is empty: no header row")
             .at(Span::new(file, 0, 0))
             .help("the first row names the columns: `id,kind,region,…`");
-        return (Vec::new(), vec![d]);
+        return (Vec::new(), vec![d], lost_ids);
     };
     let columns = read_header(header, section, &mut diagnostics);
     if !diagnostics.is_empty() {
-        return (Vec::new(), diagnostics);
+        return (Vec::new(), diagnostics, lost_ids);
     }
+    let id_column = columns.iter().position(|c| c.path == ["id"]);
     let mut nodes = Vec::with_capacity(rows.len());
     for row in rows {
+        let row_id = || id_column.and_then(|i| row.get(i)).map(|c| c.text.clone());
         if row.len() != columns.len() {
+            lost_ids.extend(row_id());
             let span = row_span(row);
             diagnostics.push(
                 Diagnostic::error(
@@ -88,10 +113,13 @@ pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> (Vec<Node>, V
         }
         match row_node(row, &columns) {
             Ok(node) => nodes.push(node),
-            Err(d) => diagnostics.push(*d),
+            Err(d) => {
+                lost_ids.extend(row_id());
+                diagnostics.push(*d);
+            }
         }
     }
-    (nodes, diagnostics)
+    (nodes, diagnostics, lost_ids)
 }
 
 /// Every record's cells, skipping blank lines; a UTF-8 byte-order mark is skipped. The
@@ -414,13 +442,13 @@ mod tests {
 
     #[test]
     fn dated_columns_make_a_series_and_other_columns_attributes() {
-        let (rows, problems) = csv_rows(
+        let rows = csv_rows(
             "id,kind,gpus,capacity.mw@2026,capacity.mw@2028,tags\nx,datacenter,8,5,7,a;b\n",
             FileId::default(),
             "assets",
         );
-        assert!(problems.is_empty(), "{problems:?}");
-        let row = rows[0].to_value();
+        assert!(rows.diagnostics.is_empty(), "{:?}", rows.diagnostics);
+        let row = rows.nodes[0].to_value();
         let expected: serde_yaml::Value = serde_yaml::from_str(
             "{id: x, kind: datacenter, attrs: {gpus: 8}, capacity: {mw: {2026: 5, 2028: 7}}, tags: [a, b]}",
         )

@@ -8,10 +8,12 @@ use crate::span::{SourceMap, Span, Spanned};
 use crate::types::{AttrValue, Dated, FlowKind, ACTOR_KINDS, ASSET_KINDS};
 use crate::{Scenario, COMPUTE_UNITS, POWER_UNITS};
 
+/// `unparsed`: ids of entities whose own problem is reported already; `None` when a
+/// whole table could not be read, so any reference may be to one of its entities.
 pub(crate) fn validate(
     s: &Scenario,
     sources: &SourceMap,
-    unparsed: &BTreeSet<String>,
+    unparsed: Option<&BTreeSet<String>>,
 ) -> Vec<Diagnostic> {
     let mut v = Validator {
         s,
@@ -36,8 +38,9 @@ struct Validator<'a> {
     s: &'a Scenario,
     out: Vec<Diagnostic>,
     sources: &'a SourceMap,
-    /// Ids of entities that did not parse; their problem is already reported.
-    unparsed: &'a BTreeSet<String>,
+    /// Ids of entities that did not parse; their problem is already reported (`None`:
+    /// a table could not be read, so unknown references are not reported).
+    unparsed: Option<&'a BTreeSet<String>>,
     /// False when the horizon is reversed: years are then not checked against it.
     horizon_ok: bool,
 }
@@ -408,7 +411,9 @@ impl Validator<'_> {
     }
 
     fn entity_ref(&mut self, id: &Spanned<String>, path: &str) {
-        if self.s.entity(&id.value).is_none() && !self.unparsed.contains(&id.value) {
+        if self.s.entity(&id.value).is_none()
+            && self.unparsed.is_some_and(|u| !u.contains(&id.value))
+        {
             let candidates = self
                 .s
                 .actors
@@ -426,7 +431,9 @@ impl Validator<'_> {
     }
 
     fn actor_ref(&mut self, id: &Spanned<String>, path: &str, role: &str) {
-        if self.s.actor(&id.value).is_none() && !self.unparsed.contains(&id.value) {
+        if self.s.actor(&id.value).is_none()
+            && self.unparsed.is_some_and(|u| !u.contains(&id.value))
+        {
             let candidates = self.s.actors.iter().map(|a| a.id.value.as_str());
             let mut d = unknown(Code::UnknownId, "actor", id, path, candidates);
             d.message = format!("the {role} `{}` is not an actor", id.value);
