@@ -82,10 +82,12 @@ pub fn bench(
             Stop::Reported
         })?;
         let render_started = Instant::now();
-        // Rendered as `gil run --format json` does: streamed, here into a byte counter.
+        // Rendered as `gil run --format json` does (summarized at national scale):
+        // streamed, here into a byte counter.
         let mut json = ByteCount(0);
+        let summarized = evaluation.outcome.summarized();
         gil_report::write_outcome(
-            &evaluation.outcome,
+            summarized.as_ref().unwrap_or(&evaluation.outcome),
             gil_report::Format::Json,
             &gil_report::text::TextOptions::default(),
             &mut json,
