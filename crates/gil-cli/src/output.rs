@@ -63,6 +63,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomic_with(path, &mut |w| w.write_all(bytes))
 }
 
+/// A temporary path beside `path` (in its folder, so renaming it into place is atomic),
+/// named for this process: `.name.gil-tmp-<pid>`.
+fn temporary_beside(path: &Path) -> PathBuf {
+    let folder = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    folder.join(format!(".{name}.gil-tmp-{}", std::process::id()))
+}
+
 /// A file writer that fails once SIGINT or SIGTERM arrived, so an interrupted run
 /// stops writing within one buffer and removes its temporary file.
 struct StopOnSignal(std::fs::File);
@@ -88,15 +102,7 @@ fn write_atomic_with(
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.gil-tmp-{}", std::process::id()));
+    let tmp = temporary_beside(path);
     let stopped = || std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted");
     let result = (|| -> std::io::Result<()> {
         let mut file =
@@ -130,15 +136,7 @@ pub fn write_dir_atomic(
     if dir.exists() && !dir.is_dir() {
         anyhow::bail!("`{}` is a file; --out names a folder here", dir.display());
     }
-    let parent = match dir.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = parent.join(format!(".{name}.gil-tmp-{}", std::process::id()));
+    let tmp = temporary_beside(dir);
     let result = (|| -> anyhow::Result<()> {
         // A folder left by a killed run with this process id is not ours to publish.
         let _ = std::fs::remove_dir_all(&tmp);

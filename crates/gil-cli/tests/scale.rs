@@ -39,6 +39,30 @@ fn pyarrow() -> bool {
     ok
 }
 
+/// `gil gen synthetic` into `tmp/name`.
+fn generate(tmp: &Path, name: &str, actors: u32, flows: u32, years: u32) {
+    let (a, f, y) = (actors.to_string(), flows.to_string(), years.to_string());
+    let out = gil_in(
+        tmp,
+        &[
+            "gen",
+            "synthetic",
+            name,
+            "--actors",
+            &a,
+            "--flows",
+            &f,
+            "--years",
+            &y,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -196,21 +220,7 @@ fn bad_output_paths_are_refused_and_lose_nothing() {
 #[test]
 fn a_national_run_shows_progress_on_a_terminal_only_and_a_summarized_document() {
     let tmp = scratch("progress");
-    let gen = gil_in(
-        &tmp,
-        &[
-            "gen",
-            "synthetic",
-            "w",
-            "--actors",
-            "3000",
-            "--flows",
-            "9000",
-            "--years",
-            "6",
-        ],
-    );
-    assert!(gen.status.success());
+    generate(&tmp, "w", 3000, 9000, 6);
     // A pipe: no bar, and the outcome is all that is written.
     let piped = gil_in(
         &tmp,
@@ -266,21 +276,7 @@ fn a_national_run_shows_progress_on_a_terminal_only_and_a_summarized_document() 
 #[test]
 fn bench_runs_the_baselines_beside_gil_and_prints_the_ratios() {
     let tmp = scratch("baselines");
-    let gen = gil_in(
-        &tmp,
-        &[
-            "gen",
-            "synthetic",
-            "w",
-            "--actors",
-            "200",
-            "--flows",
-            "600",
-            "--years",
-            "2",
-        ],
-    );
-    assert!(gen.status.success());
+    generate(&tmp, "w", 200, 600, 2);
     let out = gil_in(&tmp, &["bench", "w", "--threads", "1", "--baselines"]);
     assert!(
         out.status.success(),
