@@ -127,8 +127,8 @@ fn evaluate(
     options: &Options,
     color: bool,
 ) -> Result<Evaluation, Stop> {
-    // A long run shows a progress bar on a terminal; it is cleared when `_bar` drops,
-    // before anything is printed.
+    // A long run shows a progress bar on a terminal; it is cleared before anything is
+    // printed.
     let (options, _bar) = match crate::progress::bar() {
         Some((progress, bar)) => {
             let mut with_bar = options.clone();
@@ -137,7 +137,9 @@ fn evaluate(
         }
         None => (std::borrow::Cow::Borrowed(options), None),
     };
-    gil_engine::evaluate(s, rules, &options).map_err(|err| {
+    let evaluated = gil_engine::evaluate(s, rules, &options);
+    drop(_bar); // the bar is gone before an error (or the outcome) is printed
+    evaluated.map_err(|err| {
         match err {
             EngineError::Interrupted => return Stop::Interrupted,
             EngineError::Rule(e) if e.kind == gil_rules::RuleErrorKind::Interrupted => {

@@ -8,8 +8,14 @@ use std::time::{Duration, Instant};
 use gil_engine::{Progress, ProgressFn};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// How long a run goes before its bar appears.
-const SHOW_AFTER: Duration = Duration::from_secs(1);
+/// How long a run goes before its bar appears (`GIL_PROGRESS_AFTER_MS` sets it, for
+/// tests that must see the bar on any machine).
+fn show_after() -> Duration {
+    std::env::var("GIL_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(1), Duration::from_millis)
+}
 
 /// Clears the bar (if it was shown) when dropped.
 pub struct Bar(Arc<Mutex<Option<ProgressBar>>>);
@@ -30,10 +36,11 @@ pub fn bar() -> Option<(ProgressFn, Bar)> {
         return None;
     }
     let started = Instant::now();
+    let after = show_after();
     let shown: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
     let slot = shown.clone();
     let callback = move |p: Progress<'_>| {
-        if started.elapsed() < SHOW_AFTER {
+        if started.elapsed() < after {
             return;
         }
         let Ok(mut slot) = slot.lock() else {

@@ -235,6 +235,7 @@ fn a_national_run_shows_progress_on_a_terminal_only_and_a_summarized_document() 
     );
     let Ok(tty) = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
+        .env("GIL_PROGRESS_AFTER_MS", "0")
         .current_dir(&tmp)
         .output()
     else {

@@ -74,6 +74,9 @@ impl Outcome {
                 }
             })
             .collect();
+        if omitted.entities == 0 {
+            return None; // every entity is named: the document is whole
+        }
         let ledger_total = self
             .ledger_total
             .iter()

@@ -500,9 +500,10 @@ impl Loader {
         let NodeKind::Map(entries) = &spec.kind else {
             return;
         };
-        // Until its rows are read, the table's entities are unknown (see `table_lost`).
+        // Until its rows are read, the table's entities are unknown (see `table_lost`);
+        // flows are never referred to, so a lost flow table hides no ids.
         let lost_before = self.sections.table_lost;
-        self.sections.table_lost = true;
+        self.sections.table_lost = lost_before || section != "flows";
         if let Some((key, _)) = entries.iter().find(|(k, _)| k.as_str() != Some("table")) {
             self.diagnostics.push(
                 Diagnostic::error(
@@ -553,7 +554,13 @@ impl Loader {
         .display()
         .to_string();
         let path = dir.join(name);
-        let read = if parquet {
+        let too_large = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_FILE_BYTES);
+        let read = if too_large {
+            Err(std::io::Error::other(format!(
+                "larger than {} MiB",
+                MAX_FILE_BYTES / (1024 * 1024)
+            )))
+        } else if parquet {
             crate::table_parquet::parquet_as_csv(&path)
                 .map(Ok)
                 .map_err(|why| {
@@ -595,15 +602,15 @@ impl Loader {
         };
         let file = self.sources.add(display, path, text);
         let read = crate::table::csv_rows(self.sources.text(file), file, section);
-        self.sections.table_lost = lost_before || read.header_failed;
+        // Flows are never referred to: only a lost actor or asset table hides ids.
+        self.sections.table_lost = lost_before || (read.header_failed && section != "flows");
         self.sections.unparsed_ids.extend(read.lost_ids);
         self.diagnostics.extend(read.diagnostics);
         let rows = read.nodes;
-        for row in rows {
-            // Rows are named by their line in the file (the header is line 1), as the
-            // spreadsheet or editor the table comes from numbers them.
-            let (line, _) = self.sources.line_col(file, row.span.start as usize);
-            let shown = format!("{section} row {line}");
+        for (number, row) in rows {
+            // Rows are numbered as the spreadsheet the table comes from numbers them
+            // (the header is row 1).
+            let shown = format!("{section} row {number}");
             self.read_entity(&row, &KeyPath::Root(&shown), shown.clone(), list);
         }
     }

@@ -38,6 +38,11 @@ fn section_keys(section: &str) -> &'static [&'static str] {
     }
 }
 
+/// "flow" for "flows", for messages.
+fn singular(section: &str) -> &str {
+    section.strip_suffix('s').unwrap_or(section)
+}
+
 /// One cell as written (quotes removed) and the bytes it spans.
 #[derive(Debug, Clone)]
 struct Cell {
@@ -55,11 +60,13 @@ struct Column {
     span: Span,
 }
 
-/// A table read: its rows as entity nodes, every problem found, the ids of the rows
-/// that could not be used (their problem is reported; references to them are not), and
-/// whether the header failed, so no row was read at all.
+/// A table read: its rows as entity nodes with their row numbers (the header is row
+/// 1, as in a spreadsheet; a quoted cell may span lines), every problem found, the ids
+/// of the rows that could not be used (their problem is reported; references to them
+/// are not), and whether the header failed, so no row was read at all.
+#[derive(Default)]
 pub(crate) struct Rows {
-    pub(crate) nodes: Vec<Node>,
+    pub(crate) nodes: Vec<(usize, Node)>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) lost_ids: Vec<String>,
     pub(crate) header_failed: bool,
@@ -67,59 +74,51 @@ pub(crate) struct Rows {
 
 /// The rows of a CSV table.
 pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
-    let (nodes, diagnostics, lost_ids) = read_rows(text, file, section);
-    let header_failed = nodes.is_empty() && lost_ids.is_empty() && !diagnostics.is_empty();
-    Rows {
-        nodes,
-        diagnostics,
-        lost_ids,
-        header_failed,
-    }
-}
-
-fn read_rows(text: &str, file: FileId, section: &str) -> (Vec<Node>, Vec<Diagnostic>, Vec<String>) {
-    let mut diagnostics = Vec::new();
-    let mut lost_ids = Vec::new();
+    let mut read = Rows::default();
     let records = split_records(text, file);
     let Some((header, rows)) = records.split_first() else {
-        let d = Diagnostic::error(Code::EmptyFile, "the table is empty: no header row")
-            .at(Span::new(file, 0, 0))
-            .help("the first row names the columns: `id,kind,region,…`");
-        return (Vec::new(), vec![d], lost_ids);
+        read.diagnostics.push(
+            Diagnostic::error(Code::EmptyFile, "the table is empty: no header row")
+                .at(Span::new(file, 0, 0))
+                .help("the first row names the columns: `id,kind,region,…`"),
+        );
+        read.header_failed = true;
+        return read;
     };
-    let columns = read_header(header, section, &mut diagnostics);
-    if !diagnostics.is_empty() {
-        return (Vec::new(), diagnostics, lost_ids);
+    let (columns, header_ok) = read_header(header, section, &mut read.diagnostics);
+    if !header_ok {
+        read.header_failed = true;
+        return read;
     }
     let id_column = columns.iter().position(|c| c.path == ["id"]);
-    let mut nodes = Vec::with_capacity(rows.len());
-    for row in rows {
+    read.nodes.reserve(rows.len());
+    for (k, row) in rows.iter().enumerate() {
+        let number = k + 2;
         let row_id = || id_column.and_then(|i| row.get(i)).map(|c| c.text.clone());
         if row.len() != columns.len() {
-            lost_ids.extend(row_id());
-            let span = row_span(row);
-            diagnostics.push(
+            read.lost_ids.extend(row_id());
+            read.diagnostics.push(
                 Diagnostic::error(
                     Code::TableSyntax,
                     format!(
-                        "this row has {} cells; the header names {} columns",
+                        "row {number} has {} cells; the header names {} columns",
                         row.len(),
                         columns.len()
                     ),
                 )
-                .at(span),
+                .at(row_span(row)),
             );
             continue;
         }
         match row_node(row, &columns) {
-            Ok(node) => nodes.push(node),
+            Ok(node) => read.nodes.push((number, node)),
             Err(d) => {
-                lost_ids.extend(row_id());
-                diagnostics.push(*d);
+                read.lost_ids.extend(row_id());
+                read.diagnostics.push(*d);
             }
         }
     }
-    (nodes, diagnostics, lost_ids)
+    read
 }
 
 /// Every record's cells, skipping blank lines; a UTF-8 byte-order mark is skipped. The
@@ -213,8 +212,16 @@ fn row_span(row: &[Cell]) -> Span {
     }
 }
 
-/// Each header cell as a column, or a diagnostic at the cell.
-fn read_header(header: &[Cell], section: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Column> {
+/// Each header cell as a column, or a diagnostic at the cell; false when the header
+/// cannot be used (a column unnamed, named twice or badly dated). A flow table's
+/// unknown column is reported and its cells skipped: the rows are still read.
+fn read_header(
+    header: &[Cell],
+    section: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<Column>, bool) {
+    let before = diagnostics.len();
+    let mut skipped = 0;
     let keys = section_keys(section);
     let has_attrs = keys.contains(&"attrs");
     let mut seen: Vec<&str> = Vec::new();
@@ -241,7 +248,7 @@ fn read_header(header: &[Cell], section: &str, diagnostics: &mut Vec<Diagnostic>
         seen.push(name);
         let (base, year) = match name.split_once('@') {
             Some((base, year)) => {
-                if year.parse::<i32>().is_err() {
+                let Ok(year) = year.parse::<i32>() else {
                     diagnostics.push(
                         Diagnostic::error(
                             Code::TableHeader,
@@ -252,11 +259,32 @@ fn read_header(header: &[Cell], section: &str, diagnostics: &mut Vec<Diagnostic>
                         .at(cell.span),
                     );
                     continue;
-                }
+                };
                 (base, Some(year.to_string()))
             }
             None => (name, None),
         };
+        let top = base.split('.').next().unwrap_or(base);
+        if !has_attrs && !keys.contains(&top) {
+            // A flow has no attributes: one error for the column, not one per row.
+            let mut d = Diagnostic::error(
+                Code::TableHeader,
+                format!("a {} table has no column `{base}`", singular(section)),
+            )
+            .at(cell.span);
+            d = match crate::diag::did_you_mean(base, keys.iter().copied()) {
+                Some(near) => d.help(format!("did you mean `{near}`?")),
+                None => d.help(format!("the columns are {}", keys.join(", "))),
+            };
+            diagnostics.push(d);
+            skipped += 1;
+            columns.push(Column {
+                path: Vec::new(),
+                year: None,
+                span: cell.span,
+            });
+            continue;
+        }
         let path: Vec<String> = if let Some(attr) = base.strip_prefix("attrs.") {
             vec!["attrs".into(), attr.into()]
         } else if let Some(cap) = base
@@ -275,7 +303,8 @@ fn read_header(header: &[Cell], section: &str, diagnostics: &mut Vec<Diagnostic>
             span: cell.span,
         });
     }
-    columns
+    let header_ok = diagnostics.len() == before + skipped;
+    (columns, header_ok)
 }
 
 /// A map node under construction: keys in column order, each with the header cell.
@@ -339,7 +368,8 @@ impl MapBuilder {
 fn row_node(row: &[Cell], columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
     let mut root = MapBuilder::default();
     for (cell, column) in row.iter().zip(columns) {
-        if cell.text.is_empty() {
+        // An empty cell, or a YAML null (`null`, `~`), is no value.
+        if crate::yaml::is_null(&cell.text) {
             continue;
         }
         let Some((last, parents)) = column.path.split_last() else {
@@ -443,12 +473,12 @@ mod tests {
     #[test]
     fn dated_columns_make_a_series_and_other_columns_attributes() {
         let rows = csv_rows(
-            "id,kind,gpus,capacity.mw@2026,capacity.mw@2028,tags\nx,datacenter,8,5,7,a;b\n",
+            "id,kind,gpus,capacity.mw@2026,capacity.mw@02028,tags,note\nx,datacenter,8,5,7,a;b,~\n",
             FileId::default(),
             "assets",
         );
         assert!(rows.diagnostics.is_empty(), "{:?}", rows.diagnostics);
-        let row = rows.nodes[0].to_value();
+        let row = rows.nodes[0].1.to_value();
         let expected: serde_yaml::Value = serde_yaml::from_str(
             "{id: x, kind: datacenter, attrs: {gpus: 8}, capacity: {mw: {2026: 5, 2028: 7}}, tags: [a, b]}",
         )

@@ -22,7 +22,7 @@ pub use de::from_node;
 pub use error::YamlError;
 pub use node::{Node, NodeKind};
 pub use path::Path;
-pub use scalar::{resolve_plain, Plain};
+pub use scalar::{is_null, resolve_plain, Plain};
 
 use crate::span::FileId;
 use syntax::check_syntax;

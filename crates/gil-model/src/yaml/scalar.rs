@@ -1,7 +1,7 @@
 //! What plain (unquoted) scalars mean: null, booleans and numbers under YAML 1.2's core
 //! schema, everything else a string.
 
-pub(super) fn is_null(text: &str) -> bool {
+pub fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
