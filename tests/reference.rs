@@ -373,24 +373,11 @@ fn same<K: Ord + std::fmt::Debug>(
     Ok(())
 }
 
-/// The synthetic rules, per-entity and columnar, each in a folder of their own.
-fn rule_folders() -> &'static (PathBuf, PathBuf) {
-    static FOLDERS: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
-    FOLDERS.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("gil-reference-{}", std::process::id()));
-        let write = |name: &str, rules: &[(&str, &str)]| {
-            let dir = root.join(name);
-            std::fs::create_dir_all(&dir).unwrap();
-            for (file, text) in rules {
-                std::fs::write(dir.join(file), text).unwrap();
-            }
-            dir
-        };
-        (
-            write("per-entity", gil_synthetic::RULES),
-            write("columnar", gil_synthetic::COLUMNAR_RULES),
-        )
-    })
+/// The synthetic rules, per-entity and columnar: the folders `gil gen synthetic` copies
+/// them from.
+fn rule_folders() -> (PathBuf, PathBuf) {
+    let workload = gil_tests::workspace_root().join("crates/gil-synthetic/workload");
+    (workload.join("rules"), workload.join("columnar"))
 }
 
 fn evaluate(text: &str, dir: &Path) -> gil_engine::Outcome {
@@ -410,7 +397,7 @@ proptest! {
         let want = reference(&w);
         let (per_entity, columnar) = rule_folders();
         for dir in [per_entity, columnar] {
-            let outcome = evaluate(&scenario_yaml(&w, "."), dir);
+            let outcome = evaluate(&scenario_yaml(&w, "."), &dir);
             let order: Vec<&str> = outcome.scenario.rules.iter().map(|r| r.id.as_str()).collect();
             prop_assert_eq!(
                 order,
