@@ -8,7 +8,7 @@ use gil_engine::{Evaluation, Outcome};
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, Level, Role};
 
-use super::svg::{line_chart, power_chart, sankey, Link};
+use super::svg::{line_chart, other_node, power_chart, sankey, Link};
 use super::{esc, ReformView, STYLE};
 use crate::human;
 use crate::palette::kind_color;
@@ -540,11 +540,6 @@ pub(super) const MAX_SANKEY_NODES: usize = 24;
 
 /// Sources named in one band's hover text.
 const MAX_SOURCES_SHOWN: usize = 5;
-
-/// The node name standing for the `n` smallest payers or payees.
-fn other_node(side: &str, n: usize) -> String {
-    format!("{n} other {side}")
-}
 
 /// Bands with the small payers and payees folded into "other" nodes (see
 /// [`MAX_SANKEY_NODES`]); unchanged when both sides are small.

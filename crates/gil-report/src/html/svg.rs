@@ -17,10 +17,30 @@ pub(super) struct Link {
     pub on_loop: bool,
 }
 
-/// Nodes by amount, largest first, ties by id.
+/// The node standing for the `n` smallest payers or payees (`side`) of a Sankey.
+pub(super) fn other_node(side: &str, n: usize) -> String {
+    format!("{n} {OTHER} {side}")
+}
+
+const OTHER: &str = "other";
+
+/// Whether a node name is one [`other_node`] made.
+fn is_other_node(name: &str) -> bool {
+    let mut words = name.splitn(3, ' ');
+    let count = words.next().is_some_and(|w| w.parse::<usize>().is_ok());
+    count && words.next() == Some(OTHER) && words.next().is_some()
+}
+
+/// Nodes by amount, largest first, ties by id; an "other" node last, where readers
+/// look for the remainder.
 fn by_amount<'a>(m: &BTreeMap<&'a str, f64>) -> Vec<(&'a str, f64)> {
     let mut v: Vec<(&str, f64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    v.sort_by(|a, b| {
+        is_other_node(a.0)
+            .cmp(&is_other_node(b.0))
+            .then(b.1.total_cmp(&a.1))
+            .then(a.0.cmp(b.0))
+    });
     v
 }
 
