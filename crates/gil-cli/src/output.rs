@@ -104,16 +104,12 @@ fn write_atomic_with(
     use anyhow::Context;
     let tmp = temporary_beside(path);
     let stopped = || std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted");
-    let result = (|| -> std::io::Result<()> {
-        let mut file =
-            std::io::BufWriter::with_capacity(1 << 16, StopOnSignal(std::fs::File::create(&tmp)?));
-        write(&mut file)?;
-        let file = file.into_inner().map_err(|e| e.into_error())?;
-        file.0.sync_all()?;
+    let result = (|| -> anyhow::Result<()> {
+        write_file_in(&tmp, &mut |w| Ok(write(w)?))?;
         if crate::signals::interrupted() {
-            return Err(stopped());
+            return Err(stopped().into());
         }
-        std::fs::rename(&tmp, path)
+        Ok(std::fs::rename(&tmp, path)?)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
@@ -170,7 +166,9 @@ pub fn write_dir_atomic(
     Ok(())
 }
 
-/// A file in a folder being written by [`write_dir_atomic`], flushed and synced.
+/// A file written through a buffer that stops on SIGINT/SIGTERM, flushed and synced: the
+/// temporary of [`write_atomic_with`], or a file in a folder being written by
+/// [`write_dir_atomic`].
 pub fn write_file_in(
     path: &Path,
     write: &mut dyn FnMut(&mut (dyn Write + Send)) -> anyhow::Result<()>,

@@ -27,12 +27,16 @@ impl Outcome {
             MetricKey::Flow { entity, .. } => named.contains(entity),
             _ => true,
         };
+        let unnamed = self
+            .ledger_total
+            .keys()
+            .filter(|id| !named.contains(id.as_str()))
+            .count();
+        if unnamed == 0 {
+            return None; // every entity is named: the document is whole
+        }
         let mut omitted = Omitted {
-            entities: self
-                .ledger_total
-                .keys()
-                .filter(|id| !named.contains(id.as_str()))
-                .count(),
+            entities: unnamed,
             ledger_entries: 0,
             flow_lines: 0,
             metrics: 0,
@@ -74,9 +78,6 @@ impl Outcome {
                 }
             })
             .collect();
-        if omitted.entities == 0 {
-            return None; // every entity is named: the document is whole
-        }
         let ledger_total = self
             .ledger_total
             .iter()

@@ -8,7 +8,7 @@ use gil_engine::{Evaluation, Outcome};
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, Level, Role};
 
-use super::svg::{line_chart, other_node, power_chart, sankey, Link};
+use super::svg::{by_amount, line_chart, other_node, power_chart, sankey, Link};
 use super::{esc, ReformView, STYLE};
 use crate::human;
 use crate::palette::kind_color;
@@ -558,10 +558,10 @@ fn group_small_nodes(
         if totals.len() <= MAX_SANKEY_NODES {
             return None;
         }
-        let mut by_amount: Vec<(&str, f64)> = totals.into_iter().collect();
-        by_amount.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        let others = by_amount.len() - (MAX_SANKEY_NODES - 1);
-        let keep = by_amount
+        // The order the Sankey draws nodes in, so the kept ones are those drawn first.
+        let ranked = by_amount(&totals);
+        let others = ranked.len() - (MAX_SANKEY_NODES - 1);
+        let keep = ranked
             .into_iter()
             .take(MAX_SANKEY_NODES - 1)
             .map(|(id, _)| id.to_string())

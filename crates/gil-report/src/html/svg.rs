@@ -33,7 +33,7 @@ fn is_other_node(name: &str) -> bool {
 
 /// Nodes by amount, largest first, ties by id; an "other" node last, where readers
 /// look for the remainder.
-fn by_amount<'a>(m: &BTreeMap<&'a str, f64>) -> Vec<(&'a str, f64)> {
+pub(super) fn by_amount<'a>(m: &BTreeMap<&'a str, f64>) -> Vec<(&'a str, f64)> {
     let mut v: Vec<(&str, f64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
     v.sort_by(|a, b| {
         is_other_node(a.0)
