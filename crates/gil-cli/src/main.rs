@@ -12,6 +12,7 @@ mod inputs;
 mod output;
 mod progress;
 mod signals;
+mod sweep;
 mod workflow;
 
 use std::io::Write;
@@ -312,6 +313,9 @@ enum Command {
         #[arg(long)]
         baselines: bool,
     },
+    /// Sweep a scenario over a design of parameter values: `gil sweep SWEEP` plans, runs,
+    /// merges and analyzes here; the subcommands do one step each, for clusters
+    Sweep(SweepArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions {
         /// The shell
@@ -322,6 +326,130 @@ enum Command {
         /// LuaLS annotations or luau-lsp definitions
         #[arg(long, value_enum, default_value_t = LuaApiFormat::Luals)]
         format: LuaApiFormat,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Formats of `gil sweep analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SweepFormat {
+    /// aligned text for the terminal
+    Table,
+    /// markdown, for wikis and pull requests
+    Md,
+    Json,
+}
+
+/// The sandbox limits of every run of a sweep.
+#[derive(Debug, Clone, Args)]
+pub struct SweepLimits {
+    /// Longest one rule call may run, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub call_deadline: f64,
+    /// Longest all rule calls of one run may take together, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub rule_budget: f64,
+    /// Memory rules may allocate in the Lua state, in MiB, on top of the entity views gil builds
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub lua_memory: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    command: Option<SweepCommand>,
+    /// The sweep file (sweep.yaml): plan, run every shard on this machine, merge, analyze
+    #[arg(required = true)]
+    sweep: Option<PathBuf>,
+    /// The sweep folder (default: ./<sweep id>.sweep)
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// How the analysis is printed
+    #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+    format: SweepFormat,
+    /// Runs evaluated at once, one per thread (0: every core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+    #[command(flatten)]
+    limits: SweepLimits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SweepEmit {
+    /// a Kubernetes Indexed Job, DIR/k8s-job.yaml
+    K8s,
+}
+
+#[derive(Debug, Subcommand)]
+enum SweepCommand {
+    /// Write DIR/manifest.json (the inputs' hashes, the design, the shard rule) and print
+    /// the Slurm line that runs it
+    Plan {
+        /// The sweep file
+        sweep: PathBuf,
+        /// The sweep folder to plan into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Split the runs into N shards, contiguous blocks in run order
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        shards: usize,
+        /// Also write a job manifest for a cluster scheduler
+        #[arg(long, value_enum)]
+        emit: Option<SweepEmit>,
+        /// The container image the Kubernetes Job runs (it must have `gil` on PATH)
+        #[arg(long, value_name = "IMAGE", default_value = "gil:latest")]
+        image: String,
+        /// The PersistentVolumeClaim that holds the sweep folder, for the Kubernetes Job
+        #[arg(long, value_name = "NAME", default_value = "gil-sweeps")]
+        claim: String,
+        /// Replan a folder that holds results of another plan
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        limits: SweepLimits,
+    },
+    /// Evaluate one shard (`--shard I/N`, or `auto` in a Slurm or Kubernetes array
+    /// task), or every shard on this machine's cores; complete shards are skipped
+    Run {
+        /// The planned sweep folder
+        dir: PathBuf,
+        /// I/N (0-based), or auto: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX
+        #[arg(long, value_name = "I/N|auto")]
+        shard: Option<String>,
+        /// Redo shards already complete
+        #[arg(long)]
+        force: bool,
+        /// Runs evaluated at once, one per thread (0: every core)
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+        #[command(flatten)]
+        limits: SweepLimits,
+    },
+    /// Join the shards' parts into DIR/results.parquet, refusing gaps and strays
+    Merge {
+        /// The sweep folder
+        dir: PathBuf,
+        /// Also write DIR/results.csv
+        #[arg(long)]
+        csv: bool,
+        /// Merge the shards that are there, leaving the missing ones out
+        #[arg(long)]
+        allow_incomplete: bool,
+    },
+    /// Print each output's distribution, its Sobol or Morris indices, and how often
+    /// each target is met
+    Analyze {
+        /// The sweep folder (merged)
+        dir: PathBuf,
+        /// Only this output: a column (`metric@2030`, `metric:max`) or a metric's columns
+        #[arg(long, value_name = "NAME")]
+        output: Option<String>,
+        /// Output format (table on a terminal; md for wikis; json for machines)
+        #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+        format: SweepFormat,
         /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -522,6 +650,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 threads
             };
             bench::bench(&scenario, threads, baselines, color_err)
+        }
+        Command::Sweep(args) => {
+            match args.command {
+                Some(SweepCommand::Plan {
+                    sweep,
+                    out,
+                    shards,
+                    emit,
+                    image,
+                    claim,
+                    force,
+                    limits,
+                }) => sweep::plan(
+                    sweep::PlanArgs {
+                        sweep,
+                        out,
+                        shards,
+                        emit_k8s: emit == Some(SweepEmit::K8s),
+                        image,
+                        claim,
+                        force,
+                    },
+                    &limits,
+                    color_err,
+                ),
+                Some(SweepCommand::Run {
+                    dir,
+                    shard,
+                    force,
+                    threads,
+                    limits,
+                }) => sweep::run(&dir, shard.as_deref(), force, threads, &limits, color_err),
+                Some(SweepCommand::Merge {
+                    dir,
+                    csv,
+                    allow_incomplete,
+                }) => sweep::merge(&dir, csv, allow_incomplete, color_err),
+                Some(SweepCommand::Analyze {
+                    dir,
+                    output,
+                    format,
+                    out,
+                }) => sweep::analyze(&dir, output.as_deref(), format, out.as_deref(), color_err),
+                None => match args.sweep {
+                    Some(file) => sweep::one_shot(
+                        &file,
+                        args.out,
+                        args.format,
+                        args.threads,
+                        &args.limits,
+                        color_err,
+                    ),
+                    None => {
+                        output::print_stderr("error: give a sweep file, or a subcommand (plan, run, merge, analyze)\n");
+                        Ok(ExitCode::from(2))
+                    }
+                },
+            }
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -63,3 +63,30 @@ pub fn bar() -> Option<(ProgressFn, Bar)> {
     };
     Some((ProgressFn(Arc::new(callback)), Bar(shown)))
 }
+
+/// A tick to call after each run of a sweep, and the bar it draws (runs/s and an ETA),
+/// or `None` when stderr is not a terminal.
+pub fn runs_bar(total: u64) -> Option<(Arc<dyn Fn() + Send + Sync>, Bar)> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let started = Instant::now();
+    let after = show_after();
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:24} {pos}/{len} runs · {per_sec} · eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    let shown: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(Some(bar.clone())));
+    let visible = std::sync::atomic::AtomicBool::new(false);
+    let tick = move || {
+        bar.inc(1);
+        if !visible.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed() >= after {
+            visible.store(true, std::sync::atomic::Ordering::Relaxed);
+            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        }
+    };
+    Some((Arc::new(tick), Bar(shown)))
+}

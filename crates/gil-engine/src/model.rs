@@ -70,6 +70,11 @@ impl Model {
         &self.scenario
     }
 
+    /// The rule files every run compiles, in load order.
+    pub fn rule_sources(&self) -> &[RuleSource] {
+        &self.sources
+    }
+
     /// The rules compiled into a new Lua state, for this thread's runs.
     pub fn evaluator(&self) -> Result<Evaluator<'_>, LoadError> {
         let rules = RuleRuntime::load(&self.sources, self.known.clone(), self.config.clone())

@@ -77,6 +77,16 @@ codes! {
     /// `.parquet`), a Parquet file it cannot read or with a column that is not text, a
     /// number or a boolean, or the entry has keys besides `table`.
     TableFormat = "table-format",
+    /// A sweep setting that does not fit its design: `values:` outside `design: grid`, a
+    /// normal distribution in a Morris design, an odd number of Morris `levels`, too
+    /// many parameters or samples for a Sobol design.
+    SweepDesign = "sweep-design",
+    /// A sweep parameter's range is empty or reversed, a standard deviation is not
+    /// positive, or a `values:` list is empty.
+    SweepRange = "sweep-range",
+    /// A sweep output names a metric the scenario's baseline run never produces, or
+    /// asks for `targets` when no project has one.
+    SweepOutput = "sweep-output",
     /// The root file has no `scenario:` header.
     MissingHeader = "missing-header",
     /// An included file has a `scenario:` header; only the root file may.
