@@ -238,7 +238,8 @@ enum Command {
     },
     /// Write a self-contained HTML report: Sankeys, power, loops, roles, findings, sources
     Report {
-        /// The scenario file (default: ./scenario.yaml, else the bundled korea-2030 example)
+        /// The scenario file (default: ./scenario.yaml, else the bundled korea-2030
+        /// example), or a merged sweep folder (its manifest.json) for the sweep's report
         scenario: Option<PathBuf>,
         /// HTML output (the report's format)
         #[arg(long)]
@@ -373,6 +374,9 @@ struct SweepArgs {
     /// Runs evaluated at once, one per thread (0: every core)
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Replan a folder that holds results of another plan (they are moved aside)
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     limits: SweepLimits,
 }
@@ -405,7 +409,8 @@ enum SweepCommand {
         /// The PersistentVolumeClaim that holds the sweep folder, for the Kubernetes Job
         #[arg(long, value_name = "NAME", default_value = "gil-sweeps")]
         claim: String,
-        /// Replan a folder that holds results of another plan
+        /// Replan a folder that holds results of another plan (they are moved to
+        /// DIR/replaced-<plan>/)
         #[arg(long)]
         force: bool,
         #[command(flatten)]
@@ -425,8 +430,6 @@ enum SweepCommand {
         /// Runs evaluated at once, one per thread (0: every core)
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
-        #[command(flatten)]
-        limits: SweepLimits,
     },
     /// Join the shards' parts into DIR/results.parquet, refusing gaps and strays
     Merge {
@@ -438,6 +441,33 @@ enum SweepCommand {
         /// Merge the shards that are there, leaving the missing ones out
         #[arg(long)]
         allow_incomplete: bool,
+    },
+    /// Find, with PRIM, the boxes of parameter ranges in which a target is missed,
+    /// with each box's coverage and density (as EMA Workbench's scenario discovery)
+    Discover {
+        /// The sweep folder (merged)
+        dir: PathBuf,
+        /// The target, as PROJECT:METRIC (its results column is target:PROJECT:METRIC)
+        #[arg(long, value_name = "PROJECT:METRIC")]
+        target: String,
+        /// The density (share of runs in a box that miss the target) a box should reach
+        #[arg(long, value_name = "SHARE", default_value_t = 0.8)]
+        threshold: f64,
+        /// The share of a box's runs one peeling step removes
+        #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+        peel: f64,
+        /// Peeling stops below this share of all runs
+        #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+        mass_min: f64,
+        /// Boxes to look for, each among the runs the boxes before it leave
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        boxes: usize,
+        /// Output format (table on a terminal; md for wikis; json for machines)
+        #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+        format: SweepFormat,
+        /// Write to FILE (atomically: whole or not at all) instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print each output's distribution, its Sobol or Morris indices, and how often
     /// each target is met
@@ -584,6 +614,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 output::print_stderr("error: gil report writes HTML: add --html (for text, use gil run --format md)\n");
                 return Ok(ExitCode::from(2));
             }
+            if let Some(dir) = scenario
+                .as_deref()
+                .filter(|p| p.is_dir() && p.join(gil_sweep::manifest::FILE_NAME).exists())
+            {
+                if reform.is_some() {
+                    output::print_stderr("error: --with compares a reform with a scenario; a sweep's report has no reform\n");
+                    return Ok(ExitCode::from(2));
+                }
+                return sweep::report(dir, out.as_deref(), color_err);
+            }
             commands::report(
                 &output::scenario_path(scenario)?,
                 reform.as_deref(),
@@ -651,64 +691,86 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             bench::bench(&scenario, threads, baselines, color_err)
         }
-        Command::Sweep(args) => {
-            match args.command {
-                Some(SweepCommand::Plan {
+        Command::Sweep(args) => match args.command {
+            Some(SweepCommand::Plan {
+                sweep,
+                out,
+                shards,
+                emit,
+                image,
+                claim,
+                force,
+                limits,
+            }) => sweep::plan(
+                sweep::PlanArgs {
                     sweep,
                     out,
                     shards,
-                    emit,
+                    emit_k8s: emit == Some(SweepEmit::K8s),
                     image,
                     claim,
                     force,
-                    limits,
-                }) => sweep::plan(
-                    sweep::PlanArgs {
-                        sweep,
-                        out,
-                        shards,
-                        emit_k8s: emit == Some(SweepEmit::K8s),
-                        image,
-                        claim,
-                        force,
-                    },
-                    &limits,
+                },
+                &limits,
+                color_err,
+            ),
+            Some(SweepCommand::Run {
+                dir,
+                shard,
+                force,
+                threads,
+            }) => sweep::run(&dir, shard.as_deref(), force, threads, color_err),
+            Some(SweepCommand::Merge {
+                dir,
+                csv,
+                allow_incomplete,
+            }) => sweep::merge(&dir, csv, allow_incomplete, color_err),
+            Some(SweepCommand::Analyze {
+                dir,
+                output,
+                format,
+                out,
+            }) => sweep::analyze(&dir, output.as_deref(), format, out.as_deref(), color_err),
+            Some(SweepCommand::Discover {
+                dir,
+                target,
+                threshold,
+                peel,
+                mass_min,
+                boxes,
+                format,
+                out,
+            }) => sweep::discover(
+                &dir,
+                &target,
+                gil_sweep::discover::PrimOptions {
+                    alpha: peel,
+                    mass_min,
+                    threshold,
+                    max_boxes: boxes,
+                },
+                format,
+                out.as_deref(),
+                color_err,
+            ),
+            None => match args.sweep {
+                Some(file) => sweep::one_shot(
+                    &file,
+                    args.out,
+                    args.format,
+                    args.threads,
+                    args.force,
+                    &args.limits,
                     color_err,
                 ),
-                Some(SweepCommand::Run {
-                    dir,
-                    shard,
-                    force,
-                    threads,
-                    limits,
-                }) => sweep::run(&dir, shard.as_deref(), force, threads, &limits, color_err),
-                Some(SweepCommand::Merge {
-                    dir,
-                    csv,
-                    allow_incomplete,
-                }) => sweep::merge(&dir, csv, allow_incomplete, color_err),
-                Some(SweepCommand::Analyze {
-                    dir,
-                    output,
-                    format,
-                    out,
-                }) => sweep::analyze(&dir, output.as_deref(), format, out.as_deref(), color_err),
-                None => match args.sweep {
-                    Some(file) => sweep::one_shot(
-                        &file,
-                        args.out,
-                        args.format,
-                        args.threads,
-                        &args.limits,
-                        color_err,
-                    ),
-                    None => {
-                        output::print_stderr("error: give a sweep file, or a subcommand (plan, run, merge, analyze)\n");
-                        Ok(ExitCode::from(2))
-                    }
-                },
-            }
-        }
+                None => {
+                    output::print_stderr(
+                            "error: give a sweep file, or a subcommand (plan, run, merge, analyze, discover)\n",
+                        );
+                    Ok(ExitCode::from(2))
+                }
+            },
+        },
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();

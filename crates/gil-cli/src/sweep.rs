@@ -102,6 +102,13 @@ pub fn plan(args: PlanArgs, limits: &SweepLimits, color: bool) -> anyhow::Result
         if manifest.shards == 1 { "" } else { "s" },
     );
     text.push_str(&format!("run every shard here:  gil sweep run {dir}\n"));
+    if manifest.shards > gil_sweep::SLURM_DEFAULT_MAX_ARRAY {
+        text.push_str(&format!(
+            "note: {} shards is more than Slurm's default MaxArraySize ({}); ask your cluster's limit, or plan fewer shards\n",
+            manifest.shards,
+            gil_sweep::SLURM_DEFAULT_MAX_ARRAY
+        ));
+    }
     text.push_str(&format!(
         "or as a Slurm array:   {}\n",
         gil_sweep::slurm_line(&args.out, &manifest)
@@ -167,10 +174,14 @@ pub fn run(
     shard: Option<&str>,
     force: bool,
     thread_count: usize,
-    limits: &SweepLimits,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = match config(limits) {
+    // The limits come from the plan (open_planned applies them over these).
+    let config = match config(&SweepLimits {
+        call_deadline: 5.0,
+        rule_budget: 600.0,
+        lua_memory: 1024,
+    }) {
         Ok(c) => c,
         Err(_) => return Ok(ExitCode::from(2)),
     };
@@ -182,7 +193,12 @@ pub fn run(
         Ok(s) => s,
         Err(e) => return Ok(fail(e, color)),
     };
-    let total: usize = shards.iter().map(|&s| manifest.shard_runs(s).len()).sum();
+    // The bar counts the runs to do: complete shards are skipped.
+    let total: usize = shards
+        .iter()
+        .filter(|&&s| force || !gil_sweep::shard_complete(dir, &manifest, s))
+        .map(|&s| manifest.shard_runs(s).len())
+        .sum();
     let (tick, bar) = match crate::progress::runs_bar(total as u64) {
         Some((tick, bar)) => (tick, Some(bar)),
         None => (Arc::new(|| {}) as Arc<dyn Fn() + Send + Sync>, None),
@@ -301,6 +317,7 @@ pub fn analyze(
         manifest.design,
         &manifest.layout,
         &rows,
+        manifest.runs,
         gil_sweep::morris_delta(&manifest),
         manifest.seed,
         only,
@@ -314,12 +331,90 @@ pub fn analyze(
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn discover(
+    dir: &Path,
+    target: &str,
+    options: gil_sweep::discover::PrimOptions,
+    format: SweepFormat,
+    out: Option<&Path>,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    for (flag, v) in [
+        ("--threshold", options.threshold),
+        ("--peel", options.alpha),
+        ("--mass-min", options.mass_min),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            print_stderr(&format!("error: {flag} is a share: above 0, at most 1\n"));
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let result = (|| {
+        let manifest = gil_sweep::read_manifest(dir)?;
+        let rows = gil_sweep::read_merged(dir, &manifest)?;
+        gil_sweep::discover::discover(&manifest.layout, &rows, target, options)
+            .map_err(SweepError::Usage)
+    })();
+    let discovery = match result {
+        Ok(d) => d,
+        Err(e) => return Ok(fail(e, color)),
+    };
+    let text = match format {
+        SweepFormat::Table => gil_sweep::render::discovery_text(&discovery, false),
+        SweepFormat::Md => gil_sweep::render::discovery_text(&discovery, true),
+        SweepFormat::Json => gil_sweep::render::discovery_json(&discovery),
+    };
+    crate::output::emit(&text, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gil report --html DIR` for a merged sweep folder.
+pub fn report(dir: &Path, out: Option<&Path>, color: bool) -> anyhow::Result<ExitCode> {
+    let result = (|| {
+        let manifest = gil_sweep::read_manifest(dir)?;
+        let rows = gil_sweep::read_merged(dir, &manifest)?;
+        Ok::<_, SweepError>((manifest, rows))
+    })();
+    let (manifest, rows) = match result {
+        Ok(x) => x,
+        Err(e) => return Ok(fail(e, color)),
+    };
+    let analysis = gil_sweep::analyze::analyze(
+        &manifest.id,
+        manifest.design,
+        &manifest.layout,
+        &rows,
+        manifest.runs,
+        gil_sweep::morris_delta(&manifest),
+        manifest.seed,
+        None,
+    );
+    let discoveries: Vec<gil_sweep::discover::Discovery> = manifest
+        .layout
+        .targets
+        .iter()
+        .filter_map(|t| {
+            gil_sweep::discover::discover(
+                &manifest.layout,
+                &rows,
+                &t.name,
+                gil_sweep::discover::PrimOptions::default(),
+            )
+            .ok()
+        })
+        .collect();
+    let html = gil_report::html::sweep_report(&manifest, &analysis, &discoveries);
+    crate::output::emit(&html, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `gil sweep SWEEP`: plan into `out`, run every shard here, merge, analyze.
 pub fn one_shot(
     sweep_path: &Path,
     out: Option<PathBuf>,
     format: SweepFormat,
     thread_count: usize,
+    force: bool,
     limits: &SweepLimits,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -334,7 +429,7 @@ pub fn one_shot(
     let dir = out.unwrap_or_else(|| PathBuf::from(format!("{}.sweep", sweep.file.id)));
     // Shards of about a thousand runs: an interrupted sweep resumes where it stopped.
     let shards = sweep.plan.runs().div_ceil(1024).max(1);
-    let manifest = match gil_sweep::plan(&dir, &sweep, shards, false) {
+    let manifest = match gil_sweep::plan(&dir, &sweep, shards, force) {
         Ok(m) => m,
         Err(e) => return Ok(fail(e, color)),
     };

@@ -425,3 +425,169 @@ fn a_slurm_job_array_gives_the_table_a_local_run_gives() {
         "the job array's table differs from the local run's"
     );
 }
+
+#[test]
+fn discover_finds_the_corner_where_the_target_is_missed_and_the_report_shows_it() {
+    let tmp = scratch("discover");
+    ok(gil_in(
+        &tmp,
+        &["sweep", &fixture("discovery/sweep.yaml"), "--out", "d"],
+    ));
+    let out = ok(gil_in(
+        &tmp,
+        &[
+            "sweep",
+            "discover",
+            "d",
+            "--target",
+            "programme:risk",
+            "--format",
+            "json",
+        ],
+    ));
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["runs"], 2000);
+    let b = &d["boxes"][0];
+    assert!(b["density"].as_f64().unwrap() >= 0.8, "{b}");
+    assert!(b["coverage"].as_f64().unwrap() >= 0.9, "{b}");
+    // The box restricts x1 from below near 0.7 and x2 from above near 0.4, not x3.
+    let limits = b["limits"].as_array().unwrap();
+    let names: Vec<&str> = limits
+        .iter()
+        .map(|l| l["parameter"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["x1", "x2"], "{b}");
+    assert!(
+        (limits[0]["low"].as_f64().unwrap() - 0.7).abs() < 0.03,
+        "{b}"
+    );
+    assert!(
+        (limits[1]["high"].as_f64().unwrap() - 0.4).abs() < 0.03,
+        "{b}"
+    );
+
+    let text = ok(gil_in(
+        &tmp,
+        &["sweep", "discover", "d", "--target", "programme:risk"],
+    ));
+    assert!(text.contains("box 1"), "{text}");
+    let out = gil_in(
+        &tmp,
+        &["sweep", "discover", "d", "--target", "programme:riks"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it keeps programme:risk"));
+
+    // The sweep's HTML report: self-contained, every chart well-formed SVG, the box.
+    ok(gil_in(&tmp, &["report", "--html", "d", "--out", "d.html"]));
+    let html = std::fs::read_to_string(tmp.join("d.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("Where targets are missed (PRIM)"),
+        "no PRIM section"
+    );
+    assert!(html.contains("Outputs over the runs"));
+    assert!(html.contains("How likely each target is met"));
+    let without_namespaces = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(
+        !without_namespaces.contains("http"),
+        "the page loads nothing"
+    );
+    assert!(!html.contains("<script"));
+    let mut rest = html.as_str();
+    let mut charts = 0;
+    while let Some(start) = rest.find("<svg") {
+        let end = rest[start..].find("</svg>").unwrap() + start + 6;
+        roxmltree::Document::parse(&rest[start..end]).expect("a chart is well-formed SVG");
+        charts += 1;
+        rest = &rest[end..];
+    }
+    assert!(charts >= 2, "{charts} charts");
+}
+
+#[test]
+fn a_merge_with_a_shard_missing_drops_whole_base_samples_never_misaligns_them() {
+    let tmp = scratch("incomplete");
+    let sweep = fixture("ishigami/sobol_small.yaml");
+    ok(gil_in(
+        &tmp,
+        &["sweep", "plan", &sweep, "--out", "s", "--shards", "3"],
+    ));
+    ok(gil_in(&tmp, &["sweep", "run", "s", "--shard", "0/3"]));
+    ok(gil_in(&tmp, &["sweep", "run", "s", "--shard", "2/3"]));
+    ok(gil_in(&tmp, &["sweep", "merge", "s", "--allow-incomplete"]));
+    let out = ok(gil_in(&tmp, &["sweep", "analyze", "s", "--format", "json"]));
+    let a: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Shard 1 holds runs 170..341; base samples are 8 runs each: 21..=42 are touched.
+    let (runs, step) = (512, 8);
+    let (start, end) = (runs / 3, 2 * runs / 3);
+    let touched = (end - 1) / step - start / step + 1;
+    assert_eq!(a["outputs"][0]["dropped_groups"], touched);
+    assert_eq!(a["runs"], runs - (end - start));
+    // What is left is whole base samples: indices stay in range.
+    for index in a["outputs"][0]["sobol"].as_array().unwrap() {
+        let st = index["st"].as_f64().unwrap();
+        assert!((-0.5..1.5).contains(&st), "{index}");
+    }
+}
+
+#[test]
+fn failed_runs_read_the_same_from_any_folder() {
+    let tmp = scratch("anywhere");
+    let grid = fixture("grid_failing.yaml");
+    ok(gil_in(&tmp, &["sweep", &grid, "--out", "a"]));
+    let nested = tmp.join("deeper/still");
+    std::fs::create_dir_all(&nested).unwrap();
+    ok(gil_in(&nested, &["sweep", &grid, "--out", "../../b"]));
+    let (a, b) = (
+        std::fs::read(tmp.join("a/results.parquet")).unwrap(),
+        std::fs::read(tmp.join("b/results.parquet")).unwrap(),
+    );
+    assert!(a == b, "the table depends on the working directory");
+    ok(gil_in(&tmp, &["sweep", "merge", "a", "--csv"]));
+    let csv = std::fs::read_to_string(tmp.join("a/results.csv")).unwrap();
+    assert!(
+        csv.contains(",,,fails_from.lua:9: asked to fail in 2026 (rule `test.fails_from`)"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn replanning_with_other_inputs_needs_force_and_keeps_the_old_results_aside() {
+    let tmp = scratch("replan");
+    let copy = tmp.join("ishigami");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["scenario.yaml", "ishigami.lua", "small.yaml"] {
+        std::fs::copy(
+            root().join("tests/fixtures/sweep/ishigami").join(f),
+            copy.join(f),
+        )
+        .unwrap();
+    }
+    ok(gil_in(
+        &tmp,
+        &["sweep", "ishigami/small.yaml", "--out", "s"],
+    ));
+    let file = copy.join("small.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("seed: 3", "seed: 4")).unwrap();
+    let out = gil_in(&tmp, &["sweep", "ishigami/small.yaml", "--out", "s"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds results of another plan"));
+    ok(gil_in(
+        &tmp,
+        &["sweep", "ishigami/small.yaml", "--out", "s", "--force"],
+    ));
+    let aside: Vec<_> = std::fs::read_dir(tmp.join("s"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("replaced-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(tmp
+        .join("s")
+        .join(&aside[0])
+        .join("results.parquet")
+        .exists());
+    assert!(tmp.join("s/results.parquet").exists());
+}

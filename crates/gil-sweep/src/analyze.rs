@@ -58,7 +58,9 @@ pub struct Summary {
     pub sd: f64,
     pub min: f64,
     pub p05: f64,
+    pub p25: f64,
     pub p50: f64,
+    pub p75: f64,
     pub p95: f64,
     pub max: f64,
 }
@@ -84,9 +86,11 @@ pub struct MorrisIndex {
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetShare {
     pub target: String,
-    /// Runs that report the target.
+    /// Runs in the table, failed ones included.
     pub runs: usize,
     pub met: usize,
+    /// Runs whose rules failed, counted as not meeting the target.
+    pub failed: usize,
     pub share: f64,
 }
 
@@ -124,7 +128,9 @@ pub fn summary(values: &[f64]) -> Summary {
         },
         min: sorted.first().copied().unwrap_or(f64::NAN),
         p05: quantile(&sorted, 0.05),
+        p25: quantile(&sorted, 0.25),
         p50: quantile(&sorted, 0.5),
+        p75: quantile(&sorted, 0.75),
         p95: quantile(&sorted, 0.95),
         max: sorted.last().copied().unwrap_or(f64::NAN),
     }
@@ -201,11 +207,12 @@ pub fn sobol(values: &[Option<f64>], parameters: &[String], seed: u64) -> (Vec<S
     (indices, dropped)
 }
 
-/// Morris elementary effects from one output's values, `k + 1` rows per trajectory,
-/// with each row's parameter values (to see which parameter moved, and which way).
+/// Morris elementary effects from one output's values by run index, `k + 1` runs per
+/// trajectory, with each run's parameter values (to see which parameter moved, and
+/// which way); a run not in the table is `None` in both.
 pub fn morris(
     values: &[Option<f64>],
-    rows: &[RunRow],
+    inputs: &[Option<&Vec<f64>>],
     parameters: &[String],
     delta: f64,
     seed: u64,
@@ -213,14 +220,16 @@ pub fn morris(
     let k = parameters.len();
     let mut effects: Vec<Vec<f64>> = vec![Vec::new(); k];
     let mut dropped = 0;
-    for (t, group) in values.chunks_exact(k + 1).enumerate() {
-        let Some(y) = group.iter().copied().collect::<Option<Vec<f64>>>() else {
+    for (group, xs) in values.chunks_exact(k + 1).zip(inputs.chunks_exact(k + 1)) {
+        let (Some(y), Some(xs)) = (
+            group.iter().copied().collect::<Option<Vec<f64>>>(),
+            xs.iter().copied().collect::<Option<Vec<&Vec<f64>>>>(),
+        ) else {
             dropped += 1;
             continue;
         };
-        let at = t * (k + 1);
         for s in 1..=k {
-            let (before, after) = (&rows[at + s - 1].parameters, &rows[at + s].parameters);
+            let (before, after) = (xs[s - 1], xs[s]);
             if let Some(j) = (0..k).find(|&j| before[j] != after[j]) {
                 let sign = if after[j] > before[j] { 1.0 } else { -1.0 };
                 effects[j].push(sign * (y[s] - y[s - 1]) / delta);
@@ -258,17 +267,30 @@ pub fn morris(
     (indices, dropped)
 }
 
-/// Analyses the rows of a sweep (in run order, all of them).
+/// Analyses the rows of a sweep of `runs` runs (in run order; a merge with
+/// `--allow-incomplete` leaves some out, and their Sobol base samples or Morris
+/// trajectories are then dropped, never misaligned).
+#[allow(clippy::too_many_arguments)]
 pub fn analyze(
     id: &str,
     design: Design,
     layout: &Layout,
     rows: &[RunRow],
+    runs: usize,
     morris_delta: f64,
     seed: u64,
     only: Option<&str>,
 ) -> Analysis {
     let failed = rows.iter().filter(|r| r.error.is_some()).count();
+    let mut slot: Vec<Option<usize>> = vec![None; runs];
+    for (i, r) in rows.iter().enumerate() {
+        if let Some(s) = usize::try_from(r.run)
+            .ok()
+            .and_then(|run| slot.get_mut(run))
+        {
+            *s = Some(i);
+        }
+    }
     let outputs = layout
         .outputs
         .iter()
@@ -283,8 +305,12 @@ pub fn analyze(
             })
         })
         .map(|(j, o)| {
-            let column: Vec<Option<f64>> = rows.iter().map(|r| r.outputs[j]).collect();
-            let present: Vec<f64> = column.iter().flatten().copied().collect();
+            let present: Vec<f64> = rows.iter().filter_map(|r| r.outputs[j]).collect();
+            // By run index, so a run missing from the table leaves a gap in its place.
+            let column: Vec<Option<f64>> = slot
+                .iter()
+                .map(|s| s.and_then(|i| rows[i].outputs[j]))
+                .collect();
             let mut analysis = OutputAnalysis {
                 output: o.name(),
                 summary: summary(&present),
@@ -299,8 +325,12 @@ pub fn analyze(
                     analysis.dropped_groups = dropped;
                 }
                 Design::Morris => {
+                    let inputs: Vec<Option<&Vec<f64>>> = slot
+                        .iter()
+                        .map(|s| s.map(|i| &rows[i].parameters))
+                        .collect();
                     let (indices, dropped) =
-                        morris(&column, rows, &layout.parameters, morris_delta, seed);
+                        morris(&column, &inputs, &layout.parameters, morris_delta, seed);
                     analysis.morris = Some(indices);
                     analysis.dropped_groups = dropped;
                 }
@@ -314,16 +344,17 @@ pub fn analyze(
         .iter()
         .enumerate()
         .map(|(j, t)| {
-            let reported: Vec<bool> = rows.iter().filter_map(|r| r.targets[j]).collect();
-            let met = reported.iter().filter(|m| **m).count();
+            // A run whose rules failed meets no target: it counts, as not met.
+            let met = rows.iter().filter(|r| r.targets[j] == Some(true)).count();
             TargetShare {
                 target: t.name.clone(),
-                runs: reported.len(),
+                runs: rows.len(),
                 met,
-                share: if reported.is_empty() {
+                failed,
+                share: if rows.is_empty() {
                     f64::NAN
                 } else {
-                    met as f64 / reported.len() as f64
+                    met as f64 / rows.len() as f64
                 },
             }
         })

@@ -169,6 +169,9 @@ pub const MAX_SOBOL_SAMPLES: usize = 1 << 16;
 /// Parameters a Sobol design may have (the sequence has 256 dimensions; Saltelli's
 /// layout takes two per parameter).
 pub const MAX_SOBOL_PARAMETERS: usize = 128;
+/// Runs a sweep may have: far beyond what any machine evaluates in a day, and below
+/// where run indices and strata overflow.
+pub const MAX_RUNS: u64 = 100_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -434,6 +437,33 @@ impl Reader {
             Some((node, _)) => self.outputs(node),
             None => Vec::new(),
         };
+        let k = parameters.len() as u64;
+        let runs = match design {
+            Design::Grid => parameters.iter().try_fold(1u64, |n, p| {
+                let points = match &p.distribution {
+                    Distribution::Values(v) => v.len() as u64,
+                    _ => levels as u64,
+                };
+                n.checked_mul(points)
+            }),
+            Design::MonteCarlo | Design::Lhs => Some(samples as u64),
+            Design::Sobol => (samples as u64).checked_mul(2 * k + 2),
+            Design::Morris => (samples as u64).checked_mul(k + 1),
+        };
+        if runs.is_none_or(|r| r > MAX_RUNS) {
+            self.diagnostics.push(
+                error(
+                    Code::SweepDesign,
+                    header.design.span,
+                    format!(
+                        "this design makes more than {MAX_RUNS} runs{}",
+                        runs.map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                )
+                .path("sweep.design")
+                .help("fewer samples, levels or values; or a sampling design instead of a grid"),
+            );
+        }
         Some(SweepFile {
             id: header.id.value,
             scenario: dir.join(&header.scenario.value),
@@ -734,13 +764,8 @@ fn clone_doc(d: &DistDoc) -> Box<DistDoc> {
 }
 
 impl SweepFile {
-    /// Checks the sweep against its scenario: every parameter exists, and every output
-    /// metric is one the scenario's baseline run produces (`baseline_metrics`).
-    pub fn check(
-        &self,
-        scenario: &Scenario,
-        baseline_metrics: &BTreeSet<String>,
-    ) -> Result<(), LoadError> {
+    /// Checks that every swept parameter is one the scenario has.
+    pub fn check_parameters(&self, scenario: &Scenario) -> Result<(), LoadError> {
         let mut diagnostics = Vec::new();
         for p in &self.parameters {
             if !scenario.parameters.contains_key(&p.name) {
@@ -758,6 +783,24 @@ impl SweepFile {
                 diagnostics.push(d);
             }
         }
+        if diagnostics.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadError {
+                sources: self.sources.clone(),
+                diagnostics,
+            })
+        }
+    }
+
+    /// Checks the outputs against the scenario: every output metric is one the
+    /// scenario's baseline run produces (`baseline_metrics`), and `targets` has targets.
+    pub fn check(
+        &self,
+        scenario: &Scenario,
+        baseline_metrics: &BTreeSet<String>,
+    ) -> Result<(), LoadError> {
+        let mut diagnostics = Vec::new();
         let has_targets = scenario.projects.iter().any(|p| !p.targets.is_empty());
         for (i, o) in self.outputs.iter().enumerate() {
             match o {

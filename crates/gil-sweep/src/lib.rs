@@ -13,6 +13,7 @@
 
 pub mod analyze;
 pub mod design;
+pub mod discover;
 pub mod file;
 pub mod k8s;
 pub mod manifest;
@@ -74,6 +75,10 @@ pub struct Sweep {
     pub layout: Layout,
     pub model: Model,
     pub hashes: Hashes,
+    pub limits: manifest::Limits,
+    /// The scenario's folder as the rules' paths begin with it, taken off error
+    /// texts so a row reads the same from any working directory.
+    scenario_prefix: String,
 }
 
 impl Sweep {
@@ -88,6 +93,13 @@ impl Sweep {
     ) -> Result<Sweep, SweepError> {
         let file = load_sweep(path)?;
         let scenario = load_scenario(&file.scenario)?;
+        // The parameters first: a baseline run that fails should not hide them.
+        file.check_parameters(&scenario)?;
+        let limits = manifest::Limits::of(&config);
+        let scenario_prefix = match scenario.root_dir.to_string_lossy().as_ref() {
+            "" => String::new(),
+            dir => format!("{}/", dir.trim_end_matches('/')),
+        };
         let model = Model::new(scenario, &[], config)?.with_options(options);
         let evaluator = model.evaluator()?;
         let baseline = evaluator
@@ -103,13 +115,15 @@ impl Sweep {
         file.check(model.scenario(), &metrics)?;
         let plan = Plan::new(&file);
         let layout = Layout::new(&file, model.scenario());
-        let hashes = Hashes::of(&file, &model);
+        let hashes = Hashes::of(&file, &model, &limits);
         Ok(Sweep {
             file,
             plan,
             layout,
             model,
             hashes,
+            limits,
+            scenario_prefix,
         })
     }
 
@@ -163,6 +177,7 @@ impl Sweep {
             runs: self.plan.runs(),
             shards,
             shard_rule: "contiguous".to_string(),
+            limits: self.limits,
             layout: self.layout.clone(),
         }
     }
@@ -196,12 +211,21 @@ impl Sweep {
                 self.params(&self.plan.values(start + i))
             },
             |i, result| {
-                if matches!(result, Err(EngineError::Interrupted)) {
+                // Stopped from outside, between rules or inside one: not a result.
+                let stopped = match &result {
+                    Err(EngineError::Interrupted) => true,
+                    Err(EngineError::Rule(e)) => e.kind == gil_rules::RuleErrorKind::Interrupted,
+                    _ => false,
+                };
+                if stopped {
                     interrupted.store(true, Ordering::Relaxed);
                 }
-                let row = self
+                let mut row = self
                     .layout
                     .row(start + i, self.plan.values(start + i), &result);
+                if let (Some(error), false) = (&mut row.error, self.scenario_prefix.is_empty()) {
+                    *error = error.replace(&self.scenario_prefix, "");
+                }
                 on_run();
                 row
             },
@@ -232,16 +256,19 @@ pub fn plan(dir: &Path, sweep: &Sweep, shards: usize, force: bool) -> Result<Man
     let manifest = sweep.manifest(dir, shards);
     if let Ok(old) = read_manifest(dir) {
         let differs = old.plan_sha256 != manifest.plan_sha256 || old.shards != manifest.shards;
-        if differs && !force && has_results(dir) {
-            return Err(SweepError::Usage(format!(
-                "`{}` holds results of another plan ({}); use a new folder, or --force to replan it (its parts are then left out of merges)",
-                dir.display(),
-                if old.plan_sha256 != manifest.plan_sha256 {
-                    "other inputs".to_string()
-                } else {
-                    format!("{} shards, not {}", old.shards, manifest.shards)
-                }
-            )));
+        if differs && has_results(dir) {
+            if !force {
+                return Err(SweepError::Usage(format!(
+                    "`{}` holds results of another plan ({}); use a new folder, or --force to replan it (its results are then moved to `replaced-<plan>/`)",
+                    dir.display(),
+                    if old.plan_sha256 != manifest.plan_sha256 {
+                        "other inputs".to_string()
+                    } else {
+                        format!("{} shards, not {}", old.shards, manifest.shards)
+                    }
+                )));
+            }
+            set_aside(dir, &old)?;
         }
     }
     let text = serde_json::to_string_pretty(&manifest)
@@ -251,6 +278,27 @@ pub fn plan(dir: &Path, sweep: &Sweep, shards: usize, force: bool) -> Result<Man
         w.write_all(b"\n")
     })?;
     Ok(manifest)
+}
+
+/// Moves another plan's results into `DIR/replaced-<its plan hash>/`, out of the way
+/// of the new plan's merges but not deleted.
+fn set_aside(dir: &Path, old: &Manifest) -> Result<(), SweepError> {
+    let short: String = old.plan_sha256.chars().take(12).collect();
+    let target = dir.join(format!("replaced-{short}"));
+    let io = |e: std::io::Error| {
+        SweepError::Io(format!(
+            "cannot move the old results to `{}`: {e}",
+            target.display()
+        ))
+    };
+    std::fs::create_dir_all(&target).map_err(io)?;
+    for name in ["results", RESULTS_FILE, RESULTS_CSV] {
+        let from = dir.join(name);
+        if from.exists() {
+            std::fs::rename(&from, target.join(name)).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 fn has_results(dir: &Path) -> bool {
@@ -300,6 +348,8 @@ pub fn open_planned(
     load_scenario: impl FnOnce(&Path) -> Result<Scenario, LoadError>,
 ) -> Result<(Manifest, Sweep), SweepError> {
     let manifest = read_manifest(dir)?;
+    // The plan's limits, whatever the command line says: every shard runs the same.
+    let config = manifest.limits.apply(config);
     let sweep = Sweep::open(&manifest.sweep_path(dir), config, options, load_scenario)?;
     let changed: Vec<&str> = [
         (
@@ -515,13 +565,28 @@ pub fn morris_delta(manifest: &Manifest) -> f64 {
 
 /// The `sbatch` line that runs every shard of a planned folder as a job array.
 pub fn slurm_line(dir: &Path, manifest: &Manifest) -> String {
+    let dir = shell_word(&dir.display().to_string());
     format!(
-        "sbatch --array=0-{} --job-name={} --output={}/logs/%a.log --wrap \"gil sweep run {} --shard auto\"",
+        "sbatch --array=0-{} --job-name={} --output={dir}/logs/%a.log --wrap \"gil sweep run {dir} --shard auto\"",
         manifest.shards.saturating_sub(1),
         k8s::job_name(&manifest.id),
-        dir.display(),
-        dir.display()
     )
+}
+
+/// Slurm's default `MaxArraySize`: an array line above it is refused unless the
+/// cluster raised it.
+pub const SLURM_DEFAULT_MAX_ARRAY: usize = 1001;
+
+/// A path as one shell word inside the double-quoted `--wrap` (single quotes, which
+/// keep `$` and spaces literal) when it needs quoting.
+fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 use std::io::Write as _;

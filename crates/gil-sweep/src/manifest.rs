@@ -36,6 +36,9 @@ pub struct Manifest {
     /// How runs are split: shard `i` of `n` takes runs `i·R/n .. (i+1)·R/n` (rounded
     /// down), contiguous blocks in run order.
     pub shard_rule: String,
+    /// The sandbox limits every run of the sweep has (part of the plan: a run that
+    /// hits a limit is a row with an error, so every shard must have the same).
+    pub limits: Limits,
     /// The results table's columns.
     pub layout: crate::results::Layout,
 }
@@ -54,6 +57,32 @@ impl ManifestParameter {
             distribution: serde_json::to_value(&p.distribution).unwrap_or_default(),
             scale: p.scale,
         }
+    }
+}
+
+/// The rules' sandbox limits, as planned.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub call_deadline_seconds: f64,
+    pub rule_budget_seconds: f64,
+    pub lua_memory_bytes: usize,
+}
+
+impl Limits {
+    pub fn of(config: &gil_rules::SandboxConfig) -> Limits {
+        Limits {
+            call_deadline_seconds: config.call_deadline.as_secs_f64(),
+            rule_budget_seconds: config.total_budget.as_secs_f64(),
+            lua_memory_bytes: config.memory_limit,
+        }
+    }
+
+    /// The limits on top of a sandbox configuration (its cancel flag and print sink).
+    pub fn apply(&self, mut config: gil_rules::SandboxConfig) -> gil_rules::SandboxConfig {
+        config.call_deadline = std::time::Duration::from_secs_f64(self.call_deadline_seconds);
+        config.total_budget = std::time::Duration::from_secs_f64(self.rule_budget_seconds);
+        config.memory_limit = self.lua_memory_bytes;
+        config
     }
 }
 
@@ -82,16 +111,18 @@ fn hash_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 impl Hashes {
-    pub fn of(sweep: &SweepFile, model: &Model) -> Hashes {
+    pub fn of(sweep: &SweepFile, model: &Model, limits: &Limits) -> Hashes {
         let sources = &model.scenario().sources;
         let scenario = hash_texts((0..sources.len()).map(|f| sources.text(f)));
         let rules = hash_texts(model.rule_sources().iter().map(|r| r.text.as_str()));
         let sweep_hash = hash_texts([sweep.text.as_str()]);
+        let limits = serde_json::to_string(limits).unwrap_or_default();
         let plan = hash_texts([
             env!("CARGO_PKG_VERSION"),
             sweep_hash.as_str(),
             scenario.as_str(),
             rules.as_str(),
+            limits.as_str(),
         ]);
         Hashes {
             sweep: sweep_hash,

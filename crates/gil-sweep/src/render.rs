@@ -2,6 +2,7 @@
 //! Numbers have four significant digits in text; JSON keeps every digit.
 
 use crate::analyze::{Analysis, OutputAnalysis};
+use crate::discover::Discovery;
 
 /// Four significant digits, `-` for a missing value.
 pub fn num(v: f64) -> String {
@@ -189,6 +190,12 @@ pub fn text(a: &Analysis, md: bool) -> String {
                 ]
             })
             .collect();
+        if a.failed > 0 {
+            out.push_str(&format!(
+                "(the {} failed runs count as not meeting a target)\n",
+                a.failed
+            ));
+        }
         out.push_str(&table(&["target", "met", "runs"], &rows, md));
     }
     out
@@ -197,6 +204,71 @@ pub fn text(a: &Analysis, md: bool) -> String {
 /// The analysis as JSON; a missing number (a constant output's index) is `null`.
 pub fn json(a: &Analysis) -> String {
     let mut text = serde_json::to_string_pretty(a).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// PRIM's boxes as aligned text or markdown.
+pub fn discovery_text(d: &Discovery, md: bool) -> String {
+    let mut out = String::new();
+    let head = format!(
+        "scenario discovery: {} in {} of {} runs",
+        d.of_interest, d.runs_of_interest, d.runs
+    );
+    out.push_str(&if md {
+        format!("## {head}\n\n")
+    } else {
+        format!("{head}\n")
+    });
+    if d.boxes.is_empty() {
+        out.push_str(if d.runs_of_interest == 0 {
+            "\nno run misses it: there is nothing to find\n"
+        } else {
+            "\nno box: the runs of interest are not concentrated in any range\n"
+        });
+        return out;
+    }
+    for (i, b) in d.boxes.iter().enumerate() {
+        out.push_str(&if md {
+            format!("\n### Box {}\n\n", i + 1)
+        } else {
+            format!("\nbox {}\n", i + 1)
+        });
+        out.push_str(&table(
+            &["coverage", "density", "mass", "runs", "of interest"],
+            &[vec![
+                share(b.coverage),
+                share(b.density),
+                share(b.mass),
+                b.runs.to_string(),
+                b.of_interest.to_string(),
+            ]],
+            md,
+        ));
+        out.push('\n');
+        if b.limits.is_empty() {
+            out.push_str("(every parameter's whole range)\n");
+        } else {
+            let rows: Vec<Vec<String>> = b
+                .limits
+                .iter()
+                .map(|l| vec![l.parameter.clone(), num(l.low), num(l.high)])
+                .collect();
+            out.push_str(&table(&["parameter", "from", "to"], &rows, md));
+        }
+    }
+    if d.boxes[0].density < d.threshold {
+        out.push_str(&format!(
+            "\nno box reaches the density threshold of {}; the densest is shown\n",
+            share(d.threshold)
+        ));
+    }
+    out
+}
+
+/// PRIM's boxes and the first box's trajectory as JSON.
+pub fn discovery_json(d: &Discovery) -> String {
+    let mut text = serde_json::to_string_pretty(d).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -197,6 +197,9 @@ impl Layout {
                     })
                 }
             })
+            // A NaN or infinite value says nothing about the run; it would poison
+            // every statistic over the column.
+            .map(|v: Option<f64>| v.filter(|x| x.is_finite()))
             .collect();
         let targets = self
             .targets

@@ -12,6 +12,9 @@ use gil_model::Scenario;
 
 mod sections;
 mod svg;
+mod sweep;
+
+pub use sweep::sweep_report;
 
 use sections::Page;
 
