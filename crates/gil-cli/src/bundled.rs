@@ -24,6 +24,11 @@ pub fn default_scenario() -> std::io::Result<PathBuf> {
     Ok(unpack()?.join(SCENARIO))
 }
 
+/// The bundled examples' folder (unpacked under the temporary folder), for `gil serve`.
+pub fn examples_dir() -> std::io::Result<PathBuf> {
+    Ok(unpack()?.join("examples"))
+}
+
 /// How a message names `path`: a file of the bundle by its path inside the bundle
 /// (`bundled:examples/korea-2030/scenario.yaml`), never the temporary folder.
 pub fn shown(path: &Path) -> String {

@@ -11,6 +11,7 @@ mod commands;
 mod inputs;
 mod output;
 mod progress;
+mod serve;
 mod signals;
 mod sweep;
 mod workflow;
@@ -317,6 +318,42 @@ enum Command {
     /// Sweep a scenario over a design of parameter values: `gil sweep SWEEP` plans, runs,
     /// merges and analyzes here; the subcommands do one step each, for clusters
     Sweep(SweepArgs),
+    /// Serve the scenarios over HTTP: the JSON API for dashboards and the web workbench
+    /// (a slider per parameter) for people, on loopback unless told otherwise
+    Serve {
+        /// The folder of scenarios: its scenario.yaml and each subfolder's (default: the
+        /// bundled examples)
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+        /// Where to listen (port 0: any free port; the address is printed)
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Require `Authorization: Bearer TOKEN` on every /v1 call
+        #[arg(long, value_name = "TOKEN", env = "GIL_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Worker threads evaluating runs (0: every core)
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        workers: usize,
+        /// Runs that may wait for a worker; beyond, requests get 503
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        queue: usize,
+        /// Longest a request waits for its outcome, in seconds (503 beyond)
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+        deadline: f64,
+        /// Largest request body, in KiB (413 beyond)
+        #[arg(long, value_name = "KIB", default_value_t = 64)]
+        body_limit: usize,
+        /// Longest one rule call may run, in seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+        call_deadline: f64,
+        /// Longest all rule calls of one request's run may take together, in seconds
+        /// (a run past it is a 422 rule fault)
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        rule_budget: f64,
+        /// Memory rules may allocate in each Lua state, in MiB, on top of the entity views
+        #[arg(long, value_name = "MIB", default_value_t = 256)]
+        lua_memory: usize,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions {
         /// The shell
@@ -771,6 +808,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             },
         },
+        Command::Serve {
+            scenarios,
+            addr,
+            token,
+            workers,
+            queue,
+            deadline,
+            body_limit,
+            call_deadline,
+            rule_budget,
+            lua_memory,
+        } => serve::serve(
+            serve::ServeArgs {
+                scenarios,
+                addr,
+                token,
+                workers,
+                queue,
+                deadline,
+                body_limit_kib: body_limit,
+                eval: EvalArgs {
+                    rules: Vec::new(),
+                    params: Vec::new(),
+                    call_deadline,
+                    rule_budget,
+                    lua_memory,
+                    threads: 1,
+                },
+            },
+            color_err,
+        ),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();

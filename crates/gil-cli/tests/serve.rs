@@ -1,0 +1,411 @@
+//! `gil serve` over loopback, with a real HTTP client: the run endpoint gives byte for
+//! byte what `gil run --format json` prints; every error is a problem document with the
+//! right status; the token is enforced; the OpenAPI document validates
+//! (openapi-spec-validator); concurrent clients get no error; SIGTERM drains and exits.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A running `gil serve` on a free port, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gil"))
+            .arg("serve")
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("gil serve printed where it listens")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("gil serve: listening on ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "gil serve did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// (status, content type, body)
+fn post(agent: &ureq::Agent, url: &str, body: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut request = agent.post(url).header("Content-Type", "application/json");
+    if let Some(t) = token {
+        request = request.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, response.body_mut().read_to_string().unwrap())
+}
+
+fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
+    let mut response = agent.get(url).call().unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn cli_json(scenario: &str, params: &[&str]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gil"));
+    cmd.args(["run", scenario, "--format", "json"]);
+    for p in params {
+        cmd.args(["--param", p]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_api_answers_as_the_cli_does_and_every_error_is_a_problem() {
+    let examples = root().join("examples");
+    let server = Server::start(&["--scenarios", examples.to_str().unwrap()]);
+    let a = agent();
+
+    let (status, health) = get(&a, &server.url("/healthz"));
+    assert_eq!(status, 200);
+    assert!(health.contains("\"scenarios\":3"), "{health}");
+
+    let (status, list) = get(&a, &server.url("/v1/scenarios"));
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["korea-2030", "minimal", "stargate-2025"]);
+    let korea = &list[0];
+    let coverage = korea["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "voucher.coverage")
+        .unwrap();
+    assert_eq!(coverage["value"], 0.8);
+    assert_eq!(coverage["by_year"]["2028"], 0.7);
+
+    // The same bytes as the CLI, fresh and from the cache.
+    let korea_file = examples.join("korea-2030/scenario.yaml");
+    let expected = cli_json(korea_file.to_str().unwrap(), &["voucher.coverage=0.5"]);
+    for _ in 0..2 {
+        let (status, kind, body) = post(
+            &a,
+            &server.url("/v1/run"),
+            r#"{"scenario": "korea-2030", "params": {"voucher.coverage": 0.5}}"#,
+            None,
+        );
+        assert_eq!((status, kind.as_str()), (200, "application/json"));
+        assert!(
+            body == expected,
+            "the server's outcome differs from gil run's"
+        );
+    }
+
+    let problem = |status: u16, body: &str, path: &str| {
+        let (got, kind, text) = post(&a, &server.url(path), body, None);
+        assert_eq!(got, status, "{body} → {text}");
+        assert_eq!(kind, "application/problem+json");
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["status"], status);
+        doc
+    };
+    let doc = problem(404, r#"{"scenario": "korea-2031"}"#, "/v1/run");
+    assert!(doc["detail"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `korea-2030`"));
+    let doc = problem(
+        422,
+        r#"{"scenario": "minimal", "params": {"fx.USDD": 1}}"#,
+        "/v1/run",
+    );
+    assert!(
+        doc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `fx.USD`"),
+        "{doc}"
+    );
+    problem(400, r#"{"scenario": "minimal""#, "/v1/run");
+    problem(400, r#"{"scenario": "minimal", "extra": 1}"#, "/v1/run");
+    problem(
+        400,
+        r#"{"scenario": "minimal", "params": {"fx.USD": "high"}}"#,
+        "/v1/run",
+    );
+    let big = format!(
+        r#"{{"scenario": "minimal", "params": {{"x": 1}}, "pad": "{}"}}"#,
+        // Over the 64 KiB limit, yet small enough to sit in the socket's buffers while
+        // the server answers before reading it all.
+        "x".repeat(80 * 1024)
+    );
+    problem(413, &big, "/v1/run");
+    problem(404, "{}", "/v1/nothing");
+    // Deeply nested JSON (under the size limit) is refused, not a stack overflow.
+    let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+    let (status, _, _) = post(&a, &server.url("/v1/run"), &deep, None);
+    assert!(status == 400 || status == 413, "{status}");
+    // Still serving after all of that.
+    assert_eq!(get(&a, &server.url("/healthz")).0, 200);
+}
+
+#[test]
+fn a_rule_fault_is_a_422_with_the_clis_diagnostic() {
+    let fixture = root().join("tests/fixtures/model");
+    let server = Server::start(&["--scenarios", fixture.to_str().unwrap()]);
+    let (status, kind, text) = post(
+        &agent(),
+        &server.url("/v1/run"),
+        r#"{"scenario": "model", "params": {"fail.from": 2026}}"#,
+        None,
+    );
+    assert_eq!(
+        (status, kind.as_str()),
+        (422, "application/problem+json"),
+        "{text}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "rule-runtime", "{doc}");
+    assert!(
+        d["file"].as_str().unwrap().ends_with("fails_from.lua"),
+        "{doc}"
+    );
+    assert_eq!(d["line"], 9, "{doc}");
+}
+
+#[test]
+fn the_token_guards_the_api_but_not_the_health_check() {
+    let examples = root().join("examples/minimal");
+    let server = Server::start(&[
+        "--scenarios",
+        examples.to_str().unwrap(),
+        "--token",
+        "s3cret",
+    ]);
+    let a = agent();
+    let body = r#"{"scenario": "minimal"}"#;
+    let (status, kind, _) = post(&a, &server.url("/v1/run"), body, None);
+    assert_eq!((status, kind.as_str()), (401, "application/problem+json"));
+    assert_eq!(post(&a, &server.url("/v1/run"), body, Some("s3cre")).0, 401);
+    assert_eq!(
+        post(&a, &server.url("/v1/run"), body, Some("s3cret")).0,
+        200
+    );
+    assert_eq!(get(&a, &server.url("/healthz")).0, 200);
+}
+
+#[test]
+fn the_openapi_document_is_valid_openapi_3_1() {
+    let server = Server::start(&[
+        "--scenarios",
+        root().join("examples/minimal").to_str().unwrap(),
+    ]);
+    let (status, text) = get(&agent(), &server.url("/openapi.json"));
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/healthz", "/v1/scenarios", "/v1/run"] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is not in the document"
+        );
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        gil_tests::missing_tool(
+            "python3 with openapi-spec-validator (pip install openapi-spec-validator)",
+        );
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("gil-openapi-{}.json", std::process::id()));
+    std::fs::write(&file, &text).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator rejects the document:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_workbench_page_is_served_whole() {
+    let server = Server::start(&[
+        "--scenarios",
+        root().join("examples/minimal").to_str().unwrap(),
+    ]);
+    let (status, page) = get(&agent(), &server.url("/"));
+    assert_eq!(status, 200);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    // Nothing is loaded from elsewhere: no external scripts, styles or fonts.
+    let no_namespace = page.replace("http://www.w3.org/2000/svg", "");
+    assert!(!no_namespace.contains("http://") && !no_namespace.contains("https://"));
+    assert!(!page.contains("<script src") && !page.contains("<link"));
+}
+
+#[test]
+fn many_concurrent_clients_get_no_error_with_steady_memory() {
+    let mut server = Server::start(&["--scenarios", root().join("examples").to_str().unwrap()]);
+    let base = server.url("/v1/run");
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next().map(|n| n.parse().unwrap()))
+            .unwrap()
+    };
+    let pid = server.child.id();
+    let round = |offset: usize| -> Vec<Duration> {
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let url = base.clone();
+                std::thread::spawn(move || {
+                    let a = agent();
+                    (0..25)
+                        .map(|i| {
+                            // Distinct parameters, so most requests are evaluated.
+                            let v = 0.5 + (offset + t * 25 + i) as f64 * 1e-4;
+                            let body = format!(
+                                r#"{{"scenario": "minimal", "params": {{"fx.USD": {}}}}}"#,
+                                1400.0 + v
+                            );
+                            let started = Instant::now();
+                            let (status, _, text) = post(&a, &url, &body, None);
+                            assert_eq!(status, 200, "{text}");
+                            started.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    };
+    round(0);
+    let before = rss(pid);
+    let mut latencies = round(1000);
+    latencies.extend(round(2000));
+    let after = rss(pid);
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    // A debug build on 2 cores, 8 clients: generous bounds that still catch a stall.
+    assert!(p99 < Duration::from_secs(2), "p99 {p99:?}");
+    // Steady memory: 400 more runs do not grow the server by more than 64 MiB.
+    assert!(after < before + 64 * 1024, "RSS {before} KiB → {after} KiB");
+
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn sigterm_lets_the_run_in_flight_finish() {
+    let slow = root().join("tests/fixtures/serve/slow");
+    // Budgets far above the loop's time, so a loaded machine still sees it finish.
+    let mut server = Server::start(&[
+        "--scenarios",
+        slow.to_str().unwrap(),
+        "--rule-budget",
+        "120",
+        "--call-deadline",
+        "120",
+        "--deadline",
+        "120",
+    ]);
+    let url = server.url("/v1/run");
+    let in_flight = std::thread::spawn(move || {
+        let started = Instant::now();
+        let (status, _, body) = post(&agent(), &url, r#"{"scenario": "slow"}"#, None);
+        (status, body, started.elapsed())
+    });
+    // Long enough for the request to be accepted and its rule to be counting.
+    std::thread::sleep(Duration::from_millis(150));
+    let status = server.terminate();
+    let (code, body, took) = in_flight.join().unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"loop.done\": 60000000.0"),
+        "the run was cut short"
+    );
+    assert!(
+        took > Duration::from_millis(150),
+        "the run finished before the signal ({took:?})"
+    );
+    assert!(status.success(), "{status:?}");
+}

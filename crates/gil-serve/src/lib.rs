@@ -1,0 +1,410 @@
+//! `gil serve`: the HTTP API and the web workbench. Scenarios are loaded and their
+//! rules compiled once at start (`catalog.rs`); runs go to a bounded pool of worker
+//! threads with a Lua state each (`pool.rs`); recent outcomes are cached; every error
+//! is a problem document (`problem.rs`); the OpenAPI document is generated from the
+//! handlers' types (utoipa).
+//!
+//! Response bodies are the CLI's: `POST /v1/run` gives byte for byte what
+//! `gil run --format json --param NAME=VALUE` prints.
+
+pub mod catalog;
+pub mod pool;
+pub mod problem;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gil_model::Dated;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::{OpenApi, ToSchema};
+
+pub use catalog::{Catalog, ScenarioInfo};
+use pool::{Pool, RunFailure};
+pub use problem::Problem;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Every `/v1` call needs `Authorization: Bearer <token>` when set.
+    pub token: Option<String>,
+    /// Worker threads evaluating runs.
+    pub workers: usize,
+    /// Runs that may wait for a worker; beyond, 503.
+    pub queue: usize,
+    /// Largest request body, in bytes (413 beyond).
+    pub body_limit: usize,
+    /// Longest a request waits for its run (its rules have the sandbox's own budget).
+    pub deadline: Duration,
+    /// Outcomes of recent (scenario, parameters) kept.
+    pub cache_entries: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: None,
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            queue: 64,
+            body_limit: 64 * 1024,
+            deadline: Duration::from_secs(10),
+            cache_entries: 256,
+        }
+    }
+}
+
+/// The outcomes of recent runs, by scenario and parameters; the oldest goes first.
+struct Cache {
+    capacity: usize,
+    order: VecDeque<String>,
+    entries: BTreeMap<String, Arc<String>>,
+}
+
+impl Cache {
+    fn key(scenario: &str, params: &BTreeMap<String, f64>) -> String {
+        let mut key = scenario.to_string();
+        for (name, value) in params {
+            key.push('\0');
+            key.push_str(name);
+            key.push('=');
+            key.push_str(&value.to_bits().to_string());
+        }
+        key
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<String>> {
+        self.entries.get(key).cloned()
+    }
+
+    fn put(&mut self, key: String, value: Arc<String>) {
+        if self.capacity == 0 || self.entries.contains_key(&key) {
+            return;
+        }
+        if self.order.len() >= self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+        self.order.push_back(key.clone());
+        self.entries.insert(key, value);
+    }
+}
+
+pub struct AppState {
+    catalog: Catalog,
+    pool: Pool,
+    config: Config,
+    cache: Mutex<Cache>,
+}
+
+impl AppState {
+    pub fn new(catalog: Catalog, config: Config) -> Arc<AppState> {
+        let pool = Pool::start(&catalog, config.workers, config.queue);
+        Arc::new(AppState {
+            cache: Mutex::new(Cache {
+                capacity: config.cache_entries,
+                order: VecDeque::new(),
+                entries: BTreeMap::new(),
+            }),
+            catalog,
+            pool,
+            config,
+        })
+    }
+}
+
+/// `POST /v1/run`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// A scenario id from `GET /v1/scenarios`.
+    pub scenario: String,
+    /// Parameter values, each replacing the parameter's value in every year.
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub scenarios: usize,
+    pub workers: usize,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gil",
+        description = "Policy-as-code for national AI-compute strategy: scenarios, rule outcomes, roles."
+    ),
+    paths(healthz, scenarios, run),
+    components(schemas(RunRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+const WORKBENCH: &str = include_str!("workbench.html");
+
+/// The router: `/`, `/healthz`, `/openapi.json` and the `/v1` API.
+pub fn router(state: Arc<AppState>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/scenarios", get(scenarios))
+        .route("/v1/run", post(run))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    Router::new()
+        .route("/", get(workbench))
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .merge(v1)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .with_state(state)
+}
+
+async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.config.token else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Constant time: how long the comparison takes says nothing about the token.
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        return next.run(request).await;
+    }
+    let mut response = Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this server needs `Authorization: Bearer <token>` (gil serve --token)",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+async fn not_found(request: Request) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!(
+            "no such endpoint: {} {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+async fn workbench() -> Html<&'static str> {
+    Html(WORKBENCH)
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
+}
+
+/// The server is up, with how many scenarios and workers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        scenarios: state.catalog.entries.len(),
+        workers: state.pool.workers,
+    })
+}
+
+/// The scenarios served: id, title, horizon and every parameter with its value, unit
+/// and source.
+#[utoipa::path(
+    get,
+    path = "/v1/scenarios",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ScenarioInfo>),
+        (status = 401, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn scenarios(State(state): State<Arc<AppState>>) -> Json<Vec<ScenarioInfo>> {
+    Json(
+        state
+            .catalog
+            .entries
+            .values()
+            .map(|e| e.info.clone())
+            .collect(),
+    )
+}
+
+/// Evaluates a scenario with parameter values: the outcome document, the same JSON
+/// as `gil run --format json --param NAME=VALUE` (docs/outcome.md).
+#[utoipa::path(
+    post,
+    path = "/v1/run",
+    security(("bearer" = [])),
+    request_body = RunRequest,
+    responses(
+        (status = 200, description = "The outcome document (docs/outcome.schema.json)", body = Object),
+        (status = 400, description = "The body is not a run request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No scenario with that id", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad parameter, or a rule fault (with its diagnostic)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every worker is busy and the queue is full", body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn run(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<RunRequest>, JsonRejection>,
+) -> Response {
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(rejection) => return bad_body(rejection).into_response(),
+    };
+    let Some(entry) = state.catalog.get(&request.scenario).cloned() else {
+        let known: Vec<&str> = state.catalog.ids().collect();
+        let hint = gil_model::diag::did_you_mean(&request.scenario, known.iter().copied())
+            .map(|h| format!("; did you mean `{h}`?"))
+            .unwrap_or_default();
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-scenario",
+            format!(
+                "no scenario `{}` is served{hint} (GET /v1/scenarios lists them)",
+                request.scenario
+            ),
+        )
+        .into_response();
+    };
+    let key = Cache::key(&request.scenario, &request.params);
+    if let Some(hit) = state.cache.lock().ok().and_then(|c| c.get(&key)) {
+        return outcome_response(hit, "hit");
+    }
+    let params = request
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), Dated::Fixed(*v)))
+        .collect();
+    let rx = match state.pool.submit(entry, params) {
+        Ok(rx) => rx,
+        Err(pool::Busy) => {
+            let mut response = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "every worker is busy and the queue is full; retry shortly",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+    };
+    let result = match tokio::time::timeout(state.config.deadline, rx).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(RunFailure::Internal("the worker stopped".into())),
+        Err(_) => {
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "deadline",
+                format!(
+                    "no outcome within {} s; the server is loaded, retry shortly",
+                    state.config.deadline.as_secs_f64()
+                ),
+            )
+            .into_response()
+        }
+    };
+    match result {
+        Ok(text) => {
+            if let Ok(mut cache) = state.cache.lock() {
+                cache.put(key, text.clone());
+            }
+            outcome_response(text, "miss")
+        }
+        Err(RunFailure::BadParameter(message)) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-parameter", message).into_response()
+        }
+        Err(RunFailure::Rule(record, message)) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-fault", message)
+                .with(vec![*record])
+                .into_response()
+        }
+        Err(RunFailure::Internal(message)) => {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message).into_response()
+        }
+    }
+}
+
+fn outcome_response(text: Arc<String>, cache: &'static str) -> Response {
+    let mut response = (StatusCode::OK, text.as_str().to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("x-gil-cache", HeaderValue::from_static(cache));
+    response
+}
+
+fn bad_body(rejection: JsonRejection) -> Problem {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return Problem::new(status, "too-large", rejection.body_text());
+    }
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "bad-request",
+        format!(
+            "{}; a run request is {{\"scenario\": ID, \"params\": {{NAME: NUMBER}}}}",
+            rejection.body_text()
+        ),
+    )
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
+/// finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The address a listener is bound to, for the start-up line.
+pub fn local_addr(listener: &tokio::net::TcpListener) -> Option<SocketAddr> {
+    listener.local_addr().ok()
+}
