@@ -409,3 +409,290 @@ fn sigterm_lets_the_run_in_flight_finish() {
     );
     assert!(status.success(), "{status:?}");
 }
+
+/// A W3C WebDriver session over chromedriver, spoken as the protocol's JSON over HTTP.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: ureq::Agent,
+}
+
+impl Browser {
+    fn start() -> Option<Browser> {
+        let found = Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .is_ok();
+        if !found {
+            gil_tests::missing_tool("chromedriver (Debian: chromium-driver)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = agent();
+        let started = Instant::now();
+        while http.get(&format!("{base}/status")).call().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let capabilities = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000"]}
+        }}});
+        let mut browser = Browser {
+            driver,
+            base,
+            session: String::new(),
+            http,
+        };
+        let created = browser.call("POST", "/session", capabilities);
+        browser.session = created["sessionId"].as_str().unwrap().to_string();
+        Some(browser)
+    }
+
+    fn call(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("{}{path}", self.base);
+        let mut response = match method {
+            "GET" => self.http.get(&url).call().unwrap(),
+            "DELETE" => self.http.delete(&url).call().unwrap(),
+            _ => self.http.post(&url).send_json(&body).unwrap(),
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        assert!(
+            response.status().is_success(),
+            "WebDriver {method} {path}: {doc}"
+        );
+        doc["value"].clone()
+    }
+
+    fn session_call(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn script(&self, script: &str) -> serde_json::Value {
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            serde_json::json!({"script": script, "args": []}),
+        )
+    }
+
+    fn find(&self, css: &str) -> String {
+        let e = self.session_call(
+            "POST",
+            "/element",
+            serde_json::json!({"using": "css selector", "value": css}),
+        );
+        e["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {e}"))
+            .to_string()
+    }
+
+    fn wait_for(&self, what: &str, script: &str) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let v = self.script(script);
+            if !v.is_null() && v != serde_json::Value::Bool(false) {
+                return v;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the page never showed {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self
+                .http
+                .delete(&format!("{}/session/{}", self.base, self.session))
+                .call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[test]
+fn a_slider_moved_in_a_real_browser_shows_what_the_cli_computes() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let examples = root().join("examples");
+    let server = Server::start(&["--scenarios", examples.to_str().unwrap()]);
+    browser.session_call("POST", "/url", serde_json::json!({"url": server.url("/")}));
+    browser.wait_for(
+        "a first outcome",
+        "return Number(document.body.dataset.evaluations || 0) >= 1;",
+    );
+    // Hangul renders in the picker (the scenario's Korean title).
+    let title =
+        browser.script("return document.getElementById('scenario').selectedOptions[0].text;");
+    assert!(title.as_str().unwrap().contains("한국형"), "{title}");
+
+    // Move the voucher-coverage slider with the keyboard: 50 steps of 0.001 right.
+    let slider = browser.find(r#"input[type=range][data-param="voucher.coverage"]"#);
+    let before = browser.script("return Number(document.body.dataset.evaluations);");
+    let arrows: String = std::iter::repeat_n('\u{E014}', 50).collect();
+    browser.session_call(
+        "POST",
+        &format!("/element/{slider}/value"),
+        serde_json::json!({"text": arrows}),
+    );
+    let value = browser
+        .wait_for(
+            "the moved slider's outcome",
+            &format!(
+                "const s = document.querySelector('input[data-param=\"voucher.coverage\"]');\
+                 return Number(document.body.dataset.evaluations) > {before} && state.pending && \
+                 document.getElementById('status').textContent.startsWith('redrawn') && \
+                 Math.abs(state.values['voucher.coverage'] - Number(s.value)) < 1e-12 ? s.value : null;"
+            ),
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Let the last debounced evaluation land, then read the page.
+    std::thread::sleep(Duration::from_millis(300));
+    let shown = browser.script(
+        "return document.querySelector('td[data-metric=\"voucher.granted\"]').dataset.value;",
+    );
+    let status = browser.script("return document.getElementById('status').textContent;");
+    eprintln!(
+        "workbench: slider at {value}; {}",
+        status.as_str().unwrap_or("")
+    );
+    assert_ne!(value, "0.8", "the slider did not move");
+
+    let korea = examples.join("korea-2030/scenario.yaml");
+    let cli = cli_json(
+        korea.to_str().unwrap(),
+        &[&format!("voucher.coverage={value}")],
+    );
+    let cli: serde_json::Value = serde_json::from_str(&cli).unwrap();
+    let expected = cli["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["year"] == 2030)
+        .unwrap()["metrics"]["voucher.granted"]
+        .as_f64()
+        .unwrap();
+    let shown: f64 = shown.as_str().unwrap().parse().unwrap();
+    assert!(
+        (shown - expected).abs() <= 1e-9 * expected.abs(),
+        "the page shows {shown}, gil run computes {expected}"
+    );
+}
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_gil"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{args:?}: {out:?}"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn diff_explain_roles_graph_and_report_answer_as_their_commands_do() {
+    let examples = root().join("examples");
+    let server = Server::start(&["--scenarios", examples.to_str().unwrap()]);
+    let a = agent();
+    let korea = examples.join("korea-2030/scenario.yaml");
+    let korea = korea.to_str().unwrap();
+    let minimal = examples.join("minimal/scenario.yaml");
+    let minimal = minimal.to_str().unwrap();
+
+    let (status, _, body) = post(
+        &a,
+        &server.url("/v1/diff"),
+        r#"{"scenario": "korea-2030", "reform": {"voucher.coverage": 0.5}}"#,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let expected = cli(&[
+        "diff",
+        korea,
+        "--param",
+        "voucher.coverage=0.5",
+        "--format",
+        "json",
+    ]);
+    assert!(body == expected, "diff differs:\n{body}\n---\n{expected}");
+
+    let (status, _, body) = post(
+        &a,
+        &server.url("/v1/explain"),
+        r#"{"scenario": "minimal", "target": "compute.in.startups", "year": 2027}"#,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let expected = cli(&[
+        "explain",
+        minimal,
+        "compute.in.startups",
+        "--year",
+        "2027",
+        "--format",
+        "json",
+    ]);
+    assert!(body == expected, "explain differs");
+    let (status, _, body) = post(
+        &a,
+        &server.url("/v1/explain"),
+        r#"{"scenario": "minimal", "target": "compute.in.nobody"}"#,
+        None,
+    );
+    assert_eq!(status, 422, "{body}");
+
+    let (status, body) = get(&a, &server.url("/v1/scenarios/minimal/roles"));
+    assert_eq!(status, 200);
+    assert!(
+        body == cli(&["roles", minimal, "--format", "json"]),
+        "roles differ"
+    );
+
+    let (status, body) = get(
+        &a,
+        &server.url("/v1/scenarios/minimal/graph?format=mermaid"),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        body == cli(&["graph", minimal, "--format", "mermaid"]),
+        "graph differs"
+    );
+    assert_eq!(
+        get(&a, &server.url("/v1/scenarios/minimal/graph?format=svg")).0,
+        400
+    );
+
+    let (status, body) = get(&a, &server.url("/v1/scenarios/korea-2030/report"));
+    assert_eq!(status, 200);
+    assert!(body == cli(&["report", korea, "--html"]), "report differs");
+    assert_eq!(get(&a, &server.url("/v1/scenarios/../roles")).0, 404);
+    assert_eq!(get(&a, &server.url("/v1/scenarios/nope/roles")).0, 404);
+}

@@ -167,6 +167,11 @@ impl Evaluator<'_> {
         evaluate(&self.model.scenario, &self.rules, &options)
     }
 
+    /// The scenario the runs evaluate.
+    pub fn scenario(&self) -> &Scenario {
+        &self.model.scenario
+    }
+
     /// The compiled rules (their order, metadata and call counts).
     pub fn rules(&self) -> &RuleRuntime {
         &self.rules

@@ -16,8 +16,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -29,7 +29,7 @@ use subtle::ConstantTimeEq;
 use utoipa::{OpenApi, ToSchema};
 
 pub use catalog::{Catalog, ScenarioInfo};
-use pool::{Pool, RunFailure};
+use pool::{Pool, Render, RunFailure};
 pub use problem::Problem;
 
 /// How the server runs.
@@ -146,8 +146,8 @@ pub struct Health {
         title = "gil",
         description = "Policy-as-code for national AI-compute strategy: scenarios, rule outcomes, roles."
     ),
-    paths(healthz, scenarios, run),
-    components(schemas(RunRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem)),
+    paths(healthz, scenarios, run, diff, explain, roles, graph, report),
+    components(schemas(RunRequest, DiffRequest, ExplainRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -177,6 +177,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/scenarios", get(scenarios))
         .route("/v1/run", post(run))
+        .route("/v1/diff", post(diff))
+        .route("/v1/explain", post(explain))
+        .route("/v1/scenarios/{id}/roles", get(roles))
+        .route("/v1/scenarios/{id}/graph", get(graph))
+        .route("/v1/scenarios/{id}/report", get(report))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/", get(workbench))
@@ -291,31 +296,251 @@ async fn run(
         Ok(Json(r)) => r,
         Err(rejection) => return bad_body(rejection).into_response(),
     };
-    let Some(entry) = state.catalog.get(&request.scenario).cloned() else {
+    let key = Cache::key(&request.scenario, &request.params);
+    evaluate(
+        &state,
+        &request.scenario,
+        &request.params,
+        Render::Outcome,
+        Some(key),
+        JSON,
+    )
+    .await
+}
+
+/// `POST /v1/diff`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffRequest {
+    pub scenario: String,
+    /// The baseline's parameters (default: the scenario as written).
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// The reform: parameter values on top of the baseline's.
+    pub reform: BTreeMap<String, f64>,
+}
+
+/// What a reform changes: the same JSON as `gil diff SCENARIO --param … --format json`.
+#[utoipa::path(
+    post,
+    path = "/v1/diff",
+    security(("bearer" = [])),
+    request_body = DiffRequest,
+    responses(
+        (status = 200, description = "The diff document", body = Object),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn diff(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<DiffRequest>, JsonRejection>,
+) -> Response {
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(rejection) => return bad_body(rejection).into_response(),
+    };
+    let reform = request
+        .reform
+        .iter()
+        .map(|(k, v)| (k.clone(), Dated::Fixed(*v)))
+        .collect();
+    evaluate(
+        &state,
+        &request.scenario,
+        &request.params,
+        Render::Diff { reform },
+        None,
+        JSON,
+    )
+    .await
+}
+
+/// `POST /v1/explain`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainRequest {
+    pub scenario: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// A metric, a flow id, an actor or asset id, or `actor.attr`.
+    pub target: String,
+    /// Only this year.
+    #[serde(default)]
+    pub year: Option<i32>,
+}
+
+/// Explains a metric, flow, actor or attribute year by year: the same JSON as
+/// `gil explain SCENARIO TARGET --format json`.
+#[utoipa::path(
+    post,
+    path = "/v1/explain",
+    security(("bearer" = [])),
+    request_body = ExplainRequest,
+    responses(
+        (status = 200, description = "The explanation", body = Object),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown target or year, a bad parameter or a rule fault", body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn explain(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<ExplainRequest>, JsonRejection>,
+) -> Response {
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(rejection) => return bad_body(rejection).into_response(),
+    };
+    let render = Render::Explain {
+        target: request.target.clone(),
+        year: request.year,
+    };
+    evaluate(
+        &state,
+        &request.scenario,
+        &request.params,
+        render,
+        None,
+        JSON,
+    )
+    .await
+}
+
+/// What / How / Why per project with its checks: the same JSON as
+/// `gil roles SCENARIO --format json`.
+#[utoipa::path(
+    get,
+    path = "/v1/scenarios/{id}/roles",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "A scenario id")),
+    responses(
+        (status = 200, body = Object),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn roles(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    evaluate(&state, &id, &BTreeMap::new(), Render::Roles, None, JSON).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct GraphQuery {
+    /// `dot` (default) or `mermaid`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// The flow graph over the horizon as Graphviz DOT or a Mermaid flowchart, as
+/// `gil graph SCENARIO --format dot|mermaid` draws it.
+#[utoipa::path(
+    get,
+    path = "/v1/scenarios/{id}/graph",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "A scenario id"), GraphQuery),
+    responses(
+        (status = 200, description = "DOT or Mermaid text", body = String, content_type = "text/plain"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn graph(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    query: Result<Query<GraphQuery>, QueryRejection>,
+) -> Response {
+    let mermaid = match query.as_ref().map(|q| q.format.as_deref()) {
+        Ok(None | Some("dot")) => false,
+        Ok(Some("mermaid")) => true,
+        Ok(Some(other)) => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                format!("format `{other}`: expected dot or mermaid"),
+            )
+            .into_response()
+        }
+        Err(rejection) => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                rejection.body_text(),
+            )
+            .into_response()
+        }
+    };
+    let kind = "text/plain; charset=utf-8";
+    evaluate(
+        &state,
+        &id,
+        &BTreeMap::new(),
+        Render::Graph { mermaid },
+        None,
+        kind,
+    )
+    .await
+}
+
+/// The self-contained HTML report of the scenario, as `gil report --html`.
+#[utoipa::path(
+    get,
+    path = "/v1/scenarios/{id}/report",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "A scenario id")),
+    responses(
+        (status = 200, description = "One HTML page", body = String, content_type = "text/html"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn report(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    evaluate(
+        &state,
+        &id,
+        &BTreeMap::new(),
+        Render::Report,
+        None,
+        "text/html; charset=utf-8",
+    )
+    .await
+}
+
+const JSON: &str = "application/json";
+
+/// Runs `render` for a scenario on the pool and answers with its document, or the
+/// problem that stopped it. With a cache key, a recent identical run answers at once.
+async fn evaluate(
+    state: &Arc<AppState>,
+    scenario: &str,
+    params: &BTreeMap<String, f64>,
+    render: Render,
+    cache_key: Option<String>,
+    content_type: &'static str,
+) -> Response {
+    let Some(entry) = state.catalog.get(scenario).cloned() else {
         let known: Vec<&str> = state.catalog.ids().collect();
-        let hint = gil_model::diag::did_you_mean(&request.scenario, known.iter().copied())
+        let hint = gil_model::diag::did_you_mean(scenario, known.iter().copied())
             .map(|h| format!("; did you mean `{h}`?"))
             .unwrap_or_default();
         return Problem::new(
             StatusCode::NOT_FOUND,
             "unknown-scenario",
-            format!(
-                "no scenario `{}` is served{hint} (GET /v1/scenarios lists them)",
-                request.scenario
-            ),
+            format!("no scenario `{scenario}` is served{hint} (GET /v1/scenarios lists them)"),
         )
         .into_response();
     };
-    let key = Cache::key(&request.scenario, &request.params);
-    if let Some(hit) = state.cache.lock().ok().and_then(|c| c.get(&key)) {
-        return outcome_response(hit, "hit");
+    if let Some(key) = &cache_key {
+        if let Some(hit) = state.cache.lock().ok().and_then(|c| c.get(key)) {
+            return document(hit, content_type, Some("hit"));
+        }
     }
-    let params = request
-        .params
+    let params = params
         .iter()
         .map(|(k, v)| (k.clone(), Dated::Fixed(*v)))
         .collect();
-    let rx = match state.pool.submit(entry, params) {
+    let rx = match state.pool.submit(entry, params, render) {
         Ok(rx) => rx,
         Err(pool::Busy) => {
             let mut response = Problem::new(
@@ -338,7 +563,7 @@ async fn run(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "deadline",
                 format!(
-                    "no outcome within {} s; the server is loaded, retry shortly",
+                    "no answer within {} s; the server is loaded, retry shortly",
                     state.config.deadline.as_secs_f64()
                 ),
             )
@@ -347,10 +572,13 @@ async fn run(
     };
     match result {
         Ok(text) => {
-            if let Ok(mut cache) = state.cache.lock() {
-                cache.put(key, text.clone());
-            }
-            outcome_response(text, "miss")
+            let cached = cache_key.map(|key| {
+                if let Ok(mut cache) = state.cache.lock() {
+                    cache.put(key, text.clone());
+                }
+                "miss"
+            });
+            document(text, content_type, cached)
         }
         Err(RunFailure::BadParameter(message)) => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-parameter", message).into_response()
@@ -366,14 +594,17 @@ async fn run(
     }
 }
 
-fn outcome_response(text: Arc<String>, cache: &'static str) -> Response {
+fn document(
+    text: Arc<String>,
+    content_type: &'static str,
+    cache: Option<&'static str>,
+) -> Response {
     let mut response = (StatusCode::OK, text.as_str().to_string()).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert("x-gil-cache", HeaderValue::from_static(cache));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(cache) = cache {
+        headers.insert("x-gil-cache", HeaderValue::from_static(cache));
+    }
     response
 }
 

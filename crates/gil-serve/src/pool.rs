@@ -13,12 +13,31 @@ use tokio::sync::oneshot;
 
 use crate::catalog::{Catalog, Entry};
 
-/// What a run gives back: the outcome as the CLI's JSON, or why there is none.
+/// What a run gives back: the document the CLI prints for the same request, or why
+/// there is none.
 pub type RunResult = Result<Arc<String>, RunFailure>;
+
+/// Which document a run renders — each the CLI's for the same inputs.
+#[derive(Debug, Clone)]
+pub enum Render {
+    /// `gil run --format json`.
+    Outcome,
+    /// `gil diff --format json`: the reform's parameters on top of the run's.
+    Diff { reform: Params },
+    /// `gil explain --format json`.
+    Explain { target: String, year: Option<i32> },
+    /// `gil roles --format json`.
+    Roles,
+    /// `gil graph --format dot|mermaid`.
+    Graph { mermaid: bool },
+    /// `gil report --html`.
+    Report,
+}
 
 #[derive(Debug, Clone)]
 pub enum RunFailure {
-    /// The parameters do not fit the scenario (unknown name, not finite).
+    /// The parameters do not fit the scenario (unknown name, not finite), or the
+    /// request names something the scenario does not have (an explain target, a year).
     BadParameter(String),
     /// A rule failed: the diagnostic the CLI prints, as a record.
     Rule(Box<DiagnosticRecord>, String),
@@ -28,6 +47,7 @@ pub enum RunFailure {
 struct Job {
     entry: Arc<Entry>,
     params: Params,
+    render: Render,
     reply: oneshot::Sender<RunResult>,
 }
 
@@ -65,11 +85,13 @@ impl Pool {
         &self,
         entry: Arc<Entry>,
         params: Params,
+        render: Render,
     ) -> Result<oneshot::Receiver<RunResult>, Busy> {
         let (reply, rx) = oneshot::channel();
         match self.queue.try_send(Job {
             entry,
             params,
+            render,
             reply,
         }) {
             Ok(()) => Ok(rx),
@@ -110,32 +132,85 @@ fn worker(entries: &[Arc<Entry>], rx: &std::sync::Mutex<std::sync::mpsc::Receive
         let Some(evaluator) = evaluators.get(&id) else {
             continue;
         };
-        let result = run(evaluator, &job.params);
+        let result = run(evaluator, &job.params, &job.render);
         let _ = job.reply.send(result);
     }
 }
 
-fn run(evaluator: &Evaluator<'_>, params: &Params) -> RunResult {
-    match evaluator.evaluate(params) {
-        Ok(e) => {
+fn json<T: serde::Serialize>(value: &T) -> RunResult {
+    gil_report::to_json(value)
+        .map(Arc::new)
+        .map_err(|e| RunFailure::Internal(e.to_string()))
+}
+
+fn run(evaluator: &Evaluator<'_>, params: &Params, render: &Render) -> RunResult {
+    let e = evaluator
+        .evaluate(params)
+        .map_err(|e| failure(evaluator, e))?;
+    let scenario = evaluator.scenario();
+    match render {
+        Render::Outcome => {
             let summarized = e.outcome.summarized();
             let outcome = summarized.as_ref().unwrap_or(&e.outcome);
             // Byte for byte what `gil run --format json` prints.
-            let mut text = serde_json::to_string_pretty(outcome)
-                .map_err(|e| RunFailure::Internal(e.to_string()))?;
-            text.push('\n');
-            Ok(Arc::new(text))
+            json(outcome)
         }
-        Err(EngineError::Rule(err)) => {
+        Render::Diff { reform } => {
+            let mut with = params.clone();
+            with.extend(reform.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let changed = evaluator
+                .evaluate(&with)
+                .map_err(|e| failure(evaluator, e))?;
+            json(&gil_engine::diff::diff(&e.outcome, &changed.outcome))
+        }
+        Render::Explain { target, year } => {
+            let subject = gil_engine::explain::resolve(scenario, &e, target)
+                .map_err(|e| RunFailure::BadParameter(e.to_string()))?;
+            let mut explanation = gil_engine::explain::explain(scenario, &e, &subject);
+            if let Some(year) = year {
+                if !scenario.years().contains(year) {
+                    let (start, end) = (*scenario.years().start(), *scenario.years().end());
+                    return Err(RunFailure::BadParameter(format!(
+                        "the year {year} is outside the horizon {start}–{end}"
+                    )));
+                }
+                explanation.years.retain(|y| y.year == *year);
+            }
+            json(&explanation)
+        }
+        Render::Roles => json(&e.outcome.roles),
+        Render::Graph { mermaid } => {
+            let graph = gil_report::graph::build(
+                scenario,
+                &e,
+                &gil_report::graph::GraphOptions {
+                    kinds: Vec::new(),
+                    step: None,
+                },
+            )
+            .map_err(|e| RunFailure::BadParameter(e.to_string()))?;
+            Ok(Arc::new(if *mermaid {
+                gil_report::graph::mermaid(&graph)
+            } else {
+                gil_report::graph::dot(&graph, scenario.id())
+            }))
+        }
+        Render::Report => Ok(Arc::new(gil_report::html::report(scenario, &e, None))),
+    }
+}
+
+fn failure(evaluator: &Evaluator<'_>, e: EngineError) -> RunFailure {
+    match e {
+        EngineError::Rule(err) => {
             let files = evaluator.rules().files();
             let diagnostic = files.diagnose(&err);
             let record = diagnostic.to_record(files.sources());
             // A rule past its call deadline or the run's budget is a rule fault too.
-            Err(RunFailure::Rule(Box::new(record), err.to_string()))
+            RunFailure::Rule(Box::new(record), err.to_string())
         }
-        Err(e @ (EngineError::UnknownParam { .. } | EngineError::NonFiniteParam { .. })) => {
-            Err(RunFailure::BadParameter(e.to_string()))
+        e @ (EngineError::UnknownParam { .. } | EngineError::NonFiniteParam { .. }) => {
+            RunFailure::BadParameter(e.to_string())
         }
-        Err(e) => Err(RunFailure::Internal(e.to_string())),
+        e => RunFailure::Internal(e.to_string()),
     }
 }
