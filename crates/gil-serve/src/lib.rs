@@ -10,13 +10,14 @@
 pub mod catalog;
 pub mod pool;
 pub mod problem;
+pub mod sweeps;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, QueryRejection, StringRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -104,6 +105,7 @@ pub struct AppState {
     pool: Pool,
     config: Config,
     cache: Mutex<Cache>,
+    sweeps: sweeps::Jobs,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl AppState {
             catalog,
             pool,
             config,
+            sweeps: sweeps::Jobs::default(),
         })
     }
 }
@@ -146,8 +149,8 @@ pub struct Health {
         title = "gil",
         description = "Policy-as-code for national AI-compute strategy: scenarios, rule outcomes, roles."
     ),
-    paths(healthz, scenarios, run, diff, explain, roles, graph, report),
-    components(schemas(RunRequest, DiffRequest, ExplainRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem)),
+    paths(healthz, scenarios, run, diff, explain, roles, graph, report, start_sweep, sweep_status, sweep_results),
+    components(schemas(RunRequest, DiffRequest, ExplainRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem, sweeps::SweepStatus, sweeps::Status)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -182,6 +185,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/scenarios/{id}/roles", get(roles))
         .route("/v1/scenarios/{id}/graph", get(graph))
         .route("/v1/scenarios/{id}/report", get(report))
+        .route("/v1/sweeps", post(start_sweep))
+        .route("/v1/sweeps/{id}", get(sweep_status))
+        .route("/v1/sweeps/{id}/results.parquet", get(sweep_results))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/", get(workbench))
@@ -638,4 +644,143 @@ pub async fn serve(
 /// The address a listener is bound to, for the start-up line.
 pub fn local_addr(listener: &tokio::net::TcpListener) -> Option<SocketAddr> {
     listener.local_addr().ok()
+}
+
+/// Starts a sweep in the background: the body is a sweep document (the sweep file's
+/// form, JSON or YAML) whose `sweep.scenario` is a served scenario's id.
+#[utoipa::path(
+    post,
+    path = "/v1/sweeps",
+    security(("bearer" = [])),
+    request_body(content = String, description = "A sweep document (docs/sweeps.md), JSON or YAML", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Started; poll its href", body = sweeps::SweepStatus),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No scenario with that id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The sweep document has problems (with their positions) or too many runs", body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn start_sweep(
+    State(state): State<Arc<AppState>>,
+    body: Result<String, StringRejection>,
+) -> Response {
+    let text = match body {
+        Ok(t) => t,
+        Err(rejection) => {
+            let status = rejection.status();
+            let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too-large"
+            } else {
+                "bad-request"
+            };
+            return Problem::new(status, kind, rejection.body_text()).into_response();
+        }
+    };
+    let worker = state.clone();
+    let started =
+        tokio::task::spawn_blocking(move || worker.sweeps.start(&worker.catalog, &text)).await;
+    match started {
+        Ok(Ok(status)) => {
+            let href = format!("/v1/sweeps/{}", status.id);
+            let mut response = (StatusCode::ACCEPTED, Json(status)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&href) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Ok(Err(sweeps::Refused::UnknownScenario(id))) => {
+            let known: Vec<&str> = state.catalog.ids().collect();
+            let hint = gil_model::diag::did_you_mean(&id, known.iter().copied())
+                .map(|h| format!("; did you mean `{h}`?"))
+                .unwrap_or_default();
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-scenario",
+                format!("the sweep's scenario `{id}` is not served{hint}"),
+            )
+            .into_response()
+        }
+        Ok(Err(sweeps::Refused::Invalid(err))) => {
+            let records = err.diagnostics.iter().map(|d| d.to_record(&err.sources)).collect();
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-sweep",
+                format!("the sweep document has {} problem(s)", err.diagnostics.len()),
+            )
+            .with(records)
+            .into_response()
+        }
+        Ok(Err(sweeps::Refused::TooLarge(runs))) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too-many-runs",
+            format!(
+                "the design makes {runs} runs; the server runs at most {}: use gil sweep (a machine, or --shard on a cluster)",
+                sweeps::MAX_RUNS
+            ),
+        )
+        .into_response(),
+        Ok(Err(sweeps::Refused::Other(message))) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-sweep", message).into_response()
+        }
+        Err(e) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()).into_response(),
+    }
+}
+
+/// A sweep's progress and, once done, its analysis.
+#[utoipa::path(
+    get,
+    path = "/v1/sweeps/{id}",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The id POST /v1/sweeps gave")),
+    responses(
+        (status = 200, body = sweeps::SweepStatus),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn sweep_status(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    match state.sweeps.status(&id) {
+        Some(status) => Json(status).into_response(),
+        None => no_sweep(&id),
+    }
+}
+
+/// A finished sweep's results table (`results.parquet`, docs/sweeps.md).
+#[utoipa::path(
+    get,
+    path = "/v1/sweeps/{id}/results.parquet",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The id POST /v1/sweeps gave")),
+    responses(
+        (status = 200, description = "The Parquet file", body = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The sweep is not done yet", body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn sweep_results(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    match state.sweeps.results(&id) {
+        Some(Some(bytes)) => {
+            let mut response = (StatusCode::OK, bytes).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.apache.parquet"),
+            );
+            response
+        }
+        Some(None) => Problem::new(
+            StatusCode::CONFLICT,
+            "not-done",
+            format!("sweep `{id}` is not done yet; GET /v1/sweeps/{id} shows its progress"),
+        )
+        .into_response(),
+        None => no_sweep(&id),
+    }
+}
+
+fn no_sweep(id: &str) -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "unknown-sweep",
+        format!("no sweep `{id}` (the server keeps the last 32)"),
+    )
+    .into_response()
 }

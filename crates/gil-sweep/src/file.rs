@@ -223,7 +223,7 @@ fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
 
 /// Reads a sweep file. Every problem is reported at once, at its line and column.
 pub fn load_sweep(path: &Path) -> Result<SweepFile, LoadError> {
-    let mut sources = SourceMap::new();
+    let sources = SourceMap::new();
     let display = path.display().to_string();
     let fail = |sources: SourceMap, d: Diagnostic| LoadError {
         sources,
@@ -244,6 +244,25 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, LoadError> {
             return Err(fail(sources, d));
         }
     };
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_sweep_text(&display, path, &text, &dir)
+}
+
+/// Reads a sweep document given as text (a file's, or a request body's: JSON is
+/// YAML too); `name` is how diagnostics name it, `dir` where its `scenario:` resolves.
+pub fn load_sweep_text(
+    name: &str,
+    path: &Path,
+    text: &str,
+    dir: &Path,
+) -> Result<SweepFile, LoadError> {
+    let mut sources = SourceMap::new();
+    let display = name.to_string();
+    let fail = |sources: SourceMap, d: Diagnostic| LoadError {
+        sources,
+        diagnostics: vec![d],
+    };
+    let text = text.to_string();
     let file = sources.add(display.clone(), path.to_path_buf(), text.clone());
     let node = match yaml::parse(&text, file) {
         Err(e) => return Err(fail(sources, yaml_diagnostic(e))),
@@ -254,9 +273,8 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, LoadError> {
         }
         Ok(Some(node)) => node,
     };
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut reader = Reader::default();
-    let sweep = reader.read(&node, &dir, text);
+    let sweep = reader.read(&node, dir, text);
     match sweep {
         Some(mut sweep) if reader.diagnostics.is_empty() => {
             sweep.sources = sources;

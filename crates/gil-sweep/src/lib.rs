@@ -30,7 +30,7 @@ use gil_model::{Dated, LoadError, Scenario};
 use gil_rules::SandboxConfig;
 
 pub use design::Plan;
-pub use file::{load_sweep, Design, SweepFile};
+pub use file::{load_sweep, load_sweep_text, Design, SweepFile};
 pub use manifest::{Hashes, Manifest};
 pub use results::{Layout, RunRow, TableError};
 
@@ -96,11 +96,22 @@ impl Sweep {
         // The parameters first: a baseline run that fails should not hide them.
         file.check_parameters(&scenario)?;
         let limits = manifest::Limits::of(&config);
-        let scenario_prefix = match scenario.root_dir.to_string_lossy().as_ref() {
+        let model = Model::new(scenario, &[], config)?.with_options(options);
+        Sweep::with_model(file, model, limits)
+    }
+
+    /// A sweep over a model already loaded (the server's): checks the file against
+    /// it, runs the baseline once and lays out the table.
+    pub fn with_model(
+        file: SweepFile,
+        model: Model,
+        limits: manifest::Limits,
+    ) -> Result<Sweep, SweepError> {
+        file.check_parameters(model.scenario())?;
+        let scenario_prefix = match model.scenario().root_dir.to_string_lossy().as_ref() {
             "" => String::new(),
             dir => format!("{}/", dir.trim_end_matches('/')),
         };
-        let model = Model::new(scenario, &[], config)?.with_options(options);
         let evaluator = model.evaluator()?;
         let baseline = evaluator
             .evaluate(&Params::new())
