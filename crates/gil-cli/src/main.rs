@@ -343,6 +343,10 @@ enum Command {
         /// Largest request body, in KiB (413 beyond)
         #[arg(long, value_name = "KIB", default_value_t = 64)]
         body_limit: usize,
+        /// Accept POST /v1/upload/run: scenarios and rules sent in the request, run in
+        /// the same sandbox with the limits below
+        #[arg(long)]
+        allow_upload: bool,
         /// Longest one rule call may run, in seconds
         #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
         call_deadline: f64,
@@ -816,6 +820,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             queue,
             deadline,
             body_limit,
+            allow_upload,
             call_deadline,
             rule_budget,
             lua_memory,
@@ -828,6 +833,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 queue,
                 deadline,
                 body_limit_kib: body_limit,
+                allow_upload,
                 eval: EvalArgs {
                     rules: Vec::new(),
                     params: Vec::new(),

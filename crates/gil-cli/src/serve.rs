@@ -19,6 +19,7 @@ pub struct ServeArgs {
     pub queue: usize,
     pub deadline: f64,
     pub body_limit_kib: usize,
+    pub allow_upload: bool,
     pub eval: crate::EvalArgs,
 }
 
@@ -46,6 +47,9 @@ pub fn serve(args: ServeArgs, color: bool) -> anyhow::Result<ExitCode> {
     // being cut by the signal flag the CLI's other commands stop on.
     sandbox.cancel = None;
     let (catalog, skipped) = gil_serve::catalog::load(&dir, &sandbox, &|p| crate::inputs::load(p));
+    // Uploaded rules print nowhere: their output is not the server's log.
+    let mut upload_sandbox = sandbox.clone();
+    upload_sandbox.print = None;
     for s in &skipped {
         let _ = report_load_error(&s.error, CheckFormat::Human, color);
         print_stderr(&format!(
@@ -76,6 +80,7 @@ pub fn serve(args: ServeArgs, color: bool) -> anyhow::Result<ExitCode> {
         queue: args.queue,
         body_limit: args.body_limit_kib.saturating_mul(1024),
         deadline: Duration::from_secs_f64(args.deadline),
+        upload_sandbox: args.allow_upload.then_some(upload_sandbox),
         ..gil_serve::Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -793,3 +793,74 @@ fn a_sweep_posted_runs_in_the_background_and_matches_gil_sweep() {
     assert_eq!(status, 404);
     assert_eq!(get(&a, &server.url("/v1/sweeps/s999")).0, 404);
 }
+
+#[test]
+fn uploads_need_the_flag_run_in_the_sandbox_and_a_loop_forever_rule_gets_422() {
+    let examples = root().join("examples");
+    let minimal = std::fs::read_to_string(examples.join("minimal/scenario.yaml")).unwrap();
+    let upload = |files: serde_json::Value| serde_json::json!({ "files": files }).to_string();
+
+    let closed = Server::start(&["--scenarios", examples.to_str().unwrap()]);
+    let a = agent();
+    let body = upload(serde_json::json!({ "scenario.yaml": minimal }));
+    let (status, kind, _) = post(&a, &closed.url("/v1/upload/run"), &body, None);
+    assert_eq!((status, kind.as_str()), (403, "application/problem+json"));
+    drop(closed);
+
+    let server = Server::start(&[
+        "--scenarios",
+        examples.to_str().unwrap(),
+        "--allow-upload",
+        "--call-deadline",
+        "1",
+        "--rule-budget",
+        "2",
+    ]);
+    // A plain upload gives what gil run gives for the same file.
+    let (status, _, text) = post(&a, &server.url("/v1/upload/run"), &body, None);
+    assert_eq!(status, 200, "{text}");
+    let expected = cli_json(
+        examples.join("minimal/scenario.yaml").to_str().unwrap(),
+        &[],
+    );
+    assert!(text == expected, "the uploaded run differs from gil run's");
+
+    // Names that would land outside the upload folder are refused.
+    let escape = upload(serde_json::json!({ "scenario.yaml": minimal, "../x.lua": "return {}" }));
+    assert_eq!(
+        post(&a, &server.url("/v1/upload/run"), &escape, None).0,
+        400
+    );
+
+    // A rule that loops forever: a 422 within its call deadline, while served
+    // scenarios keep being answered.
+    let looping = minimal.replace("rules: []", "rules: [loop.lua]");
+    let rule = "return {\n  id = \"test.loop\",\n  kind = \"custom\",\n  on_step = function(world, ctx)\n    while true do end\n  end,\n}\n";
+    let body = upload(serde_json::json!({ "scenario.yaml": looping, "loop.lua": rule }));
+    let url = server.url("/v1/upload/run");
+    let hostile = std::thread::spawn(move || {
+        let started = Instant::now();
+        let (status, _, text) = post(&agent(), &url, &body, None);
+        (status, text, started.elapsed())
+    });
+    let run = server.url("/v1/run");
+    let mut served = 0;
+    let until = Instant::now() + Duration::from_millis(800);
+    while Instant::now() < until {
+        let (status, _, _) = post(&a, &run, r#"{"scenario": "minimal"}"#, None);
+        assert_eq!(status, 200);
+        served += 1;
+    }
+    let (status, text, took) = hostile.join().unwrap();
+    assert_eq!(status, 422, "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "rule-deadline", "{doc}");
+    assert_eq!(d["file"], "loop.lua", "{doc}");
+    assert_eq!(d["line"], 5, "{doc}");
+    assert!(took < Duration::from_secs(5), "the 422 took {took:?}");
+    assert!(
+        served >= 5,
+        "only {served} requests were served beside the hostile one"
+    );
+}

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod pool;
 pub mod problem;
 pub mod sweeps;
+pub mod upload;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -48,6 +49,9 @@ pub struct Config {
     pub deadline: Duration,
     /// Outcomes of recent (scenario, parameters) kept.
     pub cache_entries: usize,
+    /// With `--allow-upload`: the sandbox uploaded scenarios run in (its per-run time
+    /// and memory budget); `None` refuses uploads.
+    pub upload_sandbox: Option<gil_rules::SandboxConfig>,
 }
 
 impl Default for Config {
@@ -59,6 +63,7 @@ impl Default for Config {
             body_limit: 64 * 1024,
             deadline: Duration::from_secs(10),
             cache_entries: 256,
+            upload_sandbox: None,
         }
     }
 }
@@ -106,11 +111,14 @@ pub struct AppState {
     config: Config,
     cache: Mutex<Cache>,
     sweeps: sweeps::Jobs,
+    /// Uploads evaluate at most this many at once (one per worker).
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(catalog: Catalog, config: Config) -> Arc<AppState> {
         let pool = Pool::start(&catalog, config.workers, config.queue);
+        let config_workers = config.workers.max(1);
         Arc::new(AppState {
             cache: Mutex::new(Cache {
                 capacity: config.cache_entries,
@@ -121,6 +129,7 @@ impl AppState {
             pool,
             config,
             sweeps: sweeps::Jobs::default(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(config_workers)),
         })
     }
 }
@@ -149,8 +158,8 @@ pub struct Health {
         title = "gil",
         description = "Policy-as-code for national AI-compute strategy: scenarios, rule outcomes, roles."
     ),
-    paths(healthz, scenarios, run, diff, explain, roles, graph, report, start_sweep, sweep_status, sweep_results),
-    components(schemas(RunRequest, DiffRequest, ExplainRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem, sweeps::SweepStatus, sweeps::Status)),
+    paths(healthz, scenarios, run, upload_run, diff, explain, roles, graph, report, start_sweep, sweep_status, sweep_results),
+    components(schemas(RunRequest, UploadRunRequest, DiffRequest, ExplainRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem, sweeps::SweepStatus, sweeps::Status)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -180,6 +189,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/scenarios", get(scenarios))
         .route("/v1/run", post(run))
+        .route("/v1/upload/run", post(upload_run))
         .route("/v1/diff", post(diff))
         .route("/v1/explain", post(explain))
         .route("/v1/scenarios/{id}/roles", get(roles))
@@ -783,4 +793,93 @@ fn no_sweep(id: &str) -> Response {
         format!("no sweep `{id}` (the server keeps the last 32)"),
     )
     .into_response()
+}
+
+/// `POST /v1/upload/run`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRunRequest {
+    /// The scenario's files by relative name: `scenario.yaml`, and the files it names
+    /// (includes, rules, tables), as text.
+    pub files: BTreeMap<String, String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+}
+
+/// Evaluates an uploaded scenario once (only with `gil serve --allow-upload`), in the
+/// same sandbox as served scenarios with the server's per-run time and memory
+/// budget: the same JSON as `gil run --format json`.
+#[utoipa::path(
+    post,
+    path = "/v1/upload/run",
+    security(("bearer" = [])),
+    request_body = UploadRunRequest,
+    responses(
+        (status = 200, description = "The outcome document", body = Object),
+        (status = 400, description = "Not an upload request, or a file name that is not a plain relative path", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Uploads are off", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The scenario or its rules have problems, or a rule faulted or ran past its budget", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every upload slot is busy", body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn upload_run(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<UploadRunRequest>, JsonRejection>,
+) -> Response {
+    let Some(sandbox) = state.config.upload_sandbox.clone() else {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "uploads-off",
+            "this server runs only its own scenarios; uploads need gil serve --allow-upload",
+        )
+        .into_response();
+    };
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(rejection) => return bad_body(rejection).into_response(),
+    };
+    let Ok(permit) = state.uploads.clone().try_acquire_owned() else {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "every upload slot is busy; retry shortly",
+        )
+        .into_response();
+    };
+    let params = request
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), Dated::Fixed(*v)))
+        .collect();
+    let done = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        upload::run(&request.files, &params, &sandbox)
+    })
+    .await;
+    match done {
+        Ok(Ok(Ok(text))) => document(text, JSON, None),
+        Ok(Ok(Err(RunFailure::BadParameter(message)))) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-parameter", message).into_response()
+        }
+        Ok(Ok(Err(RunFailure::Rule(record, message)))) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-fault", message)
+                .with(vec![*record])
+                .into_response()
+        }
+        Ok(Ok(Err(RunFailure::Internal(message)))) | Ok(Err(upload::Rejected::Io(message))) => {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message).into_response()
+        }
+        Ok(Err(upload::Rejected::BadFiles(message))) => {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-upload", message).into_response()
+        }
+        Ok(Err(upload::Rejected::Invalid(records, message))) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-scenario",
+            message,
+        )
+        .with(records)
+        .into_response(),
+        Err(e) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
 }

@@ -132,7 +132,7 @@ fn worker(entries: &[Arc<Entry>], rx: &std::sync::Mutex<std::sync::mpsc::Receive
         let Some(evaluator) = evaluators.get(&id) else {
             continue;
         };
-        let result = run(evaluator, &job.params, &job.render);
+        let result = render(evaluator, &job.params, &job.render);
         let _ = job.reply.send(result);
     }
 }
@@ -143,7 +143,8 @@ fn json<T: serde::Serialize>(value: &T) -> RunResult {
         .map_err(|e| RunFailure::Internal(e.to_string()))
 }
 
-fn run(evaluator: &Evaluator<'_>, params: &Params, render: &Render) -> RunResult {
+/// Evaluates once with `params` and renders the document `render` names.
+pub fn render(evaluator: &Evaluator<'_>, params: &Params, render: &Render) -> RunResult {
     let e = evaluator
         .evaluate(params)
         .map_err(|e| failure(evaluator, e))?;
