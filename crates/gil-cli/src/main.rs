@@ -347,6 +347,10 @@ enum Command {
         /// the same sandbox with the limits below
         #[arg(long)]
         allow_upload: bool,
+        /// Reload a scenario when its files change (keeping the old one while the new
+        /// one does not load), and serve scenarios added to the folder
+        #[arg(long)]
+        watch: bool,
         /// Longest one rule call may run, in seconds
         #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
         call_deadline: f64,
@@ -821,6 +825,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             deadline,
             body_limit,
             allow_upload,
+            watch,
             call_deadline,
             rule_budget,
             lua_memory,
@@ -834,6 +839,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 deadline,
                 body_limit_kib: body_limit,
                 allow_upload,
+                watch,
                 eval: EvalArgs {
                     rules: Vec::new(),
                     params: Vec::new(),

@@ -20,6 +20,7 @@ pub struct ServeArgs {
     pub deadline: f64,
     pub body_limit_kib: usize,
     pub allow_upload: bool,
+    pub watch: bool,
     pub eval: crate::EvalArgs,
 }
 
@@ -47,6 +48,7 @@ pub fn serve(args: ServeArgs, color: bool) -> anyhow::Result<ExitCode> {
     // being cut by the signal flag the CLI's other commands stop on.
     sandbox.cancel = None;
     let (catalog, skipped) = gil_serve::catalog::load(&dir, &sandbox, &|p| crate::inputs::load(p));
+    let watch_sandbox = sandbox.clone();
     // Uploaded rules print nowhere: their output is not the server's log.
     let mut upload_sandbox = sandbox.clone();
     upload_sandbox.print = None;
@@ -97,6 +99,32 @@ pub fn serve(args: ServeArgs, color: bool) -> anyhow::Result<ExitCode> {
         };
         let addr = gil_serve::local_addr(&listener).unwrap_or(args.addr);
         let state = gil_serve::AppState::new(catalog, config);
+        if args.watch {
+            let report = move |event: gil_serve::watch::Event| match event {
+                gil_serve::watch::Event::Reloaded { id, file } => print_stderr(&format!(
+                    "gil serve: reloaded `{id}` from {}\n",
+                    file.display()
+                )),
+                gil_serve::watch::Event::Added { id, file } => print_stderr(&format!(
+                    "gil serve: now serving `{id}` from {}\n",
+                    file.display()
+                )),
+                gil_serve::watch::Event::Failed { file, error } => {
+                    let _ = report_load_error(&error, CheckFormat::Human, color);
+                    print_stderr(&format!(
+                        "gil serve: `{}` does not load; the last version that did is still served\n",
+                        file.display()
+                    ));
+                }
+            };
+            gil_serve::watch::watch(
+                state.clone(),
+                dir.clone(),
+                watch_sandbox,
+                Box::new(|p: &std::path::Path| crate::inputs::load(p)),
+                Box::new(report),
+            );
+        }
         print_stderr(&format!(
             "gil serve: listening on http://{addr} ({} scenario{}: {})\n",
             ids.len(),

@@ -864,3 +864,76 @@ fn uploads_need_the_flag_run_in_the_sandbox_and_a_loop_forever_rule_gets_422() {
         "only {served} requests were served beside the hostile one"
     );
 }
+
+#[test]
+fn watch_reloads_a_changed_scenario_and_keeps_the_old_one_when_the_new_one_is_broken() {
+    let tmp = std::env::temp_dir().join(format!("gil-serve-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("minimal")).unwrap();
+    let file = tmp.join("minimal/scenario.yaml");
+    let original = std::fs::read_to_string(root().join("examples/minimal/scenario.yaml")).unwrap();
+    std::fs::write(&file, &original).unwrap();
+    let server = Server::start(&["--scenarios", tmp.to_str().unwrap(), "--watch"]);
+    let a = agent();
+    let body = r#"{"scenario": "minimal"}"#;
+    let grant = |text: &str| -> f64 {
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        doc["steps"][0]["metrics"]["funding.out.ministry"]
+            .as_f64()
+            .unwrap()
+    };
+    let (status, _, text) = post(&a, &server.url("/v1/run"), body, None);
+    assert_eq!(status, 200);
+    let before = grant(&text);
+
+    // A changed budget is served within a few seconds.
+    std::fs::write(&file, original.replace("2026: 1.0e10", "2026: 2.0e10")).unwrap();
+    let started = Instant::now();
+    let after = loop {
+        let (status, _, text) = post(&a, &server.url("/v1/run"), body, None);
+        assert_eq!(status, 200);
+        let value = grant(&text);
+        if value != before {
+            break value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the change was never served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!((after - before - 1.0e10).abs() < 1.0, "{before} → {after}");
+
+    // A broken version: the last good one is still served.
+    std::fs::write(&file, "scenario: [unclosed\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, _, text) = post(&a, &server.url("/v1/run"), body, None);
+    assert_eq!(status, 200);
+    assert_eq!(grant(&text), after);
+
+    // A scenario added to the folder is served too.
+    std::fs::create_dir_all(tmp.join("second")).unwrap();
+    std::fs::write(
+        tmp.join("second/scenario.yaml"),
+        original.replace("id: minimal", "id: second"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let (status, _, _) = post(
+            &a,
+            &server.url("/v1/run"),
+            r#"{"scenario": "second"}"#,
+            None,
+        );
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the new scenario was never served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

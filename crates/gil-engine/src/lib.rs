@@ -35,7 +35,7 @@ use gil_rules::{
 
 pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
 pub use materialize::{materialize, params_at};
-pub use model::{Evaluator, Model, Params};
+pub use model::{Evaluate, Evaluator, Model, Params, SharedEvaluator};
 pub use outcome::*;
 use settle::{settle, Settled};
 pub use trace::Trace;

@@ -150,21 +150,89 @@ impl Model {
     }
 }
 
+/// One run of `model` with `rules` compiled from it, `params` on top of its own.
+fn evaluate_with(
+    model: &Model,
+    rules: &RuleRuntime,
+    params: &Params,
+) -> Result<Evaluation, EngineError> {
+    rules.begin_run();
+    if params.is_empty() {
+        return evaluate(&model.scenario, rules, &model.options);
+    }
+    let mut options = model.options.clone();
+    options
+        .params
+        .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+    evaluate(&model.scenario, rules, &options)
+}
+
+/// What evaluates a model again and again: an [`Evaluator`] borrowing it, or a
+/// [`SharedEvaluator`] holding a share of it.
+pub trait Evaluate {
+    /// One run with `params` on top of the model's.
+    fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError>;
+    fn scenario(&self) -> &Scenario;
+    fn rules(&self) -> &RuleRuntime;
+}
+
+/// A model's rules compiled on this thread, owning a share of the model: for threads
+/// that keep evaluators while models come and go (a server reloading scenarios).
+pub struct SharedEvaluator {
+    model: Arc<Model>,
+    rules: RuleRuntime,
+}
+
+impl Model {
+    /// The rules compiled into a new Lua state, holding a share of the model.
+    pub fn shared_evaluator(self: &Arc<Self>) -> Result<SharedEvaluator, LoadError> {
+        let rules = RuleRuntime::load(&self.sources, self.known.clone(), self.config.clone())
+            .map_err(|errors| gil_rules::RuleFiles::new(&self.sources).load_error(&errors))?;
+        Ok(SharedEvaluator {
+            model: self.clone(),
+            rules,
+        })
+    }
+}
+
+impl SharedEvaluator {
+    /// The model this evaluator runs.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+}
+
+impl Evaluate for SharedEvaluator {
+    fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        evaluate_with(&self.model, &self.rules, params)
+    }
+    fn scenario(&self) -> &Scenario {
+        &self.model.scenario
+    }
+    fn rules(&self) -> &RuleRuntime {
+        &self.rules
+    }
+}
+
+impl Evaluate for Evaluator<'_> {
+    fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        Evaluator::evaluate(self, params)
+    }
+    fn scenario(&self) -> &Scenario {
+        Evaluator::scenario(self)
+    }
+    fn rules(&self) -> &RuleRuntime {
+        Evaluator::rules(self)
+    }
+}
+
 impl Evaluator<'_> {
     /// One run with `params` on top of the model's: the same outcome as a fresh load
     /// and [`crate::evaluate`] with those parameters — provided the rules keep no state
     /// of their own between calls (a file-level `local` table they write to), which
     /// the rule API forbids and the sandbox cannot see.
     pub fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        self.rules.begin_run();
-        if params.is_empty() {
-            return evaluate(&self.model.scenario, &self.rules, &self.model.options);
-        }
-        let mut options = self.model.options.clone();
-        options
-            .params
-            .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
-        evaluate(&self.model.scenario, &self.rules, &options)
+        evaluate_with(self.model, &self.rules, params)
     }
 
     /// The scenario the runs evaluate.

@@ -43,6 +43,52 @@ pub struct ParameterInfo {
 pub struct Entry {
     pub info: ScenarioInfo,
     pub model: Arc<Model>,
+    /// The scenario file it was loaded from.
+    pub file: PathBuf,
+    /// Bumped on every reload (`--watch`), so workers know to recompile.
+    pub generation: u64,
+    /// What its files looked like when loaded.
+    pub fingerprint: Fingerprint,
+}
+
+/// The files a scenario was loaded from (includes, tables, rules), each with its
+/// modification time and length: a change in any is a reason to reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(pub Vec<(PathBuf, Option<std::time::SystemTime>, u64)>);
+
+impl Fingerprint {
+    pub fn of_files(files: impl IntoIterator<Item = PathBuf>) -> Fingerprint {
+        let mut entries: Vec<(PathBuf, Option<std::time::SystemTime>, u64)> = files
+            .into_iter()
+            .map(|p| {
+                let meta = std::fs::metadata(&p).ok();
+                let modified = meta.as_ref().and_then(|m| m.modified().ok());
+                let len = meta.map_or(0, |m| m.len());
+                (p, modified, len)
+            })
+            .collect();
+        entries.sort();
+        entries.dedup();
+        Fingerprint(entries)
+    }
+
+    /// Every file a loaded model read.
+    pub fn of_model(file: &Path, model: &Model) -> Fingerprint {
+        let sources = &model.scenario().sources;
+        let scenario_files =
+            (0..sources.len()).filter_map(|f| sources.path(f).map(Path::to_path_buf));
+        let rule_files = model.rule_sources().iter().map(|r| r.path.clone());
+        Fingerprint::of_files(
+            std::iter::once(file.to_path_buf())
+                .chain(scenario_files)
+                .chain(rule_files),
+        )
+    }
+
+    /// The same files looked at again now.
+    pub fn now(&self) -> Fingerprint {
+        Fingerprint::of_files(self.0.iter().map(|(p, _, _)| p.clone()))
+    }
 }
 
 #[derive(Default)]
@@ -60,7 +106,7 @@ impl Catalog {
     }
 }
 
-fn info(s: &Scenario) -> ScenarioInfo {
+pub(crate) fn info(s: &Scenario) -> ScenarioInfo {
     let (start, end) = (*s.years().start(), *s.years().end());
     ScenarioInfo {
         id: s.id().to_string(),
@@ -129,19 +175,32 @@ pub fn load(
     let mut catalog = Catalog::default();
     let mut skipped = Vec::new();
     for file in scenario_files(dir) {
-        let loaded = load_scenario(&file).and_then(|s| Model::new(s, &[], config.clone()));
-        match loaded {
-            Ok(model) => {
-                let info = info(model.scenario());
-                catalog.entries.entry(info.id.clone()).or_insert_with(|| {
-                    Arc::new(Entry {
-                        info,
-                        model: Arc::new(model),
-                    })
-                });
+        match load_one(&file, config, load_scenario, 0) {
+            Ok(entry) => {
+                catalog
+                    .entries
+                    .entry(entry.info.id.clone())
+                    .or_insert_with(|| Arc::new(entry));
             }
             Err(error) => skipped.push(Skipped { file, error }),
         }
     }
     (catalog, skipped)
+}
+
+/// Loads one scenario file into an entry of the given generation.
+pub fn load_one(
+    file: &Path,
+    config: &SandboxConfig,
+    load_scenario: &dyn Fn(&Path) -> Result<Scenario, LoadError>,
+    generation: u64,
+) -> Result<Entry, LoadError> {
+    let model = load_scenario(file).and_then(|s| Model::new(s, &[], config.clone()))?;
+    Ok(Entry {
+        info: info(model.scenario()),
+        fingerprint: Fingerprint::of_model(file, &model),
+        model: Arc::new(model),
+        file: file.to_path_buf(),
+        generation,
+    })
 }

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod problem;
 pub mod sweeps;
 pub mod upload;
+pub mod watch;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -106,7 +107,7 @@ impl Cache {
 }
 
 pub struct AppState {
-    catalog: Catalog,
+    catalog: std::sync::RwLock<Catalog>,
     pool: Pool,
     config: Config,
     cache: Mutex<Cache>,
@@ -117,7 +118,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(catalog: Catalog, config: Config) -> Arc<AppState> {
-        let pool = Pool::start(&catalog, config.workers, config.queue);
+        let pool = Pool::start(config.workers, config.queue);
         let config_workers = config.workers.max(1);
         Arc::new(AppState {
             cache: Mutex::new(Cache {
@@ -125,12 +126,50 @@ impl AppState {
                 order: VecDeque::new(),
                 entries: BTreeMap::new(),
             }),
-            catalog,
+            catalog: std::sync::RwLock::new(catalog),
             pool,
             config,
             sweeps: sweeps::Jobs::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(config_workers)),
         })
+    }
+}
+
+impl AppState {
+    /// The served scenario with this id.
+    pub fn entry(&self, id: &str) -> Option<Arc<catalog::Entry>> {
+        self.catalog.read().ok()?.get(id).cloned()
+    }
+
+    /// The served scenarios' ids, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        self.catalog
+            .read()
+            .map(|c| c.ids().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// Puts a (re)loaded scenario in place of the one with its id (or of the one loaded
+    /// from the same file, when its id changed), and forgets cached outcomes.
+    pub fn replace(&self, entry: catalog::Entry) {
+        if let Ok(mut catalog) = self.catalog.write() {
+            catalog.entries.retain(|_, e| e.file != entry.file);
+            catalog
+                .entries
+                .insert(entry.info.id.clone(), Arc::new(entry));
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.order.clear();
+            cache.entries.clear();
+        }
+    }
+
+    /// The entries as they are now (for the watcher).
+    pub fn entries(&self) -> Vec<Arc<catalog::Entry>> {
+        self.catalog
+            .read()
+            .map(|c| c.entries.values().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -260,7 +299,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
-        scenarios: state.catalog.entries.len(),
+        scenarios: state.ids().len(),
         workers: state.pool.workers,
     })
 }
@@ -277,14 +316,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
     )
 )]
 async fn scenarios(State(state): State<Arc<AppState>>) -> Json<Vec<ScenarioInfo>> {
-    Json(
-        state
-            .catalog
-            .entries
-            .values()
-            .map(|e| e.info.clone())
-            .collect(),
-    )
+    Json(state.entries().iter().map(|e| e.info.clone()).collect())
 }
 
 /// Evaluates a scenario with parameter values: the outcome document, the same JSON
@@ -535,8 +567,9 @@ async fn evaluate(
     cache_key: Option<String>,
     content_type: &'static str,
 ) -> Response {
-    let Some(entry) = state.catalog.get(scenario).cloned() else {
-        let known: Vec<&str> = state.catalog.ids().collect();
+    let Some(entry) = state.entry(scenario) else {
+        let ids = state.ids();
+        let known: Vec<&str> = ids.iter().map(String::as_str).collect();
         let hint = gil_model::diag::did_you_mean(scenario, known.iter().copied())
             .map(|h| format!("; did you mean `{h}`?"))
             .unwrap_or_default();
@@ -687,8 +720,11 @@ async fn start_sweep(
         }
     };
     let worker = state.clone();
-    let started =
-        tokio::task::spawn_blocking(move || worker.sweeps.start(&worker.catalog, &text)).await;
+    let started = tokio::task::spawn_blocking(move || {
+        let entry = |id: &str| worker.entry(id);
+        worker.sweeps.start(&entry, &text)
+    })
+    .await;
     match started {
         Ok(Ok(status)) => {
             let href = format!("/v1/sweeps/{}", status.id);
@@ -699,7 +735,8 @@ async fn start_sweep(
             response
         }
         Ok(Err(sweeps::Refused::UnknownScenario(id))) => {
-            let known: Vec<&str> = state.catalog.ids().collect();
+            let ids = state.ids();
+            let known: Vec<&str> = ids.iter().map(String::as_str).collect();
             let hint = gil_model::diag::did_you_mean(&id, known.iter().copied())
                 .map(|h| format!("; did you mean `{h}`?"))
                 .unwrap_or_default();

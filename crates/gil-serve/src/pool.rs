@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
 
-use gil_engine::{EngineError, Evaluator, Params};
+use gil_engine::{EngineError, Evaluate, Params, SharedEvaluator};
 use gil_model::diag::DiagnosticRecord;
 use tokio::sync::oneshot;
 
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::Entry;
 
 /// What a run gives back: the document the CLI prints for the same request, or why
 /// there is none.
@@ -61,21 +61,15 @@ pub struct Busy;
 
 impl Pool {
     /// Starts `workers` threads; at most `queue` runs wait for one.
-    pub fn start(catalog: &Catalog, workers: usize, queue: usize) -> Pool {
+    pub fn start(workers: usize, queue: usize) -> Pool {
         let workers = workers.max(1);
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(std::sync::Mutex::new(rx));
-        let ids: Vec<String> = catalog.ids().map(str::to_string).collect();
-        let entries: Vec<Arc<Entry>> = ids
-            .iter()
-            .filter_map(|id| catalog.get(id).cloned())
-            .collect();
         for n in 0..workers {
             let rx = rx.clone();
-            let entries = entries.clone();
             let _ = std::thread::Builder::new()
                 .name(format!("gil-eval-{n}"))
-                .spawn(move || worker(&entries, &rx));
+                .spawn(move || worker(&rx));
         }
         Pool { queue: tx, workers }
     }
@@ -100,9 +94,10 @@ impl Pool {
     }
 }
 
-/// One worker: the evaluators of the scenarios it has run, kept for the next runs.
-fn worker(entries: &[Arc<Entry>], rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
-    let mut evaluators: BTreeMap<String, Evaluator<'_>> = BTreeMap::new();
+/// One worker: the evaluators of the scenarios it has run, kept for the next runs
+/// while their scenario is not reloaded.
+fn worker(rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
+    let mut evaluators: BTreeMap<String, (u64, SharedEvaluator)> = BTreeMap::new();
     loop {
         let job = {
             let Ok(rx) = rx.lock() else { return };
@@ -112,16 +107,13 @@ fn worker(entries: &[Arc<Entry>], rx: &std::sync::Mutex<std::sync::mpsc::Receive
             }
         };
         let id = job.entry.info.id.clone();
-        let Some(entry) = entries.iter().find(|e| e.info.id == id) else {
-            let _ = job.reply.send(Err(RunFailure::Internal(format!(
-                "no worker state for `{id}`"
-            ))));
-            continue;
-        };
-        if !evaluators.contains_key(&id) {
-            match entry.model.evaluator() {
+        let current = evaluators
+            .get(&id)
+            .is_some_and(|(generation, _)| *generation == job.entry.generation);
+        if !current {
+            match job.entry.model.shared_evaluator() {
                 Ok(e) => {
-                    evaluators.insert(id.clone(), e);
+                    evaluators.insert(id.clone(), (job.entry.generation, e));
                 }
                 Err(e) => {
                     let _ = job.reply.send(Err(RunFailure::Internal(e.render(false))));
@@ -129,7 +121,7 @@ fn worker(entries: &[Arc<Entry>], rx: &std::sync::Mutex<std::sync::mpsc::Receive
                 }
             }
         }
-        let Some(evaluator) = evaluators.get(&id) else {
+        let Some((_, evaluator)) = evaluators.get(&id) else {
             continue;
         };
         let result = render(evaluator, &job.params, &job.render);
@@ -144,7 +136,7 @@ fn json<T: serde::Serialize>(value: &T) -> RunResult {
 }
 
 /// Evaluates once with `params` and renders the document `render` names.
-pub fn render(evaluator: &Evaluator<'_>, params: &Params, render: &Render) -> RunResult {
+pub fn render(evaluator: &impl Evaluate, params: &Params, render: &Render) -> RunResult {
     let e = evaluator
         .evaluate(params)
         .map_err(|e| failure(evaluator, e))?;
@@ -200,7 +192,7 @@ pub fn render(evaluator: &Evaluator<'_>, params: &Params, render: &Render) -> Ru
     }
 }
 
-fn failure(evaluator: &Evaluator<'_>, e: EngineError) -> RunFailure {
+fn failure(evaluator: &impl Evaluate, e: EngineError) -> RunFailure {
     match e {
         EngineError::Rule(err) => {
             let files = evaluator.rules().files();

@@ -13,8 +13,6 @@ use gil_sweep::{Sweep, SweepError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::catalog::Catalog;
-
 /// Runs a sweep on the server may have; larger sweeps belong to `gil sweep` on a
 /// machine or a cluster.
 pub const MAX_RUNS: usize = 100_000;
@@ -71,12 +69,14 @@ pub enum Refused {
 
 impl Jobs {
     /// Checks a sweep document and starts it; its id.
-    pub fn start(&self, catalog: &Catalog, text: &str) -> Result<SweepStatus, Refused> {
+    pub fn start(
+        &self,
+        served: &dyn Fn(&str) -> Option<Arc<crate::catalog::Entry>>,
+        text: &str,
+    ) -> Result<SweepStatus, Refused> {
         let file = gil_sweep::load_sweep_text("request", Path::new("request"), text, Path::new(""))
             .map_err(Refused::Invalid)?;
-        let entry = catalog
-            .get(&file.scenario_as_written)
-            .cloned()
+        let entry = served(&file.scenario_as_written)
             .ok_or_else(|| Refused::UnknownScenario(file.scenario_as_written.clone()))?;
         let limits = gil_sweep::manifest::Limits {
             call_deadline_seconds: 2.0,
