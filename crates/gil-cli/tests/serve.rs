@@ -694,6 +694,37 @@ fn diff_explain_roles_graph_and_report_answer_as_their_commands_do() {
     assert_eq!(status, 200);
     assert!(body == cli(&["report", korea, "--html"]), "report differs");
     assert_eq!(get(&a, &server.url("/v1/scenarios/../roles")).0, 404);
+
+    // One table as Parquet: the bytes gil run --format parquet writes for it.
+    let dir = std::env::temp_dir().join(format!("gil-serve-tables-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    cli(&[
+        "run",
+        minimal,
+        "--format",
+        "parquet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let mut response = a
+        .post(&server.url("/v1/tables/metrics"))
+        .header("Content-Type", "application/json")
+        .send(r#"{"scenario": "minimal"}"#)
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let bytes = response.body_mut().read_to_vec().unwrap();
+    assert!(
+        bytes == std::fs::read(dir.join("metrics.parquet")).unwrap(),
+        "the table differs"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let (status, _, _) = post(
+        &a,
+        &server.url("/v1/tables/nothing"),
+        r#"{"scenario": "minimal"}"#,
+        None,
+    );
+    assert_eq!(status, 404);
     assert_eq!(get(&a, &server.url("/v1/scenarios/nope/roles")).0, 404);
 }
 

@@ -73,7 +73,7 @@ impl Default for Config {
 struct Cache {
     capacity: usize,
     order: VecDeque<String>,
-    entries: BTreeMap<String, Arc<String>>,
+    entries: BTreeMap<String, Arc<Vec<u8>>>,
 }
 
 impl Cache {
@@ -88,11 +88,11 @@ impl Cache {
         key
     }
 
-    fn get(&self, key: &str) -> Option<Arc<String>> {
+    fn get(&self, key: &str) -> Option<Arc<Vec<u8>>> {
         self.entries.get(key).cloned()
     }
 
-    fn put(&mut self, key: String, value: Arc<String>) {
+    fn put(&mut self, key: String, value: Arc<Vec<u8>>) {
         if self.capacity == 0 || self.entries.contains_key(&key) {
             return;
         }
@@ -197,7 +197,7 @@ pub struct Health {
         title = "gil",
         description = "Policy-as-code for national AI-compute strategy: scenarios, rule outcomes, roles."
     ),
-    paths(healthz, scenarios, run, upload_run, diff, explain, roles, graph, report, start_sweep, sweep_status, sweep_results),
+    paths(healthz, scenarios, run, table, upload_run, diff, explain, roles, graph, report, start_sweep, sweep_status, sweep_results),
     components(schemas(RunRequest, UploadRunRequest, DiffRequest, ExplainRequest, Health, ScenarioInfo, catalog::ParameterInfo, Problem, sweeps::SweepStatus, sweeps::Status)),
     modifiers(&BearerAuth)
 )]
@@ -228,6 +228,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/scenarios", get(scenarios))
         .route("/v1/run", post(run))
+        .route("/v1/tables/{table}", post(table))
         .route("/v1/upload/run", post(upload_run))
         .route("/v1/diff", post(diff))
         .route("/v1/explain", post(explain))
@@ -352,6 +353,53 @@ async fn run(
         Render::Outcome,
         Some(key),
         JSON,
+    )
+    .await
+}
+
+/// One table of the outcome as a Parquet file: what `gil run --format parquet --out
+/// DIR` writes as `DIR/<table>.parquet` (docs/tables.md).
+#[utoipa::path(
+    post,
+    path = "/v1/tables/{table}",
+    security(("bearer" = [])),
+    params(("table" = String, Path, description = "metrics, ledger, flows, findings, targets, power, compute, loops, roles or checks")),
+    request_body = RunRequest,
+    responses(
+        (status = 200, description = "The Parquet file", body = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such scenario or table", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn table(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Result<Json<RunRequest>, JsonRejection>,
+) -> Response {
+    if !pool::TABLES.contains(&name.as_str()) {
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-table",
+            format!(
+                "no table `{name}`; the tables are {}",
+                pool::TABLES.join(", ")
+            ),
+        )
+        .into_response();
+    }
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(rejection) => return bad_body(rejection).into_response(),
+    };
+    let kind = "application/vnd.apache.parquet";
+    evaluate(
+        &state,
+        &request.scenario,
+        &request.params,
+        Render::Table { name },
+        None,
+        kind,
     )
     .await
 }
@@ -644,11 +692,11 @@ async fn evaluate(
 }
 
 fn document(
-    text: Arc<String>,
+    body: Arc<Vec<u8>>,
     content_type: &'static str,
     cache: Option<&'static str>,
 ) -> Response {
-    let mut response = (StatusCode::OK, text.as_str().to_string()).into_response();
+    let mut response = (StatusCode::OK, body.as_ref().clone()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(cache) = cache {

@@ -15,7 +15,13 @@ use crate::catalog::Entry;
 
 /// What a run gives back: the document the CLI prints for the same request, or why
 /// there is none.
-pub type RunResult = Result<Arc<String>, RunFailure>;
+pub type RunResult = Result<Arc<Vec<u8>>, RunFailure>;
+
+/// The tables `gil run --format parquet` writes, by file stem.
+pub const TABLES: [&str; 10] = [
+    "metrics", "ledger", "flows", "findings", "targets", "power", "compute", "loops", "roles",
+    "checks",
+];
 
 /// Which document a run renders — each the CLI's for the same inputs.
 #[derive(Debug, Clone)]
@@ -32,6 +38,8 @@ pub enum Render {
     Graph { mermaid: bool },
     /// `gil report --html`.
     Report,
+    /// One table of `gil run --format parquet`, as a Parquet file.
+    Table { name: String },
 }
 
 #[derive(Debug, Clone)]
@@ -131,7 +139,7 @@ fn worker(rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
 
 fn json<T: serde::Serialize>(value: &T) -> RunResult {
     gil_report::to_json(value)
-        .map(Arc::new)
+        .map(|text| Arc::new(text.into_bytes()))
         .map_err(|e| RunFailure::Internal(e.to_string()))
 }
 
@@ -182,13 +190,31 @@ pub fn render(evaluator: &impl Evaluate, params: &Params, render: &Render) -> Ru
                 },
             )
             .map_err(|e| RunFailure::BadParameter(e.to_string()))?;
-            Ok(Arc::new(if *mermaid {
-                gil_report::graph::mermaid(&graph)
-            } else {
-                gil_report::graph::dot(&graph, scenario.id())
-            }))
+            Ok(Arc::new(
+                if *mermaid {
+                    gil_report::graph::mermaid(&graph)
+                } else {
+                    gil_report::graph::dot(&graph, scenario.id())
+                }
+                .into_bytes(),
+            ))
         }
-        Render::Report => Ok(Arc::new(gil_report::html::report(scenario, &e, None))),
+        Render::Report => Ok(Arc::new(
+            gil_report::html::report(scenario, &e, None).into_bytes(),
+        )),
+        Render::Table { name } => {
+            let tables =
+                gil_tables::outcome_tables(&e).map_err(|e| RunFailure::Internal(e.to_string()))?;
+            let table = tables
+                .iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| RunFailure::BadParameter(format!("no table `{name}`")))?;
+            let mut bytes = Vec::new();
+            table
+                .write_parquet(&mut bytes)
+                .map_err(|e| RunFailure::Internal(e.to_string()))?;
+            Ok(Arc::new(bytes))
+        }
     }
 }
 
