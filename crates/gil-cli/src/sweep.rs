@@ -312,16 +312,7 @@ pub fn analyze(
         Ok(x) => x,
         Err(e) => return Ok(fail(e, color)),
     };
-    let analysis = gil_sweep::analyze::analyze(
-        &manifest.id,
-        manifest.design,
-        &manifest.layout,
-        &rows,
-        manifest.runs,
-        gil_sweep::morris_delta(&manifest),
-        manifest.seed,
-        only,
-    );
+    let analysis = gil_sweep::analyze_planned(&manifest, &rows, only);
     let text = match format {
         SweepFormat::Table => gil_sweep::render::text(&analysis, false),
         SweepFormat::Md => gil_sweep::render::text(&analysis, true),
@@ -379,16 +370,7 @@ pub fn report(dir: &Path, out: Option<&Path>, color: bool) -> anyhow::Result<Exi
         Ok(x) => x,
         Err(e) => return Ok(fail(e, color)),
     };
-    let analysis = gil_sweep::analyze::analyze(
-        &manifest.id,
-        manifest.design,
-        &manifest.layout,
-        &rows,
-        manifest.runs,
-        gil_sweep::morris_delta(&manifest),
-        manifest.seed,
-        None,
-    );
+    let analysis = gil_sweep::analyze_planned(&manifest, &rows, None);
     let discoveries: Vec<gil_sweep::discover::Discovery> = manifest
         .layout
         .targets

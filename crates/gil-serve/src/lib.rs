@@ -677,15 +677,22 @@ async fn evaluate(
             });
             document(text, content_type, cached)
         }
-        Err(RunFailure::BadParameter(message)) => {
+        Err(failure) => failure_response(failure),
+    }
+}
+
+/// The problem a failed run answers with.
+fn failure_response(failure: RunFailure) -> Response {
+    match failure {
+        RunFailure::BadParameter(message) => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-parameter", message).into_response()
         }
-        Err(RunFailure::Rule(record, message)) => {
+        RunFailure::Rule(record, message) => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-fault", message)
                 .with(vec![*record])
                 .into_response()
         }
-        Err(RunFailure::Internal(message)) => {
+        RunFailure::Internal(message) => {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message).into_response()
         }
     }
@@ -943,15 +950,8 @@ async fn upload_run(
     .await;
     match done {
         Ok(Ok(Ok(text))) => document(text, JSON, None),
-        Ok(Ok(Err(RunFailure::BadParameter(message)))) => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-parameter", message).into_response()
-        }
-        Ok(Ok(Err(RunFailure::Rule(record, message)))) => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rule-fault", message)
-                .with(vec![*record])
-                .into_response()
-        }
-        Ok(Ok(Err(RunFailure::Internal(message)))) | Ok(Err(upload::Rejected::Io(message))) => {
+        Ok(Ok(Err(failure))) => failure_response(failure),
+        Ok(Err(upload::Rejected::Io(message))) => {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message).into_response()
         }
         Ok(Err(upload::Rejected::BadFiles(message))) => {

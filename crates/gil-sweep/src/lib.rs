@@ -569,6 +569,24 @@ pub fn read_merged(dir: &Path, manifest: &Manifest) -> Result<Vec<RunRow>, Sweep
         .map_err(|e| SweepError::Usage(format!("`{}`: {e}", path.display())))
 }
 
+/// The analysis of a planned sweep's rows (`only`: one output column or metric).
+pub fn analyze_planned(
+    manifest: &Manifest,
+    rows: &[RunRow],
+    only: Option<&str>,
+) -> analyze::Analysis {
+    analyze::analyze(
+        &manifest.id,
+        manifest.design,
+        &manifest.layout,
+        rows,
+        manifest.runs,
+        morris_delta(manifest),
+        manifest.seed,
+        only,
+    )
+}
+
 /// The Morris Δ of a manifest's levels.
 pub fn morris_delta(manifest: &Manifest) -> f64 {
     manifest.levels as f64 / (2.0 * (manifest.levels as f64 - 1.0))
