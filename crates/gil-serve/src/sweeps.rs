@@ -9,9 +9,16 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use axum::extract::rejection::StringRejection;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use gil_sweep::{Sweep, SweepError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::{AppState, Problem};
 
 /// Runs a sweep on the server may have; larger sweeps belong to `gil sweep` on a
 /// machine or a cluster.
@@ -196,4 +203,155 @@ fn evaluate(sweep: &Sweep, job: &Job, turn: &Mutex<()>) {
         s.analysis = serde_json::from_str(&text).ok();
         s.status = Status::Done;
     });
+}
+
+// ── The endpoints ───────────────────────────────────────────────────────────
+
+/// Starts a sweep in the background: the body is a sweep document (the sweep file's
+/// form, JSON or YAML) whose `sweep.scenario` is a served scenario's id.
+#[utoipa::path(
+    post,
+    path = "/v1/sweeps",
+    security(("bearer" = [])),
+    request_body(content = String, description = "A sweep document (docs/sweeps.md), JSON or YAML", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Started; poll its href", body = SweepStatus),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No scenario with that id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The sweep document has problems (with their positions) or too many runs", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn start_sweep(
+    State(state): State<Arc<AppState>>,
+    body: Result<String, StringRejection>,
+) -> Response {
+    let text = match body {
+        Ok(t) => t,
+        Err(rejection) => {
+            let status = rejection.status();
+            let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too-large"
+            } else {
+                "bad-request"
+            };
+            return Problem::new(status, kind, rejection.body_text()).into_response();
+        }
+    };
+    let worker = state.clone();
+    let started = tokio::task::spawn_blocking(move || {
+        let entry = |id: &str| worker.entry(id);
+        worker.sweeps.start(&entry, &text)
+    })
+    .await;
+    match started {
+        Ok(Ok(status)) => {
+            let href = format!("/v1/sweeps/{}", status.id);
+            let mut response = (StatusCode::ACCEPTED, Json(status)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&href) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Ok(Err(Refused::UnknownScenario(id))) => {
+            let ids = state.ids();
+            let known: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let hint = gil_model::diag::did_you_mean(&id, known.iter().copied())
+                .map(|h| format!("; did you mean `{h}`?"))
+                .unwrap_or_default();
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-scenario",
+                format!("the sweep's scenario `{id}` is not served{hint}"),
+            )
+            .into_response()
+        }
+        Ok(Err(Refused::Invalid(err))) => {
+            let records = err.diagnostics.iter().map(|d| d.to_record(&err.sources)).collect();
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-sweep",
+                format!("the sweep document has {} problem(s)", err.diagnostics.len()),
+            )
+            .with(records)
+            .into_response()
+        }
+        Ok(Err(Refused::TooLarge(runs))) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too-many-runs",
+            format!(
+                "the design makes {runs} runs; the server runs at most {}: use gil sweep (a machine, or --shard on a cluster)",
+                MAX_RUNS
+            ),
+        )
+        .into_response(),
+        Ok(Err(Refused::Other(message))) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-sweep", message).into_response()
+        }
+        Err(e) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()).into_response(),
+    }
+}
+
+/// A sweep's progress and, once done, its analysis.
+#[utoipa::path(
+    get,
+    path = "/v1/sweeps/{id}",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The id POST /v1/sweeps gave")),
+    responses(
+        (status = 200, body = SweepStatus),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn sweep_status(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    match state.sweeps.status(&id) {
+        Some(status) => Json(status).into_response(),
+        None => no_sweep(&id),
+    }
+}
+
+/// A finished sweep's results table (`results.parquet`, docs/sweeps.md).
+#[utoipa::path(
+    get,
+    path = "/v1/sweeps/{id}/results.parquet",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The id POST /v1/sweeps gave")),
+    responses(
+        (status = 200, description = "The Parquet file", body = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The sweep is not done yet", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn sweep_results(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    match state.sweeps.results(&id) {
+        Some(Some(bytes)) => {
+            let mut response = (StatusCode::OK, bytes).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.apache.parquet"),
+            );
+            response
+        }
+        Some(None) => Problem::new(
+            StatusCode::CONFLICT,
+            "not-done",
+            format!("sweep `{id}` is not done yet; GET /v1/sweeps/{id} shows its progress"),
+        )
+        .into_response(),
+        None => no_sweep(&id),
+    }
+}
+
+pub(crate) fn no_sweep(id: &str) -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "unknown-sweep",
+        format!("no sweep `{id}` (the server keeps the last 32)"),
+    )
+    .into_response()
 }

@@ -13,7 +13,19 @@ use gil_engine::{Model, Params};
 use gil_model::diag::DiagnosticRecord;
 use gil_rules::SandboxConfig;
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gil_model::Dated;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::pool::{render, Render, RunFailure, RunResult};
+use crate::runs::{bad_body, document, failure_response, JSON};
+use crate::{AppState, Problem};
+use std::sync::Arc;
 
 /// Files an upload may have.
 pub const MAX_FILES: usize = 64;
@@ -132,6 +144,90 @@ pub fn run(
     drop(evaluator);
     drop(folder);
     Ok(result)
+}
+
+// ── The endpoint ────────────────────────────────────────────────────────────
+
+/// `POST /v1/upload/run`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRunRequest {
+    /// The scenario's files by relative name: `scenario.yaml`, and the files it names
+    /// (includes, rules, tables), as text.
+    pub files: BTreeMap<String, String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+}
+
+/// Evaluates an uploaded scenario once (only with `gil serve --allow-upload`), in the
+/// same sandbox as served scenarios with the server's per-run time and memory
+/// budget: the same JSON as `gil run --format json`.
+#[utoipa::path(
+    post,
+    path = "/v1/upload/run",
+    security(("bearer" = [])),
+    request_body = UploadRunRequest,
+    responses(
+        (status = 200, description = "The outcome document", body = Object),
+        (status = 400, description = "Not an upload request, or a file name that is not a plain relative path", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Uploads are off", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The scenario or its rules have problems, or a rule faulted or ran past its budget", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every upload slot is busy", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn upload_run(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<UploadRunRequest>, JsonRejection>,
+) -> Response {
+    let Some(sandbox) = state.config.upload_sandbox.clone() else {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "uploads-off",
+            "this server runs only its own scenarios; uploads need gil serve --allow-upload",
+        )
+        .into_response();
+    };
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(rejection) => return bad_body(rejection).into_response(),
+    };
+    let Ok(permit) = state.uploads.clone().try_acquire_owned() else {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "every upload slot is busy; retry shortly",
+        )
+        .into_response();
+    };
+    let params = request
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), Dated::Fixed(*v)))
+        .collect();
+    let done = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        run(&request.files, &params, &sandbox)
+    })
+    .await;
+    match done {
+        Ok(Ok(Ok(text))) => document(text, JSON, None),
+        Ok(Ok(Err(failure))) => failure_response(failure),
+        Ok(Err(Rejected::Io(message))) => {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message).into_response()
+        }
+        Ok(Err(Rejected::BadFiles(message))) => {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-upload", message).into_response()
+        }
+        Ok(Err(Rejected::Invalid(records, message))) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-scenario",
+            message,
+        )
+        .with(records)
+        .into_response(),
+        Err(e) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
 }
 
 #[cfg(test)]
