@@ -93,8 +93,6 @@ impl Sweep {
     ) -> Result<Sweep, SweepError> {
         let file = load_sweep(path)?;
         let scenario = load_scenario(&file.scenario)?;
-        // The parameters first: a baseline run that fails should not hide them.
-        file.check_parameters(&scenario)?;
         let limits = manifest::Limits::of(&config);
         let model = Model::new(scenario, &[], config)?.with_options(options);
         Sweep::with_model(file, model, limits)
@@ -107,6 +105,7 @@ impl Sweep {
         model: Model,
         limits: manifest::Limits,
     ) -> Result<Sweep, SweepError> {
+        // The parameters first: a baseline run that fails should not hide them.
         file.check_parameters(model.scenario())?;
         let scenario_prefix = match model.scenario().root_dir.to_string_lossy().as_ref() {
             "" => String::new(),

@@ -79,6 +79,17 @@ svg text { font-family: inherit; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: middle; }
 "#;
 
+/// The start of every page gil writes: the document head with its inline style, up
+/// to the opening `<body>`.
+fn document_head(page: &mut String, title: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"ko\"><head><meta charset=\"utf-8\"/><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><title>{}</title><style>{STYLE}</style></head><body>",
+        esc(title)
+    );
+}
+
 /// The whole page.
 pub fn report(s: &Scenario, e: &Evaluation, reform: Option<&ReformView<'_>>) -> String {
     let cx = Page {

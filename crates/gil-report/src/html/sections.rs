@@ -9,7 +9,7 @@ use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, Level, Role};
 
 use super::svg::{by_amount, line_chart, other_node, power_chart, sankey, Link};
-use super::{esc, ReformView, STYLE};
+use super::{esc, ReformView};
 use crate::human;
 use crate::palette::kind_color;
 
@@ -35,11 +35,7 @@ fn header(page: &mut String, cx: &Page<'_>) {
         .title
         .clone()
         .unwrap_or_else(|| o.scenario.id.clone());
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"ko\"><head><meta charset=\"utf-8\"/><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(&title)
-    );
+    super::document_head(page, &title);
     let _ = write!(
         page,
         "<header><h1>{}</h1><p>scenario <code>{}</code> · {}–{} · amounts in {} · {}</p></header><main>",

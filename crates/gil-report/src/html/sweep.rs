@@ -10,7 +10,7 @@ use gil_sweep::analyze::{Analysis, OutputAnalysis, Summary};
 use gil_sweep::discover::Discovery;
 use gil_sweep::Manifest;
 
-use super::{esc, STYLE};
+use super::esc;
 use crate::human;
 
 const BAND_OUTER: &str = "#c6dbef";
@@ -23,11 +23,7 @@ const TOTAL: &str = "#ff7f0e";
 pub fn sweep_report(manifest: &Manifest, analysis: &Analysis, discoveries: &[Discovery]) -> String {
     let mut page = String::new();
     let title = format!("Sweep {}", manifest.id);
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"ko\"><head><meta charset=\"utf-8\"/><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(&title)
-    );
+    super::document_head(&mut page, &title);
     let _ = write!(
         page,
         "<header><h1>{}</h1><p>{} design · {} runs{} · seed {} · planned from the sweep file <code>{}</code></p></header><main>",
