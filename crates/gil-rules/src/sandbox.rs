@@ -72,6 +72,11 @@ pub(crate) struct Clock {
     reason: Cell<Tripped>,
     cancel: Option<Arc<AtomicBool>>,
     pub where_: std::cell::RefCell<Option<(String, u32)>>,
+    /// Set while a per-entity hook runs in a Luau loop: the loop's position (`[1]`)
+    /// and the position the deadline was armed for. Each entity gets its own
+    /// per-call deadline, as when every call came from Rust.
+    loop_position: std::cell::RefCell<Option<(crate::runtime::LoopPosition, Cell<usize>)>>,
+    per_call: Cell<Duration>,
 }
 
 impl Clock {
@@ -85,11 +90,34 @@ impl Clock {
             reason: Cell::new(Tripped::Deadline),
             cancel,
             where_: std::cell::RefCell::new(None),
+            loop_position: std::cell::RefCell::new(None),
+            per_call: Cell::new(Duration::ZERO),
+        }
+    }
+
+    /// Follows a Luau loop's position (`None`: stop), re-arming the per-call deadline
+    /// whenever it moves on to the next entity.
+    pub fn follow_loop(&self, position: Option<crate::runtime::LoopPosition>) {
+        *self.loop_position.borrow_mut() = position.map(|p| (p, Cell::new(0)));
+    }
+
+    /// Re-arms the deadline if the Luau loop moved on since it was armed.
+    fn loop_moved_on(&self) {
+        let followed = self.loop_position.borrow();
+        let Some((position, armed_for)) = followed.as_ref() else {
+            return;
+        };
+        let at = position.get();
+        if at != armed_for.get() {
+            armed_for.set(at);
+            self.stop();
+            self.start(self.per_call.get());
         }
     }
 
     /// Arms the deadline for one call: the sooner of the per-call limit and the budget.
     pub fn start(&self, per_call: Duration) {
+        self.per_call.set(per_call);
         let now = Instant::now();
         let left = self.budget_left.get();
         let (limit, reason) = if left < per_call {
@@ -121,6 +149,7 @@ impl Clock {
         if t % 64 != 0 {
             return false;
         }
+        self.loop_moved_on();
         if self
             .cancel
             .as_ref()
@@ -142,12 +171,50 @@ impl Clock {
 /// A small, fast, seedable generator (SplitMix64) behind `math.random`.
 pub(crate) struct Random {
     state: Cell<u64>,
+    /// Set while a per-entity hook runs in a Luau loop: the generator is reseeded for
+    /// the entity the loop is at when a rule first asks for a number there.
+    per_entity: std::cell::RefCell<Option<EntitySeeds>>,
+}
+
+/// Seeds for the calls of a hook driven over a selection inside Luau.
+pub(crate) struct EntitySeeds {
+    /// The loop's position in the selection.
+    pub position: crate::runtime::LoopPosition,
+    /// The seed parts before the entity's: run seed, rule, step, stage.
+    pub prefix: [u64; 4],
+    /// The entity at each position.
+    pub entities: std::rc::Rc<Vec<u64>>,
+    /// The position the generator was last seeded for.
+    pub seeded: Cell<usize>,
 }
 
 impl Random {
     pub fn new() -> Self {
         Random {
             state: Cell::new(0),
+            per_entity: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Seeds per entity from now on (`None`: stop); see [`EntitySeeds`].
+    pub fn seed_per_entity(&self, seeds: Option<EntitySeeds>) {
+        *self.per_entity.borrow_mut() = seeds;
+    }
+
+    /// Reseeds for the entity the Luau loop is at, if it moved since the last number.
+    fn follow_loop(&self) {
+        let per_entity = self.per_entity.borrow();
+        let Some(seeds) = per_entity.as_ref() else {
+            return;
+        };
+        let at = seeds.position.get();
+        if at == seeds.seeded.get() {
+            return;
+        }
+        seeds.seeded.set(at);
+        if let Some(entity) = at.checked_sub(1).and_then(|i| seeds.entities.get(i)) {
+            let [a, b, c, d] = seeds.prefix;
+            self.reseed(mix(&[a, b, c, d, *entity]));
         }
     }
 
@@ -190,6 +257,9 @@ pub(crate) fn hash_str(s: &str) -> u64 {
     h
 }
 
+/// The registry key of `debug.info`, which host Luau code uses to find calling lines.
+pub(crate) const DEBUG_INFO_KEY: &str = "gil.debug_info";
+
 /// Globals removed before sandboxing: loading code, reaching outside, clocks, GC control.
 pub const REMOVED_GLOBALS: &[&str] = &[
     "require",
@@ -229,10 +299,22 @@ pub(crate) fn new_state(
         | StdLib::UTF8
         | StdLib::BIT
         | StdLib::MATH
-        | StdLib::COROUTINE;
+        | StdLib::COROUTINE
+        // Luau's `buffer`: the host's effect records (`runtime/batch.rs`), and rules may
+        // use it too.
+        | StdLib::BUFFER
+        // Only for the host's own Luau code (`debug.info`, kept below); removed from
+        // the globals rules see.
+        | StdLib::DEBUG;
     let lua = Lua::new_with(libs, LuaOptions::default())
         .map_err(|e| sandbox_err("cannot create the Lua state", e))?;
     let globals = lua.globals();
+    let keep_debug_info = || -> mlua::Result<()> {
+        let debug: mlua::Table = globals.get("debug")?;
+        let info: mlua::Function = debug.get("info")?;
+        lua.set_named_registry_value(DEBUG_INFO_KEY, info)
+    };
+    keep_debug_info().map_err(|e| sandbox_err("cannot keep debug.info", e))?;
     for name in REMOVED_GLOBALS {
         globals
             .raw_set(*name, Value::Nil)
@@ -243,6 +325,7 @@ pub(crate) fn new_state(
         let math: mlua::Table = globals.get("math")?;
         let rng = random.clone();
         let random_fn = lua.create_function(move |_, (m, n): (Option<f64>, Option<f64>)| {
+            rng.follow_loop();
             let r = rng.next_f64();
             Ok(match (m, n) {
                 (None, _) => r,
@@ -335,14 +418,7 @@ pub(crate) fn new_state(
     }
     lua.set_interrupt(move |lua| {
         if clock.expired() {
-            let at = lua.inspect_stack(0, |d| {
-                let src = d
-                    .source()
-                    .short_src
-                    .map(|s| s.into_owned())
-                    .unwrap_or_default();
-                (src, d.current_line().unwrap_or(0) as u32)
-            });
+            let at = rule_frame(lua, 0).map(|(src, line)| (src, line.unwrap_or(0)));
             *clock.where_.borrow_mut() = at;
             return Err(mlua::Error::runtime("gil: time limit reached"));
         }
@@ -353,13 +429,22 @@ pub(crate) fn new_state(
 
 /// The rule file and line that called the host function running now.
 fn calling_line(lua: &Lua) -> (String, Option<u32>) {
-    lua.inspect_stack(1, |d| {
-        let src = d
-            .source()
-            .short_src
-            .map(|s| s.into_owned())
-            .unwrap_or_default();
-        (src, d.current_line().map(|l| l as u32))
+    rule_frame(lua, 1).unwrap_or_default()
+}
+
+/// The file and line of the first stack frame from `level` up that is not the host's
+/// own Luau code (`ctx`'s Luau functions and the per-entity loop).
+pub(crate) fn rule_frame(lua: &Lua, level: usize) -> Option<(String, Option<u32>)> {
+    // Host frames are at most two deep (a `ctx` function called from the loop).
+    (level..level + 4).find_map(|l| {
+        lua.inspect_stack(l, |d| {
+            let src = d
+                .source()
+                .short_src
+                .map(|s| s.into_owned())
+                .unwrap_or_default();
+            (src, d.current_line().map(|l| l as u32))
+        })
+        .filter(|(src, _)| src != crate::runtime::HOST_CHUNK)
     })
-    .unwrap_or_default()
 }

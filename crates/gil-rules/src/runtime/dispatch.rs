@@ -12,9 +12,10 @@ use mlua::{Function, Table};
 use crate::effect::Effect;
 use crate::error::RuleError;
 use crate::meta::{Hooks, RuleInfo};
-use crate::sandbox;
+use crate::sandbox::{self, EntitySeeds};
 
 use super::column_views::{columns_table, ColumnsOf};
+use super::errors::sandbox_error;
 use super::shared::Caller;
 use super::views::{
     actor_view_at, asset_view_at, flow_view_at, project_view_at, world_view, ViewAt,
@@ -149,30 +150,53 @@ impl RuleRuntime {
             Hook::Asset => asset_view_at,
             Hook::Flow => flow_view_at,
         };
-        if let Some(f) = stage.function(hooks) {
-            // Build the selection's views in one go: lifting and restoring the memory
-            // limit per view cost more than some views.
-            self.shared
-                .memory
-                .unguarded(&self.lua, || {
-                    entities
-                        .iter()
-                        .try_for_each(|&i| view_at(&self.lua, &self.shared, i).map(drop))
-                })
-                .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
-            for &i in entities {
-                let view = view_at(&self.lua, &self.shared, i)
-                    .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
-                self.call(
-                    info,
-                    f,
-                    view,
-                    [rule_seed, step as u64, stage.salt(), i as u64],
-                )
-                .map_err(|e| e.during(step, self.entity_label(hook, i)))?;
-            }
+        let Some(f) = stage.function(hooks) else {
+            return self.finish();
+        };
+        let Some(batch) = self.shared.batch.get() else {
+            return Err(sandbox_error(
+                "<sandbox>",
+                mlua::Error::runtime("ctx is not built"),
+            ));
+        };
+        // Build the selection's views in one go, as one Lua list: lifting and restoring
+        // the memory limit per view cost more than some views.
+        let views = self
+            .shared
+            .memory
+            .unguarded(&self.lua, || {
+                let list = self.lua.create_table_with_capacity(entities.len(), 0)?;
+                for (k, &i) in entities.iter().enumerate() {
+                    list.raw_set(k + 1, view_at(&self.lua, &self.shared, i)?)?;
+                }
+                Ok(list)
+            })
+            .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
+        // One call into Luau runs the hook for every entity (`batch.rs`); the seed and
+        // the per-call deadline follow the loop's position, entity by entity.
+        self.calls.set(self.calls.get() + entities.len() as u64);
+        self.random.seed_per_entity(Some(EntitySeeds {
+            position: batch.position_source(),
+            prefix: [self.config.seed, rule_seed, step as u64, stage.salt()],
+            entities: std::rc::Rc::new(entities.iter().map(|&i| i as u64).collect()),
+            seeded: std::cell::Cell::new(0),
+        }));
+        self.clock.follow_loop(Some(batch.position_source()));
+        self.clock.start(self.config.call_deadline);
+        let result = batch.drive.call::<()>((f, views, self.ctx.clone()));
+        self.clock.stop();
+        self.clock.follow_loop(None);
+        self.random.seed_per_entity(None);
+        if let Err(e) = result {
+            let at = batch.at().checked_sub(1).and_then(|k| entities.get(k));
+            let year = self.shared.world.borrow().year;
+            let err = self
+                .convert_error(e, &info.file, Some(&info.id), f.info().line_defined)
+                .during(year, None);
+            batch.discard();
+            return Err(err.during(step, at.and_then(|&i| self.entity_label(hook, i))));
         }
-        Ok(self.finish())
+        self.finish()
     }
 
     /// `actor \`startups\``: the entity a per-entity hook was processing, for errors.
@@ -197,7 +221,7 @@ impl RuleRuntime {
                 .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
             self.call(info, f, view, [rule_seed, step as u64, stage.salt(), 0])?;
         }
-        Ok(self.finish())
+        self.finish()
     }
 
     /// Runs rule `index`'s columnar hook for `of` (`on_actors`, `on_flows`), if it has
@@ -208,7 +232,7 @@ impl RuleRuntime {
         };
         let stage = Stage::Columns(of);
         let Some(f) = stage.function(hooks) else {
-            return Ok(Vec::new());
+            return self.finish();
         };
         let selection = Rc::new(self.selection(index, of.hook()));
         let cols = self
@@ -219,7 +243,7 @@ impl RuleRuntime {
             })
             .map_err(|e| self.convert_error(e, &info.file, Some(&info.id), None))?;
         self.call(info, f, cols, [rule_seed, step as u64, stage.salt(), 0])?;
-        Ok(self.finish())
+        self.finish()
     }
 
     /// Runs rule `index`'s `on_project` for every project, if it has one.
@@ -251,7 +275,7 @@ impl RuleRuntime {
                 })?;
             }
         }
-        Ok(self.finish())
+        self.finish()
     }
 
     /// Whether rule `index` defines the per-entity `hook`.
@@ -313,12 +337,19 @@ impl RuleRuntime {
             step,
         };
         self.shared.effects.borrow_mut().clear();
+        if let Some(batch) = self.shared.batch.get() {
+            batch.discard();
+        }
         Some((info, hooks, step, sandbox::hash_str(&info.id)))
     }
 
-    /// The effects the part of the rule begun last has recorded.
-    fn finish(&self) -> Vec<Effect> {
-        std::mem::take(&mut *self.shared.effects.borrow_mut())
+    /// The effects the part of the rule begun last has recorded, those still buffered
+    /// in Luau included.
+    fn finish(&self) -> Result<Vec<Effect>, RuleError> {
+        self.shared
+            .drain_batch()
+            .map_err(|e| sandbox_error("<sandbox>", e))?;
+        Ok(std::mem::take(&mut *self.shared.effects.borrow_mut()))
     }
 
     /// One hook call under the call deadline, with `math.random` seeded from the run's

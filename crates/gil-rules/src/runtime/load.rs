@@ -57,6 +57,7 @@ impl RuleRuntime {
             memory: HostMemory::new(config.memory_limit),
             fields,
             world_meta: std::cell::OnceCell::new(),
+            batch: std::cell::OnceCell::new(),
         });
         let meta = super::views::world_metatable(&lua, &shared)
             .map_err(|e| sandbox_error("<sandbox>", e))?;

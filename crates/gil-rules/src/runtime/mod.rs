@@ -13,6 +13,8 @@
 //!   tables of columnar hooks;
 //! - `ctx` — `ctx` registered from `api.rs`; its reads (`ctx/reads.rs`) and effects
 //!   (`ctx/effects.rs`);
+//! - `batch` — ctx's Luau side: the per-entity loop, and `flow`, `metric` and
+//!   `param` answered inside Luau with effects buffered for one read by Rust;
 //! - `spec` — reading the tables rules pass to `ctx`;
 //! - `errors` — Lua errors into located [`RuleError`]s, and back;
 //! - `shared` — the state the runtime shares with its `ctx` closures.
@@ -30,6 +32,7 @@ use crate::sandbox::{Clock, Random, SandboxConfig};
 use crate::source::RuleSource;
 use crate::world::{Touched, WorldState};
 
+mod batch;
 mod column_views;
 mod ctx;
 mod dispatch;
@@ -41,6 +44,10 @@ mod spec;
 mod views;
 
 pub use dispatch::Hook;
+
+/// The chunk name of the host's own Luau code, whose frames are never a rule's line.
+pub(crate) const HOST_CHUNK: &str = batch::CHUNK_NAME;
+pub(crate) use batch::LoopPosition;
 
 use errors::sandbox_error;
 use shared::Shared;
@@ -110,6 +117,14 @@ impl RuleRuntime {
             .memory
             .reset(&self.lua, views_kept)
             .map_err(|e| errors::sandbox_error("<sandbox>", e))?;
+        if let Some(batch) = self.shared.batch.get() {
+            self.shared
+                .memory
+                .unguarded(&self.lua, || {
+                    batch.set_world(&self.lua, &self.shared.world.borrow())
+                })
+                .map_err(|e| errors::sandbox_error("<sandbox>", e))?;
+        }
         let year = self.shared.world.borrow().year;
         self.ctx.set_readonly(false);
         let set = self.ctx.raw_set("step", year);

@@ -67,13 +67,16 @@ pub(super) struct Shared {
     /// The metatable of `on_step`'s world table (see `views::world_view`), set once the
     /// runtime is built, since its `__index` holds this `Shared`.
     pub(super) world_meta: std::cell::OnceCell<mlua::Table>,
+    /// ctx's Luau side and its effect buffers, set once `ctx` is built.
+    pub(super) batch: std::cell::OnceCell<super::batch::Batch>,
 }
 
 impl Shared {
     /// The file and line of the Lua code calling a `ctx` function.
     pub(super) fn call_site(&self, lua: &Lua) -> (Arc<str>, u32) {
-        let line = lua
-            .inspect_stack(1, |d| d.current_line().unwrap_or(0) as u32)
+        // Level 1 may be one of ctx's Luau functions (`batch.rs`): the rule is above it.
+        let line = crate::sandbox::rule_frame(lua, 1)
+            .and_then(|(_, line)| line)
             .unwrap_or(0);
         (self.caller.borrow().file.clone(), line)
     }
@@ -87,6 +90,15 @@ impl Shared {
             file,
             line,
             step: caller.step,
+        }
+    }
+
+    /// Moves the effects buffered in Luau into [`Self::effects`], so an effect the host
+    /// records next comes after them.
+    pub(super) fn drain_batch(&self) -> mlua::Result<()> {
+        match self.batch.get() {
+            Some(batch) => batch.drain(self),
+            None => Ok(()),
         }
     }
 

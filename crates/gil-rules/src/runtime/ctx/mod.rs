@@ -7,22 +7,48 @@ use std::rc::Rc;
 use mlua::{Function, Lua, Table, Value};
 
 use crate::api::{self, CtxFn};
+use crate::runtime::batch::Batch;
 use crate::runtime::shared::Shared;
 
 mod effects;
 mod reads;
 
 /// A frozen `ctx` with every function of [`api::CTX_FUNCTIONS`] and `step` (0 until a
-/// world is set).
+/// world is set). `flow`, `metric` and `param` are the Luau functions of `batch.rs`,
+/// which call the implementations here for anything but plainly valid arguments.
 pub(super) fn build(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
     let ctx = lua.create_table()?;
     ctx.raw_set("step", 0)?;
+    let host = lua.create_table()?;
     for function in api::CTX_FUNCTIONS {
         let f = implementation(lua, shared.clone(), function.function)?;
-        ctx.raw_set(function.name(), f)?;
+        if matches!(
+            function.function,
+            CtxFn::Flow | CtxFn::Metric | CtxFn::Param
+        ) {
+            host.raw_set(function.name(), f)?;
+        } else {
+            ctx.raw_set(function.name(), f)?;
+        }
+    }
+    let s = shared.clone();
+    host.raw_set("drain", lua.create_function(move |_, ()| s.drain_batch())?)?;
+    let (batch, wrapped) = Batch::new(lua, host)?;
+    ctx.raw_set(CtxFn::Flow.name(), wrapped.flow)?;
+    ctx.raw_set(CtxFn::Metric.name(), wrapped.metric)?;
+    ctx.raw_set(CtxFn::Param.name(), wrapped.param)?;
+    if shared.batch.set(batch).is_err() {
+        return Err(mlua::Error::runtime("gil: ctx was built twice"));
     }
     ctx.set_readonly(true);
     Ok(ctx)
+}
+
+/// Runs a host effect function after draining the effects buffered in Luau, so the
+/// effects keep their call order.
+fn drained<R>(s: &Shared, effect: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R> {
+    s.drain_batch()?;
+    effect()
 }
 
 /// `ctx.<function>` as a Lua function. The `match` has no fallback arm on purpose: a
@@ -36,20 +62,27 @@ fn implementation(lua: &Lua, s: Rc<Shared>, function: CtxFn) -> mlua::Result<Fun
         CtxFn::Sum => lua.create_function(move |lua, sel: Value| reads::sum(lua, &s, sel)),
         CtxFn::Total => lua.create_function(move |lua, sel: Value| reads::total(lua, &s, sel)),
         CtxFn::Flow => lua.create_function(move |lua, spec: Value| {
-            effects::with_columns(lua, &s, "flow", "FlowSpec", spec, effects::flow)
+            drained(&s, || {
+                effects::with_columns(lua, &s, "flow", "FlowSpec", spec, effects::flow)
+            })
         }),
         CtxFn::Adjust => lua.create_function(move |lua, spec: Value| {
-            effects::with_columns(lua, &s, "adjust", "AdjustSpec", spec, effects::adjust)
+            drained(&s, || {
+                effects::with_columns(lua, &s, "adjust", "AdjustSpec", spec, effects::adjust)
+            })
         }),
         CtxFn::Set => lua.create_function(move |lua, spec: Value| {
-            effects::with_columns(lua, &s, "set", "SetSpec", spec, effects::set)
+            drained(&s, || {
+                effects::with_columns(lua, &s, "set", "SetSpec", spec, effects::set)
+            })
         }),
-        CtxFn::Metric => {
-            lua.create_function(move |lua, args: (Value, Value)| effects::metric(lua, &s, args))
-        }
-        CtxFn::Finding => {
-            lua.create_function(move |lua, spec: Value| effects::finding(lua, &s, spec))
-        }
-        CtxFn::Role => lua.create_function(move |lua, spec: Value| effects::role(lua, &s, spec)),
+        CtxFn::Metric => lua.create_function(move |lua, args: (Value, Value)| {
+            drained(&s, || effects::metric(lua, &s, args))
+        }),
+        CtxFn::Finding => lua.create_function(move |lua, spec: Value| {
+            drained(&s, || effects::finding(lua, &s, spec))
+        }),
+        CtxFn::Role => lua
+            .create_function(move |lua, spec: Value| drained(&s, || effects::role(lua, &s, spec))),
     }
 }

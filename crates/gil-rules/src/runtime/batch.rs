@@ -1,0 +1,362 @@
+//! The Luau side of `ctx`: per-entity hooks driven by a Luau loop, and the common
+//! effect calls recorded inside Luau, so Rust and Lua cross once per rule part rather
+//! than once per entity and per effect field.
+//!
+//! `ctx.flow`, `ctx.metric` and `ctx.param` are Luau functions. A call whose arguments
+//! are plainly valid — known ids, finite numbers, only fields of the right type — is
+//! answered in Luau: a parameter from this step's table, an effect appended to column
+//! buffers (numbers and interned codes, the calling line from `debug.info`). Any other
+//! call goes to the Rust implementation, which words every error exactly as before; it
+//! first drains the buffer, so effects keep their call order. Effects are fixed-size
+//! records in one Luau `buffer` (strings interned to codes in Luau); Rust reads them in
+//! one pass, without entering Lua, when the part of the rule ends ([`Batch::drain`]) or
+//! when [`CHUNK`] are buffered.
+//!
+//! Per-entity hooks run in `drive`, a Luau loop over the selection's views. It writes
+//! the position it is at into the buffer's header, which is how `math.random` reseeds
+//! per entity and the interrupt restarts the per-call deadline (`sandbox.rs`), both
+//! reading it without entering Lua, and how an error names the entity it happened on.
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+use mlua::{Function, Lua, Table};
+
+use crate::effect::{Effect, EffectKind, NewFlow, Provenance};
+use crate::world::WorldState;
+
+use super::shared::Shared;
+
+/// The chunk name of the Luau code below. Frames of this chunk are skipped when a host
+/// function looks for the rule line that called it.
+pub(crate) const CHUNK_NAME: &str = "gil:ctx";
+
+/// Effects buffered in Luau before they are drained into Rust.
+const CHUNK: usize = 1024;
+
+/// The buffer's layout: a header (effects buffered, the loop's position), then one
+/// fixed-size record per effect. Strings are interned in Luau (`SYM`, `NAMES`) and
+/// recorded as codes; entity ids as their codes in `E`.
+const HEADER: usize = 8;
+const RECORD: usize = 48;
+/// Record fields (byte offsets): effect kind (u8), calling line (u32), value (f64),
+/// then u32 codes: from or metric name, to, flow kind, via, project, id, note.
+const AT_LINE: usize = 4;
+const AT_VALUE: usize = 8;
+const AT_CODES: usize = 16;
+
+/// Effect codes in a record's first byte.
+const FLOW: u8 = 1;
+const METRIC: u8 = 2;
+
+/// Interned strings kept before the interner starts afresh (long-lived states make many
+/// runs, and rules may format a new note each time).
+const MAX_SYMBOLS: usize = 1 << 16;
+
+const SOURCE: &str = r#"
+-- Builtins (`type`, `buffer.*`, `math.huge`) are used as globals, not locals: in the
+-- sandbox's safe environment the compiler turns those calls into fast calls.
+local H, S, BUF, dinfo, CHUNK = ...
+local KIND = { funding = 1, compute = 2, power = 3 }
+local FLOW_TEXT = { id = true, from = true, to = true, kind = true, via = true, project = true, note = true }
+local SYM, NAMES = S.SYM, S.NAMES
+
+-- The code of string `s`, interning it on first use (callers pass 0 for nil).
+local function intern(s)
+  local code = #NAMES + 1
+  NAMES[code] = s
+  SYM[s] = code
+  return code
+end
+
+-- Appends a record: its offset, after draining first when the buffer is full.
+local function record(kind)
+  local n = buffer.readu32(BUF, 0)
+  if n >= CHUNK then
+    H.drain()
+    n = 0
+  end
+  buffer.writeu32(BUF, 0, n + 1)
+  local at = 8 + n * 48
+  buffer.writeu8(BUF, at, kind)
+  buffer.writeu32(BUF, at + 4, dinfo(3, "l"))
+  return at
+end
+
+local function flow(spec)
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    local plain = true
+    for k, v in next, spec do
+      if FLOW_TEXT[k] then
+        if type(v) ~= "string" then plain = false break end
+      elseif k ~= "amount" or type(v) ~= "number" then
+        plain = false break
+      end
+    end
+    if plain then
+      local E = S.E
+      local from, to, kind, amount, project = E[spec.from], E[spec.to], KIND[spec.kind], spec.amount, spec.project
+      if from and to and kind and amount and amount >= 0 and amount < math.huge
+        and (project == nil or S.P[project]) then
+        local via, id, note = spec.via, spec.id, spec.note
+        local at = record(1)
+        buffer.writef64(BUF, at + 8, amount)
+        buffer.writeu32(BUF, at + 16, from)
+        buffer.writeu32(BUF, at + 20, to)
+        buffer.writeu32(BUF, at + 24, kind)
+        buffer.writeu32(BUF, at + 28, via and (SYM[via] or intern(via)) or 0)
+        buffer.writeu32(BUF, at + 32, project and (SYM[project] or intern(project)) or 0)
+        buffer.writeu32(BUF, at + 36, id and (SYM[id] or intern(id)) or 0)
+        buffer.writeu32(BUF, at + 40, note and (SYM[note] or intern(note)) or 0)
+        return
+      end
+    end
+  end
+  return H.flow(spec)
+end
+
+local function metric(name, value)
+  if type(name) == "string" and type(value) == "number" and value > -math.huge and value < math.huge then
+    local at = record(2)
+    buffer.writef64(BUF, at + 8, value)
+    buffer.writeu32(BUF, at + 16, SYM[name] or intern(name))
+    return
+  end
+  return H.metric(name, value)
+end
+
+local function param(name)
+  local v = S.PV[name]
+  if v ~= nil then return v end
+  return H.param(name)
+end
+
+local function drive(f, views, ctx)
+  for k = 1, #views do
+    buffer.writeu32(BUF, 4, k)
+    f(views[k], ctx)
+  end
+  buffer.writeu32(BUF, 4, 0)
+end
+
+return flow, metric, param, drive
+"#;
+
+/// The Luau functions and what they share with Rust.
+pub(super) struct Batch {
+    /// `S`: `E` (actor and asset ids to codes), `P` (project ids), `PV` (this step's
+    /// parameter values), `SYM` and `NAMES` (the interner).
+    state: Table,
+    /// The header and the effect records (layout above).
+    buffer: mlua::Buffer,
+    pub(super) drive: Function,
+    /// The entity ids `E` was built from, actors then assets: codes are positions here.
+    entity_ids: RefCell<Vec<Arc<str>>>,
+    actor_count: Cell<usize>,
+    /// `NAMES` as read so far: symbol `k` is `names[k - 1]`.
+    names: RefCell<Vec<Arc<str>>>,
+}
+
+/// The functions `ctx` gets from the batch, in place of the host's own.
+pub(super) struct Wrapped {
+    pub(super) flow: Function,
+    pub(super) metric: Function,
+    pub(super) param: Function,
+}
+
+impl Batch {
+    /// Builds the tables and compiles the Luau functions over `host` (`flow`, `metric`,
+    /// `param`, `drain`: the Rust implementations).
+    pub(super) fn new(lua: &Lua, host: Table) -> mlua::Result<(Self, Wrapped)> {
+        let state = lua.create_table()?;
+        for name in ["E", "P", "PV", "SYM", "NAMES"] {
+            state.raw_set(name, lua.create_table()?)?;
+        }
+        let buffer = lua.create_buffer_with_capacity(HEADER + CHUNK * RECORD)?;
+        let debug_info: Function = lua.named_registry_value(crate::sandbox::DEBUG_INFO_KEY)?;
+        let (flow, metric, param, drive): (Function, Function, Function, Function) = lua
+            .load(SOURCE)
+            .set_name(format!("={CHUNK_NAME}"))
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .call((host, state.clone(), buffer.clone(), debug_info, CHUNK))?;
+        let batch = Batch {
+            state,
+            buffer,
+            drive,
+            entity_ids: Default::default(),
+            actor_count: Default::default(),
+            names: Default::default(),
+        };
+        Ok((
+            batch,
+            Wrapped {
+                flow,
+                metric,
+                param,
+            },
+        ))
+    }
+
+    /// The buffer, for following the loop's position (`sandbox.rs`).
+    pub(super) fn position_source(&self) -> LoopPosition {
+        LoopPosition(self.buffer.clone())
+    }
+
+    /// A new step's world: its parameters, and its entity and project ids when they
+    /// differ from the last world's (a run's worlds share them, and so do the runs of
+    /// one scenario).
+    pub(super) fn set_world(&self, lua: &Lua, world: &WorldState) -> mlua::Result<()> {
+        self.discard();
+        let params = lua.create_table_with_capacity(0, world.params.len())?;
+        for (name, value) in &world.params {
+            params.raw_set(name.as_str(), *value)?;
+        }
+        self.state.raw_set("PV", params)?;
+        let world_ids = || {
+            world
+                .actors
+                .iter()
+                .map(|a| a.id.as_str())
+                .chain(world.assets.iter().map(|a| a.id.as_str()))
+        };
+        let same = self.actor_count.get() == world.actors.len()
+            && self
+                .entity_ids
+                .borrow()
+                .iter()
+                .map(|id| &**id)
+                .eq(world_ids());
+        if !same {
+            let n = world.actors.len() + world.assets.len();
+            let codes = lua.create_table_with_capacity(0, n)?;
+            let mut ids = Vec::with_capacity(n);
+            for id in world_ids() {
+                ids.push(Arc::<str>::from(id));
+                codes.raw_set(id, ids.len())?;
+            }
+            self.state.raw_set("E", codes)?;
+            *self.entity_ids.borrow_mut() = ids;
+            self.actor_count.set(world.actors.len());
+        }
+        let projects = lua.create_table_with_capacity(0, world.projects.len())?;
+        for p in &world.projects {
+            projects.raw_set(p.id.as_str(), true)?;
+        }
+        self.state.raw_set("P", projects)
+    }
+
+    /// Forgets buffered effects (a new rule part, or a part that failed).
+    pub(super) fn discard(&self) {
+        self.buffer.write_bytes(0, &[0; HEADER]);
+    }
+
+    /// The position `drive` is at (1-based; 0 outside a loop).
+    pub(super) fn at(&self) -> usize {
+        self.position_source().get()
+    }
+
+    /// Moves the buffered effects into the running rule's effect list, in call order.
+    pub(super) fn drain(&self, shared: &Shared) -> mlua::Result<()> {
+        let n = u32::from_le_bytes(self.buffer.read_bytes::<4>(0)) as usize;
+        if n == 0 {
+            return Ok(());
+        }
+        self.read_new_names()?;
+        let caller = shared.caller.borrow().clone();
+        let ids = self.entity_ids.borrow();
+        let names = self.names.borrow();
+        let entity = |code: u32| -> mlua::Result<String> {
+            (code as usize)
+                .checked_sub(1)
+                .and_then(|i| ids.get(i))
+                .map(|id| id.to_string())
+                .ok_or_else(|| mlua::Error::runtime("gil: unknown entity code in the buffer"))
+        };
+        let name = |code: u32| -> Option<String> {
+            (code as usize)
+                .checked_sub(1)
+                .and_then(|i| names.get(i))
+                .map(|s| s.to_string())
+        };
+        let mut effects = shared.effects.borrow_mut();
+        effects.reserve(n);
+        for i in 0..n.min(CHUNK) {
+            let r: [u8; RECORD] = self.buffer.read_bytes(HEADER + i * RECORD);
+            let u32_at = |at: usize| u32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]);
+            let code = |k: usize| u32_at(AT_CODES + 4 * k);
+            let mut value = [0u8; 8];
+            value.copy_from_slice(&r[AT_VALUE..AT_VALUE + 8]);
+            let value = f64::from_le_bytes(value);
+            let kind = match r[0] {
+                FLOW => EffectKind::Flow(NewFlow {
+                    id: name(code(5)),
+                    from: entity(code(0))?,
+                    to: entity(code(1))?,
+                    kind: match code(2) {
+                        1 => gil_model::FlowKind::Funding,
+                        2 => gil_model::FlowKind::Compute,
+                        _ => gil_model::FlowKind::Power,
+                    },
+                    via: name(code(3)),
+                    amount: value,
+                    project: name(code(4)),
+                    tags: Vec::new(),
+                    note: name(code(6)),
+                }),
+                METRIC => EffectKind::Metric {
+                    name: name(code(0)).unwrap_or_default(),
+                    value,
+                },
+                _ => return Err(mlua::Error::runtime("gil: unknown effect in the buffer")),
+            };
+            effects.push(Effect {
+                kind,
+                provenance: Provenance {
+                    rule: caller.rule.clone(),
+                    file: caller.file.clone(),
+                    line: u32_at(AT_LINE),
+                    step: caller.step,
+                },
+            });
+        }
+        self.buffer.write_bytes(0, &[0; 4]);
+        drop(names);
+        self.forget_names_past_limit()
+    }
+
+    /// Reads the strings interned since the last drain.
+    fn read_new_names(&self) -> mlua::Result<()> {
+        let list: Table = self.state.raw_get("NAMES")?;
+        let mut names = self.names.borrow_mut();
+        let total = list.raw_len();
+        for k in names.len() + 1..=total {
+            let text: mlua::LuaString = list.raw_get(k)?;
+            names.push(Arc::from(text.to_string_lossy().as_str()));
+        }
+        Ok(())
+    }
+
+    /// Starts the interner afresh once it holds [`MAX_SYMBOLS`] strings (the buffer is
+    /// empty, so no record refers to them).
+    fn forget_names_past_limit(&self) -> mlua::Result<()> {
+        if self.names.borrow().len() < MAX_SYMBOLS {
+            return Ok(());
+        }
+        self.names.borrow_mut().clear();
+        let (sym, names): (Table, Table) =
+            (self.state.raw_get("SYM")?, self.state.raw_get("NAMES")?);
+        sym.clear()?;
+        names.clear()
+    }
+}
+
+/// Where the per-entity loop is: the buffer's header, read without entering Lua.
+#[derive(Clone)]
+pub(crate) struct LoopPosition(mlua::Buffer);
+
+impl LoopPosition {
+    /// The loop's position (1-based; 0 outside the loop).
+    pub(crate) fn get(&self) -> usize {
+        u32::from_le_bytes(self.0.read_bytes::<4>(4)) as usize
+    }
+}
