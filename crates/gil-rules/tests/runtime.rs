@@ -470,3 +470,97 @@ return {
         .collect();
     assert_eq!(values, [6.0, 0.0]);
 }
+
+/// Effects answered inside Luau (plain `ctx.flow`, `ctx.metric`) and by the host
+/// (`ctx.finding`, a flow with tags) come back in call order, with their lines, across
+/// more effects than the Luau buffer holds at once.
+#[test]
+fn buffered_and_host_effects_keep_call_order() {
+    let effects = run_one(
+        r#"
+return {
+  id = "mixed",
+  select = { actors = { kind = "startup" } },
+  on_actor = function(actor, ctx)
+    for i = 1, 700 do
+      ctx.metric("m", i)
+      ctx.flow { from = "nipa", to = actor.id, kind = "funding", amount = i, tags = { "t" } }
+      ctx.flow { from = "nipa", to = actor.id, kind = "compute", via = "v" .. (i % 3), amount = i }
+      if i % 100 == 0 then ctx.finding { level = "info", message = actor.id .. i } end
+    end
+  end,
+}
+"#,
+    )
+    .unwrap();
+    let mut expected = Vec::new();
+    for who in ["s1", "s2"] {
+        for i in 1..=700 {
+            let n = f64::from(i);
+            expected.push((format!("metric m {n}"), 7));
+            expected.push((format!("flow {who} funding - {n} [t]"), 8));
+            expected.push((format!("flow {who} compute v{} {n} []", i % 3), 9));
+            if i % 100 == 0 {
+                expected.push((format!("finding {who}{i}"), 10));
+            }
+        }
+    }
+    let got: Vec<(String, u32)> = effects
+        .iter()
+        .map(|e| {
+            let what = match &e.kind {
+                EffectKind::Metric { name, value } => format!("metric {name} {value}"),
+                EffectKind::Flow(f) => format!(
+                    "flow {} {} {} {} [{}]",
+                    f.to,
+                    f.kind.as_str(),
+                    f.via.as_deref().unwrap_or("-"),
+                    f.amount,
+                    f.tags.join(",")
+                ),
+                EffectKind::Finding { message, .. } => format!("finding {message}"),
+                other => format!("{other:?}"),
+            };
+            (what, e.provenance.line)
+        })
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(got, expected);
+}
+
+/// The per-entity loop reseeds `math.random` for each entity: an entity draws the same
+/// numbers whether it runs alone or after others.
+#[test]
+fn random_numbers_follow_the_entity_inside_the_loop() {
+    let rt = load(&[(
+        "r",
+        r#"
+return {
+  id = "draw",
+  select = { actors = { kind = "startup" } },
+  on_actor = function(actor, ctx)
+    ctx.metric(actor.id, math.random())
+    ctx.metric(actor.id, math.random())
+  end,
+}
+"#,
+    )])
+    .unwrap();
+    rt.set_world(world()).unwrap();
+    let draws = |entities: &[usize]| -> Vec<(String, f64)> {
+        rt.run_entity_hook(0, Hook::Actor, entities)
+            .unwrap()
+            .into_iter()
+            .map(|e| match e.kind {
+                EffectKind::Metric { name, value } => (name, value),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let both = draws(&[2, 3]);
+    let alone = draws(&[3]);
+    assert_eq!(both.len(), 4);
+    assert_eq!(&both[2..], &alone[..]);
+    assert_ne!(both[0].1, both[2].1);
+    assert_ne!(both[2].1, both[3].1);
+}
