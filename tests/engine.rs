@@ -112,6 +112,7 @@ fn later_rules_see_earlier_effects_through_their_views() {
     let e = gil_tests::evaluate(Path::new("fixtures/engine/views/scenario.yaml"), &[]).unwrap();
     let m = &e.outcome.steps[0].metrics;
     assert_eq!(m["demand.a"], 30.0, "a's demand was set by the first rule");
+    assert_eq!(m["lookup.a"], 30.0, "ctx.actor finds the changed view too");
     assert_eq!(m["demand.b"], 20.0, "b was not touched");
     assert_eq!(m["flow.p"], 2.0, "p was halved by the first rule");
     assert_eq!(m["flow.g"], 100.0, "g was not touched");

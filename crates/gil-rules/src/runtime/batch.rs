@@ -131,6 +131,24 @@ local function param(name)
   return H.param(name)
 end
 
+-- Views found by id this step (`AV` actors, `SV` assets), replaced by Rust whenever
+-- it drops cached views, so a view here is always the current one.
+local function actor(id)
+  local v = S.AV[id]
+  if v then return v end
+  v = H.actor(id)
+  if v and type(id) == "string" then S.AV[id] = v end
+  return v
+end
+
+local function asset(id)
+  local v = S.SV[id]
+  if v then return v end
+  v = H.asset(id)
+  if v and type(id) == "string" then S.SV[id] = v end
+  return v
+end
+
 local function drive(f, views, ctx)
   for k = 1, #views do
     buffer.writeu32(BUF, 4, k)
@@ -139,7 +157,7 @@ local function drive(f, views, ctx)
   buffer.writeu32(BUF, 4, 0)
 end
 
-return flow, metric, param, drive
+return flow, metric, param, actor, asset, drive
 "#;
 
 /// The Luau functions and what they share with Rust.
@@ -162,6 +180,8 @@ pub(super) struct Wrapped {
     pub(super) flow: Function,
     pub(super) metric: Function,
     pub(super) param: Function,
+    pub(super) actor: Function,
+    pub(super) asset: Function,
 }
 
 impl Batch {
@@ -169,12 +189,19 @@ impl Batch {
     /// `param`, `drain`: the Rust implementations).
     pub(super) fn new(lua: &Lua, host: Table) -> mlua::Result<(Self, Wrapped)> {
         let state = lua.create_table()?;
-        for name in ["E", "P", "PV", "SYM", "NAMES"] {
+        for name in ["E", "P", "PV", "SYM", "NAMES", "AV", "SV"] {
             state.raw_set(name, lua.create_table()?)?;
         }
         let buffer = lua.create_buffer_with_capacity(HEADER + CHUNK * RECORD)?;
         let debug_info: Function = lua.named_registry_value(crate::sandbox::DEBUG_INFO_KEY)?;
-        let (flow, metric, param, drive): (Function, Function, Function, Function) = lua
+        let (flow, metric, param, actor, asset, drive): (
+            Function,
+            Function,
+            Function,
+            Function,
+            Function,
+            Function,
+        ) = lua
             .load(SOURCE)
             .set_name(format!("={CHUNK_NAME}"))
             .set_mode(mlua::chunk::ChunkMode::Text)
@@ -193,6 +220,8 @@ impl Batch {
                 flow,
                 metric,
                 param,
+                actor,
+                asset,
             },
         ))
     }
@@ -207,6 +236,7 @@ impl Batch {
     /// one scenario).
     pub(super) fn set_world(&self, lua: &Lua, world: &WorldState) -> mlua::Result<()> {
         self.discard();
+        self.forget_views(lua)?;
         let params = lua.create_table_with_capacity(0, world.params.len())?;
         for (name, value) in &world.params {
             params.raw_set(name.as_str(), *value)?;
@@ -243,6 +273,13 @@ impl Batch {
             projects.raw_set(p.id.as_str(), true)?;
         }
         self.state.raw_set("P", projects)
+    }
+
+    /// Forgets the views found by id: Rust dropped cached views (a new world, or a
+    /// rule's effects changed entities).
+    pub(super) fn forget_views(&self, lua: &Lua) -> mlua::Result<()> {
+        self.state.raw_set("AV", lua.create_table()?)?;
+        self.state.raw_set("SV", lua.create_table()?)
     }
 
     /// Forgets buffered effects (a new rule part, or a part that failed).

@@ -163,6 +163,13 @@ impl RuleRuntime {
     /// Drops the cached views of the entities a rule's effects changed (and the whole-
     /// world view); every other view stays valid for the next rule of the step.
     pub fn forget_views(&self, touched: &Touched) -> Result<(), RuleError> {
+        if let Some(batch) = self.shared.batch.get() {
+            if !touched.actors.is_empty() || !touched.assets.is_empty() {
+                batch
+                    .forget_views(&self.lua)
+                    .map_err(|e| sandbox_error("<views>", e))?;
+            }
+        }
         self.shared
             .views
             .borrow_mut()

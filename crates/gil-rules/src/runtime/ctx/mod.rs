@@ -14,8 +14,9 @@ mod effects;
 mod reads;
 
 /// A frozen `ctx` with every function of [`api::CTX_FUNCTIONS`] and `step` (0 until a
-/// world is set). `flow`, `metric` and `param` are the Luau functions of `batch.rs`,
-/// which call the implementations here for anything but plainly valid arguments.
+/// world is set). `flow`, `metric`, `param`, `actor` and `asset` are the Luau functions
+/// of `batch.rs`, which call the implementations here for anything but plainly valid
+/// arguments (or, for lookups, an id not looked up since views were last dropped).
 pub(super) fn build(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
     let ctx = lua.create_table()?;
     ctx.raw_set("step", 0)?;
@@ -24,7 +25,7 @@ pub(super) fn build(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
         let f = implementation(lua, shared.clone(), function.function)?;
         if matches!(
             function.function,
-            CtxFn::Flow | CtxFn::Metric | CtxFn::Param
+            CtxFn::Flow | CtxFn::Metric | CtxFn::Param | CtxFn::Actor | CtxFn::Asset
         ) {
             host.raw_set(function.name(), f)?;
         } else {
@@ -37,6 +38,8 @@ pub(super) fn build(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
     ctx.raw_set(CtxFn::Flow.name(), wrapped.flow)?;
     ctx.raw_set(CtxFn::Metric.name(), wrapped.metric)?;
     ctx.raw_set(CtxFn::Param.name(), wrapped.param)?;
+    ctx.raw_set(CtxFn::Actor.name(), wrapped.actor)?;
+    ctx.raw_set(CtxFn::Asset.name(), wrapped.asset)?;
     if shared.batch.set(batch).is_err() {
         return Err(mlua::Error::runtime("gil: ctx was built twice"));
     }
