@@ -133,21 +133,16 @@ end
 
 -- Views found by id this step (`AV` actors, `SV` assets), replaced by Rust whenever
 -- it drops cached views, so a view here is always the current one.
-local function actor(id)
-  local v = S.AV[id]
-  if v then return v end
-  v = H.actor(id)
-  if v and type(id) == "string" then S.AV[id] = v end
-  return v
+local function lookup(cache, host)
+  return function(id)
+    local v = S[cache][id]
+    if v then return v end
+    v = host(id)
+    if v and type(id) == "string" then S[cache][id] = v end
+    return v
+  end
 end
-
-local function asset(id)
-  local v = S.SV[id]
-  if v then return v end
-  v = H.asset(id)
-  if v and type(id) == "string" then S.SV[id] = v end
-  return v
-end
+local actor, asset = lookup("AV", H.actor), lookup("SV", H.asset)
 
 local function drive(f, views, ctx)
   for k = 1, #views do
