@@ -72,8 +72,8 @@ pub(crate) struct Clock {
     reason: Cell<Tripped>,
     cancel: Option<Arc<AtomicBool>>,
     pub where_: std::cell::RefCell<Option<(String, u32)>>,
-    /// Set while a per-entity hook runs in a Luau loop: the loop's position (`[1]`)
-    /// and the position the deadline was armed for. Each entity gets its own
+    /// Set while a per-entity hook runs in a Luau loop: the loop's position and the
+    /// position the deadline was armed for. Each entity gets its own
     /// per-call deadline, as when every call came from Rust.
     loop_position: std::cell::RefCell<Option<(crate::runtime::LoopPosition, Cell<usize>)>>,
     per_call: Cell<Duration>,
@@ -179,13 +179,28 @@ pub(crate) struct Random {
 /// Seeds for the calls of a hook driven over a selection inside Luau.
 pub(crate) struct EntitySeeds {
     /// The loop's position in the selection.
-    pub position: crate::runtime::LoopPosition,
+    position: crate::runtime::LoopPosition,
     /// The seed parts before the entity's: run seed, rule, step, stage.
-    pub prefix: [u64; 4],
+    prefix: [u64; 4],
     /// The entity at each position.
-    pub entities: std::rc::Rc<Vec<u64>>,
+    entities: Vec<u64>,
     /// The position the generator was last seeded for.
-    pub seeded: Cell<usize>,
+    seeded: Cell<usize>,
+}
+
+impl EntitySeeds {
+    pub fn new(
+        position: crate::runtime::LoopPosition,
+        prefix: [u64; 4],
+        entities: Vec<u64>,
+    ) -> Self {
+        EntitySeeds {
+            position,
+            prefix,
+            entities,
+            seeded: Cell::new(0),
+        }
+    }
 }
 
 impl Random {
@@ -435,7 +450,8 @@ fn calling_line(lua: &Lua) -> (String, Option<u32>) {
 /// The file and line of the first stack frame from `level` up that is not the host's
 /// own Luau code (`ctx`'s Luau functions and the per-entity loop).
 pub(crate) fn rule_frame(lua: &Lua, level: usize) -> Option<(String, Option<u32>)> {
-    // Host frames are at most two deep (a `ctx` function called from the loop).
+    // Host frames are at most two deep (a `ctx` function called from the loop). A C
+    // frame is the host's too: a limit tripped in the loop itself, between calls.
     (level..level + 4).find_map(|l| {
         lua.inspect_stack(l, |d| {
             let src = d
@@ -445,6 +461,6 @@ pub(crate) fn rule_frame(lua: &Lua, level: usize) -> Option<(String, Option<u32>
                 .unwrap_or_default();
             (src, d.current_line().map(|l| l as u32))
         })
-        .filter(|(src, _)| src != crate::runtime::HOST_CHUNK)
+        .filter(|(src, _)| src != crate::runtime::HOST_CHUNK && src != "[C]")
     })
 }

@@ -2,10 +2,11 @@
 //! effect calls recorded inside Luau, so Rust and Lua cross once per rule part rather
 //! than once per entity and per effect field.
 //!
-//! `ctx.flow`, `ctx.metric` and `ctx.param` are Luau functions. A call whose arguments
-//! are plainly valid — known ids, finite numbers, only fields of the right type — is
-//! answered in Luau: a parameter from this step's table, an effect appended to column
-//! buffers (numbers and interned codes, the calling line from `debug.info`). Any other
+//! `ctx.flow`, `ctx.metric`, `ctx.param`, `ctx.actor` and `ctx.asset` are Luau
+//! functions. A call whose arguments are plainly valid — known ids, finite numbers,
+//! only fields of the right type — is answered in Luau: a parameter from this step's
+//! table, a view already looked up by id, or an effect appended to the buffer (numbers
+//! and interned codes, the calling line from `debug.info`). Any other
 //! call goes to the Rust implementation, which words every error exactly as before; it
 //! first drains the buffer, so effects keep their call order. Effects are fixed-size
 //! records in one Luau `buffer` (strings interned to codes in Luau); Rust reads them in
@@ -17,7 +18,7 @@
 //! per entity and the interrupt restarts the per-call deadline (`sandbox.rs`), both
 //! reading it without entering Lua, and how an error names the entity it happened on.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use mlua::{Function, Lua, Table};
@@ -61,7 +62,7 @@ local KIND = { funding = 1, compute = 2, power = 3 }
 local FLOW_TEXT = { id = true, from = true, to = true, kind = true, via = true, project = true, note = true }
 local SYM, NAMES = S.SYM, S.NAMES
 
--- The code of string `s`, interning it on first use (callers pass 0 for nil).
+-- Interns string `s` (callers look it up in SYM first) and returns its code.
 local function intern(s)
   local code = #NAMES + 1
   NAMES[code] = s
@@ -158,14 +159,16 @@ return flow, metric, param, actor, asset, drive
 /// The Luau functions and what they share with Rust.
 pub(super) struct Batch {
     /// `S`: `E` (actor and asset ids to codes), `P` (project ids), `PV` (this step's
-    /// parameter values), `SYM` and `NAMES` (the interner).
+    /// parameter values), `AV` and `SV` (views by id), `SYM` and `NAMES` (below).
     state: Table,
+    /// The interner: `SYM` (string to code) and `NAMES` (code to string).
+    symbols: Table,
+    symbol_names: Table,
     /// The header and the effect records (layout above).
     buffer: mlua::Buffer,
     pub(super) drive: Function,
     /// The entity ids `E` was built from, actors then assets: codes are positions here.
     entity_ids: RefCell<Vec<Arc<str>>>,
-    actor_count: Cell<usize>,
     /// `NAMES` as read so far: symbol `k` is `names[k - 1]`.
     names: RefCell<Vec<Arc<str>>>,
 }
@@ -184,9 +187,12 @@ impl Batch {
     /// `param`, `drain`: the Rust implementations).
     pub(super) fn new(lua: &Lua, host: Table) -> mlua::Result<(Self, Wrapped)> {
         let state = lua.create_table()?;
-        for name in ["E", "P", "PV", "SYM", "NAMES", "AV", "SV"] {
+        for name in ["E", "P", "PV", "AV", "SV"] {
             state.raw_set(name, lua.create_table()?)?;
         }
+        let (symbols, symbol_names) = (lua.create_table()?, lua.create_table()?);
+        state.raw_set("SYM", &symbols)?;
+        state.raw_set("NAMES", &symbol_names)?;
         let buffer = lua.create_buffer_with_capacity(HEADER + CHUNK * RECORD)?;
         let debug_info: Function = lua.named_registry_value(crate::sandbox::DEBUG_INFO_KEY)?;
         let (flow, metric, param, actor, asset, drive): (
@@ -203,10 +209,11 @@ impl Batch {
             .call((host, state.clone(), buffer.clone(), debug_info, CHUNK))?;
         let batch = Batch {
             state,
+            symbols,
+            symbol_names,
             buffer,
             drive,
             entity_ids: Default::default(),
-            actor_count: Default::default(),
             names: Default::default(),
         };
         Ok((
@@ -244,13 +251,14 @@ impl Batch {
                 .map(|a| a.id.as_str())
                 .chain(world.assets.iter().map(|a| a.id.as_str()))
         };
-        let same = self.actor_count.get() == world.actors.len()
-            && self
-                .entity_ids
-                .borrow()
-                .iter()
-                .map(|id| &**id)
-                .eq(world_ids());
+        // Codes only stand for ids, so the split between actors and assets is not part
+        // of what must match.
+        let same = self
+            .entity_ids
+            .borrow()
+            .iter()
+            .map(|id| &**id)
+            .eq(world_ids());
         if !same {
             let n = world.actors.len() + world.assets.len();
             let codes = lua.create_table_with_capacity(0, n)?;
@@ -261,7 +269,6 @@ impl Batch {
             }
             self.state.raw_set("E", codes)?;
             *self.entity_ids.borrow_mut() = ids;
-            self.actor_count.set(world.actors.len());
         }
         let projects = lua.create_table_with_capacity(0, world.projects.len())?;
         for p in &world.projects {
@@ -358,11 +365,9 @@ impl Batch {
 
     /// Reads the strings interned since the last drain.
     fn read_new_names(&self) -> mlua::Result<()> {
-        let list: Table = self.state.raw_get("NAMES")?;
         let mut names = self.names.borrow_mut();
-        let total = list.raw_len();
-        for k in names.len() + 1..=total {
-            let text: mlua::LuaString = list.raw_get(k)?;
+        for k in names.len() + 1..=self.symbol_names.raw_len() {
+            let text: mlua::LuaString = self.symbol_names.raw_get(k)?;
             names.push(Arc::from(text.to_string_lossy().as_str()));
         }
         Ok(())
@@ -375,10 +380,8 @@ impl Batch {
             return Ok(());
         }
         self.names.borrow_mut().clear();
-        let (sym, names): (Table, Table) =
-            (self.state.raw_get("SYM")?, self.state.raw_get("NAMES")?);
-        sym.clear()?;
-        names.clear()
+        self.symbols.clear()?;
+        self.symbol_names.clear()
     }
 }
 

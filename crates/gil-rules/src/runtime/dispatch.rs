@@ -175,12 +175,11 @@ impl RuleRuntime {
         // One call into Luau runs the hook for every entity (`batch.rs`); the seed and
         // the per-call deadline follow the loop's position, entity by entity.
         self.calls.set(self.calls.get() + entities.len() as u64);
-        self.random.seed_per_entity(Some(EntitySeeds {
-            position: batch.position_source(),
-            prefix: [self.config.seed, rule_seed, step as u64, stage.salt()],
-            entities: std::rc::Rc::new(entities.iter().map(|&i| i as u64).collect()),
-            seeded: std::cell::Cell::new(0),
-        }));
+        self.random.seed_per_entity(Some(EntitySeeds::new(
+            batch.position_source(),
+            [self.config.seed, rule_seed, step as u64, stage.salt()],
+            entities.iter().map(|&i| i as u64).collect(),
+        )));
         self.clock.follow_loop(Some(batch.position_source()));
         self.clock.start(self.config.call_deadline);
         let result = batch.drive.call::<()>((f, views, self.ctx.clone()));

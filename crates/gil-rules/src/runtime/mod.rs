@@ -13,8 +13,8 @@
 //!   tables of columnar hooks;
 //! - `ctx` — `ctx` registered from `api.rs`; its reads (`ctx/reads.rs`) and effects
 //!   (`ctx/effects.rs`);
-//! - `batch` — ctx's Luau side: the per-entity loop, and `flow`, `metric` and
-//!   `param` answered inside Luau with effects buffered for one read by Rust;
+//! - `batch` — ctx's Luau side: the per-entity loop, and `flow`, `metric`, `param`,
+//!   `actor` and `asset` answered inside Luau, effects buffered for one read by Rust;
 //! - `spec` — reading the tables rules pass to `ctx`;
 //! - `errors` — Lua errors into located [`RuleError`]s, and back;
 //! - `shared` — the state the runtime shares with its `ctx` closures.
