@@ -143,10 +143,11 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
             .iter()
             .flat_map(|s| s.flows.iter())
             .map(|f| {
+                let name = |sym| e.trace.names.name(sym).to_string();
                 (
-                    f.id.clone(),
-                    f.from.clone(),
-                    f.to.clone(),
+                    name(f.id),
+                    name(f.from),
+                    name(f.to),
                     format!("{:?}", f.amount),
                 )
             })

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gil_model::{FlowKind, Scenario, FINANCING_VIAS};
-use gil_rules::{FlowState, Level, WorldState};
+use gil_rules::{FlowState, Level, Names, WorldState};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::outcome::{ComputeLine, Finding, Loop, PowerLine, Step, TargetLine};
@@ -41,7 +41,7 @@ pub(crate) fn compute(
         .unwrap_or(1.0);
     let mut demand: BTreeMap<&str, f64> = BTreeMap::new();
     for f in flows.iter().filter(|f| f.kind == FlowKind::Compute) {
-        *demand.entry(f.from.as_str()).or_insert(0.0) += f.amount;
+        *demand.entry(world.name(f.from)).or_insert(0.0) += f.amount;
     }
     let mut lines = Vec::new();
     for asset in world.assets.iter().filter(|a| a.kind == "gpu_cluster") {
@@ -109,8 +109,9 @@ pub(crate) fn power(
     let mut demand: BTreeMap<&str, f64> = BTreeMap::new();
     let mut powered: BTreeSet<&str> = BTreeSet::new();
     for f in flows.iter().filter(|f| f.kind == FlowKind::Power) {
-        powered.insert(f.to.as_str());
-        if let Some(region) = region_of(&f.to) {
+        let to = world.name(f.to);
+        powered.insert(to);
+        if let Some(region) = region_of(to) {
             *demand.entry(region).or_insert(0.0) += f.amount;
         }
     }
@@ -181,6 +182,7 @@ fn is_buyback(via: &str) -> bool {
 
 pub(crate) fn circular(
     history: &[std::sync::Arc<Vec<FlowState>>],
+    run_names: &Names,
     warn_share: f64,
     findings: &mut Vec<Finding>,
 ) -> Vec<Loop> {
@@ -192,13 +194,13 @@ pub(crate) fn circular(
         .flat_map(|year| year.iter())
         .filter(|f| f.kind == FlowKind::Funding)
     {
-        *income.entry(f.to.as_str()).or_insert(0.0) += f.amount;
-        let Some(via) = f.via.as_deref().filter(|v| FINANCING_VIAS.contains(v)) else {
+        *income.entry(run_names.name(f.to)).or_insert(0.0) += f.amount;
+        let Some(via) = run_names.opt(f.via).filter(|v| FINANCING_VIAS.contains(v)) else {
             continue;
         };
         if f.amount > 0.0 {
             *edges
-                .entry((&f.from, &f.to))
+                .entry((run_names.name(f.from), run_names.name(f.to)))
                 .or_default()
                 .entry(via)
                 .or_insert(0.0) += f.amount;

@@ -149,7 +149,7 @@ impl<'e> Claims<'e> {
         for &i in targets {
             if let Some((first, first_set)) = self.adjusted.get(&i) {
                 if is_set || *first_set {
-                    let id = world.flows[i].id.clone();
+                    let id = world.name(world.flows[i].id);
                     return Err(conflict(
                         first,
                         p,
@@ -195,7 +195,7 @@ fn adjust_targets(world: &WorldState, target: &AdjustTarget, flows_at_start: usi
         AdjustTarget::Select(sel) => world.flows[..flows_at_start]
             .iter()
             .enumerate()
-            .filter(|(_, f)| sel.matches_flow(f))
+            .filter(|(_, f)| sel.matches_flow(f, &world.names))
             .map(|(i, _)| i)
             .collect(),
     }
@@ -214,18 +214,20 @@ fn create_flow(world: &mut WorldState, flow: NewFlow, provenance: Provenance) {
             ),
         ),
     };
-    world.push_flow(FlowState {
-        id,
-        from: flow.from,
-        to: flow.to,
+    let names = &world.names;
+    let state = FlowState {
+        id: names.intern(&id),
+        from: names.intern(&flow.from),
+        to: names.intern(&flow.to),
         kind: flow.kind,
-        via: flow.via,
+        via: flow.via.as_deref().map(|v| names.intern(v)),
         amount: flow.amount,
-        project: flow.project,
-        tags: flow.tags,
-        note: flow.note,
+        project: flow.project.as_deref().map(|p| names.intern(p)),
+        tags: names.tags(&flow.tags),
+        note: flow.note.as_deref().map(|n| names.intern(n)),
         origin: FlowOrigin::Rule(provenance),
-    });
+    };
+    world.push_flow(state);
 }
 
 /// Scales, adds to or sets each target flow's amount, which must stay finite and not
@@ -238,6 +240,7 @@ fn adjust_flows(
     touched: &mut Touched,
     trace: &mut StepTrace,
 ) -> Result<(), RuleError> {
+    let names = world.names.clone();
     for i in targets {
         let flow = &mut world.flows[i];
         let before = flow.amount;
@@ -251,7 +254,7 @@ fn adjust_flows(
                 p,
                 format!(
                     "ctx.adjust: flow `{}` would become {after} (from {before})",
-                    flow.id
+                    names.name(flow.id)
                 ),
             ));
         }
@@ -259,7 +262,7 @@ fn adjust_flows(
         touched.flows.push(i);
         trace
             .adjustments
-            .entry(flow.id.clone())
+            .entry(flow.id)
             .or_default()
             .push(AdjustRecord {
                 provenance: p.clone(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use gil_model::metric::{Direction, MetricKey};
 use gil_model::{FlowKind, Scenario};
-use gil_rules::{AdjustOp, AttrVal, EntityKind, FlowOrigin, FlowState};
+use gil_rules::{AdjustOp, AttrVal, EntityKind, FlowOrigin, FlowState, Names};
 
 use crate::trace::StepTrace;
 use crate::Evaluation;
@@ -34,7 +34,7 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
         eval.trace
             .steps
             .iter()
-            .flat_map(|st| st.flows.iter().map(|f| f.id.as_str()))
+            .flat_map(|st| st.flows.iter().map(|f| eval.trace.names.name(f.id)))
     };
     if flow_ids().any(|id| id == target) || s.flow_ids.iter().any(|id| id == target) {
         return Ok(Subject::Flow(target.to_string()));
@@ -220,7 +220,7 @@ pub struct Explanation {
     pub years: Vec<YearExplained>,
 }
 
-fn origin(s: &Scenario, f: &FlowState) -> Origin {
+fn origin(s: &Scenario, names: &Names, f: &FlowState) -> Origin {
     match &f.origin {
         FlowOrigin::Scenario(i) => {
             let Some(flow) = s.flows.get(*i) else {
@@ -251,7 +251,7 @@ fn origin(s: &Scenario, f: &FlowState) -> Origin {
             rule: p.rule.to_string(),
             file: p.file.to_string(),
             line: p.line,
-            note: f.note.clone(),
+            note: names.opt(f.note).map(str::to_string),
         },
     }
 }
@@ -266,14 +266,15 @@ fn flow_explained(
         FlowOrigin::Rule(p) => rule_inputs(s, eval, &p.rule, step.year),
         FlowOrigin::Scenario(_) => Vec::new(),
     };
+    let names = &eval.trace.names;
     FlowExplained {
-        id: f.id.clone(),
-        from: f.from.clone(),
-        to: f.to.clone(),
-        via: f.via.clone(),
+        id: names.name(f.id).to_string(),
+        from: names.name(f.from).to_string(),
+        to: names.name(f.to).to_string(),
+        via: names.opt(f.via).map(str::to_string),
         amount: f.amount,
         unit: f.kind.base_unit(s.currency()),
-        origin: origin(s, f),
+        origin: origin(s, names, f),
         inputs,
         adjustments: step
             .adjustments
@@ -326,6 +327,7 @@ fn year(year: i32, value: YearValue) -> YearExplained {
 /// Everything behind `subject`, year by year.
 pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanation {
     let steps = || eval.outcome.steps.iter().zip(&eval.trace.steps);
+    let names = &eval.trace.names;
     match subject {
         Subject::Metric(name) => {
             let key = eval.outcome.metric_key(name);
@@ -360,8 +362,8 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                             .iter()
                             .filter(|f| f.kind == kind && f.amount != 0.0)
                             .filter(|f| match direction {
-                                Direction::In => f.to == entity,
-                                Direction::Out => f.from == entity,
+                                Direction::In => names.name(f.to) == entity,
+                                Direction::Out => names.name(f.from) == entity,
                             })
                             .map(|f| flow_explained(s, eval, step, f))
                             .collect();
@@ -378,14 +380,16 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                 .trace
                 .steps
                 .iter()
-                .map(|step| match step.flows.iter().find(|f| &f.id == id) {
-                    Some(f) => {
-                        let mut y = year(step.year, YearValue::Flow(true));
-                        y.flows.push(flow_explained(s, eval, step, f));
-                        y
-                    }
-                    None => year(step.year, YearValue::Flow(false)),
-                })
+                .map(
+                    |step| match step.flows.iter().find(|f| names.name(f.id) == id) {
+                        Some(f) => {
+                            let mut y = year(step.year, YearValue::Flow(true));
+                            y.flows.push(flow_explained(s, eval, step, f));
+                            y
+                        }
+                        None => year(step.year, YearValue::Flow(false)),
+                    },
+                )
                 .collect(),
         },
         Subject::Entity(id) => Explanation {
@@ -406,7 +410,9 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                     y.flows = step
                         .flows
                         .iter()
-                        .filter(|f| (f.from == *id || f.to == *id) && f.amount != 0.0)
+                        .filter(|f| {
+                            (names.name(f.from) == id || names.name(f.to) == id) && f.amount != 0.0
+                        })
                         .map(|f| flow_explained(s, eval, step, f))
                         .collect();
                     y

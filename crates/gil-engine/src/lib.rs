@@ -10,6 +10,7 @@ mod analysis;
 mod apply;
 pub mod diff;
 pub mod explain;
+pub mod interned;
 mod materialize;
 pub mod model;
 pub mod outcome;
@@ -30,10 +31,11 @@ use gil_model::code::Code;
 use gil_model::diag::Diagnostic;
 use gil_model::{LoadError, Scenario};
 use gil_rules::{
-    FlowState, KnownNames, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
+    FlowState, KnownNames, Names, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
 };
 
 pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
+pub use interned::Interned;
 pub use materialize::{materialize, params_at};
 pub use model::{Evaluate, Evaluator, Model, Params, SharedEvaluator};
 pub use outcome::*;
@@ -215,7 +217,19 @@ pub fn evaluate(
     rules: &RuleRuntime,
     options: &Options,
 ) -> Result<Evaluation, EngineError> {
+    evaluate_interned(s, &Interned::new(s), rules, options)
+}
+
+/// [`evaluate`] with the scenario's names already interned (`interned` must be of
+/// `s`): what a [`Model`] does for every run.
+pub fn evaluate_interned(
+    s: &Scenario,
+    interned: &Interned,
+    rules: &RuleRuntime,
+    options: &Options,
+) -> Result<Evaluation, EngineError> {
     check_params(s, &options.params)?;
+    let names = interned.run_names();
     let started = Instant::now();
     let mut workers = if options.threads > 1 {
         Some(parallel::Workers::start(options.threads, rules)?)
@@ -225,6 +239,8 @@ pub fn evaluate(
     let regions = asset_regions(s);
     let mut step_loop = StepLoop {
         s,
+        interned,
+        names: &names,
         rules,
         options,
         regions: &regions,
@@ -247,12 +263,14 @@ pub fn evaluate(
         mut findings,
         mut analyses,
         rule_roles,
-        trace,
+        mut trace,
     } = collected;
+    trace.names = names.clone();
 
     run_analyses(
         s,
         options,
+        &names,
         &regions,
         &history,
         &steps,
@@ -313,6 +331,9 @@ impl Collected {
 /// The loop over the years and what it carries from one step to the next.
 struct StepLoop<'a> {
     s: &'a Scenario,
+    interned: &'a Interned,
+    /// The run's names: the scenario's, and those its rules add.
+    names: &'a Names,
     rules: &'a RuleRuntime,
     options: &'a Options,
     regions: &'a BTreeSet<String>,
@@ -405,7 +426,14 @@ impl<'a> StepLoop<'a> {
 
     /// The year's world, with every earlier step's flows as its history, to the rules.
     fn hand_world_to_rules(&mut self, year: i32) -> Result<(), EngineError> {
-        let mut world = materialize(self.s, year, &self.options.params, &self.persistent);
+        let mut world = materialize(
+            self.s,
+            self.interned,
+            self.names,
+            year,
+            &self.options.params,
+            &self.persistent,
+        );
         world.history = std::mem::take(&mut self.history);
         self.rules.set_world(world)?;
         Ok(())
@@ -483,9 +511,11 @@ fn join_settled(handle: SettleHandle<'_>) -> Result<Settled, EngineError> {
 
 /// The analyses of the whole run, once every step is settled: circular financing over
 /// every step's flows, then the projects' targets.
+#[allow(clippy::too_many_arguments)]
 fn run_analyses(
     s: &Scenario,
     options: &Options,
+    names: &Names,
     regions: &BTreeSet<String>,
     history: &[Arc<Vec<FlowState>>],
     steps: &[Step],
@@ -500,7 +530,7 @@ fn run_analyses(
         .get("analysis.circular.warn_share")
         .and_then(|d| d.at(*s.years().end()))
         .unwrap_or(warn_share);
-    analyses.circular = analysis::circular(history, warn_share, findings);
+    analyses.circular = analysis::circular(history, names, warn_share, findings);
     let known_metric = |name: &str| {
         steps.iter().any(|st| st.metrics.contains_key(name))
             || is_builtin_metric_name(s, regions, name)

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use gil_model::{AttrValue, Dated, FlowKind, Scenario};
-use gil_rules::{
-    ActorState, AssetState, AttrVal, EntityKind, FlowOrigin, FlowState, ProjectState, WorldState,
-};
+use gil_model::{AttrValue, Dated, Scenario};
+use gil_rules::{ActorState, AssetState, AttrVal, EntityKind, Names, ProjectState, WorldState};
+
+use crate::interned::Interned;
 
 /// `ctx.set` attributes with this prefix on an asset set its capacity.
 pub const CAPACITY_PREFIX: &str = "capacity.";
@@ -39,13 +39,19 @@ pub fn params_at(
         .collect()
 }
 
+/// The world of `year`: the scenario's dated values in force, `persistent`'s
+/// attributes, and the scenario's flows of that year (copies of `interned`'s
+/// templates, their names symbols of the run's `names`).
 pub fn materialize(
     s: &Scenario,
+    interned: &Interned,
+    names: &Names,
     year: i32,
     overrides: &BTreeMap<String, Dated>,
     persistent: &Persistent,
 ) -> WorldState {
     let mut world = WorldState::default();
+    world.names = names.clone();
     world.year = year;
     world.currency = s.currency().to_string();
     world.params = params_at(s, year, overrides);
@@ -103,21 +109,7 @@ pub fn materialize(
         .iter()
         .enumerate()
         .filter(|(_, f)| f.amount.value.at(year).is_some())
-        .filter_map(|(i, f)| {
-            let kind = FlowKind::parse(&f.kind.value)?;
-            Some(FlowState {
-                id: s.flow_ids.get(i).cloned().unwrap_or_default(),
-                from: f.from.value.clone(),
-                to: f.to.value.clone(),
-                kind,
-                via: f.via.as_ref().map(|v| v.value.clone()),
-                amount: s.flow_amount(i, year),
-                project: f.project.as_ref().map(|p| p.value.clone()),
-                tags: f.tags.clone(),
-                note: f.note.clone(),
-                origin: FlowOrigin::Scenario(i),
-            })
-        })
+        .filter_map(|(i, _)| interned.flow(i, s.flow_amount(i, year)))
         .collect();
     world.projects = s
         .projects

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use gil_model::{Dated, LoadError, Scenario};
 use gil_rules::{KnownNames, RuleRuntime, RuleSource, SandboxConfig};
 
-use crate::{evaluate, known_names, rule_sources, EngineError, Evaluation, Options};
+use crate::{
+    evaluate_interned, known_names, rule_sources, EngineError, Evaluation, Interned, Options,
+};
 
 /// Parameter values for one run: each replaces the scenario's values of that name.
 pub type Params = BTreeMap<String, Dated>;
@@ -24,6 +26,8 @@ pub type Params = BTreeMap<String, Dated>;
 #[derive(Debug, Clone)]
 pub struct Model {
     scenario: Arc<Scenario>,
+    /// The scenario's names, interned once for every run.
+    interned: Arc<Interned>,
     sources: Vec<RuleSource>,
     known: KnownNames,
     config: SandboxConfig,
@@ -51,6 +55,7 @@ impl Model {
         RuleRuntime::load(&sources, known.clone(), config.clone())
             .map_err(|errors| gil_rules::RuleFiles::new(&sources).load_error(&errors))?;
         Ok(Model {
+            interned: Arc::new(Interned::new(&scenario)),
             scenario: Arc::new(scenario),
             sources,
             known,
@@ -157,14 +162,15 @@ fn evaluate_with(
     params: &Params,
 ) -> Result<Evaluation, EngineError> {
     rules.begin_run();
+    let (s, interned) = (&model.scenario, &model.interned);
     if params.is_empty() {
-        return evaluate(&model.scenario, rules, &model.options);
+        return evaluate_interned(s, interned, rules, &model.options);
     }
     let mut options = model.options.clone();
     options
         .params
         .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
-    evaluate(&model.scenario, rules, &options)
+    evaluate_interned(s, interned, rules, &options)
 }
 
 /// What evaluates a model again and again: an [`Evaluator`] borrowing it, or a

@@ -270,25 +270,30 @@ fn participants(
 /// The flows tagged with project `pid`, per actor over the horizon: money and compute
 /// summed, power at its peak step; an asset's flows count for its owner.
 fn flows_by_actor(s: &Scenario, trace: &Trace, pid: &str) -> BTreeMap<String, ProjectFlows> {
+    let names = &trace.names;
     let mut flows: BTreeMap<&str, ProjectFlows> = BTreeMap::new();
+    let Some(pid) = names.get(pid) else {
+        return BTreeMap::new();
+    };
     for step in &trace.steps {
         let mut peak: BTreeMap<&str, f64> = BTreeMap::new();
         for f in step
             .flows
             .iter()
-            .filter(|f| f.project.as_deref() == Some(pid) && f.amount != 0.0)
+            .filter(|f| f.project == Some(pid) && f.amount != 0.0)
         {
+            let (from, to) = (names.name(f.from), names.name(f.to));
             match f.kind {
                 FlowKind::Funding => {
-                    flows.entry(&f.from).or_default().money_out += f.amount;
-                    flows.entry(&f.to).or_default().money_in += f.amount;
+                    flows.entry(from).or_default().money_out += f.amount;
+                    flows.entry(to).or_default().money_in += f.amount;
                 }
                 FlowKind::Compute => {
-                    flows.entry(&f.from).or_default().gpu_hours_out += f.amount;
-                    flows.entry(&f.to).or_default().gpu_hours_in += f.amount;
+                    flows.entry(from).or_default().gpu_hours_out += f.amount;
+                    flows.entry(to).or_default().gpu_hours_in += f.amount;
                 }
                 FlowKind::Power => {
-                    *peak.entry(&f.to).or_insert(0.0) += f.amount;
+                    *peak.entry(to).or_insert(0.0) += f.amount;
                 }
             }
         }

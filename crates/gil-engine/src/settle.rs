@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gil_model::metric::{Direction, MetricKey, PowerMeasure};
 use gil_model::{FlowKind, Scenario};
-use gil_rules::{FlowState, WorldState};
+use gil_rules::{FlowState, Names, Sym, WorldState};
 
 use crate::analysis;
 use crate::outcome::{ComputeLine, Finding, FlowLine, LedgerEntry, PowerLine, Step};
@@ -32,7 +32,8 @@ pub(crate) fn settle(
     all_flows: bool,
 ) -> Result<Settled, EngineError> {
     // `world.flows` is empty here: the step's flows come as `flows`, shared with the trace.
-    let ledger = ledger(flows);
+    let names = &world.names;
+    let ledger = ledger(flows, names);
     check_conservation(s, world.year, flows, &ledger)?;
     let mut metrics = builtin_metrics(&ledger);
     let mut findings = rule_findings;
@@ -56,7 +57,7 @@ pub(crate) fn settle(
     Ok(Settled {
         step: Step {
             year: world.year,
-            flows: flow_lines(flows, s.currency(), all_flows),
+            flows: flow_lines(flows, names, s.currency(), all_flows),
             metrics,
             ledger,
             rule_metrics: rule_made,
@@ -67,24 +68,23 @@ pub(crate) fn settle(
     })
 }
 
-fn ledger(flows: &[FlowState]) -> BTreeMap<String, LedgerEntry> {
-    // Sum under borrowed ids in a hash map, sort once at the end: ids share prefixes,
-    // so a B-tree of strings spent most of settling in comparisons.
-    let mut sums: rustc_hash::FxHashMap<&str, LedgerEntry> = Default::default();
+fn ledger(flows: &[FlowState], names: &Names) -> BTreeMap<String, LedgerEntry> {
+    // Sum under symbols in a hash map, name and sort once at the end.
+    let mut sums: rustc_hash::FxHashMap<Sym, LedgerEntry> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
-        let via = f.via.as_deref().unwrap_or("-");
+        let via = names.opt(f.via).unwrap_or("-");
         let kind = f.kind.as_str();
-        sums.entry(&f.from)
+        sums.entry(f.from)
             .or_default()
             .outflow
             .add(kind, via, f.amount);
-        sums.entry(&f.to)
+        sums.entry(f.to)
             .or_default()
             .inflow
             .add(kind, via, f.amount);
     }
     sums.into_iter()
-        .map(|(id, entry)| (id.to_string(), entry))
+        .map(|(id, entry)| (names.name(id).to_string(), entry))
         .collect()
 }
 
@@ -147,21 +147,21 @@ fn check_conservation(
 }
 
 /// (from, kind, via): one aggregated line of the outcome.
-type FlowKey<'a> = (&'a str, FlowKind, Option<&'a str>);
+type FlowKey = (Sym, FlowKind, Option<Sym>);
 
 /// What one aggregated line adds up while it is built.
 struct LineSum<'a> {
     amount: f64,
     count: usize,
-    receivers: rustc_hash::FxHashSet<&'a str>,
+    receivers: rustc_hash::FxHashSet<Sym>,
     rules: BTreeSet<&'a str>,
-    first_id: &'a str,
+    first_id: Sym,
 }
 
 /// The step's flows for the outcome: every flow (`--flows`), or by default one line per
 /// paying actor, kind and `via` — the outcome stays proportional to actors, not to the
 /// flows rules create; every flow stays in the trace for `explain` and `--flows`.
-fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
+fn flow_lines(flows: &[FlowState], names: &Names, currency: &str, all: bool) -> Vec<FlowLine> {
     let rule_of = |f: &FlowState| match &f.origin {
         gil_rules::FlowOrigin::Rule(p) => Some(p.rule.to_string()),
         gil_rules::FlowOrigin::Scenario(_) => None,
@@ -170,11 +170,11 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
         let mut lines: Vec<FlowLine> = flows
             .iter()
             .map(|f| FlowLine {
-                id: Some(f.id.clone()),
-                from: f.from.clone(),
-                to: Some(f.to.clone()),
+                id: Some(names.name(f.id).to_string()),
+                from: names.name(f.from).to_string(),
+                to: Some(names.name(f.to).to_string()),
                 kind: f.kind,
-                via: f.via.clone(),
+                via: names.opt(f.via).map(str::to_string),
                 amount: f.amount,
                 unit: f.kind.base_unit(currency),
                 count: 1,
@@ -189,37 +189,43 @@ fn flow_lines(flows: &[FlowState], currency: &str, all: bool) -> Vec<FlowLine> {
     }
     // Grouped in a hash map and sorted once: a B-tree keyed by ids sharing prefixes
     // spent its time comparing strings.
-    let mut grouped: rustc_hash::FxHashMap<FlowKey<'_>, LineSum<'_>> = Default::default();
+    let mut grouped: rustc_hash::FxHashMap<FlowKey, LineSum<'_>> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
         let line = grouped
-            .entry((&f.from, f.kind, f.via.as_deref()))
+            .entry((f.from, f.kind, f.via))
             .or_insert_with(|| LineSum {
                 amount: 0.0,
                 count: 0,
                 receivers: Default::default(),
                 rules: BTreeSet::new(),
-                first_id: &f.id,
+                first_id: f.id,
             });
         line.amount += f.amount;
         line.count += 1;
-        line.receivers.insert(&f.to);
+        line.receivers.insert(f.to);
         if let gil_rules::FlowOrigin::Rule(p) = &f.origin {
             line.rules.insert(&p.rule);
         }
     }
-    let mut grouped: Vec<(FlowKey<'_>, LineSum<'_>)> = grouped.into_iter().collect();
-    grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let key_text = |(from, kind, via): &FlowKey| (names.name(*from), *kind, names.opt(*via));
+    let mut grouped: Vec<(FlowKey, LineSum<'_>)> = grouped.into_iter().collect();
+    grouped.sort_unstable_by(|a, b| key_text(&a.0).cmp(&key_text(&b.0)));
     grouped
         .into_iter()
         .map(|((from, kind, via), line)| FlowLine {
-            id: (line.count == 1).then(|| line.first_id.to_string()),
+            id: (line.count == 1).then(|| names.name(line.first_id).to_string()),
             unit: kind.base_unit(currency),
-            from: from.to_string(),
+            from: names.name(from).to_string(),
             to: (line.receivers.len() == 1)
-                .then(|| line.receivers.iter().next().map(|r| r.to_string()))
+                .then(|| {
+                    line.receivers
+                        .iter()
+                        .next()
+                        .map(|&r| names.name(r).to_string())
+                })
                 .flatten(),
             kind,
-            via: via.map(str::to_string),
+            via: names.opt(via).map(str::to_string),
             amount: line.amount,
             count: line.count,
             recipients: line.receivers.len(),

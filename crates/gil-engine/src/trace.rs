@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use gil_rules::{AdjustOp, AttrVal, EntityKind, FlowState, Provenance};
+use gil_rules::{AdjustOp, AttrVal, EntityKind, FlowState, Names, Provenance, Sym};
 
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub steps: Vec<StepTrace>,
+    /// The run's names, which the flows' symbols index.
+    pub names: Names,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -15,7 +17,7 @@ pub struct StepTrace {
     /// Every flow of the step after rules (shared with the rules' history).
     pub flows: std::sync::Arc<Vec<FlowState>>,
     /// Changes to flows, by flow id, in the order applied.
-    pub adjustments: BTreeMap<String, Vec<AdjustRecord>>,
+    pub adjustments: BTreeMap<Sym, Vec<AdjustRecord>>,
     /// Rule contributions to metrics, by metric name.
     pub metrics: BTreeMap<String, Vec<Contribution>>,
     pub sets: Vec<SetRecord>,

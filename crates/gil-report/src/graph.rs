@@ -88,7 +88,10 @@ pub fn build(
             if !options.kinds.is_empty() && !options.kinds.contains(&f.kind) {
                 continue;
             }
-            *in_step.entry((&f.from, &f.to, f.kind)).or_insert(0.0) += f.amount;
+            let names = &e.trace.names;
+            *in_step
+                .entry((names.name(f.from), names.name(f.to), f.kind))
+                .or_insert(0.0) += f.amount;
         }
         for ((from, to, kind), amount) in in_step {
             let unit = kind.base_unit(s.currency());

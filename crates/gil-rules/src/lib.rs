@@ -12,6 +12,7 @@ pub mod columns;
 mod effect;
 mod error;
 mod meta;
+pub mod names;
 mod runtime;
 mod sandbox;
 pub mod select;
@@ -23,6 +24,7 @@ pub use effect::{
 };
 pub use error::{During, Limit, RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};
+pub use names::{NameBase, Names, Sym, Tags};
 pub use runtime::{Hook, RuleRuntime};
 pub use sandbox::{PrintSink, SandboxConfig, REMOVED_GLOBALS};
 pub use source::{find_files, read_entry, RuleFiles, RuleSource};

@@ -1,6 +1,7 @@
 //! Selectors: `{ kind = { "startup", "sme" }, tags = "eligible" }`, matched in Rust so
 //! Lua is only called for the entities a rule cares about.
 
+use crate::names::{Names, Sym};
 use crate::world::{ActorState, AssetState, FlowState};
 
 /// What a selector filters.
@@ -48,6 +49,17 @@ impl Selector {
             .all(|(_, allowed)| tags.iter().any(|t| allowed.contains(t)))
     }
 
+    fn accepts_tag_syms(&self, tags: &[Sym], names: &Names) -> bool {
+        self.clauses
+            .iter()
+            .filter(|(f, _)| *f == "tags")
+            .all(|(_, allowed)| {
+                names
+                    .tag_names(tags)
+                    .any(|t| allowed.iter().any(|a| a == t))
+            })
+    }
+
     pub fn matches_actor(&self, a: &ActorState) -> bool {
         self.accepts("id", Some(&a.id))
             && self.accepts("kind", Some(&a.kind))
@@ -63,14 +75,15 @@ impl Selector {
             && self.accepts_tags(&a.tags)
     }
 
-    pub fn matches_flow(&self, f: &FlowState) -> bool {
-        self.accepts("id", Some(&f.id))
-            && self.accepts("from", Some(&f.from))
-            && self.accepts("to", Some(&f.to))
+    /// Whether flow `f`, whose symbols are of `names`, matches.
+    pub fn matches_flow(&self, f: &FlowState, names: &Names) -> bool {
+        self.accepts("id", Some(names.name(f.id)))
+            && self.accepts("from", Some(names.name(f.from)))
+            && self.accepts("to", Some(names.name(f.to)))
             && self.accepts("kind", Some(f.kind.as_str()))
-            && self.accepts("via", f.via.as_deref())
-            && self.accepts("project", f.project.as_deref())
-            && self.accepts_tags(&f.tags)
+            && self.accepts("via", names.opt(f.via))
+            && self.accepts("project", names.opt(f.project))
+            && self.accepts_tag_syms(&f.tags, names)
     }
 }
 

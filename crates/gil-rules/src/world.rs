@@ -11,6 +11,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use gil_model::FlowKind;
 
+use crate::names::{Names, Sym, Tags};
+
 /// An attribute value as rules see it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -53,18 +55,21 @@ pub enum FlowOrigin {
     Rule(crate::Provenance),
 }
 
+/// One flow of one step. Its names are symbols of the run's [`Names`]
+/// (`WorldState::names`, `Trace::names`): a step's flows hold no strings of their own,
+/// so every year of every flow can be kept for the history and `explain`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowState {
-    pub id: String,
-    pub from: String,
-    pub to: String,
+    pub id: Sym,
+    pub from: Sym,
+    pub to: Sym,
     pub kind: FlowKind,
-    pub via: Option<String>,
+    pub via: Option<Sym>,
     /// In the kind's base unit (the scenario currency, gpu_hour, MW).
     pub amount: f64,
-    pub project: Option<String>,
-    pub tags: Vec<String>,
-    pub note: Option<String>,
+    pub project: Option<Sym>,
+    pub tags: Tags,
+    pub note: Option<Sym>,
     pub origin: FlowOrigin,
 }
 
@@ -102,9 +107,11 @@ pub struct WorldState {
     /// Flows of earlier steps, oldest first (for `ctx.total`).
     /// Shared with the engine's trace, so earlier years are kept once.
     pub history: Vec<std::sync::Arc<Vec<FlowState>>>,
+    /// The run's names, which the flows' symbols index.
+    pub names: Names,
     actor_ids: HashMap<String, usize>,
     asset_ids: HashMap<String, usize>,
-    flow_ids: HashMap<String, usize>,
+    flow_ids: HashMap<Sym, usize>,
     project_ids: HashMap<String, usize>,
 }
 
@@ -137,7 +144,7 @@ impl WorldState {
             .flows
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.id.clone(), i))
+            .map(|(i, f)| (f.id, i))
             .collect();
     }
 
@@ -150,7 +157,16 @@ impl WorldState {
     }
 
     pub fn flow_index(&self, id: &str) -> Option<usize> {
-        self.flow_ids.get(id).copied()
+        self.names.get(id).and_then(|sym| self.flow_index_of(sym))
+    }
+
+    pub fn flow_index_of(&self, id: Sym) -> Option<usize> {
+        self.flow_ids.get(&id).copied()
+    }
+
+    /// A name's text (see [`Names::name`]).
+    pub fn name(&self, sym: Sym) -> &str {
+        self.names.name(sym)
     }
 
     pub fn project_index(&self, id: &str) -> Option<usize> {
@@ -163,7 +179,7 @@ impl WorldState {
 
     /// Adds a flow made by a rule, keeping the id index current.
     pub fn push_flow(&mut self, flow: FlowState) {
-        self.flow_ids.insert(flow.id.clone(), self.flows.len());
+        self.flow_ids.insert(flow.id, self.flows.len());
         self.flows.push(flow);
     }
 }

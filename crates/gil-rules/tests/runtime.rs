@@ -55,15 +55,16 @@ fn world() -> WorldState {
         actor("s1", "startup", 100.0),
         actor("s2", "startup", 300.0),
     ];
+    let names = w.names.clone();
     w.flows = vec![FlowState {
-        id: "budget".into(),
-        from: "gov".into(),
-        to: "nipa".into(),
+        id: names.intern("budget"),
+        from: names.intern("gov"),
+        to: names.intern("nipa"),
         kind: FlowKind::Funding,
-        via: Some("grant".into()),
+        via: Some(names.intern("grant")),
         amount: 1000.0,
         project: None,
-        tags: vec![],
+        tags: names.no_tags(),
         note: None,
         origin: FlowOrigin::Scenario(0),
     }];

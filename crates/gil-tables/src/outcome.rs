@@ -114,17 +114,18 @@ fn flows(e: &Evaluation) -> Result<Table, TableError> {
         Column::int().nullable(),
     );
     let currency = &e.outcome.scenario.currency;
+    let names = &e.trace.names;
     for step in &e.trace.steps {
         for f in step.flows.iter() {
             year.push_int(Some(step.year));
-            id.push_text(Some(&f.id));
-            from.push_text(Some(&f.from));
-            to.push_text(Some(&f.to));
+            id.push_text(Some(names.name(f.id)));
+            from.push_text(Some(names.name(f.from)));
+            to.push_text(Some(names.name(f.to)));
             kind.push_text(Some(f.kind.as_str()));
-            via_.push_text(f.via.as_deref());
+            via_.push_text(names.opt(f.via));
             amount.push_float(Some(f.amount));
             unit.push_text(Some(&f.kind.base_unit(currency)));
-            project.push_text(f.project.as_deref());
+            project.push_text(names.opt(f.project));
             match &f.origin {
                 FlowOrigin::Scenario(_) => {
                     origin.push_text(Some("scenario"));

@@ -340,13 +340,14 @@ pub fn compare(case: &Case, e: &Evaluation) -> Vec<Mismatch> {
                     t.flows
                         .iter()
                         .filter(|x| {
-                            x.from == f.from
-                                && x.to == f.to
+                            let names = &e.trace.names;
+                            names.name(x.from) == f.from
+                                && names.name(x.to) == f.to
                                 && f.kind.is_none_or(|k: FlowKind| x.kind == k)
-                                && f.via.as_ref().is_none_or(|v| x.via.as_ref() == Some(v))
+                                && f.via.as_deref().is_none_or(|v| names.opt(x.via) == Some(v))
                                 && f.project
-                                    .as_ref()
-                                    .is_none_or(|p| x.project.as_ref() == Some(p))
+                                    .as_deref()
+                                    .is_none_or(|p| names.opt(x.project) == Some(p))
                         })
                         .map(|x| x.amount)
                         .collect()

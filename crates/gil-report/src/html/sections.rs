@@ -484,9 +484,12 @@ fn links_for(
         .iter()
         .filter(|f| f.kind == kind && f.amount > 0.0)
     {
-        let g = grouped.entry((f.from.clone(), f.to.clone())).or_default();
+        let names = &e.trace.names;
+        let g = grouped
+            .entry((names.name(f.from).to_string(), names.name(f.to).to_string()))
+            .or_default();
         g.0 += f.amount;
-        g.1.insert(f.via.clone().unwrap_or_else(|| "-".into()));
+        g.1.insert(names.opt(f.via).unwrap_or("-").to_string());
         match &f.origin {
             FlowOrigin::Scenario(i) => {
                 if let Some(src) = s.flows.get(*i).and_then(|x| x.source.as_ref()) {

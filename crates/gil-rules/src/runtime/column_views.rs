@@ -46,7 +46,7 @@ pub(super) fn columns_table(
         let texts =
             |f: &dyn Fn(usize) -> String| StrCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
         let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
-        let (a, f) = (&w.actors, &w.flows);
+        let (a, f, n) = (&w.actors, &w.flows, &w.names);
         let value = match (of, key.as_str()) {
             (ColumnsOf::Actors, "id") => Some(Column::Text(texts(&|i| a[i].id.clone()))),
             (ColumnsOf::Actors, "kind") => Some(Column::Text(texts(&|i| a[i].kind.clone()))),
@@ -54,17 +54,17 @@ pub(super) fn columns_table(
                 a[i].region.clone().unwrap_or_default()
             }))),
             (ColumnsOf::Actors, "count") => Some(Column::Number(numbers(&|i| a[i].count))),
-            (ColumnsOf::Flows, "id") => Some(Column::Text(texts(&|i| f[i].id.clone()))),
-            (ColumnsOf::Flows, "from") => Some(Column::Text(texts(&|i| f[i].from.clone()))),
-            (ColumnsOf::Flows, "to") => Some(Column::Text(texts(&|i| f[i].to.clone()))),
+            (ColumnsOf::Flows, "id") => Some(Column::Text(texts(&|i| n.name(f[i].id).into()))),
+            (ColumnsOf::Flows, "from") => Some(Column::Text(texts(&|i| n.name(f[i].from).into()))),
+            (ColumnsOf::Flows, "to") => Some(Column::Text(texts(&|i| n.name(f[i].to).into()))),
             (ColumnsOf::Flows, "kind") => {
                 Some(Column::Text(texts(&|i| f[i].kind.as_str().to_string())))
             }
             (ColumnsOf::Flows, "via") => Some(Column::Text(texts(&|i| {
-                f[i].via.clone().unwrap_or_default()
+                n.opt(f[i].via).unwrap_or_default().into()
             }))),
             (ColumnsOf::Flows, "project") => Some(Column::Text(texts(&|i| {
-                f[i].project.clone().unwrap_or_default()
+                n.opt(f[i].project).unwrap_or_default().into()
             }))),
             (ColumnsOf::Flows, "amount") => Some(Column::Number(numbers(&|i| f[i].amount))),
             _ => None,
@@ -123,8 +123,8 @@ pub(super) fn columns_table(
                         .map(|&i| {
                             let flow = w.flows.get(i);
                             let id = match field.as_str() {
-                                "from" => flow.map(|f| f.from.as_str()),
-                                "to" => flow.map(|f| f.to.as_str()),
+                                "from" => flow.map(|f| w.name(f.from)),
+                                "to" => flow.map(|f| w.name(f.to)),
                                 _ => {
                                     return Err(fail(format!(
                                         "cols.actor: expected \"from\" or \"to\", got `{field}`"

@@ -204,7 +204,10 @@ impl RuleRuntime {
         let (what, id) = match hook {
             Hook::Actor => ("actor", world.actors.get(i).map(|a| a.id.clone())),
             Hook::Asset => ("asset", world.assets.get(i).map(|a| a.id.clone())),
-            Hook::Flow => ("flow", world.flows.get(i).map(|f| f.id.clone())),
+            Hook::Flow => (
+                "flow",
+                world.flows.get(i).map(|f| world.name(f.id).to_string()),
+            ),
         };
         id.map(|id| format!("{what} `{id}`"))
     }
@@ -318,7 +321,7 @@ impl RuleRuntime {
                     .flows
                     .iter()
                     .enumerate()
-                    .filter(|(_, f)| sel.is_none_or(|s| s.matches_flow(f)))
+                    .filter(|(_, f)| sel.is_none_or(|s| s.matches_flow(f, &world.names)))
                     .map(|(i, _)| i)
                     .collect()
             }

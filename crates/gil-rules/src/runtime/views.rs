@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use mlua::{Lua, Table, Value};
 
+use crate::names::{Names, Sym};
 use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, Touched, WorldState};
 
 use super::shared::{Keys, Shared};
@@ -249,6 +250,18 @@ fn string_list(lua: &Lua, items: &[String]) -> mlua::Result<Table> {
     Ok(t)
 }
 
+fn tag_list(lua: &Lua, names: &Names, tags: &[Sym]) -> mlua::Result<Table> {
+    if tags.is_empty() {
+        return empty_list(lua);
+    }
+    let t = lua.create_table_with_capacity(tags.len(), 0)?;
+    for (i, tag) in names.tag_names(tags).enumerate() {
+        t.raw_set(i + 1, tag)?;
+    }
+    t.set_readonly(true);
+    Ok(t)
+}
+
 /// One frozen empty table per Lua state, kept in its app data.
 fn empty_list(lua: &Lua) -> mlua::Result<Table> {
     struct EmptyList(Table);
@@ -311,17 +324,18 @@ fn asset_view(lua: &Lua, k: &Keys, a: &AssetState) -> mlua::Result<Table> {
     Ok(t)
 }
 
-fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, currency: &str) -> mlua::Result<Table> {
+fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, world: &WorldState) -> mlua::Result<Table> {
+    let names = &world.names;
     let t = lua.create_table_with_capacity(0, 9)?;
-    t.raw_set(k.k("id")?, f.id.as_str())?;
-    t.raw_set(k.k("from")?, f.from.as_str())?;
-    t.raw_set(k.k("to")?, f.to.as_str())?;
+    t.raw_set(k.k("id")?, names.name(f.id))?;
+    t.raw_set(k.k("from")?, names.name(f.from))?;
+    t.raw_set(k.k("to")?, names.name(f.to))?;
     t.raw_set(k.k("kind")?, f.kind.as_str())?;
-    t.raw_set(k.k("via")?, f.via.as_deref())?;
+    t.raw_set(k.k("via")?, names.opt(f.via))?;
     t.raw_set(k.k("amount")?, f.amount)?;
-    t.raw_set(k.k("unit")?, f.kind.base_unit(currency))?;
-    t.raw_set(k.k("project")?, f.project.as_deref())?;
-    t.raw_set(k.k("tags")?, string_list(lua, &f.tags)?)?;
+    t.raw_set(k.k("unit")?, f.kind.base_unit(&world.currency))?;
+    t.raw_set(k.k("project")?, names.opt(f.project))?;
+    t.raw_set(k.k("tags")?, tag_list(lua, names, &f.tags)?)?;
     t.set_readonly(true);
     Ok(t)
 }
@@ -381,23 +395,23 @@ macro_rules! cached_view {
             #[allow(clippy::redundant_closure_call)]
             let t = shared
                 .memory
-                .unguarded(lua, || ($build)(lua, &shared.keys, item, &world.currency))?;
+                .unguarded(lua, || ($build)(lua, &shared.keys, item, &*world))?;
             shared.memory.unguarded(lua, || cache.raw_set(i + 1, &t))?;
             Ok(t)
         }
     };
 }
 
-cached_view!(actor_view_at, actors, |lua, k, a, _c: &String| actor_view(
-    lua, k, a
+cached_view!(actor_view_at, actors, |lua, k, a, _w: &WorldState| {
+    actor_view(lua, k, a)
+});
+cached_view!(asset_view_at, assets, |lua, k, a, _w: &WorldState| {
+    asset_view(lua, k, a)
+});
+cached_view!(flow_view_at, flows, |lua, k, f, w: &WorldState| flow_view(
+    lua, k, f, w
 ));
-cached_view!(asset_view_at, assets, |lua, k, a, _c: &String| asset_view(
-    lua, k, a
-));
-cached_view!(flow_view_at, flows, |lua, k, f, c: &String| flow_view(
-    lua, k, f, c
-));
-cached_view!(project_view_at, projects, |lua, k, p, _c: &String| {
+cached_view!(project_view_at, projects, |lua, k, p, _w: &WorldState| {
     project_view(lua, k, p)
 });
 

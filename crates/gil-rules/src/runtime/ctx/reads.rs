@@ -62,7 +62,7 @@ pub(super) fn flows(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<Table>
         w.flows
             .iter()
             .enumerate()
-            .filter(|(_, f)| selector.matches_flow(f))
+            .filter(|(_, f)| selector.matches_flow(f, &w.names))
             .map(|(i, _)| i)
             .collect()
     };
@@ -79,7 +79,7 @@ pub(super) fn sum(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
     let w = s.world.borrow();
     Ok(w.flows
         .iter()
-        .filter(|f| selector.matches_flow(f))
+        .filter(|f| selector.matches_flow(f, &w.names))
         .map(|f| f.amount)
         .sum::<f64>())
 }
@@ -92,7 +92,7 @@ pub(super) fn total(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
     Ok(w.history
         .iter()
         .flat_map(|year| year.iter())
-        .filter(|f| selector.matches_flow(f))
+        .filter(|f| selector.matches_flow(f, &w.names))
         .map(|f| f.amount)
         .sum::<f64>())
 }

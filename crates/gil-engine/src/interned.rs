@@ -1,0 +1,97 @@
+//! The scenario's names interned once per model, and its flows as templates whose
+//! names are symbols: a step's flows are copies of these with the year's amount, and
+//! no step allocates a string for them.
+
+use std::sync::Arc;
+
+use gil_model::{FlowKind, Scenario};
+use gil_rules::{FlowOrigin, FlowState, NameBase, Names, Sym, Tags};
+
+/// What every run of one scenario starts from.
+#[derive(Debug)]
+pub struct Interned {
+    base: Arc<NameBase>,
+    /// One per scenario flow, parallel to `Scenario::flows` (`None`: a kind no run
+    /// can have, which validation has already reported).
+    flows: Vec<Option<FlowTemplate>>,
+}
+
+/// A scenario flow with its names as symbols of the base.
+#[derive(Debug)]
+struct FlowTemplate {
+    id: Sym,
+    from: Sym,
+    to: Sym,
+    kind: FlowKind,
+    via: Option<Sym>,
+    project: Option<Sym>,
+    tags: Tags,
+    note: Option<Sym>,
+}
+
+impl Interned {
+    /// Interns every id a run's flows can name: actors, assets, projects and the
+    /// scenario's flows with their `via`s, tags and notes.
+    pub fn new(s: &Scenario) -> Self {
+        let mut base = NameBase::default();
+        for a in &s.actors {
+            base.intern(&a.id.value);
+        }
+        for a in &s.assets {
+            base.intern(&a.id.value);
+        }
+        for p in &s.projects {
+            base.intern(&p.id.value);
+        }
+        let no_tags: Tags = Arc::from([]);
+        let flows = s
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let kind = FlowKind::parse(&f.kind.value)?;
+                let tags = if f.tags.is_empty() {
+                    no_tags.clone()
+                } else {
+                    f.tags.iter().map(|t| base.intern(t)).collect()
+                };
+                Some(FlowTemplate {
+                    id: base.intern(s.flow_ids.get(i).map_or("", String::as_str)),
+                    from: base.intern(&f.from.value),
+                    to: base.intern(&f.to.value),
+                    kind,
+                    via: f.via.as_ref().map(|v| base.intern(&v.value)),
+                    project: f.project.as_ref().map(|p| base.intern(&p.value)),
+                    tags,
+                    note: f.note.as_deref().map(|n| base.intern(n)),
+                })
+            })
+            .collect();
+        Interned {
+            base: Arc::new(base),
+            flows,
+        }
+    }
+
+    /// A new run's names: the base, and room for what its rules add.
+    pub fn run_names(&self) -> Names {
+        Names::new(self.base.clone())
+    }
+
+    /// Scenario flow `index` in a year, with that year's `amount`.
+    pub(crate) fn flow(&self, index: usize, amount: f64) -> Option<FlowState> {
+        let t = self.flows.get(index)?.as_ref()?;
+        Some(FlowState {
+            id: t.id,
+            from: t.from,
+            to: t.to,
+            kind: t.kind,
+            via: t.via,
+            amount,
+            project: t.project,
+            tags: t.tags.clone(),
+            note: t.note,
+            origin: FlowOrigin::Scenario(index),
+        })
+    }
+}

@@ -1,0 +1,203 @@
+//! Interned names: the ids, `via`s, tags and notes a run's flows carry are small
+//! integers ([`Sym`]) from materialisation on, and strings only at the edges (views
+//! for rules, diagnostics, documents).
+//!
+//! A model's names are interned once into a [`NameBase`] (the scenario's entity,
+//! project and flow ids, `via`s, tags and notes). Each run reads them through
+//! [`Names`], which appends what the rules make during the run (new flow ids, a new
+//! `via`): the base is shared by every run, and a run's additions go with it. `Names`
+//! is a cheap shared handle; any thread may resolve a symbol while the main thread
+//! appends (settling runs beside the next step's rules).
+
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
+
+/// An interned name: an index into a run's [`Names`]. Symbols from different runs of
+/// one model agree on the base's names and on nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(u32);
+
+impl Sym {
+    /// The symbol at position `i`. 2^32 names would take over 100 GiB of text, far past
+    /// any memory limit a run has, so the clamp is never reached.
+    fn at(i: usize) -> Sym {
+        Sym(u32::try_from(i).unwrap_or(u32::MAX))
+    }
+}
+
+/// Tags as symbols, shared: a scenario flow's tags are interned once and every year's
+/// copy of the flow points at them.
+pub type Tags = Arc<[Sym]>;
+
+/// Names interned once for a model, frozen: what every run starts from.
+#[derive(Debug, Default)]
+pub struct NameBase {
+    names: Vec<Arc<str>>,
+    index: FxHashMap<Arc<str>, Sym>,
+}
+
+impl NameBase {
+    /// Interns `name` while the base is being built.
+    pub fn intern(&mut self, name: &str) -> Sym {
+        if let Some(&sym) = self.index.get(name) {
+            return sym;
+        }
+        let sym = Sym::at(self.names.len());
+        let shared: Arc<str> = Arc::from(name);
+        self.names.push(shared.clone());
+        self.index.insert(shared, sym);
+        sym
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// A run's names: the model's base and what the run added. Clones share one table.
+#[derive(Debug, Clone)]
+pub struct Names(Arc<RunNames>);
+
+#[derive(Debug)]
+struct RunNames {
+    base: Arc<NameBase>,
+    /// Names the run added; symbol `base.len() + i` is `added[i]`. Appended under
+    /// `added_index`'s lock, read without one.
+    added: boxcar::Vec<Arc<str>>,
+    added_index: Mutex<FxHashMap<Arc<str>, Sym>>,
+    no_tags: Tags,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::new(Arc::default())
+    }
+}
+
+impl Names {
+    /// A run's names, starting from the model's `base`.
+    pub fn new(base: Arc<NameBase>) -> Self {
+        Names(Arc::new(RunNames {
+            base,
+            added: boxcar::Vec::new(),
+            added_index: Mutex::new(FxHashMap::default()),
+            no_tags: Arc::from([]),
+        }))
+    }
+
+    /// The text of `sym`. A symbol of another run's additions is a bug in gil; it reads
+    /// as "" rather than panicking in the middle of a document.
+    pub fn name(&self, sym: Sym) -> &str {
+        let i = sym.0 as usize;
+        let base = &self.0.base.names;
+        match base.get(i) {
+            Some(name) => name,
+            None => self.0.added.get(i - base.len()).map_or("", |name| name),
+        }
+    }
+
+    /// The symbol of `name`, if this run knows it (nothing is interned).
+    pub fn get(&self, name: &str) -> Option<Sym> {
+        if let Some(&sym) = self.0.base.index.get(name) {
+            return Some(sym);
+        }
+        self.lock_added().get(name).copied()
+    }
+
+    /// The symbol of `name`, added to the run's names when it is new.
+    pub fn intern(&self, name: &str) -> Sym {
+        if let Some(&sym) = self.0.base.index.get(name) {
+            return sym;
+        }
+        let mut index = self.lock_added();
+        if let Some(&sym) = index.get(name) {
+            return sym;
+        }
+        let shared: Arc<str> = Arc::from(name);
+        let at = self.0.added.push(shared.clone());
+        let sym = Sym::at(self.0.base.names.len() + at);
+        index.insert(shared, sym);
+        sym
+    }
+
+    /// Interned tags; no tags share one empty list.
+    pub fn tags<S: AsRef<str>>(&self, tags: &[S]) -> Tags {
+        if tags.is_empty() {
+            return self.0.no_tags.clone();
+        }
+        tags.iter().map(|t| self.intern(t.as_ref())).collect()
+    }
+
+    /// The tags' texts.
+    pub fn tag_names<'a>(&'a self, tags: &'a [Sym]) -> impl Iterator<Item = &'a str> + 'a {
+        tags.iter().map(|&t| self.name(t))
+    }
+
+    /// An optional name's text.
+    pub fn opt(&self, sym: Option<Sym>) -> Option<&str> {
+        sym.map(|s| self.name(s))
+    }
+
+    /// The empty tag list every untagged flow shares.
+    pub fn no_tags(&self) -> Tags {
+        self.0.no_tags.clone()
+    }
+
+    fn lock_added(&self) -> std::sync::MutexGuard<'_, FxHashMap<Arc<str>, Sym>> {
+        // The map is only ever inserted into whole; a panic elsewhere cannot leave it
+        // half-written, so a poisoned lock still holds a consistent map.
+        self.0
+            .added_index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_adds_to_the_base_and_resolves_both() {
+        let mut base = NameBase::default();
+        let a = base.intern("ministry");
+        assert_eq!(base.intern("ministry"), a);
+        let names = Names::new(Arc::new(base));
+        let b = names.intern("rule:ministry->lab:funding");
+        assert_ne!(a, b);
+        assert_eq!(names.intern("ministry"), a);
+        assert_eq!(names.intern("rule:ministry->lab:funding"), b);
+        assert_eq!(names.name(a), "ministry");
+        assert_eq!(names.name(b), "rule:ministry->lab:funding");
+        assert_eq!(names.get("unknown"), None);
+        assert_eq!(names.get("rule:ministry->lab:funding"), Some(b));
+    }
+
+    #[test]
+    fn runs_of_one_base_do_not_share_additions() {
+        let base = Arc::new(NameBase::default());
+        let first = Names::new(base.clone());
+        let second = Names::new(base);
+        first.intern("made-in-the-first-run");
+        assert_eq!(second.get("made-in-the-first-run"), None);
+    }
+
+    #[test]
+    fn names_resolve_on_another_thread_while_the_run_appends() {
+        let names = Names::default();
+        let early = names.intern("early");
+        std::thread::scope(|scope| {
+            let reader = names.clone();
+            scope.spawn(move || assert_eq!(reader.name(early), "early"));
+            for i in 0..1000 {
+                names.intern(&format!("flow-{i}"));
+            }
+        });
+        assert_eq!(names.name(names.intern("flow-999")), "flow-999");
+    }
+}
