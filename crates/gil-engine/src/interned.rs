@@ -43,18 +43,13 @@ impl Interned {
         for p in &s.projects {
             base.intern(&p.id.value);
         }
-        let no_tags: Tags = Arc::from([]);
         let flows = s
             .flows
             .iter()
             .enumerate()
             .map(|(i, f)| {
                 let kind = FlowKind::parse(&f.kind.value)?;
-                let tags = if f.tags.is_empty() {
-                    no_tags.clone()
-                } else {
-                    f.tags.iter().map(|t| base.intern(t)).collect()
-                };
+                let tags = base.tags(&f.tags);
                 Some(FlowTemplate {
                     id: base.intern(s.flow_ids.get(i).map_or("", String::as_str)),
                     from: base.intern(&f.from.value),

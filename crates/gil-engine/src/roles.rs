@@ -271,10 +271,10 @@ fn participants(
 /// summed, power at its peak step; an asset's flows count for its owner.
 fn flows_by_actor(s: &Scenario, trace: &Trace, pid: &str) -> BTreeMap<String, ProjectFlows> {
     let names = &trace.names;
-    let mut flows: BTreeMap<&str, ProjectFlows> = BTreeMap::new();
     let Some(pid) = names.get(pid) else {
         return BTreeMap::new();
     };
+    let mut flows: BTreeMap<&str, ProjectFlows> = BTreeMap::new();
     for step in &trace.steps {
         let mut peak: BTreeMap<&str, f64> = BTreeMap::new();
         for f in step

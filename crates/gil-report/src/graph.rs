@@ -81,6 +81,7 @@ pub fn build(
         None => e.trace.steps.iter().collect(),
     };
     let mut edges: BTreeMap<(String, String, FlowKind), (f64, String)> = BTreeMap::new();
+    let names = &e.trace.names;
     for step in steps {
         // Summed within a step; over steps money and compute add up, power peaks.
         let mut in_step: BTreeMap<(&str, &str, FlowKind), f64> = BTreeMap::new();
@@ -88,7 +89,6 @@ pub fn build(
             if !options.kinds.is_empty() && !options.kinds.contains(&f.kind) {
                 continue;
             }
-            let names = &e.trace.names;
             *in_step
                 .entry((names.name(f.from), names.name(f.to), f.kind))
                 .or_insert(0.0) += f.amount;

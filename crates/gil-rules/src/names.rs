@@ -31,10 +31,22 @@ impl Sym {
 pub type Tags = Arc<[Sym]>;
 
 /// Names interned once for a model, frozen: what every run starts from.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NameBase {
     names: Vec<Arc<str>>,
     index: FxHashMap<Arc<str>, Sym>,
+    /// The empty tag list every untagged flow of every run shares.
+    no_tags: Tags,
+}
+
+impl Default for NameBase {
+    fn default() -> Self {
+        NameBase {
+            names: Vec::new(),
+            index: FxHashMap::default(),
+            no_tags: Arc::from([]),
+        }
+    }
 }
 
 impl NameBase {
@@ -48,6 +60,14 @@ impl NameBase {
         self.names.push(shared.clone());
         self.index.insert(shared, sym);
         sym
+    }
+
+    /// Interned tags while the base is being built; no tags share one empty list.
+    pub fn tags<S: AsRef<str>>(&mut self, tags: &[S]) -> Tags {
+        if tags.is_empty() {
+            return self.no_tags.clone();
+        }
+        tags.iter().map(|t| self.intern(t.as_ref())).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -70,7 +90,6 @@ struct RunNames {
     /// `added_index`'s lock, read without one.
     added: boxcar::Vec<Arc<str>>,
     added_index: Mutex<FxHashMap<Arc<str>, Sym>>,
-    no_tags: Tags,
 }
 
 impl Default for Names {
@@ -86,7 +105,6 @@ impl Names {
             base,
             added: boxcar::Vec::new(),
             added_index: Mutex::new(FxHashMap::default()),
-            no_tags: Arc::from([]),
         }))
     }
 
@@ -128,13 +146,13 @@ impl Names {
     /// Interned tags; no tags share one empty list.
     pub fn tags<S: AsRef<str>>(&self, tags: &[S]) -> Tags {
         if tags.is_empty() {
-            return self.0.no_tags.clone();
+            return self.no_tags();
         }
         tags.iter().map(|t| self.intern(t.as_ref())).collect()
     }
 
     /// The tags' texts.
-    pub fn tag_names<'a>(&'a self, tags: &'a [Sym]) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn tag_names<'a>(&'a self, tags: &'a [Sym]) -> impl ExactSizeIterator<Item = &'a str> + 'a {
         tags.iter().map(|&t| self.name(t))
     }
 
@@ -145,7 +163,7 @@ impl Names {
 
     /// The empty tag list every untagged flow shares.
     pub fn no_tags(&self) -> Tags {
-        self.0.no_tags.clone()
+        self.0.base.no_tags.clone()
     }
 
     fn lock_added(&self) -> std::sync::MutexGuard<'_, FxHashMap<Arc<str>, Sym>> {

@@ -1,7 +1,7 @@
 //! Selectors: `{ kind = { "startup", "sme" }, tags = "eligible" }`, matched in Rust so
 //! Lua is only called for the entities a rule cares about.
 
-use crate::names::{Names, Sym};
+use crate::names::Names;
 use crate::world::{ActorState, AssetState, FlowState};
 
 /// What a selector filters.
@@ -42,29 +42,19 @@ impl Selector {
             .all(|(_, allowed)| value.is_some_and(|v| allowed.iter().any(|a| a == v)))
     }
 
-    fn accepts_tags(&self, tags: &[String]) -> bool {
+    /// Every `tags` clause names at least one tag the entity has (`has_tag`).
+    fn accepts_tags(&self, has_tag: impl Fn(&str) -> bool) -> bool {
         self.clauses
             .iter()
             .filter(|(f, _)| *f == "tags")
-            .all(|(_, allowed)| tags.iter().any(|t| allowed.contains(t)))
-    }
-
-    fn accepts_tag_syms(&self, tags: &[Sym], names: &Names) -> bool {
-        self.clauses
-            .iter()
-            .filter(|(f, _)| *f == "tags")
-            .all(|(_, allowed)| {
-                names
-                    .tag_names(tags)
-                    .any(|t| allowed.iter().any(|a| a == t))
-            })
+            .all(|(_, allowed)| allowed.iter().any(|a| has_tag(a)))
     }
 
     pub fn matches_actor(&self, a: &ActorState) -> bool {
         self.accepts("id", Some(&a.id))
             && self.accepts("kind", Some(&a.kind))
             && self.accepts("region", a.region.as_deref())
-            && self.accepts_tags(&a.tags)
+            && self.accepts_tags(|tag| a.tags.iter().any(|t| t == tag))
     }
 
     pub fn matches_asset(&self, a: &AssetState) -> bool {
@@ -72,7 +62,7 @@ impl Selector {
             && self.accepts("kind", Some(&a.kind))
             && self.accepts("owner", a.owner.as_deref())
             && self.accepts("region", a.region.as_deref())
-            && self.accepts_tags(&a.tags)
+            && self.accepts_tags(|tag| a.tags.iter().any(|t| t == tag))
     }
 
     /// Whether flow `f`, whose symbols are of `names`, matches.
@@ -83,7 +73,7 @@ impl Selector {
             && self.accepts("kind", Some(f.kind.as_str()))
             && self.accepts("via", names.opt(f.via))
             && self.accepts("project", names.opt(f.project))
-            && self.accepts_tag_syms(&f.tags, names)
+            && self.accepts_tags(|tag| names.tag_names(&f.tags).any(|t| t == tag))
     }
 }
 

@@ -479,12 +479,12 @@ fn links_for(
     };
     // (from, to) → (amount, vias, sources)
     let mut grouped: BTreeMap<(String, String), LinkSum> = BTreeMap::new();
+    let names = &e.trace.names;
     for f in step
         .flows
         .iter()
         .filter(|f| f.kind == kind && f.amount > 0.0)
     {
-        let names = &e.trace.names;
         let g = grouped
             .entry((names.name(f.from).to_string(), names.name(f.to).to_string()))
             .or_default();

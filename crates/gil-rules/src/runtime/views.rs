@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use mlua::{Lua, Table, Value};
 
-use crate::names::{Names, Sym};
 use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, Touched, WorldState};
 
 use super::shared::{Keys, Shared};
@@ -237,26 +236,17 @@ impl HostMemory {
     }
 }
 
-fn string_list(lua: &Lua, items: &[String]) -> mlua::Result<Table> {
-    if items.is_empty() {
+fn string_list<'a>(
+    lua: &Lua,
+    items: impl ExactSizeIterator<Item = &'a str>,
+) -> mlua::Result<Table> {
+    if items.len() == 0 {
         // Most entities have no tags: they share one frozen empty list.
         return empty_list(lua);
     }
     let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, s) in items.iter().enumerate() {
-        t.raw_set(i + 1, s.as_str())?;
-    }
-    t.set_readonly(true);
-    Ok(t)
-}
-
-fn tag_list(lua: &Lua, names: &Names, tags: &[Sym]) -> mlua::Result<Table> {
-    if tags.is_empty() {
-        return empty_list(lua);
-    }
-    let t = lua.create_table_with_capacity(tags.len(), 0)?;
-    for (i, tag) in names.tag_names(tags).enumerate() {
-        t.raw_set(i + 1, tag)?;
+    for (i, s) in items.enumerate() {
+        t.raw_set(i + 1, s)?;
     }
     t.set_readonly(true);
     Ok(t)
@@ -298,7 +288,10 @@ fn actor_view(lua: &Lua, k: &Keys, a: &ActorState) -> mlua::Result<Table> {
     t.raw_set(k.k("kind")?, a.kind.as_str())?;
     t.raw_set(k.k("count")?, a.count)?;
     t.raw_set(k.k("region")?, a.region.as_deref())?;
-    t.raw_set(k.k("tags")?, string_list(lua, &a.tags)?)?;
+    t.raw_set(
+        k.k("tags")?,
+        string_list(lua, a.tags.iter().map(String::as_str))?,
+    )?;
     t.raw_set(k.k("attrs")?, attrs_table(lua, &a.attrs)?)?;
     t.set_readonly(true);
     Ok(t)
@@ -318,7 +311,10 @@ fn asset_view(lua: &Lua, k: &Keys, a: &AssetState) -> mlua::Result<Table> {
     cap.set_readonly(true);
     t.raw_set(k.k("capacity")?, cap)?;
     t.raw_set(k.k("online")?, a.online)?;
-    t.raw_set(k.k("tags")?, string_list(lua, &a.tags)?)?;
+    t.raw_set(
+        k.k("tags")?,
+        string_list(lua, a.tags.iter().map(String::as_str))?,
+    )?;
     t.raw_set(k.k("attrs")?, attrs_table(lua, &a.attrs)?)?;
     t.set_readonly(true);
     Ok(t)
@@ -335,7 +331,7 @@ fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, world: &WorldState) -> mlua::Re
     t.raw_set(k.k("amount")?, f.amount)?;
     t.raw_set(k.k("unit")?, f.kind.base_unit(&world.currency))?;
     t.raw_set(k.k("project")?, names.opt(f.project))?;
-    t.raw_set(k.k("tags")?, tag_list(lua, names, &f.tags)?)?;
+    t.raw_set(k.k("tags")?, string_list(lua, names.tag_names(&f.tags))?)?;
     t.set_readonly(true);
     Ok(t)
 }
@@ -360,7 +356,8 @@ fn project_view(lua: &Lua, k: &Keys, p: &ProjectState) -> mlua::Result<Table> {
     how.set_readonly(true);
     t.raw_set(k.k("how")?, how)?;
     t.raw_set(k.k("why")?, p.why.as_deref())?;
-    t.raw_set(k.k("participants")?, string_list(lua, &p.participants)?)?;
+    let participants = p.participants.iter().map(String::as_str);
+    t.raw_set(k.k("participants")?, string_list(lua, participants)?)?;
     t.set_readonly(true);
     Ok(t)
 }
