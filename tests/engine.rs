@@ -210,7 +210,7 @@ fn every_example_outcome_matches_its_snapshot() {
     settings.set_snapshot_path("snapshots/outcome");
     settings.set_prepend_module_to_snapshot(false);
     let _guard = settings.bind_to_scope();
-    for example in ["korea-2030", "minimal", "stargate-2025"] {
+    for example in gil_tests::EXAMPLES {
         let path = workspace_root()
             .join("examples")
             .join(example)

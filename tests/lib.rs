@@ -11,6 +11,15 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from("..")
 }
 
+/// Every bundled example, by folder under `examples/` (a tidy test keeps this list and
+/// the folder the same), so each one is snapshotted, validated and reported.
+pub const EXAMPLES: [&str; 4] = [
+    "korea-2026-allocation",
+    "korea-2030",
+    "minimal",
+    "stargate-2025",
+];
+
 /// Every diagnostic of a failed load, rendered without colour as a user sees it.
 pub fn render_load_error(err: &gil_model::LoadError) -> String {
     err.render(false)

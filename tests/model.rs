@@ -36,7 +36,7 @@ fn model(path: &Path) -> Model {
 
 #[test]
 fn a_reused_evaluator_gives_what_a_fresh_load_gives() {
-    for example in ["korea-2030", "stargate-2025", "minimal"] {
+    for example in gil_tests::EXAMPLES {
         let path = workspace_root().join(format!("examples/{example}/scenario.yaml"));
         let model = model(&path);
         let evaluator = model.evaluator().unwrap();

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use gil_tests::{evaluate, missing_tool, workspace_root};
 
-const EXAMPLES: [&str; 3] = ["korea-2030", "minimal", "stargate-2025"];
+use gil_tests::EXAMPLES;
 
 fn report(example: &str) -> String {
     let path = workspace_root()

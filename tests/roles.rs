@@ -159,7 +159,7 @@ fn every_example_roles_markdown_matches_its_snapshot() {
     settings.set_snapshot_path("snapshots/roles");
     settings.set_prepend_module_to_snapshot(false);
     let _guard = settings.bind_to_scope();
-    for example in ["korea-2030", "minimal", "stargate-2025"] {
+    for example in gil_tests::EXAMPLES {
         let e = evaluate(
             &workspace_root()
                 .join("examples")

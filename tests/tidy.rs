@@ -128,7 +128,7 @@ fn every_example_outcome_validates_against_the_schema() {
             .output()
             .unwrap()
     };
-    for example in ["minimal", "korea-2030", "stargate-2025"] {
+    for example in gil_tests::EXAMPLES {
         let path = workspace_root()
             .join("examples")
             .join(example)
@@ -274,5 +274,21 @@ fn every_command_is_in_the_readme_and_the_cli_reference() {
         missing.is_empty(),
         "undocumented commands:\n{}",
         missing.join("\n")
+    );
+}
+
+#[test]
+fn every_example_folder_is_in_the_examples_list() {
+    let mut found: Vec<String> = std::fs::read_dir(workspace_root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().join("scenario.yaml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        gil_tests::EXAMPLES,
+        "tests/lib.rs EXAMPLES lists the folders of examples/ with a scenario.yaml"
     );
 }

@@ -20,7 +20,12 @@ fn gil(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn check_passes_on_every_example() {
-    for example in ["korea-2030", "stargate-2025", "minimal"] {
+    for example in [
+        "korea-2026-allocation",
+        "korea-2030",
+        "stargate-2025",
+        "minimal",
+    ] {
         let path = format!("examples/{example}/scenario.yaml");
         let out = gil(&["check", &path]);
         assert_eq!(
@@ -358,6 +363,41 @@ fn every_bundled_rule_test_passes() {
         passed >= suites,
         "{passed} cases passed for {suites} test files\n{stdout}"
     );
+}
+
+/// The backtest example agrees with the published first round of the government GPU
+/// call: its rule tests pin the split within ±15%, and `gil run` meets every target.
+#[test]
+fn the_backtest_example_reproduces_the_published_allocation() {
+    let out = gil(&["test", "examples/korea-2026-allocation"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+    let out = gil(&[
+        "run",
+        "examples/korea-2026-allocation/scenario.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = outcome["analyses"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 6);
+    assert!(targets.iter().all(|t| t["met"] == true), "{targets:?}");
+    let metrics = &outcome["steps"][0]["metrics"];
+    for (sector, published) in [
+        ("academia", 2624.0),
+        ("industry", 1288.0),
+        ("research", 312.0),
+    ] {
+        let model = metrics[format!("allocation.awarded.{sector}")]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (model / published - 1.0).abs() <= 0.15,
+            "{sector}: {model} against {published} published"
+        );
+    }
 }
 
 #[test]

@@ -84,7 +84,12 @@ fn pyarrow_reads_in_every_table_what_the_json_outcome_says() {
         return;
     }
     let tmp = scratch("oracle");
-    for example in ["korea-2030", "stargate-2025", "minimal"] {
+    for example in [
+        "korea-2026-allocation",
+        "korea-2030",
+        "stargate-2025",
+        "minimal",
+    ] {
         let scenario = root().join(format!("examples/{example}/scenario.yaml"));
         let dir = tmp.join(example);
         let out = gil_in(

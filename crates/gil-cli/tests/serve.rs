@@ -125,7 +125,7 @@ fn the_api_answers_as_the_cli_does_and_every_error_is_a_problem() {
 
     let (status, health) = get(&a, &server.url("/healthz"));
     assert_eq!(status, 200);
-    assert!(health.contains("\"scenarios\":3"), "{health}");
+    assert!(health.contains("\"scenarios\":4"), "{health}");
 
     let (status, list) = get(&a, &server.url("/v1/scenarios"));
     assert_eq!(status, 200);
@@ -136,8 +136,16 @@ fn the_api_answers_as_the_cli_does_and_every_error_is_a_problem() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["korea-2030", "minimal", "stargate-2025"]);
-    let korea = &list[0];
+    assert_eq!(
+        ids,
+        [
+            "korea-2026-allocation",
+            "korea-2030",
+            "minimal",
+            "stargate-2025"
+        ]
+    );
+    let korea = &list[1];
     let coverage = korea["parameters"]
         .as_array()
         .unwrap()
@@ -538,8 +546,9 @@ fn a_slider_moved_in_a_real_browser_shows_what_the_cli_computes() {
     let Some(browser) = Browser::start() else {
         return;
     };
-    let examples = root().join("examples");
-    let server = Server::start(&["--scenarios", examples.to_str().unwrap()]);
+    // korea-2030 alone, so it is the scenario the workbench opens with.
+    let korea = root().join("examples/korea-2030");
+    let server = Server::start(&["--scenarios", korea.to_str().unwrap()]);
     browser.session_call("POST", "/url", serde_json::json!({"url": server.url("/")}));
     browser.wait_for(
         "a first outcome",
@@ -584,7 +593,7 @@ fn a_slider_moved_in_a_real_browser_shows_what_the_cli_computes() {
     );
     assert_ne!(value, "0.8", "the slider did not move");
 
-    let korea = examples.join("korea-2030/scenario.yaml");
+    let korea = korea.join("scenario.yaml");
     let cli = cli_json(
         korea.to_str().unwrap(),
         &[&format!("voucher.coverage={value}")],

@@ -128,8 +128,9 @@ fn targets_section(out: &mut String, o: &Outcome, markdown: bool) {
         Table::new(&["project", "metric", "target", "by", "value", "status"]).right_align(&[3, 4]);
     for line in &o.analyses.targets {
         let target = match (line.at_least, line.at_most) {
-            (Some(x), _) => format!("≥ {}", human(x)),
-            (_, Some(x)) => format!("≤ {}", human(x)),
+            (Some(lo), Some(hi)) => format!("{} – {}", human(lo), human(hi)),
+            (Some(x), None) => format!("≥ {}", human(x)),
+            (None, Some(x)) => format!("≤ {}", human(x)),
             _ => String::new(),
         };
         let status = match (line.met, line.first_met) {
