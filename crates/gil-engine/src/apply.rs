@@ -342,7 +342,7 @@ fn set_capacity(
     }
     let index = world.asset_index(id);
     touched.assets.extend(index);
-    let asset = index.and_then(|i| world.assets.get_mut(i));
+    let asset = index.and_then(|i| world.asset_mut(i));
     Ok(asset
         .and_then(|a| a.capacity.insert(cap.to_string(), *v))
         .map(AttrVal::Num))
@@ -361,16 +361,12 @@ fn set_attr(
         EntityKind::Actor => {
             let index = world.actor_index(id);
             touched.actors.extend(index);
-            index
-                .and_then(|i| world.actors.get_mut(i))
-                .map(|a| &mut a.attrs)
+            index.and_then(|i| world.actor_mut(i)).map(|a| &mut a.attrs)
         }
         EntityKind::Asset => {
             let index = world.asset_index(id);
             touched.assets.extend(index);
-            index
-                .and_then(|i| world.assets.get_mut(i))
-                .map(|a| &mut a.attrs)
+            index.and_then(|i| world.asset_mut(i)).map(|a| &mut a.attrs)
         }
     };
     attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))

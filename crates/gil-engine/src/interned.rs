@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use gil_model::{FlowKind, Scenario};
-use gil_rules::{FlowOrigin, FlowState, NameBase, Names, Sym, Tags};
+use gil_rules::{FlowOrigin, FlowState, NameBase, Names, Sym, Tags, WorldState};
+
+use crate::materialize::year_base;
 
 /// What every run of one scenario starts from.
 #[derive(Debug)]
@@ -14,6 +16,11 @@ pub struct Interned {
     /// One per scenario flow, parallel to `Scenario::flows` (`None`: a kind no run
     /// can have, which validation has already reported).
     flows: Vec<Option<FlowTemplate>>,
+    /// Each year's world before any rule ran (no flows), by year from the horizon's
+    /// start, for a model evaluated many times; empty for a single run, which resolves
+    /// each year as it comes.
+    years: Vec<WorldState>,
+    start: i32,
 }
 
 /// A scenario flow with its names as symbols of the base.
@@ -65,7 +72,26 @@ impl Interned {
         Interned {
             base: Arc::new(base),
             flows,
+            years: Vec::new(),
+            start: *s.years().start(),
         }
+    }
+
+    /// As [`Self::new`], with every year's scenario values resolved once
+    /// ([`crate::materialize::year_base`]), for a model evaluated many times.
+    pub fn with_years(s: &Scenario) -> Self {
+        let mut interned = Self::new(s);
+        for year in s.years() {
+            let base = year_base(s, year, interned.years.last());
+            interned.years.push(base);
+        }
+        interned
+    }
+
+    /// `year`'s world before any rule ran, when resolved by [`Self::with_years`].
+    pub(crate) fn year(&self, year: i32) -> Option<&WorldState> {
+        let i = usize::try_from(year.checked_sub(self.start)?).ok()?;
+        self.years.get(i)
     }
 
     /// A new run's names: the base, and room for what its rules add.

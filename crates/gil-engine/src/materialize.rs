@@ -1,6 +1,7 @@
 //! Turning the scenario's dated values into one step's world.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use gil_model::{AttrValue, Dated, Scenario};
 use gil_rules::{ActorState, AssetState, AttrVal, EntityKind, Names, ProjectState, WorldState};
@@ -39,9 +40,10 @@ pub fn params_at(
         .collect()
 }
 
-/// The world of `year`: the scenario's dated values in force, `persistent`'s
-/// attributes, and the scenario's flows of that year (copies of `interned`'s
-/// templates, their names symbols of the run's `names`).
+/// The world of `year`: the scenario's dated values in force (resolved once per model
+/// when `interned` holds the years, see [`Interned::with_years`]), `overrides`' parameter
+/// values, `persistent`'s attributes, and the scenario's flows of that year (copies of
+/// `interned`'s templates, their names symbols of the run's `names`).
 pub fn materialize(
     s: &Scenario,
     interned: &Interned,
@@ -50,17 +52,48 @@ pub fn materialize(
     overrides: &BTreeMap<String, Dated>,
     persistent: &Persistent,
 ) -> WorldState {
-    let mut world = WorldState::default();
+    let mut world = match interned.year(year) {
+        Some(base) => base.clone(),
+        None => year_base(s, year, None),
+    };
     world.names = names.clone();
+    override_params(s, &mut world, year, overrides);
+    overlay_persistent(&mut world, persistent);
+    world.flows = s
+        .flows
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.amount.value.at(year).is_some())
+        .filter_map(|(i, _)| interned.flow(i, s.flow_amount(i, year)))
+        .collect();
+    world.reindex_flows();
+    world
+}
+
+/// `new` as a shared state: `old`'s, when it is the same.
+fn shared<T: PartialEq>(new: T, old: Option<&Arc<T>>) -> Arc<T> {
+    match old {
+        Some(old) if **old == new => Arc::clone(old),
+        _ => Arc::new(new),
+    }
+}
+
+/// The scenario's own values in `year`, with no flows, no run's names and no rule's
+/// effects: what every run's world of that year starts from. An entity whose state
+/// equals its state in `previous` (the year before) shares it, so a run's views of it
+/// carry over without a comparison.
+pub(crate) fn year_base(s: &Scenario, year: i32, previous: Option<&WorldState>) -> WorldState {
+    let mut world = WorldState::default();
     world.year = year;
     world.currency = s.currency().to_string();
-    world.params = params_at(s, year, overrides);
+    world.params = Arc::new(params_at(s, year, &BTreeMap::new()));
     world.actors = s
         .actors
         .iter()
-        .map(|a| {
-            let attrs = attrs_at(&a.attrs, year, persistent, EntityKind::Actor, &a.id.value);
-            ActorState {
+        .enumerate()
+        .map(|(i, a)| {
+            let attrs = attrs_at(&a.attrs, year);
+            let state = ActorState {
                 id: a.id.value.clone(),
                 name: a.name.clone().unwrap_or_else(|| a.id.value.clone()),
                 kind: a.kind.value.clone(),
@@ -68,20 +101,22 @@ pub fn materialize(
                 region: a.region.as_ref().map(|r| r.value.clone()),
                 tags: a.tags.clone(),
                 attrs,
-            }
+            };
+            shared(state, previous.and_then(|p| p.actors.get(i)))
         })
         .collect();
     world.assets = s
         .assets
         .iter()
-        .map(|a| {
-            let mut attrs = attrs_at(&a.attrs, year, persistent, EntityKind::Asset, &a.id.value);
+        .enumerate()
+        .map(|(i, a)| {
+            let mut attrs = attrs_at(&a.attrs, year);
             let mut capacity: BTreeMap<String, f64> = a
                 .capacity
                 .keys()
                 .map(|k| (k.clone(), a.capacity_at(k, year)))
                 .collect();
-            // `ctx.set { asset = …, attr = "capacity.mw" }` changes a capacity for good.
+            // A numeric attribute `capacity.<name>` is that capacity.
             attrs.retain(
                 |name, value| match (name.strip_prefix(CAPACITY_PREFIX), value) {
                     (Some(cap), AttrVal::Num(v)) => {
@@ -91,7 +126,7 @@ pub fn materialize(
                     _ => true,
                 },
             );
-            AssetState {
+            let state = AssetState {
                 id: a.id.value.clone(),
                 name: a.name.clone().unwrap_or_else(|| a.id.value.clone()),
                 kind: a.kind.value.clone(),
@@ -101,18 +136,26 @@ pub fn materialize(
                 online: a.online.as_ref().map(|o| o.value.0),
                 tags: a.tags.clone(),
                 attrs,
-            }
+            };
+            shared(state, previous.and_then(|p| p.assets.get(i)))
         })
         .collect();
-    world.flows = s
-        .flows
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.amount.value.at(year).is_some())
-        .filter_map(|(i, _)| interned.flow(i, s.flow_amount(i, year)))
-        .collect();
-    world.projects = s
-        .projects
+    match previous {
+        // Projects have no dated values, and the entities are the same every year.
+        Some(previous) => {
+            world.projects = Arc::clone(&previous.projects);
+            world.share_entity_index(previous);
+        }
+        None => {
+            world.projects = Arc::new(projects(s));
+            world.reindex();
+        }
+    }
+    world
+}
+
+fn projects(s: &Scenario) -> Vec<ProjectState> {
+    s.projects
         .iter()
         .map(|p| ProjectState {
             id: p.id.value.clone(),
@@ -127,39 +170,71 @@ pub fn materialize(
             why: p.why.as_ref().map(|w| w.value.clone()),
             participants: p.participants.iter().map(|x| x.value.clone()).collect(),
         })
-        .collect();
-    world.reindex();
-    world
+        .collect()
 }
 
-/// An entity's attributes in `year`: the dated values in force, then what `ctx.set`
-/// has set since.
+/// `--param` and reform values in place of the scenario's, for its parameters (a
+/// value not given for `year` leaves the parameter out that year, as the scenario's
+/// own would).
+fn override_params(
+    s: &Scenario,
+    world: &mut WorldState,
+    year: i32,
+    overrides: &BTreeMap<String, Dated>,
+) {
+    let mut overrides = overrides
+        .iter()
+        .filter(|(name, _)| s.parameters.contains_key(*name))
+        .peekable();
+    if overrides.peek().is_none() {
+        return;
+    }
+    let params = Arc::make_mut(&mut world.params);
+    for (name, value) in overrides {
+        match value.at(year) {
+            Some(v) => params.insert(name.clone(), v),
+            None => params.remove(name),
+        };
+    }
+}
+
+/// The attributes `ctx.set` has set in earlier steps, on copies of the entities they
+/// change; a numeric `capacity.<name>` on an asset sets that capacity.
+fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
+    for ((kind, id, attr), value) in persistent {
+        match kind {
+            EntityKind::Actor => {
+                let index = world.actor_index(id);
+                if let Some(actor) = index.and_then(|i| world.actor_mut(i)) {
+                    actor.attrs.insert(attr.clone(), value.clone());
+                }
+            }
+            EntityKind::Asset => {
+                let index = world.asset_index(id);
+                let Some(asset) = index.and_then(|i| world.asset_mut(i)) else {
+                    continue;
+                };
+                match (attr.strip_prefix(CAPACITY_PREFIX), value) {
+                    (Some(cap), AttrVal::Num(v)) => {
+                        asset.attrs.remove(attr);
+                        asset.capacity.insert(cap.to_string(), *v);
+                    }
+                    _ => {
+                        asset.attrs.insert(attr.clone(), value.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An entity's written attributes in force in `year`.
 fn attrs_at(
     written: &BTreeMap<String, gil_model::Spanned<AttrValue>>,
     year: i32,
-    persistent: &Persistent,
-    kind: EntityKind,
-    id: &str,
 ) -> BTreeMap<String, AttrVal> {
-    let mut attrs: BTreeMap<String, AttrVal> = written
+    written
         .iter()
         .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
-        .collect();
-    apply_persistent(&mut attrs, persistent, kind, id);
-    attrs
-}
-
-fn apply_persistent(
-    attrs: &mut BTreeMap<String, AttrVal>,
-    persistent: &Persistent,
-    kind: EntityKind,
-    id: &str,
-) {
-    let from = (kind, id.to_string(), String::new());
-    for ((k, i, attr), value) in persistent.range(from..) {
-        if *k != kind || i != id {
-            break;
-        }
-        attrs.insert(attr.clone(), value.clone());
-    }
+        .collect()
 }

@@ -55,7 +55,7 @@ impl Model {
         RuleRuntime::load(&sources, known.clone(), config.clone())
             .map_err(|errors| gil_rules::RuleFiles::new(&sources).load_error(&errors))?;
         Ok(Model {
-            interned: Arc::new(Interned::new(&scenario)),
+            interned: Arc::new(Interned::with_years(&scenario)),
             scenario: Arc::new(scenario),
             sources,
             known,

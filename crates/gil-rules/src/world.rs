@@ -5,6 +5,7 @@
 //! rules.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 // Id indexes hash our own ids, so a fast non-DoS-resistant hash is the right one.
 use rustc_hash::FxHashMap as HashMap;
@@ -94,49 +95,66 @@ pub struct Touched {
 }
 
 /// Everything a rule can read in one step.
+///
+/// Entity states are shared (`Arc`): a year's world is a cheap copy of the states the
+/// model resolved for that year, an entity is copied only when an effect changes it
+/// ([`Self::actor_mut`], [`Self::asset_mut`]), and an entity whose state is the very
+/// one of the last step keeps its Lua view without a comparison.
 #[derive(Debug, Clone, Default)]
 pub struct WorldState {
     pub year: i32,
     pub currency: String,
     /// Parameter values in force this year.
-    pub params: BTreeMap<String, f64>,
-    pub actors: Vec<ActorState>,
-    pub assets: Vec<AssetState>,
+    pub params: Arc<BTreeMap<String, f64>>,
+    pub actors: Vec<Arc<ActorState>>,
+    pub assets: Vec<Arc<AssetState>>,
     pub flows: Vec<FlowState>,
-    pub projects: Vec<ProjectState>,
+    pub projects: Arc<Vec<ProjectState>>,
     /// Flows of earlier steps, oldest first (for `ctx.total`).
     /// Shared with the engine's trace, so earlier years are kept once.
     pub history: Vec<std::sync::Arc<Vec<FlowState>>>,
     /// The run's names, which the flows' symbols index.
     pub names: Names,
-    actor_ids: HashMap<String, usize>,
-    asset_ids: HashMap<String, usize>,
+    // The entity indexes do not change within a run: shared by every year's world.
+    actor_ids: Arc<HashMap<String, usize>>,
+    asset_ids: Arc<HashMap<String, usize>>,
     flow_ids: HashMap<Sym, usize>,
-    project_ids: HashMap<String, usize>,
+    project_ids: Arc<HashMap<String, usize>>,
 }
 
 impl WorldState {
     /// Rebuilds the id indexes; call after replacing the entity vectors.
     pub fn reindex(&mut self) {
-        self.actor_ids = self
-            .actors
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.clone(), i))
-            .collect();
-        self.asset_ids = self
-            .assets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.clone(), i))
-            .collect();
-        self.project_ids = self
-            .projects
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.clone(), i))
-            .collect();
+        self.actor_ids = Arc::new(
+            self.actors
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id.clone(), i))
+                .collect(),
+        );
+        self.asset_ids = Arc::new(
+            self.assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id.clone(), i))
+                .collect(),
+        );
+        self.project_ids = Arc::new(
+            self.projects
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i))
+                .collect(),
+        );
         self.reindex_flows();
+    }
+
+    /// Takes the entity indexes of `other`, a world of the same scenario (the same
+    /// actors, assets and projects in the same order), instead of building them again.
+    pub fn share_entity_index(&mut self, other: &WorldState) {
+        self.actor_ids = Arc::clone(&other.actor_ids);
+        self.asset_ids = Arc::clone(&other.asset_ids);
+        self.project_ids = Arc::clone(&other.project_ids);
     }
 
     pub fn reindex_flows(&mut self) {
@@ -146,6 +164,16 @@ impl WorldState {
             .enumerate()
             .map(|(i, f)| (f.id, i))
             .collect();
+    }
+
+    /// Actor `i` to change, copied first if another world shares its state.
+    pub fn actor_mut(&mut self, i: usize) -> Option<&mut ActorState> {
+        self.actors.get_mut(i).map(Arc::make_mut)
+    }
+
+    /// Asset `i` to change, copied first if another world shares its state.
+    pub fn asset_mut(&mut self, i: usize) -> Option<&mut AssetState> {
+        self.assets.get_mut(i).map(Arc::make_mut)
     }
 
     pub fn actor_index(&self, id: &str) -> Option<usize> {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use gil_model::FlowKind;
 use gil_rules::*;
@@ -48,13 +49,16 @@ fn world() -> WorldState {
     let mut w = WorldState::default();
     w.year = 2026;
     w.currency = "KRW".into();
-    w.params = BTreeMap::from([("voucher.coverage".to_string(), 0.5)]);
+    w.params = BTreeMap::from([("voucher.coverage".to_string(), 0.5)]).into();
     w.actors = vec![
         actor("gov", "government", 0.0),
         actor("nipa", "agency", 0.0),
         actor("s1", "startup", 100.0),
         actor("s2", "startup", 300.0),
-    ];
+    ]
+    .into_iter()
+    .map(Arc::new)
+    .collect();
     let names = w.names.clone();
     w.flows = vec![FlowState {
         id: names.intern("budget"),
@@ -76,7 +80,8 @@ fn world() -> WorldState {
         how: vec![("nipa".into(), None)],
         why: Some("w".into()),
         participants: vec![],
-    }];
+    }]
+    .into();
     w.reindex();
     w
 }
@@ -173,7 +178,7 @@ return {
 "#;
     let rt = load(&[("all", text)]).unwrap();
     let mut w = world();
-    w.assets = vec![AssetState {
+    w.assets = vec![Arc::new(AssetState {
         id: "cluster".into(),
         name: "cluster".into(),
         kind: "gpu_cluster".into(),
@@ -183,7 +188,7 @@ return {
         online: None,
         tags: vec![],
         attrs: BTreeMap::new(),
-    }];
+    })];
     w.reindex();
     rt.set_world(w).unwrap();
     let serial = rt.run(0).unwrap();

@@ -240,7 +240,7 @@ impl Batch {
         self.discard();
         self.forget_views(lua)?;
         let params = lua.create_table_with_capacity(0, world.params.len())?;
-        for (name, value) in &world.params {
+        for (name, value) in world.params.iter() {
             params.raw_set(name.as_str(), *value)?;
         }
         self.state.raw_set("PV", params)?;
@@ -271,7 +271,7 @@ impl Batch {
             *self.entity_ids.borrow_mut() = ids;
         }
         let projects = lua.create_table_with_capacity(0, world.projects.len())?;
-        for p in &world.projects {
+        for p in world.projects.iter() {
             projects.raw_set(p.id.as_str(), true)?;
         }
         self.state.raw_set("P", projects)

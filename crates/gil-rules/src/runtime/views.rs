@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use mlua::{Lua, Table, Value};
 
@@ -43,9 +44,9 @@ pub(super) struct Views {
 /// the world's history, which holds them anyway).
 #[derive(Default)]
 struct Basis {
-    actors: Option<Vec<ActorState>>,
-    assets: Option<Vec<AssetState>>,
-    projects: Option<Vec<ProjectState>>,
+    actors: Option<Vec<Arc<ActorState>>>,
+    assets: Option<Vec<Arc<AssetState>>>,
+    projects: Option<Arc<Vec<ProjectState>>>,
 }
 
 impl Views {
@@ -95,15 +96,31 @@ impl Views {
         self.flow_list = None;
         self.world = None;
         let previous_flows = world.history.last().map(|flows| flows.as_slice());
+        // The same shared state needs no comparison (an entity no effect changed and
+        // whose dated values did not move since last step).
+        fn same<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
+            Arc::ptr_eq(a, b) || a == b
+        }
         let kept = [
-            keep_unchanged(&mut self.actors, basis.actors.as_deref(), &world.actors)?,
-            keep_unchanged(&mut self.assets, basis.assets.as_deref(), &world.assets)?,
+            keep_unchanged(
+                &mut self.actors,
+                basis.actors.as_deref(),
+                &world.actors,
+                same,
+            )?,
+            keep_unchanged(
+                &mut self.assets,
+                basis.assets.as_deref(),
+                &world.assets,
+                same,
+            )?,
             keep_unchanged(
                 &mut self.projects,
-                basis.projects.as_deref(),
+                basis.projects.as_deref().map(Vec::as_slice),
                 &world.projects,
+                PartialEq::eq,
             )?,
-            keep_unchanged(&mut self.flows, previous_flows, &world.flows)?,
+            keep_unchanged(&mut self.flows, previous_flows, &world.flows, PartialEq::eq)?,
         ];
         Ok(kept.contains(&true))
     }
@@ -111,10 +128,11 @@ impl Views {
 
 /// Keeps the cached view of entity `i` when `now[i]` equals `before[i]`, the state it
 /// was built from; without `before`, drops the whole cache. Returns whether any is kept.
-fn keep_unchanged<T: PartialEq>(
+fn keep_unchanged<T>(
     cache: &mut Option<Table>,
     before: Option<&[T]>,
     now: &[T],
+    same: impl Fn(&T, &T) -> bool,
 ) -> mlua::Result<bool> {
     let (Some(table), Some(before)) = (cache.as_ref(), before) else {
         *cache = None;
@@ -122,7 +140,7 @@ fn keep_unchanged<T: PartialEq>(
     };
     let mut kept = false;
     for (i, old) in before.iter().enumerate() {
-        if now.get(i) == Some(old) {
+        if now.get(i).is_some_and(|now| same(now, old)) {
             kept = true;
         } else {
             table.raw_set(i + 1, Value::Nil)?;
