@@ -570,3 +570,29 @@ return {
     assert_ne!(both[0].1, both[2].1);
     assert_ne!(both[2].1, both[3].1);
 }
+
+/// Rule environments are Luau "safe environments" (built-ins resolved once at load):
+/// a global the file itself defines under a built-in's name is still the file's own.
+#[test]
+fn a_global_a_rule_defines_under_a_builtin_name_is_its_own() {
+    let effects = run_one(
+        r#"
+function tostring(_) return "mine" end
+local n = 0
+for _ in ipairs({ 1, 2, 3 }) do n = n + 1 end
+return {
+  id = "shadow",
+  on_step = function(w, ctx) ctx.metric(tostring(1) .. "." .. math.floor(n + 0.5), 1) end,
+}
+"#,
+    )
+    .unwrap();
+    let names: Vec<String> = effects
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EffectKind::Metric { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["mine.3"]);
+}

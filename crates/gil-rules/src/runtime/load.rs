@@ -137,6 +137,11 @@ impl RuleRuntime {
             .map_err(|e| sandbox_error(file, e))?;
         env.set_metatable(Some(mt))
             .map_err(|e| sandbox_error(file, e))?;
+        // A safe environment lets Luau resolve the built-ins a rule names (`ipairs`,
+        // `math.floor`, …) once at load, take its fast paths for them and for ipairs /
+        // pairs loops. Built-ins cannot change (the globals are read-only), and a global
+        // the file itself assigns is never resolved early (the compiler sees the write).
+        env.set_safeenv(true);
         let chunk = self
             .lua
             .load(source.text.as_str())
