@@ -596,3 +596,39 @@ return {
         .collect();
     assert_eq!(names, ["mine.3"]);
 }
+
+/// A flow whose next step differs only in its amount keeps its view, with the new
+/// amount written into it.
+#[test]
+fn a_flow_view_kept_into_the_next_step_shows_that_steps_amount() {
+    let rt = load(&[(
+        "r",
+        r#"
+return {
+  id = "amounts",
+  on_step = function(w, ctx)
+    for _, f in ipairs(ctx.flows { kind = "funding" }) do ctx.metric(f.id, f.amount) end
+  end,
+}
+"#,
+    )])
+    .unwrap();
+    let metric = |effects: Vec<Effect>| -> Vec<(String, f64)> {
+        effects
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EffectKind::Metric { name, value } => Some((name, value)),
+                _ => None,
+            })
+            .collect()
+    };
+    rt.set_world(world()).unwrap();
+    assert_eq!(metric(rt.run(0).unwrap()), [("budget".to_string(), 1000.0)]);
+    let first = rt.take_world();
+    let mut next = first.clone();
+    next.year += 1;
+    next.flows[0].amount = 1500.0;
+    next.history = vec![Arc::new(first.flows.clone())];
+    rt.set_world(next).unwrap();
+    assert_eq!(metric(rt.run(0).unwrap()), [("budget".to_string(), 1500.0)]);
+}

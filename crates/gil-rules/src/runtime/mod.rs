@@ -98,7 +98,7 @@ impl RuleRuntime {
             .shared
             .views
             .borrow_mut()
-            .carry_over(&world)
+            .carry_over(&world, &self.shared.keys)
             .map_err(|e| errors::sandbox_error("<views>", e))?;
         self.begin_step(Arc::new(world), kept)
     }
