@@ -74,34 +74,6 @@ pub struct FlowState {
     pub origin: FlowOrigin,
 }
 
-impl FlowState {
-    /// Whether `other` is this flow with another amount (a scenario flow in its next
-    /// year, say). Every other field is listed, so a new one is not forgotten here.
-    pub fn same_but_amount(&self, other: &FlowState) -> bool {
-        let FlowState {
-            id,
-            from,
-            to,
-            kind,
-            via,
-            amount: _,
-            project,
-            tags,
-            note,
-            origin,
-        } = self;
-        *id == other.id
-            && *from == other.from
-            && *to == other.to
-            && *kind == other.kind
-            && *via == other.via
-            && *project == other.project
-            && *tags == other.tags
-            && *note == other.note
-            && *origin == other.origin
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectState {
     pub id: String,

@@ -597,23 +597,29 @@ return {
     assert_eq!(names, ["mine.3"]);
 }
 
-/// A flow whose next step differs only in its amount keeps its view, with the new
-/// amount written into it.
+/// Views are snapshots of their step: a flow whose amount changes shows the new step's
+/// amount, and a view a rule kept (in a file-level table) from the step before still
+/// shows that step's.
 #[test]
-fn a_flow_view_kept_into_the_next_step_shows_that_steps_amount() {
+fn a_flow_view_shows_its_own_steps_amount() {
     let rt = load(&[(
         "r",
         r#"
+local last = {}
 return {
-  id = "amounts",
+  id = "growth",
   on_step = function(w, ctx)
-    for _, f in ipairs(ctx.flows { kind = "funding" }) do ctx.metric(f.id, f.amount) end
+    for _, f in ipairs(ctx.flows { kind = "funding" }) do
+      ctx.metric(f.id, f.amount)
+      if last[f.id] then ctx.metric("growth", f.amount - last[f.id].amount) end
+      last[f.id] = f
+    end
   end,
 }
 "#,
     )])
     .unwrap();
-    let metric = |effects: Vec<Effect>| -> Vec<(String, f64)> {
+    let metrics = |effects: Vec<Effect>| -> Vec<(String, f64)> {
         effects
             .into_iter()
             .filter_map(|e| match e.kind {
@@ -623,12 +629,21 @@ return {
             .collect()
     };
     rt.set_world(world()).unwrap();
-    assert_eq!(metric(rt.run(0).unwrap()), [("budget".to_string(), 1000.0)]);
+    assert_eq!(
+        metrics(rt.run(0).unwrap()),
+        [("budget".to_string(), 1000.0)]
+    );
     let first = rt.take_world();
     let mut next = first.clone();
     next.year += 1;
     next.flows[0].amount = 1500.0;
     next.history = vec![Arc::new(first.flows.clone())];
     rt.set_world(next).unwrap();
-    assert_eq!(metric(rt.run(0).unwrap()), [("budget".to_string(), 1500.0)]);
+    assert_eq!(
+        metrics(rt.run(0).unwrap()),
+        [
+            ("budget".to_string(), 1500.0),
+            ("growth".to_string(), 500.0)
+        ]
+    );
 }

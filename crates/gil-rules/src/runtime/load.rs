@@ -191,7 +191,9 @@ impl RuleRuntime {
         };
         let parsed = meta::parse(&table, source, &self.shared.known)?;
         // Globals a rule sets while loading stay its own; after loading its environment is
-        // frozen, so no rule can keep hidden state from one call to the next.
+        // frozen, so no call can add or change a global. (A table held in a file-level
+        // local can still be written: views are snapshots, so one kept from an earlier
+        // step keeps that step's values.)
         env.set_readonly(true);
         Ok(parsed)
     }

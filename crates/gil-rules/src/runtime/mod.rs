@@ -98,7 +98,7 @@ impl RuleRuntime {
             .shared
             .views
             .borrow_mut()
-            .carry_over(&world, &self.shared.keys)
+            .carry_over(&world)
             .map_err(|e| errors::sandbox_error("<views>", e))?;
         self.begin_step(Arc::new(world), kept)
     }

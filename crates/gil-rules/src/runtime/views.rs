@@ -88,7 +88,7 @@ impl Views {
     /// A new step's world: keeps the view of every entity whose state is the same as
     /// when the last step ended, drops the others and every list. Returns whether any
     /// cached view was kept.
-    pub(super) fn carry_over(&mut self, world: &WorldState, keys: &Keys) -> mlua::Result<bool> {
+    pub(super) fn carry_over(&mut self, world: &WorldState) -> mlua::Result<bool> {
         let basis = std::mem::take(&mut self.basis);
         self.actor_list = None;
         self.asset_list = None;
@@ -120,7 +120,7 @@ impl Views {
                 &world.projects,
                 PartialEq::eq,
             )?,
-            keep_flows(&mut self.flows, previous_flows, &world.flows, keys)?,
+            keep_unchanged(&mut self.flows, previous_flows, &world.flows, PartialEq::eq)?,
         ];
         Ok(kept.contains(&true))
     }
@@ -144,40 +144,6 @@ fn keep_unchanged<T>(
             kept = true;
         } else {
             table.raw_set(i + 1, Value::Nil)?;
-        }
-    }
-    if !kept {
-        *cache = None;
-    }
-    Ok(kept)
-}
-
-/// As [`keep_unchanged`] for flow views, which also keep a flow that changed only its
-/// amount (a scenario flow's next year): the amount is written into the view.
-fn keep_flows(
-    cache: &mut Option<Table>,
-    before: Option<&[FlowState]>,
-    now: &[FlowState],
-    keys: &Keys,
-) -> mlua::Result<bool> {
-    let (Some(table), Some(before)) = (cache.as_ref(), before) else {
-        *cache = None;
-        return Ok(false);
-    };
-    let mut kept = false;
-    for (i, old) in before.iter().enumerate() {
-        match now.get(i) {
-            Some(new) if new == old => kept = true,
-            Some(new) if new.same_but_amount(old) => {
-                if let Value::Table(view) = table.raw_get::<Value>(i + 1)? {
-                    view.set_readonly(false);
-                    let set = view.raw_set(keys.k("amount")?, new.amount);
-                    view.set_readonly(true);
-                    set?;
-                }
-                kept = true;
-            }
-            _ => table.raw_set(i + 1, Value::Nil)?,
         }
     }
     if !kept {
