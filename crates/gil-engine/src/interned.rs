@@ -1,6 +1,7 @@
 //! The scenario's names interned once per model, and its flows as templates whose
 //! names are symbols: a step's flows are copies of these with the year's amount, and
-//! no step allocates a string for them.
+//! no step allocates a string for them. A model evaluated many times also keeps each
+//! year's world as the scenario writes it, which every run's year starts from.
 
 use std::sync::Arc;
 

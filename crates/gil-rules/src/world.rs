@@ -125,27 +125,12 @@ pub struct WorldState {
 impl WorldState {
     /// Rebuilds the id indexes; call after replacing the entity vectors.
     pub fn reindex(&mut self) {
-        self.actor_ids = Arc::new(
-            self.actors
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.id.clone(), i))
-                .collect(),
-        );
-        self.asset_ids = Arc::new(
-            self.assets
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.id.clone(), i))
-                .collect(),
-        );
-        self.project_ids = Arc::new(
-            self.projects
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.id.clone(), i))
-                .collect(),
-        );
+        fn index<'a>(ids: impl Iterator<Item = &'a String>) -> Arc<HashMap<String, usize>> {
+            Arc::new(ids.enumerate().map(|(i, id)| (id.clone(), i)).collect())
+        }
+        self.actor_ids = index(self.actors.iter().map(|a| &a.id));
+        self.asset_ids = index(self.assets.iter().map(|a| &a.id));
+        self.project_ids = index(self.projects.iter().map(|p| &p.id));
         self.reindex_flows();
     }
 
