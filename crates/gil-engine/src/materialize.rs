@@ -28,16 +28,33 @@ pub fn params_at(
     year: i32,
     overrides: &BTreeMap<String, Dated>,
 ) -> BTreeMap<String, f64> {
-    s.parameters
+    let mut params = s
+        .parameters
         .iter()
-        .filter_map(|(name, p)| {
-            let value = match overrides.get(name) {
-                Some(o) => o.at(year),
-                None => p.value.value.at(year),
-            };
-            value.map(|v| (name.clone(), v))
-        })
-        .collect()
+        .filter_map(|(name, p)| p.value.value.at(year).map(|v| (name.clone(), v)))
+        .collect();
+    apply_overrides(s, &mut params, year, overrides);
+    params
+}
+
+/// `--param` and reform values in place of the scenario's, for its parameters (a
+/// value not given for `year` leaves the parameter out that year, as the scenario's
+/// own would).
+fn apply_overrides(
+    s: &Scenario,
+    params: &mut BTreeMap<String, f64>,
+    year: i32,
+    overrides: &BTreeMap<String, Dated>,
+) {
+    for (name, value) in overrides {
+        if !s.parameters.contains_key(name) {
+            continue;
+        }
+        match value.at(year) {
+            Some(v) => params.insert(name.clone(), v),
+            None => params.remove(name),
+        };
+    }
 }
 
 /// The world of `year`: the scenario's dated values in force (resolved once per model
@@ -173,28 +190,15 @@ fn projects(s: &Scenario) -> Vec<ProjectState> {
         .collect()
 }
 
-/// `--param` and reform values in place of the scenario's, for its parameters (a
-/// value not given for `year` leaves the parameter out that year, as the scenario's
-/// own would).
+/// The overrides on the year's shared parameters, copied only when one applies.
 fn override_params(
     s: &Scenario,
     world: &mut WorldState,
     year: i32,
     overrides: &BTreeMap<String, Dated>,
 ) {
-    let mut overrides = overrides
-        .iter()
-        .filter(|(name, _)| s.parameters.contains_key(*name))
-        .peekable();
-    if overrides.peek().is_none() {
-        return;
-    }
-    let params = Arc::make_mut(&mut world.params);
-    for (name, value) in overrides {
-        match value.at(year) {
-            Some(v) => params.insert(name.clone(), v),
-            None => params.remove(name),
-        };
+    if overrides.keys().any(|name| s.parameters.contains_key(name)) {
+        apply_overrides(s, Arc::make_mut(&mut world.params), year, overrides);
     }
 }
 
