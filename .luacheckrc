@@ -1,7 +1,7 @@
 -- luacheck configuration for gil rules (Lua 5.1 syntax, run by Luau in a sandbox).
 std = "lua51"
 -- The sandbox removes these; using them is an error at run time, so flag them early.
-not_globals = { "io", "os", "require", "load", "loadstring", "dofile", "loadfile",
+not_globals = { "io", "os", "load", "loadstring", "dofile", "loadfile",
                 "getfenv", "setfenv", "debug", "collectgarbage", "module", "package" }
 -- Rules return a table; they define no globals of their own.
 allow_defined_top = false

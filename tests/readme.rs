@@ -45,9 +45,22 @@ fn rules_readme_examples_run_and_give_what_they_say() {
     let (_, scenario_text) = blocks.iter().find(|(lang, _)| lang == "yaml").unwrap();
     std::fs::write(&scenario, scenario_text).unwrap();
 
+    // A block starting `-- file: PATH` is a module the other blocks require: it is
+    // written there, not run.
+    for (_, text) in blocks.iter().filter(|(l, _)| l == "lua") {
+        if let Some(path) = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("-- file: "))
+        {
+            let path = dir.join(path.trim());
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
     let lua_blocks: Vec<&String> = blocks
         .iter()
-        .filter(|(l, _)| l == "lua")
+        .filter(|(l, t)| l == "lua" && !t.starts_with("-- file: "))
         .map(|(_, t)| t)
         .collect();
     assert!(lua_blocks.len() >= 5, "the page lost its examples");

@@ -31,7 +31,7 @@ pub fn config() -> gil_rules::SandboxConfig {
 pub fn run_rule(lua: &str) {
     let dir = std::env::temp_dir();
     let Ok(scenario) = gil_model::load_str("fuzz.yaml", SCENARIO, &dir) else { panic!("fixture scenario must load") };
-    let source = gil_rules::RuleSource { display: "fuzz.lua".into(), path: "fuzz.lua".into(), text: lua.to_string() };
+    let source = gil_rules::RuleSource { display: "fuzz.lua".into(), path: "fuzz.lua".into(), text: lua.to_string(), ..Default::default() };
     let rules = match gil_rules::RuleRuntime::load(&[source], gil_engine::known_names(&scenario), config()) {
         Ok(r) => r,
         Err(errors) => {

@@ -7,6 +7,8 @@
 --     `cluster_talent`) with `cluster.talent_budget`;
 --   * everyone gets their How role in the project named by the government's attr
 --     `project`, with what they bring.
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "cluster.semiconductor_ai",
@@ -14,14 +16,12 @@ return {
   kind = "custom",
   params = { "cluster.sme_share", "cluster.talent_budget" },
   on_step = function(world, ctx)
-    local infra
-    local groups = { cluster_platform = {}, cluster_solutions = {}, cluster_talent = {} }
-    for _, a in ipairs(world.actors) do
-      for _, tag in ipairs(a.tags) do
-        if tag == "cluster_infra" and not infra then infra = a end
-        if groups[tag] then table.insert(groups[tag], a) end
-      end
-    end
+    local infra = tags.first(world.actors, "cluster_infra")
+    local groups = {
+      cluster_platform = tags.all(world.actors, "cluster_platform"),
+      cluster_solutions = tags.all(world.actors, "cluster_solutions"),
+      cluster_talent = tags.all(world.actors, "cluster_talent"),
+    }
     if not infra then
       ctx.finding { level = "warn", code = "cluster.no_infra",
                     message = "no actor is tagged `cluster_infra`: the cluster has no public side" }

@@ -4,6 +4,8 @@
 --
 -- Scenario conventions: grid_region assets of the capital region carry the tag
 -- `capital_region`; the policy starts in `deregulation.fast_track_from` (a year).
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "deregulation.grid_fast_track",
@@ -15,9 +17,7 @@ return {
     if ctx.step ~= ctx.param("deregulation.fast_track_from") then
       return
     end
-    for _, tag in ipairs(grid.tags) do
-      if tag == "capital_region" then return end
-    end
+    if tags.has(grid, "capital_region") then return end
     local before = grid.capacity.mw or 0
     local after = before * (1 + ctx.param("deregulation.fast_track_uplift"))
     ctx.set { asset = grid.id, attr = "capacity.mw", value = after }

@@ -2,6 +2,8 @@
 -- connection is waived outside the capital region (50% off for 22.9 kV connections
 -- until May 2026; a reform can extend it). Modelled as a payment back from the utility
 -- to the data centre's owner, per MW connected.
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "deregulation.noncapital_levy_discount",
@@ -15,9 +17,7 @@ return {
     local assets = {}
     for _, a in ipairs(world.assets) do
       assets[a.id] = a
-      for _, tag in ipairs(a.tags) do
-        if tag == "capital_region" and a.region then capital[a.region] = true end
-      end
+      if a.region and tags.has(a, "capital_region") then capital[a.region] = true end
     end
     local levy = ctx.param("deregulation.levy_per_mw")
     for _, f in ipairs(ctx.flows { kind = "power" }) do

@@ -7,6 +7,8 @@
 --   attrs.customer   actor id of the financed customer
 --   attrs.site       asset id whose incoming power (MW) measures what is deployed
 --   attrs.project    project id of the flows (optional)
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "finance.vendor_financing",
@@ -15,10 +17,7 @@ return {
   params = { "finance.tranche_per_gw", "finance.investment_cap", "gpu.per_gw", "gpu.unit_price" },
   on_step = function(world, ctx)
     for _, vendor in ipairs(world.actors) do
-      local financier = false
-      for _, tag in ipairs(vendor.tags) do
-        if tag == "vendor_financier" then financier = true end
-      end
+      local financier = tags.has(vendor, "vendor_financier")
       local customer, site = vendor.attrs.customer, vendor.attrs.site
       if financier and ctx.actor(customer or "") and ctx.asset(site or "") then
         local deployed_mw = ctx.sum { kind = "power", to = site }

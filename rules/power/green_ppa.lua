@@ -1,6 +1,8 @@
 -- Green power purchase agreements: a share of each data centre's or GPU cluster's power
 -- is bought under a PPA from the supplier tagged `ppa_supplier`, paid by the site's
 -- owner. Reports the green MW and what the PPAs cost.
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "power.green_ppa",
@@ -8,13 +10,8 @@ return {
   kind = "power",
   params = { "power.ppa_share", "power.ppa_price" },
   on_step = function(world, ctx)
-    local supplier
+    local supplier = tags.first(world.actors, "ppa_supplier")
     local sites = {}
-    for _, a in ipairs(world.actors) do
-      for _, tag in ipairs(a.tags) do
-        if tag == "ppa_supplier" and not supplier then supplier = a end
-      end
-    end
     if not supplier then
       ctx.finding { level = "warn", code = "power.no_ppa_supplier",
                     message = "no actor is tagged `ppa_supplier`, so no PPA is signed" }

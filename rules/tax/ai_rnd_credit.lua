@@ -3,6 +3,8 @@
 -- their count.
 --
 -- Scenario conventions: the actor tagged `tax_authority` pays the credits.
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "tax.ai_rnd_credit",
@@ -10,12 +12,7 @@ return {
   kind = "tax_break",
   params = { "tax.ai_rnd_credit.large", "tax.ai_rnd_credit.sme" },
   on_step = function(world, ctx)
-    local authority
-    for _, a in ipairs(world.actors) do
-      for _, tag in ipairs(a.tags) do
-        if tag == "tax_authority" and not authority then authority = a end
-      end
-    end
+    local authority = tags.first(world.actors, "tax_authority")
     if not authority then
       ctx.finding { level = "warn", code = "tax.no_authority",
                     message = "no actor is tagged `tax_authority`, so no R&D credit is paid" }

@@ -6,6 +6,8 @@
 -- Scenario conventions:
 --   the actor tagged `tax_authority` pays the credits;
 --   purchases count when the seller is tagged `gpu_vendor` (or is a foreign_vendor)
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "tax.facility_credit",
@@ -13,16 +15,12 @@ return {
   kind = "tax_break",
   params = { "tax.facility_credit.large", "tax.facility_credit.sme" },
   on_step = function(world, ctx)
-    local authority
+    local authority = tags.first(world.actors, "tax_authority")
     local vendors = {}
     local kinds = {}
     for _, a in ipairs(world.actors) do
       kinds[a.id] = a.kind
-      if a.kind == "foreign_vendor" then vendors[a.id] = true end
-      for _, tag in ipairs(a.tags) do
-        if tag == "tax_authority" and not authority then authority = a end
-        if tag == "gpu_vendor" then vendors[a.id] = true end
-      end
+      if a.kind == "foreign_vendor" or tags.has(a, "gpu_vendor") then vendors[a.id] = true end
     end
     if not authority then
       ctx.finding { level = "warn", code = "tax.no_authority",

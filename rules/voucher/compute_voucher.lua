@@ -7,6 +7,8 @@
 --   cloud:     the actor tagged `voucher_cloud` (optional) is paid the full compute bill
 --   eligible:  actors tagged `voucher_eligible` with attr `gpu_hours_demand` (per firm)
 --              and optionally `youth_founded_share` (0..1); universities pay nothing
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "voucher.compute",
@@ -14,13 +16,8 @@ return {
   kind = "voucher",
   params = { "voucher.coverage", "voucher.cap_per_firm", "voucher.youth_discount", "market.gpu_hour_price" },
   on_step = function(world, ctx)
-    local issuer, cloud
-    for _, a in ipairs(world.actors) do
-      for _, tag in ipairs(a.tags) do
-        if tag == "voucher_issuer" and not issuer then issuer = a end
-        if tag == "voucher_cloud" and not cloud then cloud = a end
-      end
-    end
+    local issuer = tags.first(world.actors, "voucher_issuer")
+    local cloud = tags.first(world.actors, "voucher_cloud")
     if not issuer then
       ctx.finding { level = "warn", code = "voucher.no_issuer",
                     message = "no actor is tagged `voucher_issuer`, so no voucher is paid" }
@@ -32,10 +29,7 @@ return {
     local youth = ctx.param("voucher.youth_discount")
     local project = issuer.attrs.project
     for _, a in ipairs(world.actors) do
-      local eligible = false
-      for _, tag in ipairs(a.tags) do
-        if tag == "voucher_eligible" then eligible = true end
-      end
+      local eligible = tags.has(a, "voucher_eligible")
       local demand = a.attrs.gpu_hours_demand
       if eligible and type(demand) == "number" and demand > 0 then
         local cost = demand * a.count * price

@@ -4,6 +4,8 @@
 -- Scenario conventions:
 --   the actor tagged `tax_authority` receives the taxes and reinvests;
 --   the actor tagged `infra_budget` receives the reinvestment (its attr `project` tags it)
+local tags = require("../lib/tags")
+
 ---@type gil.Rule
 return {
   id = "voucher.virtuous_cycle",
@@ -12,13 +14,8 @@ return {
   after = { "voucher.compute" },
   params = { "voucher.revenue_multiplier", "tax.corporate_rate", "voucher.reinvest_share" },
   on_step = function(world, ctx)
-    local authority, infra
-    for _, a in ipairs(world.actors) do
-      for _, tag in ipairs(a.tags) do
-        if tag == "tax_authority" and not authority then authority = a end
-        if tag == "infra_budget" and not infra then infra = a end
-      end
-    end
+    local authority = tags.first(world.actors, "tax_authority")
+    local infra = tags.first(world.actors, "infra_budget")
     if not authority or not infra then
       ctx.finding { level = "warn", code = "voucher.cycle_unconfigured",
                     message = "tag one actor `tax_authority` and one `infra_budget` to close the cycle" }

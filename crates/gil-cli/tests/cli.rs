@@ -402,15 +402,16 @@ fn the_backtest_example_reproduces_the_published_allocation() {
 
 #[test]
 fn a_failing_rule_test_exits_1_with_a_readable_difference() {
+    // A copy of the library's layout: the rule requires `../lib/tags`, and the
+    // `.luaurc` marks the copy's root as the project folder.
     let dir = temp_dir("failing-test");
-    std::fs::copy(
-        root().join("rules/tax/facility_credit.lua"),
-        dir.join("facility_credit.lua"),
-    )
-    .unwrap();
+    for file in ["tax/facility_credit.lua", "lib/tags.lua", ".luaurc"] {
+        std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+        std::fs::copy(root().join("rules").join(file), dir.join(file)).unwrap();
+    }
     let test = std::fs::read_to_string(root().join("rules/tax/facility_credit.test.yaml")).unwrap();
     std::fs::write(
-        dir.join("facility_credit.test.yaml"),
+        dir.join("tax/facility_credit.test.yaml"),
         test.replace("amount: 2.0e8 }", "amount: 2.1e8 }"),
     )
     .unwrap();

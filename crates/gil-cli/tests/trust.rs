@@ -549,7 +549,7 @@ fn rule_metrics_named_like_built_ins_are_shown_and_explained_as_rule_metrics() {
         "{explain}"
     );
     assert!(
-        explain.contains("rules/power/green_ppa.lua:34"),
+        explain.contains("rules/power/green_ppa.lua:31"),
         "{explain}"
     );
     let builtin = String::from_utf8(ok(gil_in(
@@ -822,7 +822,7 @@ fn explain_takes_a_year_and_speaks_json() {
     assert_eq!(years.len(), 5);
     let site = &years[0]["contributions"][0];
     assert_eq!(site["file"], "../../rules/power/green_ppa.lua");
-    assert_eq!(site["line"], 34);
+    assert_eq!(site["line"], 31);
     let outside = gil_in(
         &root,
         &["explain", korea, "power.green_mw", "--year", "2040"],

@@ -169,7 +169,51 @@ pub fn rule_sources(s: &Scenario, extra: &[PathBuf]) -> Result<Vec<RuleSource>, 
     let mut seen = BTreeSet::new();
     sources
         .retain(|s| seen.insert(std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone())));
+    let entries: Vec<PathBuf> = s
+        .header
+        .rules
+        .iter()
+        .map(|entry| s.root_dir.join(&entry.value))
+        .chain(extra.iter().cloned())
+        .collect();
+    let root = project_folder(&s.root_dir, &entries);
+    let display = |path: &Path| gil_model::load::relative_to(&s.root_dir, path);
+    let project = gil_rules::modules::Project {
+        root: &root,
+        display: &display,
+    };
+    gil_rules::modules::gather(&mut sources, &project)
+        .map_err(|errors| gil_rules::RuleFiles::new(&sources).load_error(&errors))?;
     Ok(sources)
+}
+
+/// The project folder of a run, which `require` may not leave: the deepest folder
+/// holding the scenario's folder and every rule entry, or the nearest folder above it
+/// with a `.luaurc` (Luau's project marker), so the tests of a rule library in
+/// `rules/tax/` may require `rules/lib/` when `rules/.luaurc` exists.
+fn project_folder(scenario_dir: &Path, entries: &[PathBuf]) -> PathBuf {
+    let absolute = |p: &Path| {
+        gil_model::load::normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let mut root = absolute(scenario_dir);
+    for entry in entries {
+        let entry = absolute(entry);
+        let folder = if entry.is_dir() {
+            entry
+        } else {
+            entry.parent().map(Path::to_path_buf).unwrap_or(entry)
+        };
+        while !folder.starts_with(&root) {
+            match root.parent() {
+                Some(parent) => root = parent.to_path_buf(),
+                None => break,
+            }
+        }
+    }
+    match root.ancestors().find(|d| d.join(".luaurc").is_file()) {
+        Some(marked) => marked.to_path_buf(),
+        None => root,
+    }
 }
 
 /// The rule files at `resolved`, each named relative to the scenario's folder.

@@ -120,6 +120,10 @@ codes! {
     /// The table a rule file returns is malformed: no `id`, an unknown field, a bad
     /// `select`, a hook that is not a function.
     RuleMetadata = "rule-metadata",
+    /// A `require` cannot be resolved: the path is absolute, leaves the project folder,
+    /// names no file or an alias no `.luaurc` defines, is not a string literal, or the
+    /// modules require each other in a cycle.
+    RuleModule = "rule-module",
     /// Two rule files return the same `id`.
     RuleDuplicateId = "rule-duplicate-id",
     /// `after` names a rule that is not loaded.

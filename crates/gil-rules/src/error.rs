@@ -12,6 +12,8 @@ use gil_model::{FileId, SourceMap};
 pub enum RuleErrorKind {
     /// A rule file or folder could not be read.
     Io,
+    /// A `require` that cannot be resolved (see `modules.rs`).
+    Module,
     Syntax,
     /// The rule table is malformed (missing id, unknown field, bad `select`, …).
     Metadata,
@@ -41,6 +43,7 @@ impl RuleErrorKind {
     /// Every kind, in the order of the enum.
     pub const ALL: &'static [RuleErrorKind] = &[
         RuleErrorKind::Io,
+        RuleErrorKind::Module,
         RuleErrorKind::Syntax,
         RuleErrorKind::Metadata,
         RuleErrorKind::DuplicateId,
@@ -61,6 +64,7 @@ impl RuleErrorKind {
     pub fn code(self) -> Code {
         match self {
             RuleErrorKind::Io => Code::RuleIo,
+            RuleErrorKind::Module => Code::RuleModule,
             RuleErrorKind::Syntax => Code::RuleSyntax,
             RuleErrorKind::Metadata => Code::RuleMetadata,
             RuleErrorKind::DuplicateId => Code::RuleDuplicateId,

@@ -12,6 +12,7 @@ pub mod columns;
 mod effect;
 mod error;
 mod meta;
+pub mod modules;
 pub mod names;
 mod runtime;
 mod sandbox;

@@ -8,13 +8,19 @@ use gil_model::{FileId, LoadError, SourceMap};
 use crate::error::{RuleError, RuleErrorKind};
 
 /// One rule file's text and the name users know it by.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleSource {
     /// The path as the user wrote it (a folder entry gets the file appended), used as
     /// the chunk name so Lua errors read `rules/x.lua:12: …`.
     pub display: String,
     pub path: PathBuf,
     pub text: String,
+    /// A module other files `require`, not a rule: it is run by `require`, not loaded
+    /// as a rule.
+    pub module: bool,
+    /// The modules this file requires: each path as written in its `require` call, and
+    /// the `display` of the module it resolves to (`modules.rs`).
+    pub requires: std::collections::BTreeMap<String, String>,
 }
 
 /// The rule files of a run as one source map, so rule errors render and serialize as
@@ -84,6 +90,7 @@ pub fn read_entry(written: &str, resolved: &Path) -> Result<Vec<RuleSource>, Rul
             display: written.to_string(),
             path: resolved.to_path_buf(),
             text,
+            ..RuleSource::default()
         }]);
     }
     let mut files = Vec::new();
@@ -102,12 +109,13 @@ pub fn read_entry(written: &str, resolved: &Path) -> Result<Vec<RuleSource>, Rul
                 display,
                 path,
                 text,
+                ..RuleSource::default()
             })
         })
         .collect()
 }
 
-fn read_text(display: &str, path: &Path) -> Result<String, RuleError> {
+pub(crate) fn read_text(display: &str, path: &Path) -> Result<String, RuleError> {
     let bytes = std::fs::read(path).map_err(|e| {
         RuleError::new(
             RuleErrorKind::Io,

@@ -13,6 +13,7 @@ fn source(name: &str, text: &str) -> RuleSource {
         display: format!("rules/{name}.lua"),
         path: format!("rules/{name}.lua").into(),
         text: text.to_string(),
+        ..RuleSource::default()
     }
 }
 
@@ -332,11 +333,24 @@ fn effects_are_checked_at_the_boundary() {
 }
 
 #[test]
+fn require_answers_only_from_the_modules_read_with_the_rules() {
+    // The runtime never reads the disk: a path not found in the source text when the
+    // rules were read (here, none were) is an error at the call, not a file opened.
+    let err = load(&[(
+        "r",
+        "local name = './secret'\nlocal m = require(name)\nreturn { id = 'r' }",
+    )])
+    .unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::Module, "{err}");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.message.contains("not one of the requires"), "{err}");
+}
+
+#[test]
 fn sandbox_removes_dangerous_globals() {
     for name in [
         "os",
         "io",
-        "require",
         "load",
         "loadstring",
         "getfenv",

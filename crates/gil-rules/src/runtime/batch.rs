@@ -41,10 +41,12 @@ const CHUNK: usize = 1024;
 const HEADER: usize = 8;
 const RECORD: usize = 48;
 /// Record fields (byte offsets): effect kind (u8), calling line (u32), value (f64),
-/// then u32 codes: from or metric name, to, flow kind, via, project, id, note.
+/// then u32 codes: from or metric name, to, flow kind, via, project, id, note; last
+/// the code of the calling file's source name (a module's, when module code calls).
 const AT_LINE: usize = 4;
 const AT_VALUE: usize = 8;
 const AT_CODES: usize = 16;
+const AT_SOURCE: usize = 44;
 
 /// Effect codes in a record's first byte.
 const FLOW: u8 = 1;
@@ -80,7 +82,9 @@ local function record(kind)
   buffer.writeu32(BUF, 0, n + 1)
   local at = 8 + n * 48
   buffer.writeu8(BUF, at, kind)
-  buffer.writeu32(BUF, at + 4, dinfo(3, "l"))
+  local src, line = dinfo(3, "sl")
+  buffer.writeu32(BUF, at + 4, line)
+  buffer.writeu32(BUF, at + 44, SYM[src] or intern(src))
   return at
 end
 
@@ -317,6 +321,30 @@ impl Batch {
                 .and_then(|i| names.get(i))
                 .map(|s| s.to_string())
         };
+        // The calling file of the last record: nearly always the rule's own.
+        let mut last_source: Option<(u32, Arc<str>)> = None;
+        let mut file_of = |code: u32| -> Arc<str> {
+            if let Some((last, file)) = &last_source {
+                if *last == code {
+                    return file.clone();
+                }
+            }
+            let shown = (code as usize)
+                .checked_sub(1)
+                .and_then(|i| names.get(i))
+                .map(|s| s.trim_start_matches(['@', '=']))
+                .unwrap_or("");
+            let file = if shown == &*caller.file {
+                caller.file.clone()
+            } else {
+                shared
+                    .modules
+                    .file_named(shown)
+                    .unwrap_or_else(|| caller.file.clone())
+            };
+            last_source = Some((code, file.clone()));
+            file
+        };
         let mut effects = shared.effects.borrow_mut();
         effects.reserve(n);
         for i in 0..n.min(CHUNK) {
@@ -352,7 +380,7 @@ impl Batch {
                 kind,
                 provenance: Provenance {
                     rule: caller.rule.clone(),
-                    file: caller.file.clone(),
+                    file: file_of(u32_at(AT_SOURCE)),
                     line: u32_at(AT_LINE),
                     step: caller.step,
                 },

@@ -84,8 +84,13 @@ impl RuleRuntime {
             );
         }
         let message = innermost_message(&e);
-        let (line, message) = split_location(&message);
-        let line = line.or(defined.map(|l| l as u32));
+        let (shown, line, message) = split_location(&message);
+        // An error raised in a module's code is at the module's line.
+        let module = shown.and_then(|shown| self.shared.modules.file_named(shown));
+        let (file, line) = match &module {
+            Some(module) => (&**module, line),
+            None => (file, line.or(defined.map(|l| l as u32))),
+        };
         let source_line = line.and_then(|l| {
             self.texts.borrow().get(file).and_then(|t| {
                 t.lines()
@@ -117,13 +122,13 @@ fn sandbox_help(message: &str, line: &str) -> Option<String> {
         });
         if let Some(g) = used {
             return Some(format!(
-                "`{g}` is not available to rules: they run sandboxed, without require, load, os, io or debug"
+                "`{g}` is not available to rules: they run sandboxed, without load, os, io or debug"
             ));
         }
     }
     if message.contains("readonly table") {
         return Some(
-            "entities, ctx, libraries and the rule's globals are read-only; change the world through effects \
+            "entities, ctx, libraries, modules and the rule's globals are read-only; change the world through effects \
              (ctx.flow, ctx.adjust, ctx.set) and keep working values in locals"
                 .into(),
         );
@@ -169,20 +174,29 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
 
-/// Splits `rules/x.lua:12: message` into (12, message).
+/// Splits `rules/x.lua:12: message` into (`rules/x.lua`, 12, message).
 ///
-/// Luau shortens long chunk names, so the file is not compared: the first `.lua:` and
-/// the digits after it are the location.
-pub(super) fn split_location(message: &str) -> (Option<u32>, String) {
-    if let Some(pos) = message.find(".lua:") {
-        let after = &message[pos + 5..];
+/// Luau shortens long chunk names (`...tail/x.lua`), so the file is what the message
+/// says, to be matched by its tail: the first `.lua:` or `.luau:` and the digits after
+/// it are the location.
+pub(super) fn split_location(message: &str) -> (Option<&str>, Option<u32>, String) {
+    let found = [".lua:", ".luau:"]
+        .iter()
+        .filter_map(|ext| {
+            message
+                .find(ext)
+                .map(|pos| (pos + ext.len(), pos + ext.len() - 1))
+        })
+        .min();
+    if let Some((after_colon, file_end)) = found {
+        let after = &message[after_colon..];
         let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
         if let Ok(line) = digits.parse::<u32>() {
             let rest = after[digits.len()..].trim_start_matches(':').trim();
-            return (Some(line), rest.to_string());
+            return (Some(&message[..file_end]), Some(line), rest.to_string());
         }
     }
-    (None, message.to_string())
+    (None, None, message.to_string())
 }
 
 /// An error in a `ctx` call, located at the calling line.
@@ -224,13 +238,24 @@ mod tests {
     fn the_line_is_read_after_the_lua_file_name() {
         assert_eq!(
             split_location("rules/x.lua:12: attempt to index nil"),
-            (Some(12), "attempt to index nil".to_string())
+            (
+                Some("rules/x.lua"),
+                Some(12),
+                "attempt to index nil".to_string()
+            )
         );
         assert_eq!(
             split_location("...long/name/x.lua:3: boom"),
-            (Some(3), "boom".to_string())
+            (Some("...long/name/x.lua"), Some(3), "boom".to_string())
         );
-        assert_eq!(split_location("no place"), (None, "no place".to_string()));
+        assert_eq!(
+            split_location("rules/lib/tags.luau:7: boom"),
+            (Some("rules/lib/tags.luau"), Some(7), "boom".to_string())
+        );
+        assert_eq!(
+            split_location("no place"),
+            (None, None, "no place".to_string())
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Loading rules: a fresh sandboxed state with `ctx`, then each rule file compiled as
-//! Luau source in an environment of its own, run once, and its table read through
-//! `meta.rs`; finally the rules are ordered (`order.rs`).
+//! Luau source in an environment of its own (`require.rs`), run once, and its table
+//! read through `meta.rs`; finally the rules are ordered (`order.rs`). Modules are not
+//! loaded here: each runs when a file first requires it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +59,7 @@ impl RuleRuntime {
             fields,
             world_meta: std::cell::OnceCell::new(),
             batch: std::cell::OnceCell::new(),
+            modules: super::require::Modules::new(sources),
         });
         let meta = super::views::world_metatable(&lua, &shared)
             .map_err(|e| sandbox_error("<sandbox>", e))?;
@@ -86,7 +88,13 @@ impl RuleRuntime {
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         let mut errors = Vec::new();
-        for source in sources {
+        for source in sources.iter().filter(|s| s.module) {
+            runtime
+                .texts
+                .borrow_mut()
+                .insert(source.display.clone(), source.text.clone());
+        }
+        for source in sources.iter().filter(|s| !s.module) {
             let (info, hooks) = match runtime.load_one(source) {
                 Ok(loaded) => loaded,
                 Err(e) => {
@@ -125,23 +133,8 @@ impl RuleRuntime {
         self.texts
             .borrow_mut()
             .insert(file.to_string(), source.text.clone());
-        let env = self
-            .lua
-            .create_table()
+        let env = super::require::environment(&self.lua, &self.shared, file)
             .map_err(|e| sandbox_error(file, e))?;
-        let mt = self
-            .lua
-            .create_table()
-            .map_err(|e| sandbox_error(file, e))?;
-        mt.raw_set("__index", self.lua.globals())
-            .map_err(|e| sandbox_error(file, e))?;
-        env.set_metatable(Some(mt))
-            .map_err(|e| sandbox_error(file, e))?;
-        // A safe environment lets Luau resolve the built-ins a rule names (`ipairs`,
-        // `math.floor`, …) once at load, take its fast paths for them and for ipairs /
-        // pairs loops. Built-ins cannot change (the globals are read-only), and a global
-        // the file itself assigns is never resolved early (the compiler sees the write).
-        env.set_safeenv(true);
         let chunk = self
             .lua
             .load(source.text.as_str())
@@ -153,7 +146,7 @@ impl RuleRuntime {
             .set_environment(env.clone())
             .into_function()
             .map_err(|e| {
-                let (line, message) = split_location(&innermost_message(&e));
+                let (_, line, message) = split_location(&innermost_message(&e));
                 if message.contains("binary chunk") {
                     return RuleError::new(
                         RuleErrorKind::Syntax,

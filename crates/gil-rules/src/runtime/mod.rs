@@ -16,6 +16,8 @@
 //! - `batch` — ctx's Luau side: the per-entity loop, and `flow`, `metric`, `param`,
 //!   `actor` and `asset` answered inside Luau, effects buffered for one read by Rust;
 //! - `spec` — reading the tables rules pass to `ctx`;
+//! - `require` — `require` in the sandbox, answering from the modules read with the
+//!   rules (`modules.rs`);
 //! - `errors` — Lua errors into located [`RuleError`]s, and back;
 //! - `shared` — the state the runtime shares with its `ctx` closures.
 
@@ -39,6 +41,7 @@ mod dispatch;
 mod errors;
 mod load;
 mod order;
+mod require;
 mod shared;
 mod spec;
 mod views;

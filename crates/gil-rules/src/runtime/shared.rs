@@ -67,6 +67,8 @@ pub(super) struct Shared {
     /// The metatable of `on_step`'s world table (see `views::world_view`), set once the
     /// runtime is built, since its `__index` holds this `Shared`.
     pub(super) world_meta: std::cell::OnceCell<mlua::Table>,
+    /// The run's modules, for `require` (`require.rs`).
+    pub(super) modules: super::require::Modules,
     /// ctx's Luau side and its effect buffers, set once `ctx` is built.
     pub(super) batch: std::cell::OnceCell<super::batch::Batch>,
 }
@@ -75,10 +77,17 @@ impl Shared {
     /// The file and line of the Lua code calling a `ctx` function.
     pub(super) fn call_site(&self, lua: &Lua) -> (Arc<str>, u32) {
         // Level 1 may be one of ctx's Luau functions (`batch.rs`): the rule is above it.
-        let line = crate::sandbox::rule_frame(lua, 1)
-            .and_then(|(_, line)| line)
-            .unwrap_or(0);
-        (self.caller.borrow().file.clone(), line)
+        let (shown, line) = crate::sandbox::rule_frame(lua, 1).unwrap_or_default();
+        let caller = self.caller.borrow();
+        // Module code calling ctx records the module's file, not the rule's.
+        let file = if *shown == *caller.file {
+            caller.file.clone()
+        } else {
+            self.modules
+                .file_named(&shown)
+                .unwrap_or_else(|| caller.file.clone())
+        };
+        (file, line.unwrap_or(0))
     }
 
     /// The running rule, its file and step, and the line calling a `ctx` function.
