@@ -72,6 +72,18 @@ local function intern(s)
   return code
 end
 
+-- The interned source name of each calling function (a rule's or a module's file),
+-- asked of `debug.info` once per function: asking for the name on every effect made
+-- a string each time. Weak keys, so closures made per call do not pile up; cleared
+-- by Rust with the interner.
+local SOURCE_OF = S.SRC
+local function source_of(f)
+  local src = dinfo(f, "s")
+  local code = SYM[src] or intern(src)
+  SOURCE_OF[f] = code
+  return code
+end
+
 -- Appends a record: its offset, after draining first when the buffer is full.
 local function record(kind)
   local n = buffer.readu32(BUF, 0)
@@ -82,9 +94,9 @@ local function record(kind)
   buffer.writeu32(BUF, 0, n + 1)
   local at = 8 + n * 48
   buffer.writeu8(BUF, at, kind)
-  local src, line = dinfo(3, "sl")
+  local f, line = dinfo(3, "fl")
   buffer.writeu32(BUF, at + 4, line)
-  buffer.writeu32(BUF, at + 44, SYM[src] or intern(src))
+  buffer.writeu32(BUF, at + 44, SOURCE_OF[f] or source_of(f))
   return at
 end
 
@@ -163,11 +175,13 @@ return flow, metric, param, actor, asset, drive
 /// The Luau functions and what they share with Rust.
 pub(super) struct Batch {
     /// `S`: `E` (actor and asset ids to codes), `P` (project ids), `PV` (this step's
-    /// parameter values), `AV` and `SV` (views by id), `SYM` and `NAMES` (below).
+    /// parameter values), `AV` and `SV` (views by id), `SYM`, `NAMES` and `SRC` (below).
     state: Table,
     /// The interner: `SYM` (string to code) and `NAMES` (code to string).
     symbols: Table,
     symbol_names: Table,
+    /// `SRC`: each calling function's source name as a symbol code.
+    source_of: Table,
     /// The header and the effect records (layout above).
     buffer: mlua::Buffer,
     pub(super) drive: Function,
@@ -195,6 +209,11 @@ impl Batch {
             state.raw_set(name, lua.create_table()?)?;
         }
         let (symbols, symbol_names) = (lua.create_table()?, lua.create_table()?);
+        let source_of = lua.create_table()?;
+        let weak_keys = lua.create_table()?;
+        weak_keys.raw_set("__mode", "k")?;
+        source_of.set_metatable(Some(weak_keys))?;
+        state.raw_set("SRC", &source_of)?;
         state.raw_set("SYM", &symbols)?;
         state.raw_set("NAMES", &symbol_names)?;
         let buffer = lua.create_buffer_with_capacity(HEADER + CHUNK * RECORD)?;
@@ -215,6 +234,7 @@ impl Batch {
             state,
             symbols,
             symbol_names,
+            source_of,
             buffer,
             drive,
             entity_ids: Default::default(),
@@ -409,6 +429,7 @@ impl Batch {
         }
         self.names.borrow_mut().clear();
         self.symbols.clear()?;
+        self.source_of.clear()?;
         self.symbol_names.clear()
     }
 }
