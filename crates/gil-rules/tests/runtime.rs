@@ -333,6 +333,26 @@ fn effects_are_checked_at_the_boundary() {
 }
 
 #[test]
+fn lookups_check_their_selector_like_every_selector() {
+    let err =
+        run_one("return { id = 'l', on_step = function(w, ctx)\n  ctx.actors { tag = 'x' }\nend }")
+            .unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::Effect, "{err}");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(
+        err.message
+            .starts_with("ctx.actors: unknown selector key `tag` (did you mean `tags`?)"),
+        "{err}"
+    );
+    let err = run_one(
+        "return { id = 'l', on_step = function(w, ctx)\n  ctx.assets { kind = 'castle' }\nend }",
+    )
+    .unwrap_err();
+    assert!(err.message.starts_with("ctx.assets: "), "{err}");
+    assert!(err.message.contains("castle"), "{err}");
+}
+
+#[test]
 fn require_answers_only_from_the_modules_read_with_the_rules() {
     // The runtime never reads the disk: a path not found in the source text when the
     // rules were read (here, none were) is an error at the call, not a file opened.

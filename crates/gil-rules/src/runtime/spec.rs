@@ -281,7 +281,7 @@ impl<'a, 'c> Spec<'a, 'c> {
 
     /// A selector given as a field's value (`adjust`'s `select`).
     pub(super) fn selector(&self, value: Value) -> mlua::Result<Selector> {
-        selector_arg(self.lua, self.shared, self.function, value)
+        selector_arg(self.lua, self.shared, self.function, Target::Flows, value)
     }
 }
 
@@ -348,11 +348,12 @@ pub(super) fn selector_arg(
     lua: &Lua,
     shared: &Shared,
     function: &'static str,
+    target: Target,
     value: Value,
 ) -> mlua::Result<Selector> {
     match value {
         Value::Nil => Ok(Selector::default()),
-        Value::Table(t) => meta::parse_selector(&t, Target::Flows, &shared.known)
+        Value::Table(t) => meta::parse_selector(&t, target, &shared.known)
             .map_err(|m| effect_error(lua, shared, function, m)),
         other => Err(effect_error(
             lua,

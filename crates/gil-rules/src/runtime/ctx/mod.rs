@@ -61,6 +61,8 @@ fn implementation(lua: &Lua, s: Rc<Shared>, function: CtxFn) -> mlua::Result<Fun
         CtxFn::Param => lua.create_function(move |lua, name: Value| reads::param(lua, &s, name)),
         CtxFn::Actor => lua.create_function(move |lua, id: String| reads::actor(lua, &s, &id)),
         CtxFn::Asset => lua.create_function(move |lua, id: String| reads::asset(lua, &s, &id)),
+        CtxFn::Actors => lua.create_function(move |lua, sel: Value| reads::actors(lua, &s, sel)),
+        CtxFn::Assets => lua.create_function(move |lua, sel: Value| reads::assets(lua, &s, sel)),
         CtxFn::Flows => lua.create_function(move |lua, sel: Value| reads::flows(lua, &s, sel)),
         CtxFn::Sum => lua.create_function(move |lua, sel: Value| reads::sum(lua, &s, sel)),
         CtxFn::Total => lua.create_function(move |lua, sel: Value| reads::total(lua, &s, sel)),

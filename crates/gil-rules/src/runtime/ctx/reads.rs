@@ -1,4 +1,5 @@
-//! The `ctx` functions that read: `param`, `actor`, `asset`, `flows`, `sum`, `total`.
+//! The `ctx` functions that read: `param`, `actor`, `asset`, `actors`, `assets`,
+//! `flows`, `sum`, `total`.
 //! They answer from this step's world (and, for `total`, the earlier steps' flows) and
 //! never record an effect.
 
@@ -8,6 +9,7 @@ use crate::runtime::errors::effect_error;
 use crate::runtime::shared::Shared;
 use crate::runtime::spec::selector_arg;
 use crate::runtime::views::{actor_view_at, asset_view_at, flow_view_at};
+use crate::select::Target;
 
 /// `ctx.param(name)`: the parameter's value in force this step.
 pub(super) fn param(lua: &Lua, s: &Shared, name: Value) -> mlua::Result<f64> {
@@ -54,9 +56,53 @@ pub(super) fn asset(lua: &Lua, s: &Shared, id: &str) -> mlua::Result<Value> {
     }
 }
 
+/// `ctx.actors(select)`: the views of this step's matching actors, in world order.
+pub(super) fn actors(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<Table> {
+    let selector = selector_arg(lua, s, "actors", Target::Actors, select)?;
+    let matching: Vec<usize> = {
+        let w = s.world.borrow();
+        w.actors
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| selector.matches_actor(a))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    views_list(lua, s, matching, actor_view_at)
+}
+
+/// `ctx.assets(select)`: the views of this step's matching assets, in world order.
+pub(super) fn assets(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<Table> {
+    let selector = selector_arg(lua, s, "assets", Target::Assets, select)?;
+    let matching: Vec<usize> = {
+        let w = s.world.borrow();
+        w.assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| selector.matches_asset(a))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    views_list(lua, s, matching, asset_view_at)
+}
+
+/// A Lua list of the views at `indexes`.
+fn views_list(
+    lua: &Lua,
+    s: &Shared,
+    indexes: Vec<usize>,
+    view_at: fn(&Lua, &Shared, usize) -> mlua::Result<Table>,
+) -> mlua::Result<Table> {
+    let list = lua.create_table_with_capacity(indexes.len(), 0)?;
+    for (n, i) in indexes.into_iter().enumerate() {
+        list.raw_set(n + 1, view_at(lua, s, i)?)?;
+    }
+    Ok(list)
+}
+
 /// `ctx.flows(select)`: the views of this step's matching flows, in world order.
 pub(super) fn flows(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<Table> {
-    let selector = selector_arg(lua, s, "flows", select)?;
+    let selector = selector_arg(lua, s, "flows", Target::Flows, select)?;
     let matching: Vec<usize> = {
         let w = s.world.borrow();
         w.flows
@@ -66,16 +112,12 @@ pub(super) fn flows(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<Table>
             .map(|(i, _)| i)
             .collect()
     };
-    let list = lua.create_table_with_capacity(matching.len(), 0)?;
-    for (n, i) in matching.into_iter().enumerate() {
-        list.raw_set(n + 1, flow_view_at(lua, s, i)?)?;
-    }
-    Ok(list)
+    views_list(lua, s, matching, flow_view_at)
 }
 
 /// `ctx.sum(select)`: the sum of this step's matching flow amounts, in world order.
 pub(super) fn sum(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
-    let selector = selector_arg(lua, s, "sum", select)?;
+    let selector = selector_arg(lua, s, "sum", Target::Flows, select)?;
     let w = s.world.borrow();
     Ok(w.flows
         .iter()
@@ -87,7 +129,7 @@ pub(super) fn sum(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
 /// `ctx.total(select)`: the sum of matching flow amounts over every earlier step, in
 /// year order.
 pub(super) fn total(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
-    let selector = selector_arg(lua, s, "total", select)?;
+    let selector = selector_arg(lua, s, "total", Target::Flows, select)?;
     let w = s.world.borrow();
     Ok(w.history
         .iter()
