@@ -8,6 +8,7 @@
 //! The `ctx` API and the editor definitions come from one description in [`api`].
 
 pub mod api;
+mod calls;
 pub mod columns;
 mod effect;
 mod error;

@@ -15,16 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::calls::literal_calls;
 use crate::error::{RuleError, RuleErrorKind};
 use crate::source::{read_text, RuleSource};
-
-/// One `require` found in a file's text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RequireCall {
-    /// The path as written, or `None` when the argument is not a string literal.
-    pub(crate) path: Option<String>,
-    pub(crate) line: u32,
-}
 
 /// Where the rule files of a run may reach: the project folder, and how a path on disk
 /// is shown (relative to the scenario's folder, as rule files are).
@@ -52,7 +45,7 @@ pub fn gather(files: &mut Vec<RuleSource>, project: &Project<'_>) -> Result<(), 
     while next < files.len() {
         let current = next;
         next += 1;
-        let calls = require_calls(&files[current].text);
+        let calls = literal_calls(&files[current].text, &["require"]);
         let from = absolute(&files[current].path);
         let mut requires = BTreeMap::new();
         for call in calls {
@@ -64,7 +57,7 @@ pub fn gather(files: &mut Vec<RuleSource>, project: &Project<'_>) -> Result<(), 
                     message,
                 )
             };
-            let Some(path) = call.path.clone() else {
+            let Some(path) = call.argument.clone() else {
                 errors.push(
                     at("`require` takes the module's path as a string literal".into()).help(
                         "gil finds modules when it loads the rules, so write `require(\"./tags\")`",
@@ -344,188 +337,4 @@ fn find_cycle(files: &[RuleSource], edges: &[(usize, u32, usize)]) -> Option<Rul
 
 fn absolute(path: &Path) -> PathBuf {
     gil_model::load::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
-}
-
-/// The `require` calls in Luau source text, outside comments and strings.
-pub(crate) fn require_calls(text: &str) -> Vec<RequireCall> {
-    let bytes = text.as_bytes();
-    let mut calls = Vec::new();
-    let mut line = 1u32;
-    let mut i = 0;
-    // The last significant byte before an identifier: `x.require` is not a call of it.
-    let mut previous = b' ';
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'\n' => {
-                line += 1;
-                i += 1;
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i += 2;
-                match long_bracket(bytes, i) {
-                    Some(level) => i = skip_long(bytes, i, level, &mut line),
-                    None => {
-                        while i < bytes.len() && bytes[i] != b'\n' {
-                            i += 1;
-                        }
-                    }
-                }
-            }
-            b'"' | b'\'' | b'`' => {
-                i = skip_quoted(bytes, i, &mut line).0;
-                previous = b'"';
-            }
-            b'[' if long_bracket(bytes, i).is_some() => {
-                let level = long_bracket(bytes, i).unwrap_or(0);
-                i = skip_long(bytes, i, level, &mut line);
-                previous = b'"';
-            }
-            _ if b.is_ascii_alphabetic() || b == b'_' => {
-                let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                if &bytes[start..i] == b"require" && previous != b'.' && previous != b':' {
-                    let call_line = line;
-                    let mut j = skip_space(bytes, i, &mut line);
-                    let parenthesised = bytes.get(j) == Some(&b'(');
-                    if parenthesised {
-                        j = skip_space(bytes, j + 1, &mut line);
-                    }
-                    match bytes.get(j) {
-                        Some(b'"') | Some(b'\'') => {
-                            let (end, literal) = skip_quoted(bytes, j, &mut line);
-                            calls.push(RequireCall {
-                                path: literal,
-                                line: call_line,
-                            });
-                            i = end;
-                        }
-                        _ if parenthesised => calls.push(RequireCall {
-                            path: None,
-                            line: call_line,
-                        }),
-                        _ => {}
-                    }
-                }
-                previous = b'a';
-            }
-            _ => {
-                if !b.is_ascii_whitespace() {
-                    previous = b;
-                }
-                i += 1;
-            }
-        }
-    }
-    calls
-}
-
-fn skip_space(bytes: &[u8], mut i: usize, line: &mut u32) -> usize {
-    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-        if bytes[i] == b'\n' {
-            *line += 1;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// Skips a quoted string starting at `start`; returns the index after it and its text
-/// when it holds no escapes (a path with escapes is not taken as a literal).
-fn skip_quoted(bytes: &[u8], start: usize, line: &mut u32) -> (usize, Option<String>) {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    let mut escaped = false;
-    while i < bytes.len() && bytes[i] != quote {
-        match bytes[i] {
-            b'\\' => {
-                escaped = true;
-                i += 1;
-                if bytes.get(i) == Some(&b'\n') {
-                    *line += 1;
-                }
-            }
-            b'\n' => {
-                *line += 1;
-                if quote != b'`' {
-                    break;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let literal = (!escaped && i < bytes.len())
-        .then(|| String::from_utf8_lossy(&bytes[start + 1..i]).into_owned());
-    (i + 1, literal)
-}
-
-/// The level of a long bracket (`[[`, `[=[`, …) opening at `i`.
-fn long_bracket(bytes: &[u8], i: usize) -> Option<usize> {
-    if bytes.get(i) != Some(&b'[') {
-        return None;
-    }
-    let mut j = i + 1;
-    while bytes.get(j) == Some(&b'=') {
-        j += 1;
-    }
-    (bytes.get(j) == Some(&b'[')).then_some(j - i - 1)
-}
-
-/// Skips a long bracket of `level` opening at `i`; returns the index after it.
-fn skip_long(bytes: &[u8], i: usize, level: usize, line: &mut u32) -> usize {
-    let mut j = i + level + 2;
-    while j < bytes.len() {
-        if bytes[j] == b'\n' {
-            *line += 1;
-        }
-        if bytes[j] == b']'
-            && bytes
-                .get(j + 1..j + 1 + level)
-                .is_some_and(|s| s.iter().all(|&c| c == b'='))
-            && bytes.get(j + 1 + level) == Some(&b']')
-        {
-            return j + level + 2;
-        }
-        j += 1;
-    }
-    bytes.len()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{require_calls, RequireCall};
-
-    fn calls(text: &str) -> Vec<(Option<String>, u32)> {
-        require_calls(text)
-            .into_iter()
-            .map(|RequireCall { path, line }| (path, line))
-            .collect()
-    }
-
-    #[test]
-    fn requires_are_found_outside_comments_and_strings() {
-        let text = r#"-- require("./not_this")
---[[ require("./nor_this")
-]]
-local s = "require('./nor_in_a_string')"
-local tags = require("./tags")
-local rates = require '../lib/rates'
-local x = M.require("./method")
-local dynamic = require(name)
-local later = require(
-  "@lib/later")
-"#;
-        assert_eq!(
-            calls(text),
-            vec![
-                (Some("./tags".to_string()), 5),
-                (Some("../lib/rates".to_string()), 6),
-                (None, 8),
-                (Some("@lib/later".to_string()), 9),
-            ]
-        );
-    }
 }

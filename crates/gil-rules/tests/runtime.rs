@@ -109,7 +109,7 @@ fn voucher_rule_emits_flows_with_provenance() {
     let effects = run_one(
         r#"
 return {
-  id = "voucher",
+  id = "voucher", params = { "voucher.coverage" },
   select = { actors = { kind = "startup" } },
   on_actor = function(actor, ctx)
     local grant = actor.attrs.demand * ctx.param("voucher.coverage")
@@ -296,14 +296,6 @@ fn effects_are_checked_at_the_boundary() {
             "ctx.metric: the value must be a number, got NaN",
         ),
         (
-            "ctx.param('voucher.coverag')",
-            "unknown parameter `voucher.coverag` (did you mean `voucher.coverage`?)",
-        ),
-        (
-            "ctx.param('later')",
-            "parameter `later` has no value in 2026",
-        ),
-        (
             "ctx.role { project = 'p', actor = 's1', role = 'who' }",
             "field `role` must be what, how or why",
         ),
@@ -330,6 +322,51 @@ fn effects_are_checked_at_the_boundary() {
             err.message
         );
     }
+}
+
+#[test]
+fn parameter_reads_are_checked_against_the_rules_params() {
+    let rule = |params: &str, body: &str| {
+        format!("return {{ id = 'p', params = {{ {params} }}, on_step = function(world, ctx)\n  {body}\nend }}")
+    };
+    // A literal name is checked when the rule loads: unknown, then undeclared.
+    let err = load(&[("r", &rule("", "ctx.param('voucher.coverag')"))]).unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::UnknownParam, "{err}");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(
+        err.message.contains("unknown parameter `voucher.coverag`"),
+        "{err}"
+    );
+    assert_eq!(
+        err.help.as_deref(),
+        Some("did you mean `voucher.coverage`?")
+    );
+    let err = load(&[("r", &rule("", "ctx.param('voucher.coverage')"))]).unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::UnknownParam, "{err}");
+    assert!(
+        err.message
+            .contains("reads parameter `voucher.coverage` but does not declare it"),
+        "{err}"
+    );
+    // A name built at run time is checked when it is read, on the Luau fast path too.
+    let built = "local p = 'voucher.' .. 'coverage'\n  ctx.metric('x', ctx.param(p))";
+    let err = run_one(&rule("", built)).unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::Effect, "{err}");
+    assert_eq!(err.line, Some(3), "{err}");
+    assert!(
+        err.message.contains("does not declare it in `params`"),
+        "{err}"
+    );
+    let effects = run_one(&rule("'voucher.coverage'", built)).unwrap();
+    assert_eq!(effects.len(), 1);
+    // Declared and defined, but with no value this year.
+    let err = run_one(&rule("'later'", "ctx.param('later')")).unwrap_err();
+    assert_eq!(err.kind, RuleErrorKind::Effect, "{err}");
+    assert!(
+        err.message
+            .contains("parameter `later` has no value in 2026"),
+        "{err}"
+    );
 }
 
 #[test]

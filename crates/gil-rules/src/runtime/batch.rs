@@ -38,7 +38,10 @@ const CHUNK: usize = 1024;
 /// The buffer's layout: a header (effects buffered, the loop's position), then one
 /// fixed-size record per effect. Strings are interned in Luau (`SYM`, `NAMES`) and
 /// recorded as codes; entity ids as their codes in `E`.
-const HEADER: usize = 8;
+const HEADER: usize = 16;
+/// Where the header holds the running rule (its index + 1), which selects its
+/// declared parameters in `DECLS`.
+const AT_RULE: usize = 8;
 const RECORD: usize = 48;
 /// Record fields (byte offsets): effect kind (u8), calling line (u32), value (f64),
 /// then u32 codes: from or metric name, to, flow kind, via, project, id, note; last
@@ -92,7 +95,7 @@ local function record(kind)
     n = 0
   end
   buffer.writeu32(BUF, 0, n + 1)
-  local at = 8 + n * 48
+  local at = 16 + n * 48
   buffer.writeu8(BUF, at, kind)
   local f, line = dinfo(3, "fl")
   buffer.writeu32(BUF, at + 4, line)
@@ -142,9 +145,12 @@ local function metric(name, value)
   return H.metric(name, value)
 end
 
+-- `DECLS[k]` is the declared `params` of rule k, the running one named in the header;
+-- any other name goes to Rust, which says what is wrong.
 local function param(name)
   local v = S.PV[name]
-  if v ~= nil then return v end
+  local declared = S.DECLS[buffer.readu32(BUF, 8)]
+  if v ~= nil and declared and declared[name] then return v end
   return H.param(name)
 end
 
@@ -205,7 +211,7 @@ impl Batch {
     /// `param`, `drain`: the Rust implementations).
     pub(super) fn new(lua: &Lua, host: Table) -> mlua::Result<(Self, Wrapped)> {
         let state = lua.create_table()?;
-        for name in ["E", "P", "PV", "AV", "SV"] {
+        for name in ["E", "P", "PV", "AV", "SV", "DECLS"] {
             state.raw_set(name, lua.create_table()?)?;
         }
         let (symbols, symbol_names) = (lua.create_table()?, lua.create_table()?);
@@ -306,6 +312,18 @@ impl Batch {
     pub(super) fn forget_views(&self, lua: &Lua) -> mlua::Result<()> {
         self.state.raw_set("AV", lua.create_table()?)?;
         self.state.raw_set("SV", lua.create_table()?)
+    }
+
+    /// Every rule's declared parameters (`DECLS`, by rule index + 1), once loaded.
+    pub(super) fn set_declared(&self, lua: &Lua, declared: &[Table]) -> mlua::Result<()> {
+        self.state
+            .raw_set("DECLS", lua.create_sequence_from(declared.iter().cloned())?)
+    }
+
+    /// Names the running rule (by its index) for `ctx.param`'s declared check.
+    pub(super) fn set_rule(&self, index: usize) {
+        self.buffer
+            .write_bytes(AT_RULE, &(index as u32 + 1).to_le_bytes());
     }
 
     /// Forgets buffered effects (a new rule part, or a part that failed).

@@ -333,14 +333,17 @@ impl RuleRuntime {
         let info = self.infos.get(index)?;
         let hooks = self.hooks.get(index)?;
         let step = self.shared.world.borrow().year;
+        let (params, _) = self.declared.get(index)?;
         *self.shared.caller.borrow_mut() = Caller {
             rule: info.id.as_str().into(),
             file: info.file.as_str().into(),
             step,
+            params: params.clone(),
         };
         self.shared.effects.borrow_mut().clear();
         if let Some(batch) = self.shared.batch.get() {
             batch.discard();
+            batch.set_rule(index);
         }
         Some((info, hooks, step, sandbox::hash_str(&info.id)))
     }

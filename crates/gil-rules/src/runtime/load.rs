@@ -78,6 +78,7 @@ impl RuleRuntime {
             ctx,
             infos: Vec::new(),
             hooks: Vec::new(),
+            declared: Vec::new(),
             order: Vec::new(),
             clock,
             random,
@@ -115,11 +116,26 @@ impl RuleRuntime {
                 continue;
             }
             seen.insert(info.id.clone(), info.file.clone());
+            let declared = match runtime.declared_params(&info) {
+                Ok(declared) => declared,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            runtime.declared.push(declared);
             runtime.infos.push(info);
             runtime.hooks.push(hooks);
         }
         if !errors.is_empty() {
             return Err(LoadFailure::Rules(errors));
+        }
+        if let Some(batch) = runtime.shared.batch.get() {
+            let tables: Vec<mlua::Table> =
+                runtime.declared.iter().map(|(_, t)| t.clone()).collect();
+            batch
+                .set_declared(&runtime.lua, &tables)
+                .map_err(|e| sandbox_error("<sandbox>", e))?;
         }
         runtime.order =
             evaluation_order(&runtime.infos, sources).map_err(|e| LoadFailure::Rules(vec![e]))?;
@@ -161,6 +177,7 @@ impl RuleRuntime {
             rule: "".into(),
             file: file.into(),
             step: 0,
+            params: Default::default(),
         };
         self.clock.start(self.config.call_deadline);
         let result = chunk.call::<Value>(());
@@ -183,6 +200,7 @@ impl RuleRuntime {
             ));
         };
         let parsed = meta::parse(&table, source, &self.shared.known)?;
+        undeclared_param_reads(source, &parsed.0, &self.shared.known)?;
         // Globals a rule sets while loading stay its own; after loading its environment is
         // frozen, so no call can add or change a global. (A table held in a file-level
         // local can still be written: views are snapshots, so one kept from an earlier
@@ -190,6 +208,65 @@ impl RuleRuntime {
         env.set_readonly(true);
         Ok(parsed)
     }
+}
+
+impl RuleRuntime {
+    /// A rule's declared parameters, as a set for the host and a Lua table for ctx's
+    /// Luau side (`batch.rs`).
+    fn declared_params(&self, info: &RuleInfo) -> Result<super::DeclaredParams, RuleError> {
+        let table = self
+            .lua
+            .create_table()
+            .map_err(|e| sandbox_error(&info.file, e))?;
+        for name in &info.params {
+            table
+                .raw_set(name.as_str(), true)
+                .map_err(|e| sandbox_error(&info.file, e))?;
+        }
+        table.set_readonly(true);
+        Ok((Arc::new(info.params.iter().cloned().collect()), table))
+    }
+}
+
+/// A `ctx.param("…")` in the rule's own text naming a parameter the rule does not
+/// declare in `params`, as a load error at that call. (A name built at run time is
+/// checked when it is read.)
+fn undeclared_param_reads(
+    source: &RuleSource,
+    info: &RuleInfo,
+    known: &KnownNames,
+) -> Result<(), RuleError> {
+    for call in crate::calls::literal_calls(&source.text, &["ctx", "param"]) {
+        let Some(name) = call.argument else { continue };
+        if !known.params.contains(&name) {
+            let mut e = RuleError::new(
+                RuleErrorKind::UnknownParam,
+                &info.file,
+                Some(call.line),
+                format!("ctx.param: unknown parameter `{name}`"),
+            )
+            .rule(info.id.clone());
+            if let Some(s) =
+                gil_model::diag::did_you_mean(&name, known.params.iter().map(String::as_str))
+            {
+                e = e.help(format!("did you mean `{s}`?"));
+            }
+            return Err(e);
+        }
+        if !info.params.contains(&name) {
+            return Err(RuleError::new(
+                RuleErrorKind::UnknownParam,
+                &info.file,
+                Some(call.line),
+                format!("the rule reads parameter `{name}` but does not declare it in `params`"),
+            )
+            .rule(info.id.clone())
+            .help(format!(
+                "add \"{name}\" to the rule's `params`, so readers (and `gil explain`) see what it depends on"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Why loading stopped: the sandbox could not be set up, or rules are broken.

@@ -56,12 +56,18 @@ use errors::sandbox_error;
 use shared::Shared;
 use views::Views;
 
+/// A rule's declared parameters: the set the host checks, and the same names as the
+/// read-only Lua table ctx's Luau side checks (`batch.rs`).
+type DeclaredParams = (Arc<std::collections::BTreeSet<String>>, Table);
+
 pub struct RuleRuntime {
     lua: Lua,
     shared: Rc<Shared>,
     ctx: Table,
     infos: Vec<RuleInfo>,
     hooks: Vec<Hooks>,
+    /// Per rule (as `infos`), the parameters it declares.
+    declared: Vec<DeclaredParams>,
     order: Vec<usize>,
     clock: Rc<Clock>,
     random: Rc<Random>,

@@ -23,6 +23,8 @@ pub(super) struct Caller {
     pub(super) rule: Arc<str>,
     pub(super) file: Arc<str>,
     pub(super) step: i32,
+    /// The parameters the rule declares in `params`, the only ones it may read.
+    pub(super) params: Arc<std::collections::BTreeSet<String>>,
 }
 
 /// Lua strings for every field name the host reads or writes, made once: creating a

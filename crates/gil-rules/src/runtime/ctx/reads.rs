@@ -24,7 +24,14 @@ pub(super) fn param(lua: &Lua, s: &Shared, name: Value) -> mlua::Result<f64> {
     let name = name.to_string_lossy();
     let world = s.world.borrow();
     if let Some(v) = world.params.get(&name) {
-        return Ok(*v);
+        let caller = s.caller.borrow();
+        if caller.rule.is_empty() || caller.params.contains(&name) {
+            return Ok(*v);
+        }
+        let message =
+            format!("the rule reads parameter `{name}` but does not declare it in `params`");
+        drop((world, caller));
+        return Err(effect_error(lua, s, "param", message));
     }
     let message = if s.known.params.contains(&name) {
         format!("parameter `{name}` has no value in {}", world.year)
