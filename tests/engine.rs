@@ -177,6 +177,51 @@ fn worker_threads_see_earlier_effects_too() {
 }
 
 #[test]
+fn rules_read_earlier_years_metrics_and_this_years_from_earlier_rules() {
+    // 600 actors, so the per-entity rule runs on the workers with threads; the reading
+    // rule must see the same numbers with any thread count (settling is then not
+    // pipelined: last year's built-in metrics are ready when the step starts).
+    let sums = "return { id = \"sums\", on_actor = function(a, ctx)\n  ctx.metric(\"demand.total\", a.attrs.demand)\n  if a.id ~= \"a0\" then ctx.flow { from = a.id, to = \"a0\", kind = \"funding\", amount = 2 } end\nend }\n";
+    let reads = r#"return { id = "reads", after = { "sums" }, on_step = function(w, ctx)
+  ctx.metric("seen.now", ctx.metric_at("demand.total"))
+  ctx.metric("seen.last", ctx.metric_at("demand.total", ctx.step - 1) or -1)
+  ctx.metric("seen.in_a0_last", ctx.metric_at("funding.in.a0", ctx.step - 1) or -1)
+  ctx.metric("seen.own", ctx.metric_at("seen.now") or -1)
+end }
+"#;
+    let (dir, s) = startups_scenario(
+        "metric-reads",
+        600,
+        |i| format!("{{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}"),
+        &[
+            ("a_sums.lua", sums.to_string()),
+            ("b_reads.lua", reads.to_string()),
+        ],
+    );
+    let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+    assert!(rules.reads_metrics());
+    for threads in [1, 2] {
+        let options = gil_engine::Options {
+            threads,
+            ..Default::default()
+        };
+        let e = gil_engine::evaluate(&s, &rules, &options).unwrap();
+        let seen = |k: usize, name: &str| e.outcome.steps[k].metrics[name];
+        let total = (0..600).sum::<i32>() as f64;
+        // This year's metric of the rule that ran before; not the reading rule's own.
+        assert_eq!(seen(0, "seen.now"), total, "threads {threads}");
+        assert_eq!(seen(1, "seen.now"), total, "threads {threads}");
+        assert_eq!(seen(0, "seen.own"), -1.0, "threads {threads}");
+        // Last year's, rule-made and built-in; nothing before the first year.
+        assert_eq!(seen(0, "seen.last"), -1.0, "threads {threads}");
+        assert_eq!(seen(1, "seen.last"), total, "threads {threads}");
+        assert_eq!(seen(0, "seen.in_a0_last"), -1.0, "threads {threads}");
+        assert_eq!(seen(1, "seen.in_a0_last"), 2.0 * 599.0, "threads {threads}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_rules_memory_limit_does_not_count_the_engines_own_views() {
     // 30,000 actor views are several MiB: more than the 4 MiB the rules may use, which
     // must still hold for the rules' own allocations only.

@@ -291,6 +291,7 @@ pub fn evaluate_interned(
         workers: workers.as_mut(),
         persistent: materialize::Persistent::new(),
         history: Vec::new(),
+        metric_history: Vec::new(),
         rules_time: Duration::ZERO,
         rules_done: 0,
         collected: Collected::default(),
@@ -386,6 +387,8 @@ struct StepLoop<'a> {
     persistent: materialize::Persistent,
     /// Every finished step's flows, in year order; the rules read them as the history.
     history: Vec<Arc<Vec<FlowState>>>,
+    /// Every settled step's metrics, in year order, when a rule reads metrics.
+    metric_history: Vec<(i32, Arc<BTreeMap<String, f64>>)>,
     /// Wall-clock time in rules: their calls and applying their effects.
     rules_time: Duration,
     /// Rule runs (year × rule) done so far, for the progress callback.
@@ -399,7 +402,8 @@ impl<'a> StepLoop<'a> {
     /// Results are joined in year order, so the outcome is the same for any number of
     /// threads.
     fn run(&mut self) -> Result<(), EngineError> {
-        let pipelined = self.options.threads > 1;
+        // A rule reading last year's metrics needs them settled before its step runs.
+        let pipelined = self.options.threads > 1 && !self.rules.reads_metrics();
         std::thread::scope(|scope| -> Result<(), EngineError> {
             let mut settler = Settler {
                 scope: pipelined.then_some(scope),
@@ -462,6 +466,12 @@ impl<'a> StepLoop<'a> {
             move || settle(s, world, &flows, metrics, findings, all_flows)
         };
         settler.settle(job, &mut self.collected)?;
+        if self.rules.reads_metrics() {
+            if let Some(settled) = self.collected.steps.last() {
+                self.metric_history
+                    .push((settled.year, Arc::new(settled.metrics.clone())));
+            }
+        }
         step_trace.flows = flows.clone();
         self.collected.trace.steps.push(step_trace);
         self.history.push(flows);
@@ -479,6 +489,9 @@ impl<'a> StepLoop<'a> {
             &self.persistent,
         );
         world.history = std::mem::take(&mut self.history);
+        if self.rules.reads_metrics() {
+            world.earlier_metrics = self.metric_history.clone();
+        }
         self.rules.set_world(world)?;
         Ok(())
     }
@@ -648,7 +661,11 @@ fn run_rules(
             // Views of entities the effects did not touch stay valid for the next rule.
             let touched = {
                 let mut world = rules.world_mut_keeping_views();
-                apply::apply(&mut world, effects, acc, persistent, step_trace)?
+                let touched = apply::apply(&mut world, effects, acc, persistent, step_trace)?;
+                if rules.reads_metrics() {
+                    world.metrics_so_far.clone_from(&acc.metrics);
+                }
+                touched
             };
             rules.forget_views(&touched)?;
             if let Some(workers) = workers.as_deref_mut() {

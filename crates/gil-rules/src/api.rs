@@ -61,6 +61,7 @@ pub enum CtxFn {
     Assets,
     Flows,
     Sum,
+    MetricAt,
     Total,
     Flow,
     Adjust,
@@ -82,6 +83,7 @@ impl CtxFn {
             CtxFn::Flows => "flows",
             CtxFn::Sum => "sum",
             CtxFn::Total => "total",
+            CtxFn::MetricAt => "metric_at",
             CtxFn::Flow => "flow",
             CtxFn::Adjust => "adjust",
             CtxFn::Set => "set",
@@ -463,6 +465,12 @@ pub const CTX_FUNCTIONS: &[CtxFunction] = &[
         params: &[("select", Ty::Class("FlowSelector"))],
         returns: Some(Ty::Num),
         doc: "The sum of matching flow amounts over all earlier steps.",
+    },
+    CtxFunction {
+        function: CtxFn::MetricAt,
+        params: &[("name", Ty::Str), ("year", Ty::Optional(&Ty::Num))],
+        returns: Some(Ty::Optional(&Ty::Num)),
+        doc: "A metric's value in an earlier year (built-in or rule-made), or this year's rule metric as the rules before this one made it (year omitted or ctx.step); nil if it was not produced.",
     },
     CtxFunction {
         function: CtxFn::Flow,

@@ -115,6 +115,12 @@ pub struct WorldState {
     pub history: Vec<std::sync::Arc<Vec<FlowState>>>,
     /// The run's names, which the flows' symbols index.
     pub names: Names,
+    /// Metrics rules may read with `ctx.metric_at` (filled only when a rule reads
+    /// metrics, see `RuleRuntime::reads_metrics`): every earlier year's settled
+    /// metrics, built-in and rule-made, oldest first...
+    pub earlier_metrics: Vec<(i32, Arc<BTreeMap<String, f64>>)>,
+    /// ...and this year's rule metrics as the rules that finished so far made them.
+    pub metrics_so_far: BTreeMap<String, f64>,
     // The entity indexes do not change within a run: shared by every year's world.
     actor_ids: Arc<HashMap<String, usize>>,
     asset_ids: Arc<HashMap<String, usize>>,

@@ -296,6 +296,14 @@ fn effects_are_checked_at_the_boundary() {
             "ctx.metric: the value must be a number, got NaN",
         ),
         (
+            "ctx.metric_at('x', 2030)",
+            "ctx.metric_at: 2030 comes after this step (2026)",
+        ),
+        (
+            "ctx.metric_at('funding.in.s1')",
+            "`funding.in.s1` is a built-in metric, computed after every rule of 2026 has run",
+        ),
+        (
             "ctx.role { project = 'p', actor = 's1', role = 'who' }",
             "field `role` must be what, how or why",
         ),

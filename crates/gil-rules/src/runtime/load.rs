@@ -85,6 +85,7 @@ impl RuleRuntime {
             config,
             texts: RefCell::new(BTreeMap::new()),
             calls: Cell::new(0),
+            reads_metrics: sources.iter().any(|s| s.text.contains("metric_at")),
             sources: sources.to_vec(),
         };
         let mut seen: BTreeMap<String, String> = BTreeMap::new();

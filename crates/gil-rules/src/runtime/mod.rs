@@ -74,6 +74,9 @@ pub struct RuleRuntime {
     config: SandboxConfig,
     /// Rule sources by file name, to explain errors with the offending line.
     texts: RefCell<BTreeMap<String, String>>,
+    /// Whether a rule or module may read metrics (`ctx.metric_at`), so the engine must
+    /// settle each step before the next one runs and hand the metrics to the rules.
+    reads_metrics: bool,
     /// Hook calls made so far (for `gil bench`).
     calls: Cell<u64>,
     /// What this runtime was built from, so workers can build their own.
@@ -227,6 +230,13 @@ impl RuleRuntime {
     /// restored, so a runtime evaluated again and again gets the full budget each time.
     pub fn begin_run(&self) {
         self.clock.budget_left.set(self.config.total_budget);
+    }
+
+    /// Whether a rule or module names `metric_at` (the text is searched, so any way of
+    /// calling it counts): the engine then settles every step before the next one and
+    /// gives the rules the metrics.
+    pub fn reads_metrics(&self) -> bool {
+        self.reads_metrics
     }
 
     /// Hook calls made so far.

@@ -66,6 +66,9 @@ fn implementation(lua: &Lua, s: Rc<Shared>, function: CtxFn) -> mlua::Result<Fun
         CtxFn::Flows => lua.create_function(move |lua, sel: Value| reads::flows(lua, &s, sel)),
         CtxFn::Sum => lua.create_function(move |lua, sel: Value| reads::sum(lua, &s, sel)),
         CtxFn::Total => lua.create_function(move |lua, sel: Value| reads::total(lua, &s, sel)),
+        CtxFn::MetricAt => lua.create_function(move |lua, (name, year): (Value, Value)| {
+            reads::metric_at(lua, &s, name, year)
+        }),
         CtxFn::Flow => lua.create_function(move |lua, spec: Value| {
             drained(&s, || {
                 effects::with_columns(lua, &s, "flow", "FlowSpec", spec, effects::flow)

@@ -1,5 +1,5 @@
 //! The `ctx` functions that read: `param`, `actor`, `asset`, `actors`, `assets`,
-//! `flows`, `sum`, `total`.
+//! `flows`, `sum`, `total`, `metric_at`.
 //! They answer from this step's world (and, for `total`, the earlier steps' flows) and
 //! never record an effect.
 
@@ -144,4 +144,55 @@ pub(super) fn total(lua: &Lua, s: &Shared, select: Value) -> mlua::Result<f64> {
         .filter(|f| selector.matches_flow(f, &w.names))
         .map(|f| f.amount)
         .sum::<f64>())
+}
+
+/// `ctx.metric_at(name, year)`: metric `name` in an earlier `year` (settled: built-in
+/// and rule-made), or this year's rule metric as the rules that ran before this one
+/// made it (`year` omitted or this year). Nil when the metric was not produced.
+pub(super) fn metric_at(lua: &Lua, s: &Shared, name: Value, year: Value) -> mlua::Result<Value> {
+    let fail = |message: String| Err(effect_error(lua, s, "metric_at", message));
+    let Value::String(name) = name else {
+        return fail(format!("expected a metric name, got {}", name.type_name()));
+    };
+    let name = name.to_string_lossy();
+    let w = s.world.borrow();
+    let year = match year {
+        Value::Nil => w.year,
+        Value::Integer(y) => y as i32,
+        Value::Number(y) if y.fract() == 0.0 && y.abs() < 1e6 => y as i32,
+        other => {
+            drop(w);
+            return fail(format!("expected a year, got {}", other.type_name()));
+        }
+    };
+    let value = if year == w.year {
+        let built_in = match gil_model::metric::MetricKey::builtin_form(&name) {
+            Some(gil_model::metric::MetricKey::Flow { entity, .. }) => {
+                s.known.actors.contains(entity) || s.known.assets.contains(entity)
+            }
+            Some(gil_model::metric::MetricKey::Power { .. }) => true,
+            _ => false,
+        };
+        if built_in {
+            let message = format!(
+                "`{name}` is a built-in metric, computed after every rule of {year} has run; read an earlier year (ctx.step - 1)"
+            );
+            drop(w);
+            return fail(message);
+        }
+        w.metrics_so_far.get(&name).copied()
+    } else if year > w.year {
+        let message = format!(
+            "{year} comes after this step ({}): its metrics are not made yet",
+            w.year
+        );
+        drop(w);
+        return fail(message);
+    } else {
+        w.earlier_metrics
+            .iter()
+            .find(|(y, _)| *y == year)
+            .and_then(|(_, metrics)| metrics.get(&name).copied())
+    };
+    Ok(value.map_or(Value::Nil, Value::Number))
 }
