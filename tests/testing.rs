@@ -13,7 +13,7 @@ fn report(file: &Path) -> String {
     let suite = testing::load_suite(file).unwrap();
     let mut out = String::new();
     for case in &suite.cases {
-        let result = testing::run_case(file, &case.value, test_sandbox());
+        let result = testing::run_case(file, &case.value, test_sandbox(), None);
         match result {
             Ok(()) => out.push_str(&format!("PASS {}\n", case.value.name)),
             Err(CaseFailure::Mismatch(lines)) => {

@@ -283,6 +283,12 @@ enum Command {
         /// Also write the results as JUnit XML to FILE (atomically), for CI systems
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Print line coverage of every rule and module file the cases ran
+        #[arg(long)]
+        coverage: bool,
+        /// Also write line coverage as LCOV to FILE (atomically), for editors and CI
+        #[arg(long, value_name = "FILE")]
+        lcov: Option<PathBuf>,
     },
     /// Compare each scenario's outcome with `<name>.snapshot.yaml` beside it; exit 1 on a change
     Snapshot {
@@ -697,7 +703,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
             filter,
             junit,
-        } => workflow::test(&paths, filter.as_deref(), junit.as_deref(), color_out),
+            coverage,
+            lcov,
+        } => workflow::test(
+            &paths,
+            filter.as_deref(),
+            junit.as_deref(),
+            coverage,
+            lcov.as_deref(),
+            color_out,
+        ),
         Command::Snapshot { scenarios, update } => {
             workflow::snapshot(&scenarios, update, color_out)
         }

@@ -27,8 +27,11 @@ pub fn test(
     paths: &[PathBuf],
     filter: Option<&str>,
     junit: Option<&Path>,
+    coverage: bool,
+    lcov: Option<&Path>,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
+    let mut lines_run = (coverage || lcov.is_some()).then(testing::Coverage::default);
     let paths: Vec<PathBuf> = if paths.is_empty() {
         if !Path::new("rules").is_dir() {
             print_stderr(
@@ -66,7 +69,12 @@ pub fn test(
                 continue;
             }
             let title = format!("{} › {}", file.display(), case.value.name);
-            let result = testing::run_case(file, &case.value, crate::output::rule_sandbox());
+            let result = testing::run_case(
+                file,
+                &case.value,
+                crate::output::rule_sandbox(),
+                lines_run.as_mut(),
+            );
             let line = suite
                 .sources
                 .line_col(case.span.file, case.span.start as usize)
@@ -126,9 +134,16 @@ pub fn test(
     }
     report.push_str(&summary);
     report.push('\n');
+    if let (true, Some(lines)) = (coverage, &lines_run) {
+        report.push('\n');
+        report.push_str(&lines.summary());
+    }
     print_stdout(&report)?;
     if let Some(path) = junit {
         write_atomic(path, testing::junit_xml(&results).as_bytes())?;
+    }
+    if let (Some(path), Some(lines)) = (lcov, &lines_run) {
+        write_atomic(path, lines.lcov().as_bytes())?;
     }
     if unreadable > 0 || errors > 0 {
         return Ok(ExitCode::from(2));

@@ -673,3 +673,50 @@ fn outcome_bytes_are_identical_for_any_number_of_threads() {
     );
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn test_coverage_counts_the_lines_the_cases_ran_in_rules_and_modules() {
+    let dir = temp_dir("coverage");
+    let lcov_path = dir.join("lcov.info");
+    let out = gil(&[
+        "test",
+        "rules/tax",
+        "--coverage",
+        "--lcov",
+        lcov_path.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("coverage (lines run / lines with code):"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rules/tax/ai_rnd_credit.lua"), "{stdout}");
+    let lcov = std::fs::read_to_string(&lcov_path).unwrap();
+    // Per file: its DA lines (line → hits).
+    let mut files: std::collections::BTreeMap<String, Vec<(usize, u64)>> = Default::default();
+    let mut current = String::new();
+    for line in lcov.lines() {
+        if let Some(file) = line.strip_prefix("SF:") {
+            current = file.to_string();
+        } else if let Some(da) = line.strip_prefix("DA:") {
+            let (l, h) = da.split_once(',').unwrap();
+            files
+                .entry(current.clone())
+                .or_default()
+                .push((l.parse().unwrap(), h.parse().unwrap()));
+        }
+    }
+    // The module the rules require is covered too.
+    assert!(files.contains_key("rules/lib/tags.lua"), "{lcov}");
+    let rule = &files["rules/tax/ai_rnd_credit.lua"];
+    let text = std::fs::read_to_string(root().join("rules/tax/ai_rnd_credit.lua")).unwrap();
+    let line_of = |needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
+    let hits = |line: usize| rule.iter().find(|(l, _)| *l == line).map(|(_, h)| *h);
+    // No case leaves the credit without a tax authority; every case pays a credit.
+    assert_eq!(hits(line_of("ctx.finding")), Some(0), "{lcov}");
+    assert!(hits(line_of("ctx.flow")).is_some_and(|h| h > 0), "{lcov}");
+    // Comments have no code, so no DA line.
+    assert_eq!(hits(1), None, "{lcov}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

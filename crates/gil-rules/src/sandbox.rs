@@ -36,6 +36,9 @@ pub struct SandboxConfig {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Where `print` goes (it can never change an outcome).
     pub print: Option<PrintSink>,
+    /// Compile rules and modules with Luau's line coverage (`gil test --coverage`),
+    /// read back with `RuleRuntime::coverage`.
+    pub coverage: bool,
 }
 
 impl Default for SandboxConfig {
@@ -47,6 +50,7 @@ impl Default for SandboxConfig {
             seed: 0x6769_6c5f_7275_6c65, // "gil_rule"
             cancel: None,
             print: None,
+            coverage: false,
         }
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 mod compare;
+mod coverage;
 mod file;
 mod junit;
 mod run;
@@ -25,6 +26,7 @@ mod run;
 use std::path::PathBuf;
 
 pub use compare::{compare, Mismatch};
+pub use coverage::Coverage;
 pub use file::{
     load_suite, Case, Expect, FindingExpect, FlowExpect, RoleExpect, ScenarioRef, Suite, TestFile,
     Tolerance,

@@ -43,8 +43,15 @@ pub fn case_rules(suite_file: &Path, case: &Case) -> Vec<PathBuf> {
 }
 
 /// Runs one case; a case that cannot run carries its errors rendered as a user reads
-/// them (no colour).
-pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result<(), CaseFailure> {
+/// them (no colour). With `coverage`, the rules are compiled with line coverage and the
+/// lines they ran are added to it (also when the case fails).
+pub fn run_case(
+    suite_file: &Path,
+    case: &Case,
+    mut config: SandboxConfig,
+    coverage: Option<&mut crate::Coverage>,
+) -> Result<(), CaseFailure> {
+    config.coverage = coverage.is_some();
     let render_load = |e: &LoadError| e.render(false);
     let scenario = match &case.scenario {
         ScenarioRef::Path(p) => gil_model::load(p),
@@ -74,7 +81,11 @@ pub fn run_case(suite_file: &Path, case: &Case, config: SandboxConfig) -> Result
         threads: 1,
         progress: None,
     };
-    let evaluation = gil_engine::evaluate(&scenario, &rules, &options).map_err(|e| match e {
+    let evaluated = gil_engine::evaluate(&scenario, &rules, &options);
+    if let Some(coverage) = coverage {
+        coverage.merge(rules.coverage());
+    }
+    let evaluation = evaluated.map_err(|e| match e {
         gil_engine::EngineError::Rule(r) => {
             let files = rules.files();
             CaseFailure::Error(files.diagnose(&r).render(files.sources(), false))

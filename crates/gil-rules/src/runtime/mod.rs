@@ -239,6 +239,34 @@ impl RuleRuntime {
         self.reads_metrics
     }
 
+    /// Lines run so far per rule and module file (by its path on disk, as
+    /// [`RuleSource::path`]): line → hits, for every line Luau compiled code for. Empty
+    /// unless the sandbox was configured with `coverage`.
+    pub fn coverage(&self) -> BTreeMap<std::path::PathBuf, BTreeMap<u32, u64>> {
+        let mut out: BTreeMap<std::path::PathBuf, BTreeMap<u32, u64>> = BTreeMap::new();
+        let Some(chunks) = &self.shared.coverage else {
+            return out;
+        };
+        for (file, chunk) in chunks.borrow().iter() {
+            let Some(source) = self.sources.iter().find(|s| s.display == *file) else {
+                continue;
+            };
+            let lines = out
+                .entry(gil_model::load::normalize(&source.path))
+                .or_default();
+            // One report per function (the chunk and every function inside it), each
+            // indexed by line; -1 where a line has no code.
+            chunk.coverage(|info| {
+                for (line, &hits) in info.hits.iter().enumerate() {
+                    if hits >= 0 {
+                        *lines.entry(line as u32).or_insert(0) += hits as u64;
+                    }
+                }
+            });
+        }
+        out
+    }
+
     /// Hook calls made so far.
     pub fn calls(&self) -> u64 {
         self.calls.get()

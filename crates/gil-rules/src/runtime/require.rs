@@ -141,8 +141,7 @@ fn run_module(
     source: &RuleSource,
 ) -> mlua::Result<Value> {
     let env = environment(lua, shared, name)?;
-    let chunk = lua
-        .load(source.text.as_str())
+    let chunk = with_coverage(shared, lua.load(source.text.as_str()))
         .set_name(format!("@{name}"))
         // As for rules: always source, never bytecode (see `load.rs`).
         .set_mode(mlua::chunk::ChunkMode::Text)
@@ -152,6 +151,7 @@ fn run_module(
             let (_, line, message) = split_location(&super::errors::innermost_message(&e));
             mlua::Error::external(RuleError::new(RuleErrorKind::Syntax, name, line, message))
         })?;
+    keep_for_coverage(shared, name, &chunk);
     let value: Value = chunk.call(())?;
     let Value::Table(table) = &value else {
         let last_line = source.text.lines().count().max(1) as u32;
@@ -174,6 +174,24 @@ fn run_module(
     freeze(table)?;
     env.set_readonly(true);
     Ok(value)
+}
+
+/// A rule or module chunk compiled with line coverage when the run records it.
+pub(super) fn with_coverage<'a>(
+    shared: &Shared,
+    chunk: mlua::chunk::Chunk<'a>,
+) -> mlua::chunk::Chunk<'a> {
+    match shared.coverage {
+        Some(_) => chunk.set_compiler(mlua::chunk::Compiler::new().set_coverage_level(1)),
+        None => chunk,
+    }
+}
+
+/// Keeps a compiled chunk for `RuleRuntime::coverage` when the run records coverage.
+pub(super) fn keep_for_coverage(shared: &Shared, file: &str, chunk: &mlua::Function) {
+    if let Some(chunks) = &shared.coverage {
+        chunks.borrow_mut().push((file.to_string(), chunk.clone()));
+    }
 }
 
 /// Makes `table` and every table reachable from its keys and values read-only.

@@ -69,6 +69,9 @@ pub(super) struct Shared {
     /// The metatable of `on_step`'s world table (see `views::world_view`), set once the
     /// runtime is built, since its `__index` holds this `Shared`.
     pub(super) world_meta: std::cell::OnceCell<mlua::Table>,
+    /// With coverage on, every rule and module file's compiled chunk, by display name,
+    /// in load order (`RuleRuntime::coverage`).
+    pub(super) coverage: Option<RefCell<Vec<(String, mlua::Function)>>>,
     /// The run's modules, for `require` (`require.rs`).
     pub(super) modules: super::require::Modules,
     /// ctx's Luau side and its effect buffers, set once `ctx` is built.
