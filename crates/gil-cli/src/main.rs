@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod serve;
 mod signals;
+mod snapshot_diff;
 mod sweep;
 mod workflow;
 
@@ -298,6 +299,10 @@ enum Command {
         /// Accept the new outcome (write the snapshot)
         #[arg(long)]
         update: bool,
+        /// Also print the unified diff of the snapshot and the new outcome (by default a
+        /// change is shown as the metrics and findings that changed, by name)
+        #[arg(long)]
+        diff: bool,
     },
     /// Scaffold a policy repository: a scenario, a rule with its test, editor settings, CI
     Init {
@@ -713,9 +718,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lcov.as_deref(),
             color_out,
         ),
-        Command::Snapshot { scenarios, update } => {
-            workflow::snapshot(&scenarios, update, color_out)
-        }
+        Command::Snapshot {
+            scenarios,
+            update,
+            diff,
+        } => workflow::snapshot(&scenarios, update, diff, color_out),
         Command::Init { dir } => workflow::init(&dir),
         Command::Gen {
             what:

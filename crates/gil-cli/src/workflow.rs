@@ -183,7 +183,14 @@ pub fn snapshot_path(scenario: &Path) -> PathBuf {
 }
 
 /// Compares (or with `update`, writes) each scenario's outcome snapshot.
-pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Result<ExitCode> {
+/// A changed snapshot is shown by name (metrics and findings that changed); with
+/// `raw_diff`, the unified diff of the documents follows.
+pub fn snapshot(
+    scenarios: &[PathBuf],
+    update: bool,
+    raw_diff: bool,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
     let mut mismatched = 0;
     for given in scenarios {
         let path = &crate::inputs::scenario_file(given);
@@ -259,10 +266,24 @@ pub fn snapshot(scenarios: &[PathBuf], update: bool, color: bool) -> anyhow::Res
                         }
                     })
                     .collect();
+                let lines_changed = diff
+                    .iter_all_changes()
+                    .filter(|c| c.tag() != similar::ChangeTag::Equal)
+                    .count();
+                let named = crate::snapshot_diff::named_changes(&old, &text);
+                let body = match (&named, raw_diff) {
+                    (Some(named), false) => format!(
+                        "{named}  ({lines_changed} lines of {} differ; `--diff` shows them)\n",
+                        snap.display()
+                    ),
+                    (Some(named), true) => {
+                        format!("{named}--- {}\n+++ new outcome\n{colored}", snap.display())
+                    }
+                    (None, _) => format!("--- {}\n+++ new outcome\n{colored}", snap.display()),
+                };
                 print_stdout(&format!(
-                    "changed {}:\n--- {}\n+++ new outcome\n{colored}accept with `gil snapshot {} --update`\n",
+                    "changed {}:\n{body}accept with `gil snapshot {} --update`\n",
                     path.display(),
-                    snap.display(),
                     path.display()
                 ))?;
             }
@@ -414,7 +435,7 @@ pub fn init(dir: &Path) -> anyhow::Result<ExitCode> {
         write_atomic(&path, text.as_bytes())?;
     }
     // The first snapshot, so the scaffold's own CI passes on its first push.
-    let code = snapshot(&[dir.join("scenario.yaml")], true, false)?;
+    let code = snapshot(&[dir.join("scenario.yaml")], true, false, false)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }

@@ -470,7 +470,19 @@ fn init_scaffolds_a_repository_that_runs_tests_and_snapshots() {
     std::fs::write(&scenario, text).unwrap();
     let changed = gil(&["snapshot", s]);
     assert_eq!(changed.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&changed.stdout).contains("-    voucher.granted: 420000000.0"));
+    let stdout = String::from_utf8_lossy(&changed.stdout);
+    // By name: the metric and its change, not YAML hunks.
+    assert!(
+        stdout.contains("metric voucher.granted in 2026–2028: 420M → 360M (-14.3%)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("-    voucher.granted: 420000000.0"),
+        "{stdout}"
+    );
+    let raw = gil(&["snapshot", s, "--diff"]);
+    assert_eq!(raw.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&raw.stdout).contains("-    voucher.granted: 420000000.0"));
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 

@@ -153,29 +153,27 @@ impl RuleRuntime {
             .insert(file.to_string(), source.text.clone());
         let env = super::require::environment(&self.lua, &self.shared, file)
             .map_err(|e| sandbox_error(file, e))?;
-        let chunk = super::require::with_coverage(
-            &self.shared,
-            self.lua.load(source.text.as_str()),
-        )
-        .set_name(format!("@{file}"))
-        // Always compile as source: mlua would otherwise take a file that looks like
-        // Luau bytecode (first byte a bytecode version) as bytecode, and Luau's
-        // bytecode loader is not safe on untrusted input (found by fuzzing).
-        .set_mode(mlua::chunk::ChunkMode::Text)
-        .set_environment(env.clone())
-        .into_function()
-        .map_err(|e| {
-            let (_, line, message) = split_location(&innermost_message(&e));
-            if message.contains("binary chunk") {
-                return RuleError::new(
+        let chunk =
+            super::require::with_coverage(&self.shared, self.lua.load(source.text.as_str()))
+                .set_name(format!("@{file}"))
+                // Always compile as source: mlua would otherwise take a file that looks like
+                // Luau bytecode (first byte a bytecode version) as bytecode, and Luau's
+                // bytecode loader is not safe on untrusted input (found by fuzzing).
+                .set_mode(mlua::chunk::ChunkMode::Text)
+                .set_environment(env.clone())
+                .into_function()
+                .map_err(|e| {
+                    let (_, line, message) = split_location(&innermost_message(&e));
+                    if message.contains("binary chunk") {
+                        return RuleError::new(
                     RuleErrorKind::Syntax,
                     file,
                     Some(1),
                     "the file starts like compiled bytecode; gil loads rules only as Lua source",
                 );
-            }
-            RuleError::new(RuleErrorKind::Syntax, file, line, message)
-        })?;
+                    }
+                    RuleError::new(RuleErrorKind::Syntax, file, line, message)
+                })?;
         super::require::keep_for_coverage(&self.shared, file, &chunk);
         *self.shared.caller.borrow_mut() = Caller {
             rule: "".into(),
