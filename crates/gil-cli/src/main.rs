@@ -303,6 +303,10 @@ enum Command {
         /// change is shown as the metrics and findings that changed, by name)
         #[arg(long)]
         diff: bool,
+        /// Numbers within a relative tolerance count as unchanged: `REL` for every number,
+        /// `METRIC=REL` for one metric in every year (repeatable; default: exact)
+        #[arg(long, value_name = "[METRIC=]REL")]
+        tolerance: Vec<String>,
     },
     /// Scaffold a policy repository: a scenario, a rule with its test, editor settings, CI
     Init {
@@ -722,7 +726,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scenarios,
             update,
             diff,
-        } => workflow::snapshot(&scenarios, update, diff, color_out),
+            tolerance,
+        } => workflow::snapshot(&scenarios, update, diff, &tolerance, color_out),
         Command::Init { dir } => workflow::init(&dir),
         Command::Gen {
             what:

@@ -7,9 +7,99 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
+/// How far a number may move and still count as unchanged, relative to the larger of
+/// the two (`|a − b| ≤ rel × max(|a|, |b|)`): one bound for every number of the
+/// document, and bounds for named metrics (in every year) that replace it there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tolerance {
+    pub all: f64,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl Tolerance {
+    /// From `--tolerance` values: `REL` (every number) or `METRIC=REL`.
+    pub fn parse(specs: &[String]) -> Result<Self, String> {
+        let mut tolerance = Tolerance::default();
+        for spec in specs {
+            let (name, rel) = match spec.split_once('=') {
+                Some((name, rel)) => (Some(name.trim()), rel),
+                None => (None, spec.as_str()),
+            };
+            let rel: f64 = rel
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| {
+                    format!("--tolerance `{spec}`: expected REL or METRIC=REL, REL a number ≥ 0 (e.g. 1e-6)")
+                })?;
+            match name {
+                Some("") => return Err(format!("--tolerance `{spec}`: the metric name is empty")),
+                Some(name) => {
+                    tolerance.metrics.insert(name.to_string(), rel);
+                }
+                None => tolerance.all = rel,
+            }
+        }
+        Ok(tolerance)
+    }
+
+    fn close(&self, a: f64, b: f64, metric: Option<&str>) -> bool {
+        let rel = metric
+            .and_then(|m| self.metrics.get(m))
+            .copied()
+            .unwrap_or(self.all);
+        a == b || (a - b).abs() <= rel * a.abs().max(b.abs())
+    }
+}
+
+/// Whether two outcome documents are the same but for numbers within `tolerance`
+/// (false when either is not YAML).
+pub fn same_within(old: &str, new: &str, tolerance: &Tolerance) -> bool {
+    match (
+        serde_yaml::from_str::<Value>(old),
+        serde_yaml::from_str::<Value>(new),
+    ) {
+        (Ok(old), Ok(new)) => alike(&old, &new, tolerance, &[]),
+        _ => false,
+    }
+}
+
+/// Structural equality, numbers within the tolerance; `path` is the keys above (a
+/// metric is the value at `steps / [i] / metrics / NAME`).
+fn alike(a: &Value, b: &Value, tolerance: &Tolerance, path: &[&str]) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => {
+                let metric = match path {
+                    [.., "metrics", name] => Some(*name),
+                    _ => None,
+                };
+                tolerance.close(x, y, metric)
+            }
+            _ => x == y,
+        },
+        (Value::Mapping(x), Value::Mapping(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.get(k).is_some_and(|w| {
+                        let mut below = path.to_vec();
+                        below.push(k.as_str().unwrap_or(""));
+                        alike(v, w, tolerance, &below)
+                    })
+                })
+        }
+        (Value::Sequence(x), Value::Sequence(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| alike(v, w, tolerance, path))
+        }
+        _ => a == b,
+    }
+}
+
 /// The changes by name, or `None` when either document is not an outcome (an old or
-/// hand-edited snapshot): the caller then shows the raw diff.
-pub fn named_changes(old: &str, new: &str) -> Option<String> {
+/// hand-edited snapshot): the caller then shows the raw diff. Metric changes within
+/// `tolerance` are left out.
+pub fn named_changes(old: &str, new: &str, tolerance: &Tolerance) -> Option<String> {
     let old: Value = serde_yaml::from_str(old).ok()?;
     let new: Value = serde_yaml::from_str(new).ok()?;
     let (old_metrics, new_metrics) = (metrics(&old)?, metrics(&new)?);
@@ -19,7 +109,11 @@ pub fn named_changes(old: &str, new: &str) -> Option<String> {
     let mut runs: Vec<Run<'_>> = Vec::new();
     for key @ (name, year) in keys {
         let (before, after) = (old_metrics.get(key).copied(), new_metrics.get(key).copied());
-        if before == after {
+        let close = match (before, after) {
+            (Some(b), Some(a)) => tolerance.close(b, a, Some(name)),
+            (b, a) => b == a,
+        };
+        if close {
             continue;
         }
         match runs.last_mut() {
@@ -115,17 +209,50 @@ fn findings(doc: &Value) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::named_changes;
+    use super::{named_changes, same_within, Tolerance};
 
     #[test]
     fn metrics_and_findings_are_named_with_their_change() {
+        let exact = Tolerance::default();
         let old = "steps:\n- year: 2026\n  metrics:\n    a: 100.0\n    b: 5.0\nfindings:\n- level: warn\n  code: x.low\n  subject: s\n  step: 2026\n  message: low\n";
         let new =
             "steps:\n- year: 2026\n  metrics:\n    a: 90.0\n    b: 5.0\n    c: 1.0\nfindings: []\n";
         assert_eq!(
-            named_changes(old, new).unwrap(),
+            named_changes(old, new, &exact).unwrap(),
             "  metric a in 2026: 100 → 90 (-10.0%)\n  metric c in 2026: — → 1\n  finding gone: warn x.low (s, 2026): low\n"
         );
-        assert_eq!(named_changes("not: [an outcome", new), None);
+        assert_eq!(named_changes("not: [an outcome", new, &exact), None);
+        let years = |a: f64| {
+            format!("steps:\n- year: 2026\n  metrics:\n    a: {a}\n- year: 2027\n  metrics:\n    a: {a}\n")
+        };
+        assert_eq!(
+            named_changes(&years(1.0), &years(2.0), &exact).unwrap(),
+            "  metric a in 2026–2027: 1 → 2 (+100.0%)\n"
+        );
+    }
+
+    #[test]
+    fn numbers_within_the_tolerance_are_the_same() {
+        let doc = |a: f64, l: f64| {
+            format!("steps:\n- year: 2026\n  metrics:\n    a: {a}\n  ledger: {{ x: {l} }}\n")
+        };
+        let none = Tolerance::default();
+        let loose = Tolerance::parse(&["1e-6".to_string()]).unwrap();
+        let only_a = Tolerance::parse(&["a=0.1".to_string()]).unwrap();
+        assert!(!same_within(&doc(1.0, 5.0), &doc(1.0000001, 5.0), &none));
+        assert!(same_within(
+            &doc(1.0, 5.0),
+            &doc(1.0000001, 5.0000001),
+            &loose
+        ));
+        assert!(same_within(&doc(1.0, 5.0), &doc(1.05, 5.0), &only_a));
+        assert!(!same_within(&doc(1.0, 5.0), &doc(1.05, 5.1), &only_a));
+        assert_eq!(
+            named_changes(&doc(1.0, 5.0), &doc(1.05, 5.1), &only_a).unwrap(),
+            "  no metric or finding changed\n"
+        );
+        assert!(Tolerance::parse(&["x=-1".to_string()]).is_err());
+        assert!(Tolerance::parse(&["=1".to_string()]).is_err());
+        assert!(Tolerance::parse(&["abc".to_string()]).is_err());
     }
 }

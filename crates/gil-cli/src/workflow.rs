@@ -189,8 +189,16 @@ pub fn snapshot(
     scenarios: &[PathBuf],
     update: bool,
     raw_diff: bool,
+    tolerance: &[String],
     color: bool,
 ) -> anyhow::Result<ExitCode> {
+    let tolerance = match crate::snapshot_diff::Tolerance::parse(tolerance) {
+        Ok(t) => t,
+        Err(message) => {
+            print_stderr(&format!("error: {message}\n"));
+            return Ok(ExitCode::from(2));
+        }
+    };
     let mut mismatched = 0;
     for given in scenarios {
         let path = &crate::inputs::scenario_file(given);
@@ -222,6 +230,12 @@ pub fn snapshot(
         match (old, update) {
             (Some(old), _) if old == text => {
                 print_stdout(&format!("unchanged {}\n", snap.display()))?
+            }
+            (Some(old), false) if crate::snapshot_diff::same_within(&old, &text, &tolerance) => {
+                print_stdout(&format!(
+                    "unchanged {} (within the tolerance)\n",
+                    snap.display()
+                ))?
             }
             (_, true) => {
                 write_atomic(&snap, text.as_bytes())?;
@@ -270,7 +284,7 @@ pub fn snapshot(
                     .iter_all_changes()
                     .filter(|c| c.tag() != similar::ChangeTag::Equal)
                     .count();
-                let named = crate::snapshot_diff::named_changes(&old, &text);
+                let named = crate::snapshot_diff::named_changes(&old, &text, &tolerance);
                 let body = match (&named, raw_diff) {
                     (Some(named), false) => format!(
                         "{named}  ({lines_changed} lines of {} differ; `--diff` shows them)\n",
@@ -435,7 +449,7 @@ pub fn init(dir: &Path) -> anyhow::Result<ExitCode> {
         write_atomic(&path, text.as_bytes())?;
     }
     // The first snapshot, so the scaffold's own CI passes on its first push.
-    let code = snapshot(&[dir.join("scenario.yaml")], true, false, false)?;
+    let code = snapshot(&[dir.join("scenario.yaml")], true, false, &[], false)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }

@@ -480,6 +480,25 @@ fn init_scaffolds_a_repository_that_runs_tests_and_snapshots() {
         !stdout.contains("-    voucher.granted: 420000000.0"),
         "{stdout}"
     );
+    // Within a tolerance on every number the snapshot stands; one on the metric alone
+    // only leaves that metric out of the list, since the ledger still changed.
+    let loose = gil(&["snapshot", s, "--tolerance", "0.5"]);
+    assert_eq!(
+        loose.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&loose.stdout)
+    );
+    assert!(String::from_utf8_lossy(&loose.stdout).contains("(within the tolerance)"));
+    let one = gil(&["snapshot", s, "--tolerance", "voucher.granted=0.5"]);
+    assert_eq!(one.status.code(), Some(1));
+    let one = String::from_utf8_lossy(&one.stdout);
+    assert!(!one.contains("metric voucher.granted"), "{one}");
+    assert!(one.contains("metric funding.in.startups"), "{one}");
+    assert_eq!(
+        gil(&["snapshot", s, "--tolerance", "lots"]).status.code(),
+        Some(2)
+    );
     let raw = gil(&["snapshot", s, "--diff"]);
     assert_eq!(raw.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&raw.stdout).contains("-    voucher.granted: 420000000.0"));
