@@ -831,6 +831,91 @@ fn explain_takes_a_year_and_speaks_json() {
 }
 
 #[test]
+fn diff_shows_the_analyses_horizon_totals_and_loops_a_reform_changes() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    // Slower GPUs change no flow: only the compute analysis (and its findings) move.
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &[
+            "diff",
+            korea,
+            "--param",
+            "analysis.compute.utilization=0.5",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    let analyses = json["analyses"].as_array().unwrap();
+    let supply = analyses
+        .iter()
+        .find(|c| c["year"] == 2026 && c["name"] == "compute gov-gpus supply (GPU-hours)")
+        .unwrap_or_else(|| panic!("{json}"));
+    let (base, reform) = (
+        supply["base"].as_f64().unwrap(),
+        supply["reform"].as_f64().unwrap(),
+    );
+    assert!((reform / base - 0.5 / 0.8).abs() < 1e-9, "{supply}");
+    assert!(json["metrics"].as_array().unwrap().is_empty(), "{json}");
+    let text = String::from_utf8(ok(gil_in(
+        &root,
+        &["diff", korea, "--param", "analysis.compute.utilization=0.5"],
+    )))
+    .unwrap();
+    assert!(text.contains("Compute and power analyses"), "{text}");
+    // A reform that moves money: every changed metric's horizon total is the sum of
+    // its yearly changes.
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &[
+            "diff",
+            korea,
+            "--param",
+            "voucher.coverage=0.5",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    let horizon = json["horizon"].as_array().unwrap();
+    assert!(!horizon.is_empty(), "{json}");
+    for total in horizon {
+        let yearly: f64 = json["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] == total["name"])
+            .map(|c| c["delta"].as_f64().unwrap())
+            .sum();
+        let delta = total["delta"].as_f64().unwrap();
+        assert!(
+            (yearly - delta).abs() <= 1e-9 * delta.abs().max(1.0),
+            "{total}"
+        );
+    }
+    assert_eq!(json["loops_added"], serde_json::json!([]), "{json}");
+    // No vendor investment: the loop through the vendor's own money closes.
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &[
+            "diff",
+            "examples/stargate-2025/scenario.yaml",
+            "--param",
+            "finance.tranche_per_gw=0",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    let removed = json["loops_removed"].as_array().unwrap();
+    assert!(
+        removed.contains(&serde_json::json!(["nvidia", "openai"])),
+        "{json}"
+    );
+}
+
+#[test]
 fn diff_takes_params_without_a_reform_file_writes_out_and_gates_ci() {
     let root = root();
     let korea = "examples/korea-2030/scenario.yaml";

@@ -9,8 +9,16 @@ use crate::outcome::{Finding, Outcome};
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DiffReport {
     pub metrics: Vec<ValueChange>,
+    /// Each changed metric summed over the horizon (`year` is 0).
+    pub horizon: Vec<ValueChange>,
     /// Per actor, kind and direction: the ledger totals that changed.
     pub flows: Vec<ValueChange>,
+    /// The compute and power analyses: each cluster's supply and demand (GPU-hours),
+    /// each region's power demand, capacity and shortfall (MW), where they changed.
+    pub analyses: Vec<ValueChange>,
+    /// Circular-financing loops the reform opens (by their actors' path) or closes.
+    pub loops_added: Vec<Vec<String>>,
+    pub loops_removed: Vec<Vec<String>>,
     pub findings_added: Vec<Finding>,
     pub findings_removed: Vec<Finding>,
 }
@@ -19,6 +27,9 @@ impl DiffReport {
     pub fn is_empty(&self) -> bool {
         self.metrics.is_empty()
             && self.flows.is_empty()
+            && self.analyses.is_empty()
+            && self.loops_added.is_empty()
+            && self.loops_removed.is_empty()
             && self.findings_added.is_empty()
             && self.findings_removed.is_empty()
     }
@@ -62,6 +73,27 @@ fn compare(
             });
         }
     }
+}
+
+/// The analyses' numbers of one year, by what they measure.
+fn analysis_values(o: &Outcome, year: i32) -> BTreeMap<String, f64> {
+    let mut values = BTreeMap::new();
+    for c in o.analyses.compute.iter().filter(|c| c.year == year) {
+        values.insert(
+            format!("compute {} supply (GPU-hours)", c.cluster),
+            c.supply,
+        );
+        values.insert(
+            format!("compute {} demand (GPU-hours)", c.cluster),
+            c.demand,
+        );
+    }
+    for p in o.analyses.power.iter().filter(|p| p.year == year) {
+        values.insert(format!("power {} demand (MW)", p.region), p.demand_mw);
+        values.insert(format!("power {} capacity (MW)", p.region), p.capacity_mw);
+        values.insert(format!("power {} shortfall (MW)", p.region), p.shortfall_mw);
+    }
+    values
 }
 
 fn ledger_totals(o: &Outcome, year: i32) -> BTreeMap<String, f64> {
@@ -109,7 +141,36 @@ pub fn diff(base: &Outcome, reform: &Outcome) -> DiffReport {
             &ledger_totals(reform, year),
             &mut report.flows,
         );
+        compare(
+            year,
+            &analysis_values(base, year),
+            &analysis_values(reform, year),
+            &mut report.analyses,
+        );
     }
+    // Horizon totals of the metrics that changed in some year.
+    let changed_names: BTreeSet<&str> = report.metrics.iter().map(|c| c.name.as_str()).collect();
+    let total = |o: &Outcome, name: &str| -> f64 {
+        o.steps.iter().filter_map(|s| s.metrics.get(name)).sum()
+    };
+    for name in changed_names {
+        let (b, r) = (total(base, name), total(reform, name));
+        if changed(b, r) {
+            report.horizon.push(ValueChange {
+                year: 0,
+                name: name.to_string(),
+                base: b,
+                reform: r,
+                delta: r - b,
+            });
+        }
+    }
+    let paths = |o: &Outcome| -> BTreeSet<Vec<String>> {
+        o.analyses.circular.iter().map(|l| l.path.clone()).collect()
+    };
+    let (base_loops, reform_loops) = (paths(base), paths(reform));
+    report.loops_added = reform_loops.difference(&base_loops).cloned().collect();
+    report.loops_removed = base_loops.difference(&reform_loops).cloned().collect();
     report.findings_added = reform
         .findings
         .iter()

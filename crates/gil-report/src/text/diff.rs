@@ -21,11 +21,26 @@ pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
     );
     changes_section(
         &mut out,
+        &d.horizon,
+        "Metrics over the horizon",
+        "metric (sum of every year)",
+        markdown,
+    );
+    changes_section(
+        &mut out,
         &d.flows,
         "Flows per actor that change",
         "actor · direction · kind (via)",
         markdown,
     );
+    changes_section(
+        &mut out,
+        &d.analyses,
+        "Compute and power analyses",
+        "what",
+        markdown,
+    );
+    loops_section(&mut out, d, markdown);
     findings_section(&mut out, d, markdown);
     out
 }
@@ -48,13 +63,36 @@ fn changes_section(
     for c in list {
         let (base, reform) = distinct_pair(c.base, c.reform);
         t.row(vec![
-            c.year.to_string(),
+            if c.year == 0 {
+                "all".to_string()
+            } else {
+                c.year.to_string()
+            },
             c.name.clone(),
             base,
             reform,
             signed(c.delta),
             percent_change(c.base, c.reform),
         ]);
+    }
+    out.push_str(&t.render(markdown));
+}
+
+/// Circular-financing loops the reform opens (`+`) and closes (`-`).
+fn loops_section(out: &mut String, d: &DiffReport, markdown: bool) {
+    if d.loops_added.is_empty() && d.loops_removed.is_empty() {
+        return;
+    }
+    heading(out, markdown, 2, "Circular financing");
+    let mut t = Table::new(&["", "loop"]);
+    for (sign, list) in [("+", &d.loops_added), ("-", &d.loops_removed)] {
+        for path in list {
+            let mut shown = path.join(" → ");
+            if let Some(first) = path.first() {
+                shown.push_str(&format!(" → {first}"));
+            }
+            t.row(vec![sign.into(), shown]);
+        }
     }
     out.push_str(&t.render(markdown));
 }
