@@ -913,6 +913,47 @@ fn diff_shows_the_analyses_horizon_totals_and_loops_a_reform_changes() {
         removed.contains(&serde_json::json!(["nvidia", "openai"])),
         "{json}"
     );
+    // Doubling academia's weight breaks the backtest's published split.
+    let text = String::from_utf8(ok(gil_in(
+        &root,
+        &[
+            "diff",
+            "examples/korea-2026-allocation/scenario.yaml",
+            "--param",
+            "allocation.weight.academia=2",
+        ],
+    )))
+    .unwrap();
+    assert!(
+        text.contains("allocation.awarded.academia     2026  2648 met  3256 not met  2026 → never"),
+        "{text}"
+    );
+    // A rule the reform adds gives the utility a Why role in the project.
+    let tmp = temp_dir("diff-roles");
+    let rule = tmp.join("why.lua");
+    std::fs::write(
+        &rule,
+        "return { id = 'reform.why', on_step = function(w, ctx)\n  ctx.role { project = 'compute-access', actor = 'utility', role = 'why', note = 'powers it' }\nend }\n",
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &[
+            "diff",
+            "examples/minimal/scenario.yaml",
+            "--rules",
+            rule.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(
+        json["roles"],
+        serde_json::json!([{ "project": "compute-access", "actor": "utility", "base": [], "reform": ["why"] }]),
+        "{json}"
+    );
+    std::fs::remove_dir_all(tmp).unwrap();
 }
 
 #[test]

@@ -1,10 +1,14 @@
-//! Comparing two outcomes (`gil diff`): what a reform changes.
+//! Comparing two outcomes (`gil diff`): what a reform changes — metrics per year and
+//! over the horizon, ledger totals per actor, the compute and power analyses, loops,
+//! targets, roles and findings.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::outcome::{Finding, Outcome};
+use gil_rules::Role;
+
+use crate::outcome::{Finding, Outcome, TargetLine};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DiffReport {
@@ -19,6 +23,11 @@ pub struct DiffReport {
     /// Circular-financing loops the reform opens (by their actors' path) or closes.
     pub loops_added: Vec<Vec<String>>,
     pub loops_removed: Vec<Vec<String>>,
+    /// Project targets whose value in their `by` year, verdict or first year met changed.
+    pub targets: Vec<TargetChange>,
+    /// Participants whose What / How / Why roles changed (an actor missing on one side
+    /// has an empty list there).
+    pub roles: Vec<RoleChange>,
     pub findings_added: Vec<Finding>,
     pub findings_removed: Vec<Finding>,
 }
@@ -30,6 +39,8 @@ impl DiffReport {
             && self.analyses.is_empty()
             && self.loops_added.is_empty()
             && self.loops_removed.is_empty()
+            && self.targets.is_empty()
+            && self.roles.is_empty()
             && self.findings_added.is_empty()
             && self.findings_removed.is_empty()
     }
@@ -42,6 +53,27 @@ pub struct ValueChange {
     pub base: f64,
     pub reform: f64,
     pub delta: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetChange {
+    pub project: String,
+    pub metric: String,
+    pub by: i32,
+    pub base_value: f64,
+    pub reform_value: f64,
+    pub base_met: bool,
+    pub reform_met: bool,
+    pub base_first_met: Option<i32>,
+    pub reform_first_met: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleChange {
+    pub project: String,
+    pub actor: String,
+    pub base: Vec<Role>,
+    pub reform: Vec<Role>,
 }
 
 /// Values differing by more than this (relative) count as changed.
@@ -165,6 +197,8 @@ pub fn diff(base: &Outcome, reform: &Outcome) -> DiffReport {
             });
         }
     }
+    report.targets = target_changes(&base.analyses.targets, &reform.analyses.targets);
+    report.roles = role_changes(base, reform);
     let paths = |o: &Outcome| -> BTreeSet<Vec<String>> {
         o.analyses.circular.iter().map(|l| l.path.clone()).collect()
     };
@@ -184,4 +218,58 @@ pub fn diff(base: &Outcome, reform: &Outcome) -> DiffReport {
         .cloned()
         .collect();
     report
+}
+
+/// Targets (matched by project, metric and year) whose outcome moved.
+fn target_changes(base: &[TargetLine], reform: &[TargetLine]) -> Vec<TargetChange> {
+    base.iter()
+        .filter_map(|b| {
+            let r = reform
+                .iter()
+                .find(|r| r.project == b.project && r.metric == b.metric && r.by == b.by)?;
+            let moved =
+                changed(b.value_by, r.value_by) || b.met != r.met || b.first_met != r.first_met;
+            moved.then(|| TargetChange {
+                project: b.project.clone(),
+                metric: b.metric.clone(),
+                by: b.by,
+                base_value: b.value_by,
+                reform_value: r.value_by,
+                base_met: b.met,
+                reform_met: r.met,
+                base_first_met: b.first_met,
+                reform_first_met: r.first_met,
+            })
+        })
+        .collect()
+}
+
+/// Each (project, actor) whose roles differ between the two role breakdowns.
+fn role_changes(base: &Outcome, reform: &Outcome) -> Vec<RoleChange> {
+    let roles = |o: &Outcome| -> BTreeMap<(String, String), Vec<Role>> {
+        o.roles
+            .iter()
+            .flat_map(|p| {
+                p.participants
+                    .iter()
+                    .map(|a| ((p.project.clone(), a.actor.clone()), a.roles.clone()))
+            })
+            .collect()
+    };
+    let (b, r) = (roles(base), roles(reform));
+    let keys: BTreeSet<&(String, String)> = b.keys().chain(r.keys()).collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            let (before, after) = (
+                b.get(key).cloned().unwrap_or_default(),
+                r.get(key).cloned().unwrap_or_default(),
+            );
+            (before != after).then(|| RoleChange {
+                project: key.0.clone(),
+                actor: key.1.clone(),
+                base: before,
+                reform: after,
+            })
+        })
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! A reform's diff as text or markdown: the metrics and per-actor flows that change,
+//! A reform's diff as text or markdown: the metrics (per year and over the horizon),
+//! per-actor flows, analyses, loops, targets and roles that change,
 //! then the findings it adds and removes.
 
 use gil_engine::diff::{DiffReport, ValueChange};
@@ -41,6 +42,8 @@ pub fn diff_text(d: &DiffReport, markdown: bool) -> String {
         markdown,
     );
     loops_section(&mut out, d, markdown);
+    targets_section(&mut out, d, markdown);
+    roles_section(&mut out, d, markdown);
     findings_section(&mut out, d, markdown);
     out
 }
@@ -73,6 +76,48 @@ fn changes_section(
             reform,
             signed(c.delta),
             percent_change(c.base, c.reform),
+        ]);
+    }
+    out.push_str(&t.render(markdown));
+}
+
+/// Targets whose value, verdict or first year met the reform moves.
+fn targets_section(out: &mut String, d: &DiffReport, markdown: bool) {
+    if d.targets.is_empty() {
+        return;
+    }
+    heading(out, markdown, 2, "Targets");
+    let mut t = Table::new(&["project", "metric", "by", "baseline", "reform", "first met"])
+        .right_align(&[3, 4]);
+    let verdict =
+        |value: f64, met: bool| format!("{} {}", human(value), if met { "met" } else { "not met" });
+    let year = |y: Option<i32>| y.map_or("never".to_string(), |y| y.to_string());
+    for c in &d.targets {
+        t.row(vec![
+            c.project.clone(),
+            c.metric.clone(),
+            c.by.to_string(),
+            verdict(c.base_value, c.base_met),
+            verdict(c.reform_value, c.reform_met),
+            format!("{} → {}", year(c.base_first_met), year(c.reform_first_met)),
+        ]);
+    }
+    out.push_str(&t.render(markdown));
+}
+
+/// Participants whose roles the reform changes.
+fn roles_section(out: &mut String, d: &DiffReport, markdown: bool) {
+    if d.roles.is_empty() {
+        return;
+    }
+    heading(out, markdown, 2, "Roles");
+    let mut t = Table::new(&["project", "actor", "baseline", "reform"]);
+    for c in &d.roles {
+        t.row(vec![
+            c.project.clone(),
+            c.actor.clone(),
+            super::roles::role_names(&c.base),
+            super::roles::role_names(&c.reform),
         ]);
     }
     out.push_str(&t.render(markdown));

@@ -139,7 +139,8 @@ fn checks_table(p: &ProjectRoles, markdown: bool, color: bool) -> Table {
     c
 }
 
-fn role_names(roles: &[Role]) -> String {
+/// `What + How`, or `participant` for an actor taking part without a role.
+pub(super) fn role_names(roles: &[Role]) -> String {
     if roles.is_empty() {
         return "participant".into();
     }
