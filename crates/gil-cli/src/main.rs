@@ -191,7 +191,7 @@ enum Command {
     Explain {
         /// The scenario file
         scenario: PathBuf,
-        /// What to explain
+        /// What to explain: a metric, flow id, actor or asset id, `actor.attr`, or a parameter
         target: String,
         /// Only this year
         #[arg(long, value_name = "YEAR")]

@@ -831,6 +831,42 @@ fn explain_takes_a_year_and_speaks_json() {
 }
 
 #[test]
+fn explain_a_parameter_says_its_values_sources_and_the_rules_reading_it() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    let text = String::from_utf8(ok(gil_in(
+        &root,
+        &["explain", korea, "voucher.coverage", "--color", "never"],
+    )))
+    .unwrap();
+    assert!(text.starts_with("Parameter `voucher.coverage`"), "{text}");
+    assert!(
+        text.contains("read by: voucher.compute (../../rules/voucher/compute_voucher.lua)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  2026: 0.8\n") && text.contains("  2028: 0.7\n"),
+        "{text}"
+    );
+    assert!(text.contains("source: https://"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &[
+            "explain",
+            korea,
+            "voucher.coverage",
+            "--year",
+            "2028",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(json["headline"]["subject"], "param", "{json}");
+    assert_eq!(json["years"][0]["value"]["param"], 0.7, "{json}");
+}
+
+#[test]
 fn diff_shows_the_analyses_horizon_totals_and_loops_a_reform_changes() {
     let root = root();
     let korea = "examples/korea-2030/scenario.yaml";

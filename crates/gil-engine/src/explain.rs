@@ -17,11 +17,12 @@ pub enum Subject {
     Flow(String),
     Entity(String),
     Attr(String, String),
+    Param(String),
 }
 
 /// What explain was asked about names nothing in the outcome.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("`{target}` is not a metric, flow id, actor or asset in this outcome{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
+#[error("`{target}` is not a metric, flow id, actor, asset or parameter in this outcome{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
 pub struct UnknownSubject {
     pub target: String,
     /// The nearest name there is.
@@ -60,6 +61,9 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
     if metric_known {
         return Ok(Subject::Metric(target.to_string()));
     }
+    if s.parameters.contains_key(target) {
+        return Ok(Subject::Param(target.to_string()));
+    }
     let mut candidates: Vec<String> = eval
         .outcome
         .steps
@@ -69,6 +73,7 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
     candidates.extend(s.actors.iter().map(|a| a.id.value.clone()));
     candidates.extend(s.assets.iter().map(|a| a.id.value.clone()));
     candidates.extend(flow_ids().map(String::from));
+    candidates.extend(s.parameters.keys().cloned());
     candidates.sort();
     candidates.dedup();
     Err(UnknownSubject {
@@ -109,6 +114,15 @@ pub enum Headline {
         attr: String,
         /// Where the scenario writes the attribute, and the entity's sources.
         written: Option<(String, Vec<String>)>,
+    },
+    /// A scenario parameter: its unit, sources and note, and the rules that declare
+    /// they read it (a rule reads only the parameters it declares).
+    Param {
+        name: String,
+        unit: Option<String>,
+        sources: Vec<String>,
+        note: Option<String>,
+        read_by: Vec<String>,
     },
 }
 
@@ -201,6 +215,8 @@ pub enum YearValue {
     Ledger(Option<Vec<(FlowKind, f64, f64)>>),
     /// An attribute's value at the start of the year.
     Attr(Option<AttrVal>),
+    /// A parameter's value as written in the scenario (`None`: no value that year).
+    Param(Option<f64>),
 }
 
 /// One year of an explanation.
@@ -329,6 +345,36 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
     let steps = || eval.outcome.steps.iter().zip(&eval.trace.steps);
     let names = &eval.trace.names;
     match subject {
+        Subject::Param(name) => {
+            let param = s.parameters.get(name);
+            Explanation {
+                headline: Headline::Param {
+                    name: name.clone(),
+                    unit: param.and_then(|p| p.unit.clone()),
+                    sources: param.map(|p| p.source.0.clone()).unwrap_or_default(),
+                    note: param.and_then(|p| p.note.clone()),
+                    read_by: eval
+                        .outcome
+                        .scenario
+                        .rules
+                        .iter()
+                        .filter(|r| r.params.contains(name))
+                        .map(|r| format!("{} ({})", r.id, r.file))
+                        .collect(),
+                },
+                years: eval
+                    .outcome
+                    .steps
+                    .iter()
+                    .map(|st| {
+                        year(
+                            st.year,
+                            YearValue::Param(param.and_then(|p| p.value.value.at(st.year))),
+                        )
+                    })
+                    .collect(),
+            }
+        }
         Subject::Metric(name) => {
             let key = eval.outcome.metric_key(name);
             let headline = match key {

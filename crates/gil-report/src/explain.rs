@@ -44,6 +44,10 @@ pub fn explain_text(e: &Explanation) -> String {
             YearValue::Attr(v) => {
                 let _ = writeln!(out, "  {}: {}", y.year, attr_text(v.as_ref()));
             }
+            YearValue::Param(v) => {
+                let shown = v.map_or("no value".to_string(), number);
+                let _ = writeln!(out, "  {}: {shown}", y.year);
+            }
         }
         for f in &y.flows {
             flow(&mut out, f);
@@ -100,6 +104,30 @@ fn headline(out: &mut String, h: &Headline) {
             "{} `{id}`: what flows in and out each step, and why.",
             if *actor { "Actor" } else { "Asset" }
         ),
+        Headline::Param {
+            name,
+            unit,
+            sources,
+            note,
+            read_by,
+        } => {
+            let _ = write!(out, "Parameter `{name}`");
+            if let Some(unit) = unit {
+                let _ = write!(out, " ({unit})");
+            }
+            let _ = writeln!(out, ", as the scenario writes it:");
+            if !sources.is_empty() {
+                let _ = writeln!(out, "  source: {}", sources.join("; "));
+            }
+            if let Some(note) = note {
+                let _ = writeln!(out, "  note: {note}");
+            }
+            if read_by.is_empty() {
+                writeln!(out, "  read by no rule")
+            } else {
+                writeln!(out, "  read by: {}", read_by.join(", "))
+            }
+        }
         Headline::Attr { id, attr, written } => {
             let _ = writeln!(out, "Attribute `{attr}` of `{id}`:");
             match written {
