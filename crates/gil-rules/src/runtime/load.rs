@@ -165,12 +165,7 @@ impl RuleRuntime {
                 .map_err(|e| {
                     let (_, line, message) = split_location(&innermost_message(&e));
                     if message.contains("binary chunk") {
-                        return RuleError::new(
-                    RuleErrorKind::Syntax,
-                    file,
-                    Some(1),
-                    "the file starts like compiled bytecode; gil loads rules only as Lua source",
-                );
+                        return RuleError::new(RuleErrorKind::Syntax, file, Some(1), BYTECODE);
                     }
                     RuleError::new(RuleErrorKind::Syntax, file, line, message)
                 })?;
@@ -270,6 +265,9 @@ fn undeclared_param_reads(
     }
     Ok(())
 }
+
+/// The error for a rule file that starts like Luau bytecode.
+const BYTECODE: &str = "the file starts like compiled bytecode; gil loads rules only as Lua source";
 
 /// Why loading stopped: the sandbox could not be set up, or rules are broken.
 enum LoadFailure {
