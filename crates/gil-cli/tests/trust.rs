@@ -831,6 +831,47 @@ fn explain_takes_a_year_and_speaks_json() {
 }
 
 #[test]
+fn explain_a_power_metric_lists_its_flows_grid_and_the_rules_changing_them() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    let text = String::from_utf8(ok(gil_in(
+        &root,
+        &[
+            "explain",
+            korea,
+            "power.shortfall.capital",
+            "--year",
+            "2029",
+            "--color",
+            "never",
+        ],
+    )))
+    .unwrap();
+    assert!(text.contains("  grid: grid-capital\n"), "{text}");
+    // The demand's flows, with where each comes from and the rule that scaled it.
+    assert!(
+        text.contains("power-yongin kepco → yongin-fabs: 5500 MW"),
+        "{text}"
+    );
+    assert!(text.contains("by rule `power.efficient_ai`"), "{text}");
+    let capacity = String::from_utf8(ok(gil_in(
+        &root,
+        &["explain", korea, "power.capacity.honam", "--format", "json"],
+    )))
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&capacity).unwrap();
+    assert_eq!(json["headline"]["grid"], serde_json::json!(["grid-honam"]));
+    let sets: Vec<&serde_json::Value> = json["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|y| y["sets"].as_array().unwrap())
+        .collect();
+    assert_eq!(sets.len(), 1, "{json}");
+    assert_eq!(sets[0]["rule"], "deregulation.grid_fast_track", "{json}");
+}
+
+#[test]
 fn explain_a_parameter_says_its_values_sources_and_the_rules_reading_it() {
     let root = root();
     let korea = "examples/korea-2030/scenario.yaml";

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gil_model::metric::{Direction, MetricKey};
+use gil_model::metric::{Direction, MetricKey, PowerMeasure};
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{AdjustOp, AttrVal, EntityKind, FlowOrigin, FlowState, Names};
 
@@ -94,9 +94,12 @@ pub enum Headline {
         direction: Direction,
         entity: String,
     },
-    /// `power.demand|capacity|shortfall.<region>`.
+    /// `power.demand|capacity|shortfall.<region>`; each year lists the power flows
+    /// into the region (demand) and the rules' changes to its grid capacity.
     PowerMetric {
         name: String,
+        /// The region's `grid_region` assets, whose `capacity.mw` is its capacity.
+        grid: Vec<String>,
     },
     /// Made by rules with `ctx.metric`.
     RuleMetric {
@@ -388,7 +391,10 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                     direction,
                     entity: entity.to_string(),
                 },
-                MetricKey::Power { .. } => Headline::PowerMetric { name: name.clone() },
+                MetricKey::Power { region, .. } => Headline::PowerMetric {
+                    name: name.clone(),
+                    grid: grid_assets(s, region),
+                },
                 MetricKey::Rule(_) => Headline::RuleMetric { name: name.clone() },
             };
             let years = steps()
@@ -413,6 +419,9 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                             })
                             .map(|f| flow_explained(s, eval, step, f))
                             .collect();
+                    }
+                    if let MetricKey::Power { measure, region } = key {
+                        power_sources(s, eval, step, measure, region, &mut y);
                     }
                     y.contributions = contributions(s, eval, step, name, st.year);
                     y
@@ -466,6 +475,61 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                 .collect(),
         },
         Subject::Attr(id, attr) => attr_explanation(s, eval, id, attr),
+    }
+}
+
+/// The `grid_region` assets of `region`, by id.
+fn grid_assets(s: &Scenario, region: &str) -> Vec<String> {
+    s.assets
+        .iter()
+        .filter(|a| a.kind.value == "grid_region")
+        .filter(|a| a.region.as_ref().is_some_and(|r| r.value == region))
+        .map(|a| a.id.value.clone())
+        .collect()
+}
+
+/// What a power metric of `region` is made of in a step: the power flows into its
+/// assets and actors (demand, as the power analysis counts it: not into the grid
+/// itself), and the rules' `ctx.set` of its grid capacity (capacity).
+fn power_sources(
+    s: &Scenario,
+    eval: &Evaluation,
+    step: &StepTrace,
+    measure: PowerMeasure,
+    region: &str,
+    y: &mut YearExplained,
+) {
+    let names = &eval.trace.names;
+    let in_region = |id: &str| match (s.asset(id), s.actor(id)) {
+        (Some(a), _) => {
+            a.kind.value != "grid_region" && a.region.as_ref().is_some_and(|r| r.value == region)
+        }
+        (None, Some(a)) => a.region.as_ref().is_some_and(|r| r.value == region),
+        (None, None) => false,
+    };
+    if measure != PowerMeasure::Capacity {
+        y.flows = step
+            .flows
+            .iter()
+            .filter(|f| f.kind == FlowKind::Power && f.amount != 0.0 && in_region(names.name(f.to)))
+            .map(|f| flow_explained(s, eval, step, f))
+            .collect();
+    }
+    if measure != PowerMeasure::Demand {
+        let grid = grid_assets(s, region);
+        let capacity = format!("{}mw", crate::materialize::CAPACITY_PREFIX);
+        y.sets = step
+            .sets
+            .iter()
+            .filter(|r| grid.contains(&r.id) && r.attr == capacity)
+            .map(|r| SetExplained {
+                value: r.after.clone(),
+                rule: r.provenance.rule.to_string(),
+                file: r.provenance.file.to_string(),
+                line: r.provenance.line,
+                on: r.entity,
+            })
+            .collect();
     }
 }
 

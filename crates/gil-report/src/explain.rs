@@ -90,10 +90,17 @@ fn headline(out: &mut String, h: &Headline) {
                 Direction::Out => "out of",
             }
         ),
-        Headline::PowerMetric { name } => writeln!(
-            out,
-            "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors; capacity: its grid_region assets)."
-        ),
+        Headline::PowerMetric { name, grid } => {
+            let _ = writeln!(
+                out,
+                "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors; capacity: its grid_region assets)."
+            );
+            if grid.is_empty() {
+                writeln!(out, "  the region has no grid_region asset")
+            } else {
+                writeln!(out, "  grid: {}", grid.join(", "))
+            }
+        }
         Headline::RuleMetric { name } => writeln!(
             out,
             "`{name}` is a rule metric: the sum of every `ctx.metric(\"{name}\", …)` call in a step."
