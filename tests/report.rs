@@ -17,7 +17,7 @@ fn report(example: &str) -> String {
         .join("scenario.yaml");
     let s = gil_model::load(&path).unwrap();
     let e = evaluate(&path, &[]).unwrap();
-    gil_report::html::report(&s, &e, None)
+    gil_report::html::report(&s, &e, None, &Default::default())
 }
 
 fn svgs(html: &str) -> Vec<&str> {
@@ -192,7 +192,7 @@ fn a_national_sankey_draws_the_largest_payers_and_folds_the_rest_into_other() {
     std::fs::write(&path, &text).unwrap();
     let s = gil_model::load(&path).unwrap();
     let e = evaluate(&path, &[]).unwrap();
-    let html = gil_report::html::report(&s, &e, None);
+    let html = gil_report::html::report(&s, &e, None, &Default::default());
     let funding = svgs(&html)
         .into_iter()
         .find(|svg| svg.contains("other payers"))
@@ -214,4 +214,125 @@ fn a_national_sankey_draws_the_largest_payers_and_folds_the_rest_into_other() {
     // A folded band names a few of its sources and counts the rest.
     assert!(funding.contains("more"), "folded sources are counted");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The page as a person reads it: headings, cards, paragraphs, table rows and list
+/// items one per line, each picture as the labels it draws — tags dropped, entities
+/// decoded. A readable snapshot of what the report says, not of its pixels.
+fn outline(html: &str) -> String {
+    let body = &html[html.find("<body>").map_or(0, |i| i + 6)..];
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("<svg") {
+        out.push_str(&text_of(&rest[..start]));
+        let end = rest[start..].find("</svg>").unwrap() + start + 6;
+        let svg = roxmltree::Document::parse(&rest[start..end]).unwrap();
+        let labels: Vec<String> = svg
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| {
+                n.descendants()
+                    .filter(|d| d.is_text())
+                    .filter_map(|d| d.text())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        out.push_str(&format!("\n[picture: {}]\n", labels.join(" | ")));
+        rest = &rest[end..];
+    }
+    out.push_str(&text_of(rest));
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('>').unwrap() + open;
+        let tag = &rest[open + 1..close];
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap();
+        if matches!(
+            name,
+            "h1" | "h2" | "h3" | "p" | "tr" | "li" | "summary" | "section" | "div" | "br"
+        ) {
+            out.push('\n');
+        } else if matches!(name, "td" | "th") && !tag.starts_with('/') {
+            out.push_str(" | ");
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn the_stargate_report_reads_as_people_expect() {
+    let html = report("stargate-2025");
+    insta::assert_snapshot!("stargate_report_outline", outline(&html));
+}
+
+#[test]
+fn sankeys_name_actors_and_leave_the_boundary_off_unless_asked() {
+    let korea = report("korea-2030");
+    let pictures = svgs(&korea).concat();
+    assert!(
+        pictures.contains("과학기술정보통신부"),
+        "a Sankey node carries the ministry's Korean name"
+    );
+    assert!(
+        pictures.contains("(msit)"),
+        "the id stays in the hover text"
+    );
+    assert!(
+        !pictures.contains("Taxpayers"),
+        "boundary actors are off the Sankey by default"
+    );
+    assert!(korea.contains("gil report --boundary"));
+    let path = workspace_root().join("examples/korea-2030/scenario.yaml");
+    let s = gil_model::load(&path).unwrap();
+    let e = evaluate(&path, &[]).unwrap();
+    let options = gil_report::html::ReportOptions {
+        boundary: true,
+        ..Default::default()
+    };
+    let with_boundary = gil_report::html::report(&s, &e, None, &options);
+    assert!(svgs(&with_boundary).concat().contains("Taxpayers"));
+}
+
+#[test]
+fn every_parameter_is_listed_with_links_to_its_sources_and_back() {
+    let korea = report("korea-2030");
+    assert!(korea.contains("<h2>Parameters and assumptions</h2>"));
+    let row_start = korea.find(r#"<tr id="param-power-tariff">"#).unwrap();
+    let row = &korea[row_start..row_start + korea[row_start..].find("</tr>").unwrap()];
+    assert!(row.contains("KRW per MWh"), "{row}");
+    let link = row.find("href=\"#source-").expect("a link to the source");
+    let number: String = row[link + 14..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let item_start = korea
+        .find(&format!(r#"<li id="source-{number}">"#))
+        .unwrap();
+    let item = &korea[item_start..item_start + korea[item_start..].find("</li>").unwrap()];
+    assert!(item.contains("asiae.co.kr"), "{item}");
+    assert!(
+        item.contains(r##"<a href="#param-power-tariff">parameter power.tariff</a>"##),
+        "the source links back to what it supports: {item}"
+    );
 }

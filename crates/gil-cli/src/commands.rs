@@ -581,6 +581,7 @@ pub fn roles(
 pub fn report(
     path: &Path,
     reform_path: Option<&Path>,
+    boundary: bool,
     out: Option<&Path>,
     eval: &EvalArgs,
     color: bool,
@@ -588,8 +589,12 @@ pub fn report(
     finish((|| {
         let scenario = load_scenario(path, color)?;
         let base = evaluate_with(&scenario, eval, &[], None, color)?;
+        let options = gil_report::html::ReportOptions {
+            boundary,
+            params: parse_params(&eval.params)?,
+        };
         let html = match reform_path {
-            None => gil_report::html::report(&scenario, &base, None),
+            None => gil_report::html::report(&scenario, &base, None, &options),
             Some(reform_path) => {
                 let (reform, changed) = evaluate_reform(&scenario, reform_path, eval, color)?;
                 let diff = gil_engine::diff::diff(&base.outcome, &changed.outcome);
@@ -600,8 +605,9 @@ pub fn report(
                         .unwrap_or_else(|| reform_path.display().to_string()),
                     evaluation: &changed,
                     diff: &diff,
+                    params: reform.parameters.clone(),
                 };
-                gil_report::html::report(&scenario, &base, Some(&view))
+                gil_report::html::report(&scenario, &base, Some(&view), &options)
             }
         };
         emit(&html, out)?;

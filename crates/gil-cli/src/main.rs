@@ -249,6 +249,10 @@ enum Command {
         /// Show this reform beside the baseline
         #[arg(long = "with", value_name = "REFORM")]
         reform: Option<PathBuf>,
+        /// Draw money to and from boundary actors (capital markets, the rest of the
+        /// world) on the Sankeys; left off by default, since it dwarfs policy money
+        #[arg(long)]
+        boundary: bool,
         /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -667,6 +671,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             html,
             reform,
+            boundary,
             out,
             eval,
         } => {
@@ -687,6 +692,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::report(
                 &output::scenario_path(scenario)?,
                 reform.as_deref(),
+                boundary,
                 out.as_deref(),
                 &eval,
                 color_err,

@@ -200,7 +200,7 @@ pub fn render(evaluator: &impl Evaluate, params: &Params, render: &Render) -> Ru
             ))
         }
         Render::Report => Ok(Arc::new(
-            gil_report::html::report(scenario, &e, None).into_bytes(),
+            gil_report::html::report(scenario, &e, None, &Default::default()).into_bytes(),
         )),
         Render::Table { name } => {
             let tables =

@@ -3,13 +3,16 @@
 //! year and kind), where power runs short, which money goes round in circles, and who
 //! holds What, How and Why.
 //!
-//! `mod.rs` puts the page together; `sections.rs` writes one section each;
+//! `mod.rs` puts the page together; `sections.rs` writes one section each and
+//! `assumptions.rs` the parameters and sources; `labels.rs` names actors and assets;
 //! `svg.rs` draws the Sankeys and charts.
 
 use gil_engine::diff::DiffReport;
 use gil_engine::Evaluation;
 use gil_model::Scenario;
 
+mod assumptions;
+mod labels;
 mod sections;
 mod svg;
 mod sweep;
@@ -23,6 +26,8 @@ pub struct ReformView<'a> {
     pub title: String,
     pub evaluation: &'a Evaluation,
     pub diff: &'a DiffReport,
+    /// The parameter values the reform sets.
+    pub params: std::collections::BTreeMap<String, gil_model::Dated>,
 }
 
 pub fn esc(s: &str) -> String {
@@ -90,12 +95,29 @@ fn document_head(page: &mut String, title: &str) {
     );
 }
 
+/// What the page shows beyond its defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Draw flows to and from `boundary` actors (capital markets, the rest of the
+    /// world) on the Sankeys. Off by default: their amounts dwarf policy money.
+    pub boundary: bool,
+    /// Parameter values set for the run (`--param`), shown beside the scenario's.
+    pub params: std::collections::BTreeMap<String, gil_model::Dated>,
+}
+
 /// The whole page.
-pub fn report(s: &Scenario, e: &Evaluation, reform: Option<&ReformView<'_>>) -> String {
+pub fn report(
+    s: &Scenario,
+    e: &Evaluation,
+    reform: Option<&ReformView<'_>>,
+    options: &ReportOptions,
+) -> String {
     let cx = Page {
         scenario: s,
         evaluation: e,
         reform,
+        options,
+        labels: labels::Labels::new(s),
     };
     let mut page = String::new();
     for section in sections::ALL {

@@ -18,13 +18,26 @@ pub(super) struct Page<'a> {
     pub scenario: &'a Scenario,
     pub evaluation: &'a Evaluation,
     pub reform: Option<&'a ReformView<'a>>,
+    pub options: &'a super::ReportOptions,
+    pub labels: super::labels::Labels,
 }
 
 type Section = fn(&mut String, &Page<'_>);
 
 /// Every section, in the order the page shows them.
-pub(super) const ALL: [Section; 11] = [
-    header, summary, reform, findings, flows, power, metrics, compute, circular, roles, sources,
+pub(super) const ALL: [Section; 12] = [
+    header,
+    summary,
+    reform,
+    findings,
+    flows,
+    power,
+    metrics,
+    compute,
+    circular,
+    roles,
+    super::assumptions::parameters,
+    super::assumptions::sources,
 ];
 
 /// The document head (inline style) and the page header.
@@ -161,7 +174,6 @@ fn findings(page: &mut String, cx: &Page<'_>) {
 /// Who pays whom: a Sankey per year and kind.
 fn flows(page: &mut String, cx: &Page<'_>) {
     let s = cx.scenario;
-    let e = cx.evaluation;
     let o = &cx.evaluation.outcome;
     let loops: BTreeSet<(String, String)> = o
         .analyses
@@ -173,6 +185,23 @@ fn flows(page: &mut String, cx: &Page<'_>) {
         })
         .collect();
     page.push_str(r#"<section><h2>Who pays whom</h2><p class="legend"><span><i class="swatch" style="background:#1f77b4"></i>funding</span><span><i class="swatch" style="background:#2ca02c"></i>compute</span><span><i class="swatch" style="background:#ff7f0e"></i>power</span><span><i class="swatch" style="background:#d62728"></i>money on a circular-financing loop</span> Hover a band for its amount and sources.</p>"#);
+    let boundary: Vec<&str> = s
+        .actors
+        .iter()
+        .filter(|a| cx.labels.is_boundary(&a.id.value))
+        .map(|a| a.id.value.as_str())
+        .collect();
+    if !cx.options.boundary && !boundary.is_empty() {
+        let _ = write!(
+            page,
+            r#"<p class="why">Not drawn: money to and from the boundary of the model ({}), which would squash policy money to invisibility. <code>gil report --boundary</code> draws it.</p>"#,
+            esc(&boundary
+                .iter()
+                .map(|id| cx.labels.name(id))
+                .collect::<Vec<_>>()
+                .join("; "))
+        );
+    }
     for (i, step) in o.steps.iter().enumerate() {
         let _ = write!(
             page,
@@ -181,14 +210,19 @@ fn flows(page: &mut String, cx: &Page<'_>) {
             step.year
         );
         for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
-            let links = links_for(s, e, step.year, kind, &loops);
-            let svg = sankey(&links, &kind.base_unit(s.currency()), kind_color(kind));
+            let unit = kind.base_unit(s.currency());
+            let (links, off_sankey) = links_for(cx, step.year, kind, &loops);
+            let svg = sankey(&links, &unit, kind_color(kind), &cx.labels);
             if !svg.is_empty() {
+                let _ = write!(page, "<h3>{} ({})</h3>{svg}", kind.as_str(), esc(&unit));
+            }
+            if off_sankey > 0.0 {
                 let _ = write!(
                     page,
-                    "<h3>{} ({})</h3>{svg}",
-                    kind.as_str(),
-                    esc(&kind.base_unit(s.currency()))
+                    r#"<p class="why">{} {} of {} to or from the boundary, not drawn.</p>"#,
+                    esc(&human(off_sankey)),
+                    esc(&unit),
+                    kind.as_str()
                 );
             }
         }
@@ -399,37 +433,6 @@ fn roles(page: &mut String, cx: &Page<'_>) {
     page.push_str("</section>");
 }
 
-/// The sources the scenario cites and the rules it ran.
-fn sources(page: &mut String, cx: &Page<'_>) {
-    let o = &cx.evaluation.outcome;
-    page.push_str("<section><h2>Sources</h2><ol>");
-    for src in &o.scenario.sources {
-        if src.starts_with("http://") || src.starts_with("https://") {
-            let _ = write!(
-                page,
-                r#"<li><a href="{}" rel="noreferrer">{}</a></li>"#,
-                esc(src),
-                esc(src)
-            );
-        } else {
-            let _ = write!(page, "<li>{}</li>", esc(src));
-        }
-    }
-    page.push_str("</ol><p>Rules: ");
-    let rules: Vec<String> = o
-        .scenario
-        .rules
-        .iter()
-        .map(|r| format!("<code>{}</code> ({})", esc(&r.id), esc(&r.file)))
-        .collect();
-    page.push_str(&if rules.is_empty() {
-        "none".to_string()
-    } else {
-        rules.join(", ")
-    });
-    page.push_str("</p></section>");
-}
-
 fn level_class(level: Level) -> (&'static str, &'static str) {
     match level {
         Level::Error => ("level-error", "error"),
@@ -466,17 +469,19 @@ fn findings_table(findings: &[gil_engine::Finding]) -> String {
 /// (amount, vias, sources) of one Sankey band while it is assembled.
 type LinkSum = (f64, BTreeSet<String>, BTreeSet<String>);
 
-/// The links of one year and kind, with hover text naming sources and rules.
+/// The links of one year and kind, with hover text naming sources and rules; and the
+/// amount left off because it goes to or from a boundary actor.
 fn links_for(
-    s: &Scenario,
-    e: &Evaluation,
+    cx: &Page<'_>,
     year: i32,
     kind: FlowKind,
     loops: &BTreeSet<(String, String)>,
-) -> Vec<Link> {
+) -> (Vec<Link>, f64) {
+    let (s, e) = (cx.scenario, cx.evaluation);
     let Some(step) = e.trace.steps.iter().find(|st| st.year == year) else {
-        return Vec::new();
+        return (Vec::new(), 0.0);
     };
+    let mut off_sankey = 0.0;
     // (from, to) → (amount, vias, sources)
     let mut grouped: BTreeMap<(String, String), LinkSum> = BTreeMap::new();
     let names = &e.trace.names;
@@ -485,8 +490,13 @@ fn links_for(
         .iter()
         .filter(|f| f.kind == kind && f.amount > 0.0)
     {
+        let (from, to) = (names.name(f.from), names.name(f.to));
+        if !cx.options.boundary && (cx.labels.is_boundary(from) || cx.labels.is_boundary(to)) {
+            off_sankey += f.amount;
+            continue;
+        }
         let g = grouped
-            .entry((names.name(f.from).to_string(), names.name(f.to).to_string()))
+            .entry((from.to_string(), to.to_string()))
             .or_default();
         g.0 += f.amount;
         g.1.insert(names.opt(f.via).unwrap_or("-").to_string());
@@ -503,11 +513,13 @@ fn links_for(
     }
     let unit = kind.base_unit(s.currency());
     let grouped = group_small_nodes(grouped);
-    grouped
+    let links = grouped
         .into_iter()
         .map(|((from, to), (amount, vias, sources))| {
             let mut title = format!(
-                "{from} → {to}: {} {unit} ({})",
+                "{} → {}: {} {unit} ({})",
+                cx.labels.full(&from),
+                cx.labels.full(&to),
                 human(amount),
                 vias.into_iter().collect::<Vec<_>>().join(", ")
             );
@@ -529,7 +541,8 @@ fn links_for(
                 on_loop,
             }
         })
-        .collect()
+        .collect();
+    (links, off_sankey)
 }
 
 /// Payers (and payees) a Sankey draws one by one; above that, the largest
@@ -590,9 +603,10 @@ fn group_small_nodes(
     folded
 }
 
-fn metric_series(o: &Outcome, name: &str) -> Vec<(i32, f64)> {
+/// The metric by year; `None` in years no rule produced it (drawn as a gap).
+fn metric_series(o: &Outcome, name: &str) -> Vec<(i32, Option<f64>)> {
     o.steps
         .iter()
-        .map(|s| (s.year, s.metrics.get(name).copied().unwrap_or(0.0)))
+        .map(|s| (s.year, s.metrics.get(name).copied()))
         .collect()
 }

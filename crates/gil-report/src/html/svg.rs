@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::esc;
+use super::labels::Labels;
 use crate::human;
 use crate::palette;
 
@@ -45,7 +46,7 @@ pub(super) fn by_amount<'a>(m: &BTreeMap<&'a str, f64>) -> Vec<(&'a str, f64)> {
 }
 
 /// A two-column Sankey: payers on the left, payees on the right, so loops stay drawable.
-pub(super) fn sankey(links: &[Link], unit: &str, color: &str) -> String {
+pub(super) fn sankey(links: &[Link], unit: &str, color: &str, labels: &Labels) -> String {
     let total: f64 = links.iter().map(|l| l.amount).sum();
     if total <= 0.0 {
         return String::new();
@@ -62,7 +63,7 @@ pub(super) fn sankey(links: &[Link], unit: &str, color: &str) -> String {
     let gap = 8.0;
     let bar_height = (rows * 30.0).clamp(160.0, 720.0);
     let height = bar_height + (gap + 13.0) * rows + 40.0;
-    let (width, x0, x1, node_w) = (900.0, 230.0, 670.0, 12.0);
+    let (width, x0, x1, node_w) = (920.0, 290.0, 620.0, 12.0);
     // Proportional, but never thinner than a label: small payers stay readable.
     let scale = |v: f64| (v / total * bar_height).max(13.0);
     let place = |nodes: &[(&str, f64)]| {
@@ -127,20 +128,22 @@ pub(super) fn sankey(links: &[Link], unit: &str, color: &str) -> String {
     for (id, (y, h)) in &lpos {
         let _ = write!(
             svg,
-            r##"<rect x="{x0}" y="{y:.1}" width="{node_w}" height="{h:.1}" fill="#14213d"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{} <tspan fill="#5b6475">{}</tspan></text>"##,
+            r##"<rect x="{x0}" y="{y:.1}" width="{node_w}" height="{h:.1}" fill="#14213d"><title>{}</title></rect><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{} <tspan fill="#5b6475">{}</tspan></text>"##,
+            esc(&labels.full(id)),
             x0 - 6.0,
             y + h / 2.0 + 4.0,
-            esc(id),
+            esc(&labels.short(id)),
             esc(&human(out_of[id.as_str()]))
         );
     }
     for (id, (y, h)) in &rpos {
         let _ = write!(
             svg,
-            r##"<rect x="{x1}" y="{y:.1}" width="{node_w}" height="{h:.1}" fill="#14213d"/><text x="{:.1}" y="{:.1}" font-size="12">{} <tspan fill="#5b6475">{}</tspan></text>"##,
+            r##"<rect x="{x1}" y="{y:.1}" width="{node_w}" height="{h:.1}" fill="#14213d"><title>{}</title></rect><text x="{:.1}" y="{:.1}" font-size="12">{} <tspan fill="#5b6475">{}</tspan></text>"##,
+            esc(&labels.full(id)),
             x1 + node_w + 6.0,
             y + h / 2.0 + 4.0,
-            esc(id),
+            esc(&labels.short(id)),
             esc(&human(into[id.as_str()]))
         );
     }
@@ -152,14 +155,50 @@ pub(super) fn sankey(links: &[Link], unit: &str, color: &str) -> String {
     svg
 }
 
-/// An open `<svg>` with a title and four horizontal grid lines labelled 0..max.
+/// Round axis ticks from 0 to at least `max`: steps of 1, 2, 2.5 or 5 × 10^k, about
+/// four of them. The last tick is the top of the axis.
+pub(super) fn round_ticks(max: f64) -> Vec<f64> {
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
+    let rough = max / 4.0;
+    let magnitude = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| *step >= rough)
+        .unwrap_or(10.0 * magnitude);
+    let count = (max / step - 1e-9).ceil().max(1.0) as usize;
+    (0..=count).map(|k| step * k as f64).collect()
+}
+
+/// A tick label: the number for people, without trailing zeros (2.5T, not 2.50T).
+fn tick_label(v: f64) -> String {
+    let text = human(v);
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let number = if number.contains('.') {
+        number.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        number
+    };
+    format!("{number}{suffix}")
+}
+
+/// An open `<svg>` with a title, the unit above the axis and a grid line per tick.
+#[allow(clippy::too_many_arguments)]
 fn chart_frame(
     w: f64,
     h: f64,
     left: f64,
     right: f64,
     title: &str,
-    max: f64,
+    unit: &str,
+    ticks: &[f64],
     y: &dyn Fn(f64) -> f64,
 ) -> String {
     let mut svg = format!(
@@ -169,24 +208,32 @@ fn chart_frame(
         svg,
         r#"<text x="{left}" y="16" font-size="13" font-weight="600">{title}</text>"#
     );
-    for k in 0..=3 {
-        let v = max * f64::from(k) / 3.0;
+    if !unit.is_empty() {
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="16" font-size="10" text-anchor="end" fill="#5b6475">{}</text>"##,
+            w - right,
+            esc(unit)
+        );
+    }
+    for v in ticks {
         let _ = write!(
             svg,
             r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#e3e6ec"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6475">{}</text>"##,
             w - right,
-            y(v),
-            y(v),
+            y(*v),
+            y(*v),
             left - 4.0,
-            y(v) + 3.0,
-            esc(&human(v))
+            y(*v) + 3.0,
+            esc(&tick_label(*v))
         );
     }
     svg
 }
 
-/// One line of a chart: label, (year, value) points, colour, dashed.
-pub(super) type Series<'a> = (String, Vec<(i32, f64)>, &'a str, bool);
+/// One line of a chart: label, (year, value) points (`None` where the year has no
+/// value: a gap, never a zero), colour, dashed.
+pub(super) type Series<'a> = (String, Vec<(i32, Option<f64>)>, &'a str, bool);
 
 /// A line chart.
 pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> String {
@@ -200,9 +247,10 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
     };
     let max = series
         .iter()
-        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .flat_map(|s| s.1.iter().filter_map(|p| p.1))
         .fold(0.0f64, f64::max);
-    let max = if max <= 0.0 { 1.0 } else { max * 1.1 };
+    let ticks = round_ticks(max);
+    let max = ticks.last().copied().unwrap_or(1.0);
     let x = |y: i32| {
         left + (w - left - right)
             * if last == first {
@@ -212,7 +260,7 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
             }
     };
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
-    let mut svg = chart_frame(w, h, left, 12.0, &esc(title), max, &y);
+    let mut svg = chart_frame(w, h, left, right, &esc(title), unit, &ticks, &y);
     for yr in &years {
         let _ = write!(
             svg,
@@ -222,29 +270,34 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
         );
     }
     for (i, (label, points, color, dashed)) in series.iter().enumerate() {
-        let path: Vec<String> = points
-            .iter()
-            .map(|(yr, v)| format!("{:.1},{:.1}", x(*yr), y(*v)))
-            .collect();
         let dash = if *dashed {
             r#" stroke-dasharray="5 4""#
         } else {
             ""
         };
-        let _ = write!(
-            svg,
-            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}><title>{}</title></polyline>"#,
-            path.join(" "),
-            esc(label)
-        );
-        for (yr, v) in points {
+        // One polyline per run of years with a value.
+        for run in points.split(|(_, v)| v.is_none()) {
+            let path: Vec<String> = run
+                .iter()
+                .filter_map(|(yr, v)| v.map(|v| format!("{:.1},{:.1}", x(*yr), y(v))))
+                .collect();
+            if path.len() > 1 {
+                let _ = write!(
+                    svg,
+                    r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}><title>{}</title></polyline>"#,
+                    path.join(" "),
+                    esc(label)
+                );
+            }
+        }
+        for (yr, v) in points.iter().filter_map(|(yr, v)| v.map(|v| (yr, v))) {
             let _ = write!(
                 svg,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{color}"><title>{} {yr}: {} {}</title></circle>"#,
                 x(*yr),
-                y(*v),
+                y(v),
                 esc(label),
-                esc(&human(*v)),
+                esc(&human(v)),
                 esc(unit)
             );
         }
@@ -265,16 +318,12 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
 /// Demand against capacity per year for one region; shortfalls in red.
 pub(super) fn power_chart(region: &str, rows: &[(i32, f64, f64, f64)]) -> String {
     let (w, h, left, top, bottom) = (420.0, 200.0, 58.0, 26.0, 40.0);
-    let max = rows
-        .iter()
-        .map(|r| r.1.max(r.2))
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        * 1.1;
+    let ticks = round_ticks(rows.iter().map(|r| r.1.max(r.2)).fold(0.0f64, f64::max));
+    let max = ticks.last().copied().unwrap_or(1.0);
     let n = rows.len().max(1) as f64;
     let slot = (w - left - 12.0) / n;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
-    let mut svg = chart_frame(w, h, left, 12.0, &format!("{} (MW)", esc(region)), max, &y);
+    let mut svg = chart_frame(w, h, left, 12.0, &esc(region), "MW", &ticks, &y);
     for (i, (year, demand, capacity, shortfall)) in rows.iter().enumerate() {
         let x = left + slot * i as f64 + slot * 0.15;
         let bw = slot * 0.7;
@@ -327,4 +376,38 @@ pub(super) fn power_chart(region: &str, rows: &[(i32, f64, f64, f64)]) -> String
         h - 8.0
     );
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{line_chart, round_ticks, tick_label};
+
+    #[test]
+    fn years_without_a_value_are_a_gap_not_a_zero() {
+        let points = vec![
+            (2026, Some(4.0)),
+            (2027, None),
+            (2028, Some(6.0)),
+            (2029, Some(8.0)),
+        ];
+        let svg = line_chart("m", &[("baseline".into(), points, "#000", false)], "");
+        assert_eq!(svg.matches("<circle").count(), 3, "no point for 2027");
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            1,
+            "2026 stands alone; 2028–2029 are one line"
+        );
+        assert!(!svg.contains("2027: 0"), "2027 is not drawn as 0");
+    }
+
+    #[test]
+    fn axis_ticks_are_round_numbers_that_cover_the_maximum() {
+        assert_eq!(round_ticks(27.0e9), vec![0.0, 1.0e10, 2.0e10, 3.0e10]);
+        assert_eq!(round_ticks(1.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(round_ticks(0.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(round_ticks(730.0), vec![0.0, 200.0, 400.0, 600.0, 800.0]);
+        assert_eq!(tick_label(2.5e12), "2.5T");
+        assert_eq!(tick_label(2.0e10), "20B");
+        assert_eq!(tick_label(0.25), "0.25");
+    }
 }
