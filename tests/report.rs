@@ -336,3 +336,44 @@ fn every_parameter_is_listed_with_links_to_its_sources_and_back() {
         "the source links back to what it supports: {item}"
     );
 }
+
+#[test]
+fn a_reform_stands_beside_the_baseline_on_the_cards_and_the_power_charts() {
+    let path = workspace_root().join("examples/korea-2030/scenario.yaml");
+    let s = gil_model::load(&path).unwrap();
+    let base = evaluate(&path, &[]).unwrap();
+    let params: std::collections::BTreeMap<String, gil_model::Dated> = [(
+        "analysis.compute.utilization".to_string(),
+        gil_model::Dated::Fixed(0.6),
+    )]
+    .into();
+    let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+    let options = gil_engine::Options {
+        params: params.clone(),
+        ..Default::default()
+    };
+    let changed = gil_engine::evaluate(&s, &rules, &options).unwrap();
+    let diff = gil_engine::diff::diff(&base.outcome, &changed.outcome);
+    let view = gil_report::html::ReformView {
+        title: "less allocatable compute".into(),
+        evaluation: &changed,
+        diff: &diff,
+        params,
+    };
+    let html = gil_report::html::report(&s, &base, Some(&view), &Default::default());
+    let summary = &html[html.find("<h2>Summary</h2>").unwrap()..];
+    let summary = &summary[..summary.find("</section>").unwrap()];
+    assert!(
+        summary.contains(r#"<span class="reform">"#),
+        "a card that changes shows the reform's value: {summary}"
+    );
+    let power = &html[html.find("Power balance by region").unwrap()..];
+    assert!(
+        power.contains("<title>reform 2029: demand"),
+        "the reform's bars are drawn beside the baseline's"
+    );
+    assert!(
+        html.contains("<th>reform</th>"),
+        "the parameters table has the reform's column"
+    );
+}

@@ -67,6 +67,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px; }
 .card b { display: block; font-size: 22px; }
 .card span { color: var(--muted); font-size: 12px; }
+.card b .reform { color: var(--loop); font-size: 22px; }
 .level-error, .status-fail { color: var(--error); font-weight: 600; }
 .level-warn, .status-warn { color: var(--warn); font-weight: 600; }
 .level-info { color: var(--muted); }

@@ -61,10 +61,8 @@ fn header(page: &mut String, cx: &Page<'_>) {
     );
 }
 
-/// Summary cards: findings, targets, power, loops, role checks.
-fn summary(page: &mut String, cx: &Page<'_>) {
-    let s = cx.scenario;
-    let o = &cx.evaluation.outcome;
+/// The summary cards of one outcome: (value, label).
+fn cards(o: &Outcome) -> Vec<(String, String)> {
     let warnings = o.findings_at(Level::Warn);
     let errors = o.findings_at(Level::Error);
     let met = o.analyses.targets.iter().filter(|t| t.met).count();
@@ -81,8 +79,7 @@ fn summary(page: &mut String, cx: &Page<'_>) {
         .flat_map(|p| &p.checks)
         .filter(|c| c.status == Status::Fail)
         .count();
-    let _ = write!(page, r#"<section><h2>Summary</h2><div class="cards">"#);
-    for (value, label) in [
+    vec![
         (
             format!("{errors} / {warnings}"),
             "errors / warnings".to_string(),
@@ -113,13 +110,41 @@ fn summary(page: &mut String, cx: &Page<'_>) {
             format!("{} / {failing_checks}", o.roles.len()),
             "projects / failing role checks".to_string(),
         ),
-    ] {
-        let _ = write!(
-            page,
-            r#"<div class="card"><b>{}</b><span>{}</span></div>"#,
-            esc(&value),
-            esc(&label)
-        );
+    ]
+}
+
+/// Summary cards: findings, targets, power, loops, role checks; with a reform, its
+/// value beside the baseline's wherever the two differ.
+fn summary(page: &mut String, cx: &Page<'_>) {
+    let s = cx.scenario;
+    let base = cards(&cx.evaluation.outcome);
+    let reform = cx.reform.map(|r| cards(&r.evaluation.outcome));
+    let _ = write!(page, r#"<section><h2>Summary</h2><div class="cards">"#);
+    for (i, (value, label)) in base.iter().enumerate() {
+        match reform.as_ref().and_then(|r| r.get(i)) {
+            Some((changed, changed_label)) if changed != value || changed_label != label => {
+                let reform_label = if changed_label == label {
+                    String::new()
+                } else {
+                    format!(": {}", esc(changed_label))
+                };
+                let _ = write!(
+                    page,
+                    r#"<div class="card"><b>{} → <span class="reform">{}</span></b><span>{}<br/>baseline → reform{reform_label}</span></div>"#,
+                    esc(value),
+                    esc(changed),
+                    esc(label)
+                );
+            }
+            _ => {
+                let _ = write!(
+                    page,
+                    r#"<div class="card"><b>{}</b><span>{}</span></div>"#,
+                    esc(value),
+                    esc(label)
+                );
+            }
+        }
     }
     page.push_str("</div>");
     if let Some(description) = &s.header.description {
@@ -237,18 +262,21 @@ fn power(page: &mut String, cx: &Page<'_>) {
     let regions: BTreeSet<&str> = o.analyses.power.iter().map(|p| p.region.as_str()).collect();
     if !regions.is_empty() {
         page.push_str(r#"<section><h2>Power balance by region</h2><div class="charts">"#);
-        for region in regions {
-            let rows: Vec<(i32, f64, f64, f64)> = o
-                .analyses
+        let rows_of = |o: &Outcome, region: &str| -> Vec<(i32, f64, f64, f64)> {
+            o.analyses
                 .power
                 .iter()
                 .filter(|p| p.region == region)
                 .map(|p| (p.year, p.demand_mw, p.capacity_mw, p.shortfall_mw))
-                .collect();
+                .collect()
+        };
+        for region in regions {
+            let rows = rows_of(o, region);
+            let reform_rows = cx.reform.map(|r| rows_of(&r.evaluation.outcome, region));
             let _ = write!(
                 page,
                 r#"<div class="chart">{}</div>"#,
-                power_chart(region, &rows)
+                power_chart(region, &rows, reform_rows.as_deref())
             );
         }
         page.push_str("</div></section>");
@@ -305,7 +333,7 @@ fn compute(page: &mut String, cx: &Page<'_>) {
             let _ = write!(
                 page,
                 r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{status}</td></tr>"#,
-                esc(&c.cluster),
+                actor_cell(&cx.labels, &c.cluster),
                 c.year,
                 esc(&human(c.supply)),
                 esc(&human(c.demand))
@@ -402,7 +430,7 @@ fn roles(page: &mut String, cx: &Page<'_>) {
             let _ = write!(
                 page,
                 r#"<tr><td>{roles}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-                esc(&x.actor),
+                actor_cell(&cx.labels, &x.actor),
                 esc(&x.kind),
                 esc(&x.contributions.join("; ")),
                 esc(&pair(x.flows.money_in, x.flows.money_out)),
@@ -431,6 +459,16 @@ fn roles(page: &mut String, cx: &Page<'_>) {
         page.push_str("</table>");
     }
     page.push_str("</section>");
+}
+
+/// An actor in a table: its name, with the id a rule or a diff uses beside it.
+fn actor_cell(labels: &super::labels::Labels, id: &str) -> String {
+    let name = labels.name(id);
+    if name == id {
+        format!("<code>{}</code>", esc(id))
+    } else {
+        format!("{} <code>{}</code>", esc(name), esc(id))
+    }
 }
 
 fn level_class(level: Level) -> (&'static str, &'static str) {

@@ -315,54 +315,86 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
     svg
 }
 
-/// Demand against capacity per year for one region; shortfalls in red.
-pub(super) fn power_chart(region: &str, rows: &[(i32, f64, f64, f64)]) -> String {
+/// (year, demand, capacity, shortfall) in MW.
+pub(super) type PowerRow = (i32, f64, f64, f64);
+
+/// Demand against capacity per year for one region; shortfalls in red. With a reform,
+/// each year has its bar beside the baseline's, outlined, with its capacity dashed.
+pub(super) fn power_chart(region: &str, rows: &[PowerRow], reform: Option<&[PowerRow]>) -> String {
     let (w, h, left, top, bottom) = (420.0, 200.0, 58.0, 26.0, 40.0);
-    let ticks = round_ticks(rows.iter().map(|r| r.1.max(r.2)).fold(0.0f64, f64::max));
+    let highest = rows
+        .iter()
+        .chain(reform.unwrap_or(&[]))
+        .map(|r| r.1.max(r.2))
+        .fold(0.0f64, f64::max);
+    let ticks = round_ticks(highest);
     let max = ticks.last().copied().unwrap_or(1.0);
     let n = rows.len().max(1) as f64;
     let slot = (w - left - 12.0) / n;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
     let mut svg = chart_frame(w, h, left, 12.0, &esc(region), "MW", &ticks, &y);
-    for (i, (year, demand, capacity, shortfall)) in rows.iter().enumerate() {
-        let x = left + slot * i as f64 + slot * 0.15;
-        let bw = slot * 0.7;
-        let fill = if *shortfall > 0.0 {
+    let reform_by_year: BTreeMap<i32, &PowerRow> =
+        reform.unwrap_or(&[]).iter().map(|r| (r.0, r)).collect();
+    let bar = |svg: &mut String, x: f64, bw: f64, row: &PowerRow, who: &str, outlined: bool| {
+        let (year, demand, capacity, shortfall) = *row;
+        let fill = if shortfall > 0.0 {
             "#d62728"
         } else {
             "#ff7f0e"
         };
+        let style = if outlined {
+            format!(r#"fill="{fill}" fill-opacity="0.25" stroke="{fill}" stroke-width="1.5""#)
+        } else {
+            format!(r#"fill="{fill}" fill-opacity="0.8""#)
+        };
         let _ = write!(
             svg,
-            r##"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{fill}" fill-opacity="0.8"><title>{year}: demand {} MW, capacity {} MW{}</title></rect>"##,
-            y(*demand),
-            (h - bottom - y(*demand)).max(0.0),
-            esc(&human(*demand)),
-            esc(&human(*capacity)),
-            if *shortfall > 0.0 {
-                format!(", {} MW short", esc(&human(*shortfall)))
+            r##"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" {style}><title>{who}{year}: demand {} MW, capacity {} MW{}</title></rect>"##,
+            y(demand),
+            (h - bottom - y(demand)).max(0.0),
+            esc(&human(demand)),
+            esc(&human(capacity)),
+            if shortfall > 0.0 {
+                format!(", {} MW short", esc(&human(shortfall)))
             } else {
                 String::new()
             }
         );
+        let dash = if outlined {
+            r#" stroke-dasharray="4 3""#
+        } else {
+            ""
+        };
         let _ = write!(
             svg,
-            r##"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#14213d" stroke-width="2.5"/>"##,
-            x - 3.0,
-            x + bw + 3.0,
-            y(*capacity),
-            y(*capacity)
+            r##"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#14213d" stroke-width="2.5"{dash}/>"##,
+            x - 2.0,
+            x + bw + 2.0,
+            y(capacity),
+            y(capacity)
         );
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let x = left + slot * i as f64 + slot * 0.15;
+        let year = row.0;
+        match reform_by_year.get(&year) {
+            Some(changed) => {
+                let bw = slot * 0.35;
+                bar(&mut svg, x, bw, row, "baseline ", false);
+                bar(&mut svg, x + bw, bw, changed, "reform ", true);
+            }
+            None => bar(&mut svg, x, slot * 0.7, row, "", false),
+        }
         let _ = write!(
             svg,
             r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#5b6475">{year}</text>"##,
-            x + bw / 2.0,
+            x + slot * 0.35,
             h - bottom + 14.0
         );
     }
     let _ = write!(
         svg,
-        r##"<rect x="{left}" y="{:.1}" width="10" height="8" fill="#ff7f0e"/><text x="{:.1}" y="{:.1}" font-size="10">demand</text><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="#14213d"/><text x="{:.1}" y="{:.1}" font-size="10">capacity</text><rect x="{:.1}" y="{:.1}" width="10" height="8" fill="#d62728"/><text x="{:.1}" y="{:.1}" font-size="10">short</text></svg>"##,
+        r##"<rect x="{left}" y="{:.1}" width="10" height="8" fill="#ff7f0e"/><text x="{:.1}" y="{:.1}" font-size="10">demand</text><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="#14213d"/><text x="{:.1}" y="{:.1}" font-size="10">capacity</text><rect x="{:.1}" y="{:.1}" width="10" height="8" fill="#d62728"/><text x="{:.1}" y="{:.1}" font-size="10">short</text>"##,
         h - 16.0,
         left + 14.0,
         h - 8.0,
@@ -375,6 +407,17 @@ pub(super) fn power_chart(region: &str, rows: &[(i32, f64, f64, f64)]) -> String
         left + 160.0,
         h - 8.0
     );
+    if reform.is_some() {
+        let _ = write!(
+            svg,
+            r##"<rect x="{:.1}" y="{:.1}" width="10" height="8" fill="#ff7f0e" fill-opacity="0.25" stroke="#ff7f0e"/><text x="{:.1}" y="{:.1}" font-size="10">reform (outlined)</text>"##,
+            left + 196.0,
+            h - 16.0,
+            left + 210.0,
+            h - 8.0
+        );
+    }
+    svg.push_str("</svg>");
     svg
 }
 
