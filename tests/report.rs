@@ -377,3 +377,39 @@ fn a_reform_stands_beside_the_baseline_on_the_cards_and_the_power_charts() {
         "the parameters table has the reform's column"
     );
 }
+
+#[test]
+fn chains_draw_money_along_its_path_a_column_per_step() {
+    let path = workspace_root().join("examples/korea-2030/scenario.yaml");
+    let s = gil_model::load(&path).unwrap();
+    let e = evaluate(&path, &[]).unwrap();
+    let options = gil_report::html::ReportOptions {
+        chains: true,
+        ..Default::default()
+    };
+    let html = gil_report::html::report(&s, &e, None, &options);
+    let funding = svgs(&html)
+        .into_iter()
+        .find(|svg| svg.contains("along the chain (KRW)"))
+        .expect("a chain Sankey of the money");
+    let doc = roxmltree::Document::parse(funding).unwrap();
+    // The x of the node whose hover text names `id`.
+    let column_of = |id: &str| -> f64 {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("rect"))
+            .find(|n| {
+                n.children()
+                    .any(|t| t.text().is_some_and(|t| t.ends_with(&format!("({id})"))))
+            })
+            .and_then(|n| n.attribute("x"))
+            .unwrap_or_else(|| panic!("no node for {id}"))
+            .parse()
+            .unwrap()
+    };
+    let (ministry, agency, startups) =
+        (column_of("msit"), column_of("nipa"), column_of("startups"));
+    assert!(
+        ministry < agency && agency < startups,
+        "ministry → agency → startups, left to right: {ministry} {agency} {startups}"
+    );
+}

@@ -581,7 +581,7 @@ pub fn roles(
 pub fn report(
     path: &Path,
     reform_path: Option<&Path>,
-    boundary: bool,
+    mut options: gil_report::html::ReportOptions,
     out: Option<&Path>,
     eval: &EvalArgs,
     color: bool,
@@ -589,10 +589,7 @@ pub fn report(
     finish((|| {
         let scenario = load_scenario(path, color)?;
         let base = evaluate_with(&scenario, eval, &[], None, color)?;
-        let options = gil_report::html::ReportOptions {
-            boundary,
-            params: parse_params(&eval.params)?,
-        };
+        options.params = parse_params(&eval.params)?;
         let html = match reform_path {
             None => gil_report::html::report(&scenario, &base, None, &options),
             Some(reform_path) => {

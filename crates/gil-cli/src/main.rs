@@ -253,6 +253,10 @@ enum Command {
         /// world) on the Sankeys; left off by default, since it dwarfs policy money
         #[arg(long)]
         boundary: bool,
+        /// Draw money along its chains (ministry → agency → startups), a column per
+        /// step, instead of payers against payees
+        #[arg(long)]
+        chains: bool,
         /// Write to FILE (atomically: whole or not at all) instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -672,6 +676,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             html,
             reform,
             boundary,
+            chains,
             out,
             eval,
         } => {
@@ -692,7 +697,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::report(
                 &output::scenario_path(scenario)?,
                 reform.as_deref(),
-                boundary,
+                gil_report::html::ReportOptions {
+                    boundary,
+                    chains,
+                    params: Default::default(),
+                },
                 out.as_deref(),
                 &eval,
                 color_err,

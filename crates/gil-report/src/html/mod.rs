@@ -12,6 +12,7 @@ use gil_engine::Evaluation;
 use gil_model::Scenario;
 
 mod assumptions;
+mod chain;
 mod labels;
 mod sections;
 mod svg;
@@ -72,6 +73,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .level-warn, .status-warn { color: var(--warn); font-weight: 600; }
 .level-info { color: var(--muted); }
 .status-pass { color: var(--ok); font-weight: 600; }
+.wide { overflow-x: auto; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .chart { border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff; }
 details { margin: 6px 0; }
@@ -102,6 +104,9 @@ pub struct ReportOptions {
     /// Draw flows to and from `boundary` actors (capital markets, the rest of the
     /// world) on the Sankeys. Off by default: their amounts dwarf policy money.
     pub boundary: bool,
+    /// Draw each Sankey as chains (ministry → agency → startups → clouds), a column
+    /// per step, instead of payers against payees.
+    pub chains: bool,
     /// Parameter values set for the run (`--param`), shown beside the scenario's.
     pub params: std::collections::BTreeMap<String, gil_model::Dated>,
 }

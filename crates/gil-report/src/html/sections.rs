@@ -237,9 +237,19 @@ fn flows(page: &mut String, cx: &Page<'_>) {
         for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
             let unit = kind.base_unit(s.currency());
             let (links, off_sankey) = links_for(cx, step.year, kind, &loops);
-            let svg = sankey(&links, &unit, kind_color(kind), &cx.labels);
+            let svg = if cx.options.chains {
+                super::chain::chain_sankey(&links, &unit, kind_color(kind), &cx.labels)
+            } else {
+                sankey(&links, &unit, kind_color(kind), &cx.labels)
+            };
             if !svg.is_empty() {
-                let _ = write!(page, "<h3>{} ({})</h3>{svg}", kind.as_str(), esc(&unit));
+                // A chain of many steps is wider than the page: it scrolls on its own.
+                let _ = write!(
+                    page,
+                    r#"<h3>{} ({})</h3><div class="wide">{svg}</div>"#,
+                    kind.as_str(),
+                    esc(&unit)
+                );
             }
             if off_sankey > 0.0 {
                 let _ = write!(
