@@ -318,9 +318,13 @@ fn sankeys_name_actors_and_leave_the_boundary_off_unless_asked() {
 fn every_parameter_is_listed_with_links_to_its_sources_and_back() {
     let korea = report("korea-2030");
     assert!(korea.contains("<h2>Parameters and assumptions</h2>"));
-    let row_start = korea.find(r#"<tr id="param-power-tariff">"#).unwrap();
+    let cell = korea.find("<td><code>power.tariff</code></td>").unwrap();
+    let row_start = korea[..cell].rfind("<tr id=\"").unwrap();
     let row = &korea[row_start..row_start + korea[row_start..].find("</tr>").unwrap()];
     assert!(row.contains("KRW per MWh"), "{row}");
+    // The value as the scenario writes it, not rounded.
+    assert!(row.contains(">182700<"), "{row}");
+    let anchor: String = row[8..].chars().take_while(|c| *c != '"').collect();
     let link = row.find("href=\"#source-").expect("a link to the source");
     let number: String = row[link + 14..]
         .chars()
@@ -332,7 +336,9 @@ fn every_parameter_is_listed_with_links_to_its_sources_and_back() {
     let item = &korea[item_start..item_start + korea[item_start..].find("</li>").unwrap()];
     assert!(item.contains("asiae.co.kr"), "{item}");
     assert!(
-        item.contains(r##"<a href="#param-power-tariff">parameter power.tariff</a>"##),
+        item.contains(&format!(
+            r##"<a href="#{anchor}">parameter power.tariff</a>"##
+        )),
         "the source links back to what it supports: {item}"
     );
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use gil_engine::{EngineError, Evaluation, Options};
-use gil_model::{Dated, Scenario};
+use gil_model::{Dated, Scenario, TextValue};
 use gil_rules::{RuleRuntime, SandboxConfig};
 
 use crate::check::report_load_error;
@@ -78,18 +78,49 @@ pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
     })
 }
 
-/// `--param name=value` pairs; values may group digits (`1_000`).
-pub fn parse_params(raw: &[String]) -> Result<BTreeMap<String, Dated>, Stop> {
-    let mut out = BTreeMap::new();
+/// `--param` values, read against the scenario: numbers, and the values of its text
+/// and list parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ParamValues {
+    pub numbers: BTreeMap<String, Dated>,
+    pub texts: BTreeMap<String, TextValue>,
+}
+
+impl ParamValues {
+    /// A reform's parameters.
+    fn of_reform(reform: &gil_model::Reform) -> Self {
+        ParamValues {
+            numbers: reform.parameters.clone(),
+            texts: reform.text_parameters.clone(),
+        }
+    }
+
+    /// `later`'s values in place of these.
+    fn extend(&mut self, later: ParamValues) {
+        self.numbers.extend(later.numbers);
+        self.texts.extend(later.texts);
+    }
+}
+
+/// `--param name=value` pairs; numbers may group digits (`1_000`). A text parameter
+/// takes the value as it is, a list parameter splits it on `,`.
+pub fn parse_params(s: &Scenario, raw: &[String]) -> Result<ParamValues, Stop> {
+    let mut out = ParamValues::default();
     for item in raw {
         let Some((name, value)) = item.split_once('=') else {
             print_stderr(&format!("error: --param `{item}`: expected NAME=VALUE\n"));
             return Err(Stop::Reported);
         };
+        let name = name.trim();
+        if let Some(p) = s.text_parameters.get(name) {
+            let value = TextValue::parse_like(&p.value.value, value.trim());
+            out.texts.insert(name.to_string(), value);
+            continue;
+        }
         let cleaned: String = value.trim().chars().filter(|&c| c != '_').collect();
         match cleaned.parse::<f64>() {
             Ok(v) if v.is_finite() => {
-                out.insert(name.trim().to_string(), Dated::Fixed(v));
+                out.numbers.insert(name.to_string(), Dated::Fixed(v));
             }
             _ => {
                 print_stderr(&format!(
@@ -146,9 +177,9 @@ fn evaluate(
                 return Stop::Interrupted
             }
             EngineError::Rule(e) => print_stderr(&render_rule_failure(rules, &e, color)),
-            EngineError::UnknownParam { .. } | EngineError::NonFiniteParam { .. } => {
-                print_stderr(&format!("error: --param: {err}\n"))
-            }
+            EngineError::UnknownParam { .. }
+            | EngineError::NonFiniteParam { .. }
+            | EngineError::TextParam { .. } => print_stderr(&format!("error: --param: {err}\n")),
             other => print_stderr(&format!("error: {other}\n")),
         }
         Stop::Reported
@@ -161,22 +192,37 @@ fn evaluate_with(
     scenario: &Scenario,
     eval: &EvalArgs,
     extra_rules: &[PathBuf],
-    params: Option<&BTreeMap<String, Dated>>,
+    params: Option<&ParamValues>,
+    color: bool,
+) -> Result<Evaluation, Stop> {
+    evaluate_traced(scenario, eval, extra_rules, params, false, color)
+}
+
+/// [`evaluate_with`], keeping rule metric contributions per entity when
+/// `trace_entities` (what `explain` shows).
+fn evaluate_traced(
+    scenario: &Scenario,
+    eval: &EvalArgs,
+    extra_rules: &[PathBuf],
+    params: Option<&ParamValues>,
+    trace_entities: bool,
     color: bool,
 ) -> Result<Evaluation, Stop> {
     let mut rules = eval.rules.clone();
     rules.extend(extra_rules.iter().cloned());
     let runtime = load_rules(scenario, &rules, sandbox_config(eval)?, color)?;
-    let mut all_params = parse_params(&eval.params)?;
+    let mut all_params = parse_params(scenario, &eval.params)?;
     if let Some(extra) = params {
         all_params.extend(extra.clone());
     }
     let options = Options {
-        params: all_params,
+        params: all_params.numbers,
+        text_params: all_params.texts,
         all_flows: false,
         cancel: crate::signals::flag(),
         threads: threads(eval),
         progress: None,
+        trace_entities,
     };
     evaluate(scenario, &runtime, &options, color)
 }
@@ -196,7 +242,7 @@ fn evaluate_reform(
         scenario,
         eval,
         &reform.rules,
-        Some(&reform.parameters),
+        Some(&ParamValues::of_reform(&reform)),
         color,
     )?;
     Ok((reform, evaluation))
@@ -238,12 +284,15 @@ pub fn run(
         let scenario = load_scenario(path, color_err)?;
         let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
         let load_time = started.elapsed();
+        let params = parse_params(&scenario, &eval.params)?;
         let options = Options {
-            params: parse_params(&eval.params)?,
+            params: params.numbers,
+            text_params: params.texts,
             all_flows: opts.flows,
             cancel: crate::signals::flag(),
             threads: threads(eval),
             progress: None,
+            trace_entities: false,
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();
@@ -373,7 +422,7 @@ pub fn explain(
 ) -> anyhow::Result<ExitCode> {
     finish((|| {
         let scenario = load_scenario(path, color)?;
-        let evaluation = evaluate_with(&scenario, eval, &[], None, color)?;
+        let evaluation = evaluate_traced(&scenario, eval, &[], None, true, color)?;
         let subject = match gil_engine::explain::resolve(&scenario, &evaluation, target) {
             Ok(s) => s,
             Err(message) => {
@@ -432,16 +481,16 @@ pub fn diff(
         };
         let base = evaluate_with(&scenario, &as_written, &[], None, color)?;
         let mut rules = Vec::new();
-        let mut params = BTreeMap::new();
+        let mut params = ParamValues::default();
         if let Some(reform_path) = reform_path {
             let reform = gil_model::load_reform(reform_path, &scenario).map_err(|err| {
                 let _ = report_load_error(&err, CheckFormat::Human, color);
                 Stop::Reported
             })?;
+            params = ParamValues::of_reform(&reform);
             rules = reform.rules;
-            params = reform.parameters;
         }
-        params.extend(parse_params(&eval.params)?);
+        params.extend(parse_params(&scenario, &eval.params)?);
         rules.extend(eval.rules.iter().cloned());
         let changed = evaluate_with(&scenario, &as_written, &rules, Some(&params), color)?;
         let report = gil_engine::diff::diff(&base.outcome, &changed.outcome);
@@ -589,7 +638,7 @@ pub fn report(
     finish((|| {
         let scenario = load_scenario(path, color)?;
         let base = evaluate_with(&scenario, eval, &[], None, color)?;
-        options.params = parse_params(&eval.params)?;
+        options.params = parse_params(&scenario, &eval.params)?.numbers;
         let html = match reform_path {
             None => gil_report::html::report(&scenario, &base, None, &options),
             Some(reform_path) => {

@@ -129,7 +129,7 @@ pub struct EvalArgs {
     /// Extra rule file or folder (repeatable), on top of `scenario.rules`
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
-    /// Override a parameter in every year: `--param voucher.coverage=0.5` (repeatable)
+    /// Override a parameter in every year: `--param voucher.coverage=0.5`; a list parameter takes `a,b` (repeatable)
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// Longest one rule call may run, in seconds
@@ -187,11 +187,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
     },
-    /// Explain a metric, a flow id, an actor or asset id, or `actor.attr`, step by step
+    /// Explain a metric, a flow id, an actor or asset id, `actor.attr`, a parameter or a
+    /// rule, step by step
     Explain {
         /// The scenario file
         scenario: PathBuf,
-        /// What to explain: a metric, flow id, actor or asset id, `actor.attr`, or a parameter
+        /// What to explain: a metric, flow id, actor or asset id, `actor.attr`, a parameter,
+        /// or a rule id (what it made, adjusted, measured and set each year)
         target: String,
         /// Only this year
         #[arg(long, value_name = "YEAR")]
@@ -690,6 +692,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             {
                 if reform.is_some() {
                     output::print_stderr("error: --with compares a reform with a scenario; a sweep's report has no reform\n");
+                    return Ok(ExitCode::from(2));
+                }
+                if boundary || chains {
+                    output::print_stderr("error: --boundary and --chains draw a scenario's Sankeys; a sweep's report has none\n");
                     return Ok(ExitCode::from(2));
                 }
                 return sweep::report(dir, out.as_deref(), color_err);

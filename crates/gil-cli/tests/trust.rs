@@ -908,6 +908,49 @@ fn explain_a_parameter_says_its_values_sources_and_the_rules_reading_it() {
 }
 
 #[test]
+fn explain_a_rule_says_what_it_made_adjusted_and_measured_each_year() {
+    let root = root();
+    let korea = "examples/korea-2030/scenario.yaml";
+    let text = String::from_utf8(ok(gil_in(
+        &root,
+        &[
+            "explain",
+            korea,
+            "voucher.compute",
+            "--year",
+            "2026",
+            "--color",
+            "never",
+        ],
+    )))
+    .unwrap();
+    assert!(
+        text.starts_with("Rule `voucher.compute` (National AI compute voucher), a voucher rule in ../../rules/voucher/compute_voucher.lua"),
+        "{text}"
+    );
+    assert!(text.contains("  reads: voucher.coverage,"), "{text}");
+    assert!(
+        text.contains("  2026: made 6 flows, adjusted 0 flows\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nipa → startups (voucher): 139.3B KRW"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metric `voucher.granted`: ") && text.contains("compute_voucher.lua:53"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
+        &root,
+        &["explain", korea, "voucher.compute", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(json["headline"]["subject"], "rule", "{json}");
+    assert_eq!(json["years"][0]["value"]["rule"]["made"], 6, "{json}");
+}
+
+#[test]
 fn diff_shows_the_analyses_horizon_totals_and_loops_a_reform_changes() {
     let root = root();
     let korea = "examples/korea-2030/scenario.yaml";
@@ -1094,5 +1137,86 @@ fn diff_takes_params_without_a_reform_file_writes_out_and_gates_ci() {
     let nothing = gil_in(&root, &["diff", korea]);
     assert_eq!(nothing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to compare"));
+    std::fs::remove_dir_all(tmp).unwrap();
+}
+
+#[test]
+fn text_and_list_parameters_take_param_reforms_and_refuse_sweeps() {
+    let root = root();
+    let fixture = "tests/fixtures/explain/scenario.yaml";
+    let metric = |args: &[&str]| -> f64 {
+        let mut all = vec!["run", fixture, "--format", "json"];
+        all.extend_from_slice(args);
+        let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(&root, &all))).unwrap();
+        json["steps"][0]["metrics"]["regional.dc_subsidy.paid"]
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    // Honam's 40 MW × 2 m KRW as written; Honam's and the capital's 100 MW with the list
+    // from the command line, split on commas.
+    assert_eq!(metric(&[]), 8.0e7);
+    let both = ["--param", "regional.dc_subsidy.regions=honam, capital"];
+    assert_eq!(metric(&both), 2.0e8);
+    let diff = String::from_utf8(ok(gil_in(
+        &root,
+        &[
+            "diff",
+            fixture,
+            "--param",
+            "regional.dc_subsidy.regions=capital",
+        ],
+    )))
+    .unwrap();
+    assert!(diff.contains("regional.dc_subsidy.paid"), "{diff}");
+    // A reform's list for a text parameter does not fit; a number for a list does not
+    // either: both exit 2 with the reason.
+    let tmp = temp_dir("text-params");
+    let reform = tmp.join("reform.yaml");
+    std::fs::write(&reform, "parameters: { regional.call: [a, b] }\n").unwrap();
+    let refused = gil_in(
+        &root,
+        &["diff", fixture, "--with", reform.to_str().unwrap()],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("expected a text: the scenario's `regional.call` is a text, not a list"),
+        "{stderr}"
+    );
+    std::fs::write(
+        &reform,
+        "parameters: { regional.dc_subsidy.regions: capital }\n",
+    )
+    .unwrap();
+    let one = String::from_utf8(ok(gil_in(
+        &root,
+        &["diff", fixture, "--with", reform.to_str().unwrap()],
+    )))
+    .unwrap();
+    assert_eq!(one, diff, "one region in a reform is a list of one");
+    let number = gil_in(&root, &["run", fixture, "--param", "regional.call=2"]);
+    assert_eq!(
+        number.status.code(),
+        Some(0),
+        "a text parameter takes `2` as text"
+    );
+    let sweep = tmp.join("sweep.yaml");
+    std::fs::write(
+        &sweep,
+        format!(
+            "sweep: {{ id: s, scenario: {}, design: monte_carlo, samples: 4, seed: 1 }}\n\
+             parameters: {{ regional.call: {{ uniform: [0, 1] }} }}\n\
+             outputs: [regional.dc_subsidy.paid]\n",
+            root.join(fixture).display()
+        ),
+    )
+    .unwrap();
+    let swept = gil_in(&root, &["sweep", sweep.to_str().unwrap()]);
+    assert_eq!(swept.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&swept.stderr);
+    assert!(
+        stderr.contains("`regional.call` is a text parameter: a sweep varies numbers only"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(tmp).unwrap();
 }

@@ -8,6 +8,7 @@ use gil_rules::{FlowState, Level, Names, WorldState};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::outcome::{ComputeLine, Finding, Loop, PowerLine, Step, TargetLine};
+use crate::trace::ImpliedPower;
 
 /// Hours in a (non-leap) year: compute supply is GPUs × hours × utilisation.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
@@ -82,10 +83,12 @@ pub(crate) fn compute(
 
 /// Power demand per region: power flows into entities in the region, plus GPU clusters
 /// without a power flow estimated as GPUs × kW × PUE when those parameters exist.
+/// The estimated clusters go to `implied`, for `explain`.
 pub(crate) fn power(
     world: &WorldState,
     flows: &[FlowState],
     findings: &mut Vec<Finding>,
+    implied: &mut Vec<ImpliedPower>,
 ) -> Vec<PowerLine> {
     let mut capacity: BTreeMap<&str, f64> = BTreeMap::new();
     for a in world.assets.iter().filter(|a| a.kind == "grid_region") {
@@ -126,7 +129,17 @@ pub(crate) fn power(
         {
             let gpus = a.capacity.get("gpus").copied().unwrap_or(0.0);
             if let (Some(region), true) = (a.region.as_deref(), gpus > 0.0) {
-                *demand.entry(region).or_insert(0.0) += gpus * kw * pue / 1000.0;
+                let mw = gpus * kw * pue / 1000.0;
+                *demand.entry(region).or_insert(0.0) += mw;
+                implied.push(ImpliedPower {
+                    year: world.year,
+                    cluster: a.id.clone(),
+                    region: region.to_string(),
+                    gpus,
+                    kw_per_gpu: *kw,
+                    pue: *pue,
+                    mw,
+                });
             }
         }
     }

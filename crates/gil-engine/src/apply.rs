@@ -14,11 +14,13 @@ use gil_rules::{
 
 use crate::materialize::{Persistent, CAPACITY_PREFIX};
 use crate::outcome::{Finding, RuleRole};
-use crate::trace::{AdjustRecord, Contribution, SetRecord, StepTrace};
+use crate::trace::{AdjustRecord, Contribution, EntityUsed, SetRecord, StepTrace};
 
 /// What a step gathers from its rules besides flow changes.
 #[derive(Debug, Default)]
 pub(crate) struct StepAcc {
+    /// Keep rule metric contributions per entity (`Options::trace_entities`).
+    pub per_entity: bool,
     pub metrics: BTreeMap<String, f64>,
     pub findings: Vec<Finding>,
     pub roles: Vec<RuleRole>,
@@ -35,7 +37,11 @@ pub(crate) fn apply(
     let resolved = check_and_resolve(world, &effects)?;
     let mut touched = Touched::default();
     for (effect, targets) in effects.into_iter().zip(resolved) {
-        let Effect { kind, provenance } = effect;
+        let Effect {
+            kind,
+            provenance,
+            entity,
+        } = effect;
         match kind {
             EffectKind::Flow(flow) => create_flow(world, flow, provenance),
             EffectKind::Adjust { op, .. } => {
@@ -55,7 +61,12 @@ pub(crate) fn apply(
                 };
                 apply_set(world, set, &provenance, &mut touched, persistent, trace)?
             }
-            EffectKind::Metric { name, value } => add_metric(acc, trace, &name, value, &provenance),
+            EffectKind::Metric { name, value } => {
+                let used = entity
+                    .filter(|_| acc.per_entity)
+                    .and_then(|e| EntityUsed::of(world, e));
+                add_metric(acc, trace, &name, value, &provenance, used)
+            }
             EffectKind::Finding {
                 level,
                 message,
@@ -372,8 +383,16 @@ fn set_attr(
     attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))
 }
 
-/// Adds to the step's metric and to the call site's contribution for `explain`.
-fn add_metric(acc: &mut StepAcc, trace: &mut StepTrace, name: &str, value: f64, p: &Provenance) {
+/// Adds to the step's metric and to the call site's contribution for `explain` (the
+/// entity's, when `entity` is given).
+fn add_metric(
+    acc: &mut StepAcc,
+    trace: &mut StepTrace,
+    name: &str,
+    value: f64,
+    p: &Provenance,
+    entity: Option<EntityUsed>,
+) {
     // Look up before inserting: a name String per call was a large share of applying
     // columnar and per-entity metrics.
     match acc.metrics.get_mut(name) {
@@ -388,8 +407,13 @@ fn add_metric(acc: &mut StepAcc, trace: &mut StepTrace, name: &str, value: f64, 
     };
     // Consecutive calls from one call site share one record (explain lists
     // contributions per call site anyway).
+    let same_entity = |last: &Contribution| match (&last.entity, &entity) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.id == b.id,
+        _ => false,
+    };
     match contributions.last_mut() {
-        Some(last) if last.provenance == *p => {
+        Some(last) if last.provenance == *p && same_entity(last) => {
             last.value += value;
             last.calls += 1;
         }
@@ -397,6 +421,7 @@ fn add_metric(acc: &mut StepAcc, trace: &mut StepTrace, name: &str, value: f64, 
             provenance: p.clone(),
             value,
             calls: 1,
+            entity,
         }),
     }
 }

@@ -18,11 +18,13 @@ pub enum Subject {
     Entity(String),
     Attr(String, String),
     Param(String),
+    Rule(String),
+    Project(String),
 }
 
 /// What explain was asked about names nothing in the outcome.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("`{target}` is not a metric, flow id, actor, asset or parameter in this outcome{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
+#[error("`{target}` is not a metric, flow id, actor, asset, parameter, rule or project in this outcome{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
 pub struct UnknownSubject {
     pub target: String,
     /// The nearest name there is.
@@ -61,8 +63,15 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
     if metric_known {
         return Ok(Subject::Metric(target.to_string()));
     }
-    if s.parameters.contains_key(target) {
+    if s.parameters.contains_key(target) || s.text_parameters.contains_key(target) {
         return Ok(Subject::Param(target.to_string()));
+    }
+    let rules = || eval.outcome.scenario.rules.iter().map(|r| r.id.as_str());
+    if rules().any(|id| id == target) {
+        return Ok(Subject::Rule(target.to_string()));
+    }
+    if s.projects.iter().any(|p| p.id.value == target) {
+        return Ok(Subject::Project(target.to_string()));
     }
     let mut candidates: Vec<String> = eval
         .outcome
@@ -74,6 +83,9 @@ pub fn resolve(s: &Scenario, eval: &Evaluation, target: &str) -> Result<Subject,
     candidates.extend(s.assets.iter().map(|a| a.id.value.clone()));
     candidates.extend(flow_ids().map(String::from));
     candidates.extend(s.parameters.keys().cloned());
+    candidates.extend(s.text_parameters.keys().cloned());
+    candidates.extend(rules().map(String::from));
+    candidates.extend(s.projects.iter().map(|p| p.id.value.clone()));
     candidates.sort();
     candidates.dedup();
     Err(UnknownSubject {
@@ -127,6 +139,24 @@ pub enum Headline {
         note: Option<String>,
         read_by: Vec<String>,
     },
+    /// A rule: what it is and what it reads; each year lists the flows it made or
+    /// adjusted, its metric calls and its `ctx.set`s.
+    Rule {
+        id: String,
+        title: Option<String>,
+        kind: String,
+        file: String,
+        params: Vec<String>,
+    },
+    /// A project: its What / How / Why with where each role comes from and its
+    /// checks, and its targets; each year lists the project's flows and the value of
+    /// every target metric.
+    Project {
+        roles: Box<crate::outcome::ProjectRoles>,
+        targets: Vec<crate::outcome::TargetLine>,
+        /// The scenario currency, which the participants' money is in.
+        currency: String,
+    },
 }
 
 /// Where a flow's amount comes from.
@@ -150,11 +180,46 @@ pub enum Origin {
     },
 }
 
+/// A parameter's value: a number, or a text or list of texts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ParamShown {
+    Number(f64),
+    Text(gil_model::TextValue),
+}
+
+/// A parameter's value in `year` as the scenario writes it, and its unit, sources
+/// and note; `None` when the scenario has no such parameter.
+fn param_at(s: &Scenario, name: &str, year: i32) -> Option<ParamRead> {
+    let (value, unit, sources, note) = match (s.parameters.get(name), s.text_parameters.get(name)) {
+        (Some(p), _) => (
+            p.value.value.at(year).map(ParamShown::Number),
+            &p.unit,
+            &p.source,
+            &p.note,
+        ),
+        (None, Some(p)) => (
+            Some(ParamShown::Text(p.value.value.clone())),
+            &p.unit,
+            &p.source,
+            &p.note,
+        ),
+        (None, None) => return None,
+    };
+    Some(ParamRead {
+        name: name.to_string(),
+        value,
+        unit: unit.clone(),
+        sources: sources.0.clone(),
+        note: note.clone(),
+    })
+}
+
 /// A parameter a rule declares, with its value in the year and where it comes from.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ParamRead {
     pub name: String,
-    pub value: Option<f64>,
+    pub value: Option<ParamShown>,
     pub unit: Option<String>,
     pub sources: Vec<String>,
     pub note: Option<String>,
@@ -189,22 +254,57 @@ pub struct FlowExplained {
 /// A rule metric's calls from one site in a year.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Contribution {
+    /// The metric (when a rule, not a metric, is explained).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
     pub rule: String,
     pub file: String,
     pub line: u32,
     pub sum: f64,
     pub calls: usize,
     pub inputs: Vec<ParamRead>,
+    /// The entities a per-entity hook made the calls for, each with its share and the
+    /// values the rule could read of it (an actor's count and attributes, an asset's
+    /// capacities and attributes, a flow's amount). Empty for `on_step` rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<EntityContribution>,
+}
+
+/// One entity's share of a call site's contribution.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntityContribution {
+    pub id: String,
+    pub sum: f64,
+    pub calls: usize,
+    pub values: Vec<(String, AttrVal)>,
 }
 
 /// A rule's `ctx.set` of the attribute.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SetExplained {
+    /// `entity.attribute` (when a rule, not an attribute, is explained).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub value: AttrVal,
     pub rule: String,
     pub file: String,
     pub line: u32,
     pub on: EntityKind,
+}
+
+impl SetExplained {
+    /// A rule's `ctx.set` from the trace; `target` names what was set when the
+    /// subject does not (a rule's explanation).
+    fn of(r: &crate::trace::SetRecord, target: Option<String>) -> Self {
+        SetExplained {
+            target,
+            value: r.after.clone(),
+            rule: r.provenance.rule.to_string(),
+            file: r.provenance.file.to_string(),
+            line: r.provenance.line,
+            on: r.entity,
+        }
+    }
 }
 
 /// What the subject is worth in a year.
@@ -219,7 +319,28 @@ pub enum YearValue {
     /// An attribute's value at the start of the year.
     Attr(Option<AttrVal>),
     /// A parameter's value as written in the scenario (`None`: no value that year).
-    Param(Option<f64>),
+    Param(Option<ParamShown>),
+    /// How many flows a rule made and how many it adjusted in the year.
+    Rule {
+        made: usize,
+        adjusted: usize,
+    },
+    /// A project's year: each target metric's value and whether its condition holds.
+    Project {
+        targets: Vec<TargetYear>,
+    },
+}
+
+/// A project target's metric in one year.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetYear {
+    pub metric: String,
+    /// `None`: the metric was not produced that year.
+    pub value: Option<f64>,
+    /// Whether the target's condition holds this year (`by` is the year it must).
+    pub holds: bool,
+    /// This is the target's `by` year.
+    pub due: bool,
 }
 
 /// One year of an explanation.
@@ -230,6 +351,10 @@ pub struct YearExplained {
     pub flows: Vec<FlowExplained>,
     pub contributions: Vec<Contribution>,
     pub sets: Vec<SetExplained>,
+    /// GPU clusters with no power flow, whose demand the power analysis estimated
+    /// (power demand and shortfall metrics only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implied: Vec<crate::trace::ImpliedPower>,
 }
 
 /// Everything `gil explain` says about a subject.
@@ -320,16 +445,7 @@ fn rule_inputs(s: &Scenario, eval: &Evaluation, rule: &str, year: i32) -> Vec<Pa
     summary
         .params
         .iter()
-        .filter_map(|name| {
-            let p = s.parameters.get(name)?;
-            Some(ParamRead {
-                name: name.clone(),
-                value: p.value.value.at(year),
-                unit: p.unit.clone(),
-                sources: p.source.0.clone(),
-                note: p.note.clone(),
-            })
-        })
+        .filter_map(|name| param_at(s, name, year))
         .collect()
 }
 
@@ -340,6 +456,7 @@ fn year(year: i32, value: YearValue) -> YearExplained {
         flows: Vec::new(),
         contributions: Vec::new(),
         sets: Vec::new(),
+        implied: Vec::new(),
     }
 }
 
@@ -349,13 +466,16 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
     let names = &eval.trace.names;
     match subject {
         Subject::Param(name) => {
-            let param = s.parameters.get(name);
+            let first = param_at(s, name, s.header.horizon.start.value.0);
             Explanation {
                 headline: Headline::Param {
                     name: name.clone(),
-                    unit: param.and_then(|p| p.unit.clone()),
-                    sources: param.map(|p| p.source.0.clone()).unwrap_or_default(),
-                    note: param.and_then(|p| p.note.clone()),
+                    unit: first.as_ref().and_then(|p| p.unit.clone()),
+                    sources: first
+                        .as_ref()
+                        .map(|p| p.sources.clone())
+                        .unwrap_or_default(),
+                    note: first.as_ref().and_then(|p| p.note.clone()),
                     read_by: eval
                         .outcome
                         .scenario
@@ -370,16 +490,18 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                     .steps
                     .iter()
                     .map(|st| {
-                        year(
-                            st.year,
-                            YearValue::Param(param.and_then(|p| p.value.value.at(st.year))),
-                        )
+                        let value = param_at(s, name, st.year).and_then(|p| p.value);
+                        year(st.year, YearValue::Param(value))
                     })
                     .collect(),
             }
         }
         Subject::Metric(name) => {
             let key = eval.outcome.metric_key(name);
+            let grid = match key {
+                MetricKey::Power { region, .. } => grid_assets(s, region),
+                _ => Vec::new(),
+            };
             let headline = match key {
                 MetricKey::Flow {
                     kind,
@@ -391,9 +513,9 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                     direction,
                     entity: entity.to_string(),
                 },
-                MetricKey::Power { region, .. } => Headline::PowerMetric {
+                MetricKey::Power { .. } => Headline::PowerMetric {
                     name: name.clone(),
-                    grid: grid_assets(s, region),
+                    grid: grid.clone(),
                 },
                 MetricKey::Rule(_) => Headline::RuleMetric { name: name.clone() },
             };
@@ -421,7 +543,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                             .collect();
                     }
                     if let MetricKey::Power { measure, region } = key {
-                        power_sources(s, eval, step, measure, region, &mut y);
+                        power_sources(s, eval, step, (measure, region), &grid, &mut y);
                     }
                     y.contributions = contributions(s, eval, step, name, st.year);
                     y
@@ -475,7 +597,136 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                 .collect(),
         },
         Subject::Attr(id, attr) => attr_explanation(s, eval, id, attr),
+        Subject::Rule(id) => rule_explanation(s, eval, id),
+        Subject::Project(id) => project_explanation(s, eval, id),
     }
+}
+
+/// A project: its roles and targets as the outcome has them, and per year the flows
+/// tagged with it and the value of each target metric.
+fn project_explanation(s: &Scenario, eval: &Evaluation, id: &str) -> Explanation {
+    let outcome = &eval.outcome;
+    let targets: Vec<_> = outcome
+        .analyses
+        .targets
+        .iter()
+        .filter(|t| t.project == id)
+        .cloned()
+        .collect();
+    let roles = outcome
+        .roles
+        .iter()
+        .find(|r| r.project == id)
+        .cloned()
+        .unwrap_or_else(|| crate::outcome::ProjectRoles {
+            project: id.to_string(),
+            title: None,
+            goal: None,
+            why: None,
+            participants: Vec::new(),
+            checks: Vec::new(),
+        });
+    let names = &eval.trace.names;
+    let years = outcome
+        .steps
+        .iter()
+        .zip(&eval.trace.steps)
+        .map(|(st, step)| {
+            let value = YearValue::Project {
+                targets: targets
+                    .iter()
+                    .map(|t| {
+                        let value = st.metrics.get(&t.metric).copied();
+                        let v = value.unwrap_or(0.0);
+                        TargetYear {
+                            metric: t.metric.clone(),
+                            value,
+                            holds: t.at_least.is_none_or(|lo| v >= lo)
+                                && t.at_most.is_none_or(|hi| v <= hi),
+                            due: t.by == st.year,
+                        }
+                    })
+                    .collect(),
+            };
+            let mut y = year(st.year, value);
+            y.flows = step
+                .flows
+                .iter()
+                .filter(|f| f.amount != 0.0 && names.opt(f.project) == Some(id))
+                .map(|f| flow_explained(s, eval, step, f))
+                .collect();
+            y
+        })
+        .collect();
+    Explanation {
+        headline: Headline::Project {
+            roles: Box::new(roles),
+            targets,
+            currency: s.currency().to_string(),
+        },
+        years,
+    }
+}
+
+/// What a rule did each year: the flows it made or adjusted, its metric calls by
+/// metric and call site, and its `ctx.set`s.
+fn rule_explanation(s: &Scenario, eval: &Evaluation, id: &str) -> Explanation {
+    let summary = eval.outcome.scenario.rules.iter().find(|r| r.id == id);
+    let headline = Headline::Rule {
+        id: id.to_string(),
+        title: summary.and_then(|r| r.title.clone()),
+        kind: summary.map(|r| r.kind.clone()).unwrap_or_default(),
+        file: summary.map(|r| r.file.clone()).unwrap_or_default(),
+        params: summary.map(|r| r.params.clone()).unwrap_or_default(),
+    };
+    let years = eval
+        .trace
+        .steps
+        .iter()
+        .map(|step| {
+            let made_here =
+                |f: &FlowState| matches!(&f.origin, FlowOrigin::Rule(p) if &*p.rule == id);
+            let adjusted_here = |f: &FlowState| {
+                step.adjustments
+                    .get(&f.id)
+                    .is_some_and(|list| list.iter().any(|a| &*a.provenance.rule == id))
+            };
+            let made = step.flows.iter().filter(|f| made_here(f)).count();
+            let adjusted = step.flows.iter().filter(|f| adjusted_here(f)).count();
+            let mut y = year(step.year, YearValue::Rule { made, adjusted });
+            y.flows = step
+                .flows
+                .iter()
+                .filter(|f| made_here(f) || adjusted_here(f))
+                .map(|f| FlowExplained {
+                    // The headline names what the rule reads, once.
+                    inputs: Vec::new(),
+                    ..flow_explained(s, eval, step, f)
+                })
+                .collect();
+            for name in step.metrics.keys() {
+                y.contributions.extend(
+                    contributions(s, eval, step, name, step.year)
+                        .into_iter()
+                        .filter(|c| c.rule == id)
+                        .map(|c| Contribution {
+                            metric: Some(name.clone()),
+                            inputs: Vec::new(),
+                            entities: Vec::new(),
+                            ..c
+                        }),
+                );
+            }
+            y.sets = step
+                .sets
+                .iter()
+                .filter(|r| &*r.provenance.rule == id)
+                .map(|r| SetExplained::of(r, Some(format!("{}.{}", r.id, r.attr))))
+                .collect();
+            y
+        })
+        .collect();
+    Explanation { headline, years }
 }
 
 /// The `grid_region` assets of `region`, by id.
@@ -489,14 +740,15 @@ fn grid_assets(s: &Scenario, region: &str) -> Vec<String> {
 }
 
 /// What a power metric of `region` is made of in a step: the power flows into its
-/// assets and actors (demand, as the power analysis counts it: not into the grid
-/// itself), and the rules' `ctx.set` of its grid capacity (capacity).
+/// assets and actors and the GPU clusters the analysis estimated (demand, as the power
+/// analysis counts it: not into the grid itself), and the rules' `ctx.set` of its
+/// `grid` assets' capacity (capacity).
 fn power_sources(
     s: &Scenario,
     eval: &Evaluation,
     step: &StepTrace,
-    measure: PowerMeasure,
-    region: &str,
+    (measure, region): (PowerMeasure, &str),
+    grid: &[String],
     y: &mut YearExplained,
 ) {
     let names = &eval.trace.names;
@@ -514,21 +766,21 @@ fn power_sources(
             .filter(|f| f.kind == FlowKind::Power && f.amount != 0.0 && in_region(names.name(f.to)))
             .map(|f| flow_explained(s, eval, step, f))
             .collect();
+        y.implied = eval
+            .trace
+            .implied_power
+            .iter()
+            .filter(|p| p.year == step.year && p.region == region)
+            .cloned()
+            .collect();
     }
     if measure != PowerMeasure::Demand {
-        let grid = grid_assets(s, region);
         let capacity = format!("{}mw", crate::materialize::CAPACITY_PREFIX);
         y.sets = step
             .sets
             .iter()
             .filter(|r| grid.contains(&r.id) && r.attr == capacity)
-            .map(|r| SetExplained {
-                value: r.after.clone(),
-                rule: r.provenance.rule.to_string(),
-                file: r.provenance.file.to_string(),
-                line: r.provenance.line,
-                on: r.entity,
-            })
+            .map(|r| SetExplained::of(r, None))
             .collect();
     }
 }
@@ -544,7 +796,10 @@ fn contributions(
     let Some(calls) = step.metrics.get(name) else {
         return Vec::new();
     };
-    let mut by_site: BTreeMap<(String, String, u32), (f64, usize)> = BTreeMap::new();
+    // Per call site: the sum, the calls, and (with entities traced) each entity's
+    // share in the order the hook met them.
+    type Site = (f64, usize, Vec<EntityContribution>);
+    let mut by_site: BTreeMap<(String, String, u32), Site> = BTreeMap::new();
     for c in calls {
         let e = by_site
             .entry((
@@ -552,20 +807,38 @@ fn contributions(
                 c.provenance.file.to_string(),
                 c.provenance.line,
             ))
-            .or_insert((0.0, 0));
+            .or_insert((0.0, 0, Vec::new()));
         e.0 += c.value;
         e.1 += c.calls;
+        if let Some(used) = &c.entity {
+            match e.2.iter_mut().find(|x| x.id == used.id) {
+                Some(x) => {
+                    x.sum += c.value;
+                    x.calls += c.calls;
+                }
+                None => e.2.push(EntityContribution {
+                    id: used.id.clone(),
+                    sum: c.value,
+                    calls: c.calls,
+                    values: used.values.clone(),
+                }),
+            }
+        }
     }
     by_site
         .into_iter()
-        .map(|((rule, file, line), (sum, calls))| Contribution {
-            inputs: rule_inputs(s, eval, &rule, year),
-            rule,
-            file,
-            line,
-            sum,
-            calls,
-        })
+        .map(
+            |((rule, file, line), (sum, calls, entities))| Contribution {
+                metric: None,
+                inputs: rule_inputs(s, eval, &rule, year),
+                rule,
+                file,
+                line,
+                sum,
+                calls,
+                entities,
+            },
+        )
         .collect()
 }
 
@@ -615,13 +888,7 @@ fn attr_explanation(s: &Scenario, eval: &Evaluation, id: &str, attr: &str) -> Ex
             let start = current.clone().or(base);
             let mut y = year(step.year, YearValue::Attr(start));
             for r in step.sets.iter().filter(|r| r.id == id && r.attr == attr) {
-                y.sets.push(SetExplained {
-                    value: r.after.clone(),
-                    rule: r.provenance.rule.to_string(),
-                    file: r.provenance.file.to_string(),
-                    line: r.provenance.line,
-                    on: r.entity,
-                });
+                y.sets.push(SetExplained::of(r, None));
                 current = Some(r.after.clone());
             }
             y

@@ -54,6 +54,9 @@ pub enum EngineError {
     /// A parameter override names a parameter the scenario does not have.
     #[error("the scenario has no parameter `{name}`{}", hint.as_ref().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default())]
     UnknownParam { name: String, hint: Option<String> },
+    /// A number given for a text or list parameter.
+    #[error("the parameter `{name}` holds a text or a list of texts, not a number")]
+    TextParam { name: String },
     /// A parameter override is NaN or infinite.
     #[error("the parameter `{name}` must be a finite number")]
     NonFiniteParam { name: String },
@@ -67,6 +70,8 @@ pub enum EngineError {
 pub struct Options {
     /// `--param name=value` and reform parameters: replace a parameter's values.
     pub params: BTreeMap<String, gil_model::Dated>,
+    /// `--param` and reform values of text and list parameters.
+    pub text_params: BTreeMap<String, gil_model::TextValue>,
     /// List every flow in the outcome instead of one line per paying actor, kind and `via`.
     pub all_flows: bool,
     /// Set from outside (SIGINT, SIGTERM) to stop between rules and years.
@@ -77,6 +82,9 @@ pub struct Options {
     /// Told after every rule of every year, for a progress bar. Never changes the
     /// outcome.
     pub progress: Option<ProgressFn>,
+    /// Keep each rule metric's contributions per entity, with the entity's values, in
+    /// the trace (what `explain` shows). Costs a record per entity and call site.
+    pub trace_entities: bool,
 }
 
 /// Where a run is: the rule that just finished, and how many of the run's rule runs
@@ -115,7 +123,12 @@ pub struct Evaluation {
 /// Names rules may refer to, from the scenario.
 pub fn known_names(s: &Scenario) -> KnownNames {
     KnownNames {
-        params: s.parameters.keys().cloned().collect(),
+        params: s
+            .parameters
+            .keys()
+            .chain(s.text_parameters.keys())
+            .cloned()
+            .collect(),
         actor_kinds: gil_model::ACTOR_KINDS
             .iter()
             .map(|k| k.to_string())
@@ -241,8 +254,17 @@ pub fn check_params(
 ) -> Result<(), EngineError> {
     for (name, value) in params {
         if !s.parameters.contains_key(name) {
-            let hint = gil_model::diag::did_you_mean(name, s.parameters.keys().map(String::as_str))
-                .map(str::to_string);
+            let hint = gil_model::diag::did_you_mean(
+                name,
+                s.parameters
+                    .keys()
+                    .chain(s.text_parameters.keys())
+                    .map(String::as_str),
+            )
+            .map(str::to_string);
+            if s.text_parameters.contains_key(name) {
+                return Err(EngineError::TextParam { name: name.clone() });
+            }
             return Err(EngineError::UnknownParam {
                 name: name.clone(),
                 hint,
@@ -273,6 +295,22 @@ pub fn evaluate_interned(
     options: &Options,
 ) -> Result<Evaluation, EngineError> {
     check_params(s, &options.params)?;
+    if let Some(name) = options
+        .text_params
+        .keys()
+        .find(|name| !s.text_parameters.contains_key(*name))
+    {
+        if s.parameters.contains_key(name) {
+            return Err(EngineError::NonFiniteParam { name: name.clone() });
+        }
+        let hint =
+            gil_model::diag::did_you_mean(name, s.text_parameters.keys().map(String::as_str))
+                .map(str::to_string);
+        return Err(EngineError::UnknownParam {
+            name: name.clone(),
+            hint,
+        });
+    }
     let names = interned.run_names();
     let started = Instant::now();
     let mut workers = if options.threads > 1 {
@@ -369,6 +407,7 @@ impl Collected {
         self.findings.extend(settled.findings);
         self.analyses.compute.extend(settled.compute);
         self.analyses.power.extend(settled.power);
+        self.trace.implied_power.extend(settled.implied_power);
         self.steps.push(settled.step);
     }
 }
@@ -428,7 +467,10 @@ impl<'a> StepLoop<'a> {
         'a: 'scope,
     {
         self.hand_world_to_rules(year)?;
-        let mut acc = apply::StepAcc::default();
+        let mut acc = apply::StepAcc {
+            per_entity: self.options.trace_entities,
+            ..Default::default()
+        };
         let mut step_trace = trace::StepTrace {
             year,
             ..Default::default()
@@ -457,6 +499,7 @@ impl<'a> StepLoop<'a> {
             metrics,
             findings,
             roles,
+            ..
         } = acc;
         self.collected.rule_roles.extend(roles);
         let job = {
@@ -486,6 +529,7 @@ impl<'a> StepLoop<'a> {
             self.names,
             year,
             &self.options.params,
+            &self.options.text_params,
             &self.persistent,
         );
         world.history = std::mem::take(&mut self.history);

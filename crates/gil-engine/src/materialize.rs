@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gil_model::{AttrValue, Dated, Scenario};
+use gil_model::{AttrValue, Dated, Scenario, TextValue};
 use gil_rules::{ActorState, AssetState, AttrVal, EntityKind, Names, ProjectState, WorldState};
 
 use crate::interned::Interned;
@@ -67,6 +67,7 @@ pub fn materialize(
     names: &Names,
     year: i32,
     overrides: &BTreeMap<String, Dated>,
+    text_overrides: &BTreeMap<String, TextValue>,
     persistent: &Persistent,
 ) -> WorldState {
     let mut world = match interned.year(year) {
@@ -75,6 +76,14 @@ pub fn materialize(
     };
     world.names = names.clone();
     override_params(s, &mut world, year, overrides);
+    if !text_overrides.is_empty() {
+        let texts = Arc::make_mut(&mut world.text_params);
+        for (name, value) in text_overrides {
+            if texts.contains_key(name) {
+                texts.insert(name.clone(), value.clone());
+            }
+        }
+    }
     overlay_persistent(&mut world, persistent);
     world.flows = s
         .flows
@@ -104,6 +113,16 @@ pub(crate) fn year_base(s: &Scenario, year: i32, previous: Option<&WorldState>) 
     world.year = year;
     world.currency = s.currency().to_string();
     world.params = Arc::new(params_at(s, year, &BTreeMap::new()));
+    // Text parameters hold for the whole horizon: every year shares one map.
+    world.text_params = match previous {
+        Some(p) => Arc::clone(&p.text_params),
+        None => Arc::new(
+            s.text_parameters
+                .iter()
+                .map(|(name, p)| (name.clone(), p.value.value.clone()))
+                .collect(),
+        ),
+    };
     world.actors = s
         .actors
         .iter()

@@ -155,18 +155,21 @@ impl Model {
     }
 }
 
-/// One run of `model` with `rules` compiled from it, `params` on top of its own.
+/// One run of `model` with `rules` compiled from it, `params` on top of its own; with
+/// `trace_entities`, rule metric contributions are kept per entity (for `explain`).
 fn evaluate_with(
     model: &Model,
     rules: &RuleRuntime,
     params: &Params,
+    trace_entities: bool,
 ) -> Result<Evaluation, EngineError> {
     rules.begin_run();
     let (s, interned) = (&model.scenario, &model.interned);
-    if params.is_empty() {
+    if params.is_empty() && !trace_entities {
         return evaluate_interned(s, interned, rules, &model.options);
     }
     let mut options = model.options.clone();
+    options.trace_entities |= trace_entities;
     options
         .params
         .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -178,6 +181,9 @@ fn evaluate_with(
 pub trait Evaluate {
     /// One run with `params` on top of the model's.
     fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError>;
+    /// [`Evaluate::evaluate`] keeping rule metric contributions per entity, as
+    /// `explain` shows them.
+    fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError>;
     fn scenario(&self) -> &Scenario;
     fn rules(&self) -> &RuleRuntime;
 }
@@ -210,7 +216,10 @@ impl SharedEvaluator {
 
 impl Evaluate for SharedEvaluator {
     fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        evaluate_with(&self.model, &self.rules, params)
+        evaluate_with(&self.model, &self.rules, params, false)
+    }
+    fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        evaluate_with(&self.model, &self.rules, params, true)
     }
     fn scenario(&self) -> &Scenario {
         &self.model.scenario
@@ -223,6 +232,9 @@ impl Evaluate for SharedEvaluator {
 impl Evaluate for Evaluator<'_> {
     fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
         Evaluator::evaluate(self, params)
+    }
+    fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        evaluate_with(self.model, &self.rules, params, true)
     }
     fn scenario(&self) -> &Scenario {
         Evaluator::scenario(self)
@@ -238,7 +250,7 @@ impl Evaluator<'_> {
     /// of their own between calls (a file-level `local` table they write to), which
     /// the rule API forbids and the sandbox cannot see.
     pub fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        evaluate_with(self.model, &self.rules, params)
+        evaluate_with(self.model, &self.rules, params, false)
     }
 
     /// The scenario the runs evaluate.

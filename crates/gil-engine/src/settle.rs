@@ -11,6 +11,7 @@ use gil_rules::{FlowState, Names, Sym, WorldState};
 
 use crate::analysis;
 use crate::outcome::{ComputeLine, Finding, FlowLine, LedgerEntry, PowerLine, Step};
+use crate::trace::ImpliedPower;
 use crate::EngineError;
 
 /// What one step adds to the outcome once its rules have run.
@@ -19,6 +20,7 @@ pub(crate) struct Settled {
     pub(crate) findings: Vec<Finding>,
     pub(crate) compute: Vec<ComputeLine>,
     pub(crate) power: Vec<PowerLine>,
+    pub(crate) implied_power: Vec<ImpliedPower>,
 }
 
 /// Ledger, conservation check, built-in metrics, compute and power analyses and the
@@ -38,7 +40,8 @@ pub(crate) fn settle(
     let mut metrics = builtin_metrics(&ledger);
     let mut findings = rule_findings;
     let compute = analysis::compute(&world, flows, &mut findings);
-    let power = analysis::power(&world, flows, &mut findings);
+    let mut implied_power = Vec::new();
+    let power = analysis::power(&world, flows, &mut findings, &mut implied_power);
     for line in &power {
         for (measure, value) in [
             (PowerMeasure::Demand, line.demand_mw),
@@ -65,6 +68,7 @@ pub(crate) fn settle(
         findings,
         compute,
         power,
+        implied_power,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct Scenario {
     pub root_dir: PathBuf,
     pub kinds: ExtraKinds,
     pub parameters: BTreeMap<String, Parameter>,
+    /// Parameters whose value is a text or a list of texts (never swept or scaled).
+    pub text_parameters: BTreeMap<String, Parameter<TextValue>>,
     pub actors: Vec<Located<Actor>>,
     pub assets: Vec<Located<Asset>>,
     pub flows: Vec<Located<Flow>>,
@@ -83,6 +85,7 @@ impl Scenario {
             root_dir,
             kinds,
             parameters,
+            text_parameters: BTreeMap::new(),
             actors,
             assets,
             flows,
@@ -194,6 +197,9 @@ impl Scenario {
         };
         add(&self.header.source);
         for p in self.parameters.values() {
+            add(&Some(p.source.clone()));
+        }
+        for p in self.text_parameters.values() {
             add(&Some(p.source.clone()));
         }
         self.actors.iter().for_each(|a| add(&a.source));

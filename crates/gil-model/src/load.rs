@@ -8,6 +8,7 @@ use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{FileId, SourceMap, Span, Spanned};
 use crate::types::{
     Actor, Asset, Dated, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry, Project,
+    TextValue,
 };
 use crate::yaml::{self, Node, NodeKind, Path as KeyPath, YamlError};
 use crate::Scenario;
@@ -50,6 +51,7 @@ struct Sections {
     header: Option<(Header, Span)>,
     kinds: ExtraKinds,
     parameters: BTreeMap<String, Parameter>,
+    text_parameters: BTreeMap<String, Parameter<TextValue>>,
     actors: Vec<Located<Actor>>,
     assets: Vec<Located<Asset>>,
     flows: Vec<Located<Flow>>,
@@ -150,6 +152,7 @@ impl Loader {
             sections.projects,
             SourceMap::new(),
         );
+        scenario.text_parameters = sections.text_parameters;
         self.diagnostics.extend(crate::validate::validate(
             &scenario,
             &self.sources,
@@ -375,45 +378,64 @@ impl Loader {
             let path = KeyPath::Key(&base, &name);
             // `{ value: …, source: … }` is the long form; any other mapping is a dated series.
             let long_form = value.get("value").is_some();
-            let parsed = if long_form {
-                yaml::from_node::<ParameterEntry>(value, &path)
+            let written = if long_form {
+                value.get("value")
             } else {
-                yaml::from_node::<Spanned<Dated>>(value, &path).map(|value| ParameterEntry {
-                    value,
-                    source: None,
-                    unit: None,
-                    note: None,
-                })
+                Some(value)
             };
-            match parsed {
-                Ok(entry) => {
-                    let parameter = Parameter {
-                        name: Spanned::new(key.span, name.clone()),
-                        value: entry.value,
-                        value_path: if long_form {
-                            format!("parameters.{name}.value")
-                        } else {
-                            format!("parameters.{name}")
-                        },
-                        source: entry.source.unwrap_or_default(),
-                        unit: entry.unit,
-                        note: entry.note,
-                    };
-                    if let Some(first) = self.sections.parameters.get(&name) {
-                        self.diagnostics.push(
-                            Diagnostic::error(
-                                Code::DuplicateId,
-                                format!("parameter `{name}` is defined twice"),
-                            )
-                            .at(key.span)
-                            .path(format!("parameters.{name}"))
-                            .related(first.name.span, "first defined here"),
-                        );
-                    } else {
-                        self.sections.parameters.insert(name, parameter);
-                    }
+            // A quoted or non-numeric scalar, or a list, is a text parameter.
+            let text = written
+                .is_some_and(|v| matches!(v.kind, NodeKind::Seq(_)) || v.describe() == "a string");
+            let value_path = if long_form {
+                format!("parameters.{name}.value")
+            } else {
+                format!("parameters.{name}")
+            };
+            let name = Spanned::new(key.span, name.clone());
+            if text {
+                match read_parameter::<TextValue>(value, &path, long_form, &name, value_path) {
+                    Ok(p) => self.add_parameter(p, |sections| &mut sections.text_parameters),
+                    Err(e) => self.push_yaml(e),
                 }
-                Err(e) => self.push_yaml(e),
+            } else {
+                match read_parameter::<Dated>(value, &path, long_form, &name, value_path) {
+                    Ok(p) => self.add_parameter(p, |sections| &mut sections.parameters),
+                    Err(e) => self.push_yaml(e),
+                }
+            }
+        }
+    }
+
+    /// Keeps a parameter unless one of either kind has its name already.
+    fn add_parameter<V>(
+        &mut self,
+        parameter: Parameter<V>,
+        map: impl FnOnce(&mut Sections) -> &mut BTreeMap<String, Parameter<V>>,
+    ) {
+        let name = parameter.name.value.clone();
+        let first = self
+            .sections
+            .parameters
+            .get(&name)
+            .map(|p| p.name.span)
+            .or_else(|| {
+                self.sections
+                    .text_parameters
+                    .get(&name)
+                    .map(|p| p.name.span)
+            });
+        match first {
+            Some(first) => self.diagnostics.push(
+                Diagnostic::error(
+                    Code::DuplicateId,
+                    format!("parameter `{name}` is defined twice"),
+                )
+                .at(parameter.name.span)
+                .path(format!("parameters.{name}"))
+                .related(first, "first defined here"),
+            ),
+            None => {
+                map(&mut self.sections).insert(name, parameter);
             }
         }
     }
@@ -709,6 +731,34 @@ pub fn relative_to(base: &Path, target: &Path) -> String {
 /// working directory: the form terminal messages show, so they stay clickable.
 pub fn from_base(base: &Path, shown: &str) -> PathBuf {
     normalize(&base.join(shown))
+}
+
+/// One parameter, short form (the value alone) or long (`{ value: …, source: … }`).
+fn read_parameter<V: for<'de> serde::Deserialize<'de>>(
+    node: &Node,
+    path: &KeyPath<'_>,
+    long_form: bool,
+    name: &Spanned<String>,
+    value_path: String,
+) -> Result<Parameter<V>, YamlError> {
+    let entry = if long_form {
+        yaml::from_node::<ParameterEntry<V>>(node, path)?
+    } else {
+        ParameterEntry {
+            value: yaml::from_node::<Spanned<V>>(node, path)?,
+            source: None,
+            unit: None,
+            note: None,
+        }
+    };
+    Ok(Parameter {
+        name: name.clone(),
+        value: entry.value,
+        value_path,
+        source: entry.source.unwrap_or_default(),
+        unit: entry.unit,
+        note: entry.note,
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::load::{yaml_diagnostic, LoadError};
 use crate::span::{SourceMap, Span, Spanned};
-use crate::types::Dated;
+use crate::types::{Dated, TextValue};
 use crate::yaml::{self, NodeKind, Path as KeyPath};
 use crate::Scenario;
 
@@ -17,6 +17,8 @@ pub struct Reform {
     pub title: Option<String>,
     /// Replacement values, by parameter name.
     pub parameters: BTreeMap<String, Dated>,
+    /// Replacement values of text and list parameters, by name.
+    pub text_parameters: BTreeMap<String, TextValue>,
     /// Extra rule files or folders, resolved against the reform file's folder.
     pub rules: Vec<PathBuf>,
 }
@@ -94,7 +96,8 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
                             for (k, v) in params {
                                 let pname = k.as_str().unwrap_or("").to_string();
                                 let ppath = KeyPath::Key(&path, &pname);
-                                if !scenario.parameters.contains_key(&pname) {
+                                let text = scenario.text_parameters.contains_key(&pname);
+                                if !text && !scenario.parameters.contains_key(&pname) {
                                     let mut d = Diagnostic::error(
                                         Code::UnknownId,
                                         format!("the scenario has no parameter `{pname}`"),
@@ -103,11 +106,35 @@ pub fn load_reform(path: &Path, scenario: &Scenario) -> Result<Reform, LoadError
                                     .path(format!("parameters.{pname}"));
                                     if let Some(h) = did_you_mean(
                                         &pname,
-                                        scenario.parameters.keys().map(String::as_str),
+                                        scenario
+                                            .parameters
+                                            .keys()
+                                            .chain(scenario.text_parameters.keys())
+                                            .map(String::as_str),
                                     ) {
                                         d = d.help(format!("did you mean `{h}`?"));
                                     }
                                     diagnostics.push(d);
+                                    continue;
+                                }
+                                if text {
+                                    let like = &scenario.text_parameters[&pname].value.value;
+                                    match yaml::from_node::<TextValue>(v, &ppath) {
+                                        Ok(t) => match t.conform_to(like) {
+                                            Some(t) => {
+                                                reform.text_parameters.insert(pname, t);
+                                            }
+                                            None => diagnostics.push(
+                                                Diagnostic::error(
+                                                    Code::WrongType,
+                                                    format!("expected a text: the scenario's `{pname}` is a text, not a list"),
+                                                )
+                                                .at(v.span)
+                                                .path(format!("parameters.{pname}")),
+                                            ),
+                                        },
+                                        Err(e) => diagnostics.push(yaml_diagnostic(e)),
+                                    }
                                     continue;
                                 }
                                 match yaml::from_node::<Spanned<Dated>>(v, &ppath) {

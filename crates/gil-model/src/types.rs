@@ -236,6 +236,147 @@ impl<'de> Deserialize<'de> for Dated {
     }
 }
 
+/// A parameter that is not a number: a text (a label, a region) or a list of texts
+/// (the regions a subsidy is open to). One value for the whole horizon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl TextValue {
+    /// `--param` and HTTP values: a list parameter splits its value on `,` (blanks
+    /// around an item dropped), a text parameter keeps it whole; `like` says which.
+    pub fn parse_like(like: &TextValue, raw: &str) -> TextValue {
+        match like {
+            TextValue::Text(_) => TextValue::Text(raw.to_string()),
+            TextValue::List(_) => TextValue::List(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl TextValue {
+    /// This value in the form of `like`: a text given for a list parameter is a list
+    /// of one; a list given for a text parameter does not fit (`None`).
+    pub fn conform_to(self, like: &TextValue) -> Option<TextValue> {
+        match (self, like) {
+            (TextValue::Text(t), TextValue::List(_)) => Some(TextValue::List(vec![t])),
+            (TextValue::List(_), TextValue::Text(_)) => None,
+            (value, _) => Some(value),
+        }
+    }
+}
+
+impl fmt::Display for TextValue {
+    /// `"text"`, or `[a, b]` for a list.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TextValue::Text(t) => write!(f, "\"{t}\""),
+            TextValue::List(items) => write!(f, "[{}]", items.join(", ")),
+        }
+    }
+}
+
+impl serde::Serialize for TextValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TextValue::Text(t) => s.serialize_str(t),
+            TextValue::List(items) => items.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TextValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = TextValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a text or a list of texts")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TextValue, E> {
+                Ok(TextValue::Text(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<TextValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<ListItem>()? {
+                    items.push(item.0);
+                }
+                Ok(TextValue::List(items))
+            }
+        }
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+/// A parameter value where either kind may be written (a `gil test` case's
+/// `params`): a number or dated series, or a text or list of texts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Number(Dated),
+    Text(TextValue),
+}
+
+impl<'de> Deserialize<'de> for ParamValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = ParamValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, a mapping of years to numbers, a text or a list of texts")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Number(Dated::Fixed(v as f64)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Number(Dated::Fixed(v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ParamValue, E> {
+                Num::deserialize(de::value::F64Deserializer::<E>::new(v))
+                    .map(|n| ParamValue::Number(Dated::Fixed(n.0)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ParamValue, A::Error> {
+                Dated::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ParamValue::Number)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ParamValue, E> {
+                Ok(ParamValue::Text(TextValue::Text(v.to_string())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ParamValue, A::Error> {
+                TextValue::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(ParamValue::Text)
+            }
+        }
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+/// One item of a list parameter: a text (a number is refused, so `[0.1, 0.2]` is not
+/// read as texts a rule would compare as strings).
+struct ListItem(String);
+
+impl<'de> Deserialize<'de> for ListItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = ListItem;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a text (a list parameter holds ids, regions or labels; a number goes in a parameter of its own)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ListItem, E> {
+                Ok(ListItem(v.to_string()))
+            }
+        }
+        d.deserialize_any(ItemVisitor)
+    }
+}
+
 /// `source:` — a URL or citation, or a list of them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sources(pub Vec<String>);
@@ -362,8 +503,8 @@ pub struct ExtraKinds {
 /// A parameter written as `{ value: …, source: …, unit: …, note: … }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ParameterEntry {
-    pub value: Spanned<Dated>,
+pub struct ParameterEntry<V = Dated> {
+    pub value: Spanned<V>,
     #[serde(default)]
     pub source: Option<Sources>,
     #[serde(default)]
@@ -372,10 +513,11 @@ pub struct ParameterEntry {
     pub note: Option<String>,
 }
 
+/// A parameter: a number (dated or not) by default, or a [`TextValue`].
 #[derive(Debug, Clone)]
-pub struct Parameter {
+pub struct Parameter<V = Dated> {
     pub name: Spanned<String>,
-    pub value: Spanned<Dated>,
+    pub value: Spanned<V>,
     /// Where the value is written, as diagnostics spell it: `parameters.<name>`, or
     /// `parameters.<name>.value` in the long form.
     pub value_path: String,

@@ -4,9 +4,12 @@
 use std::fmt::Write;
 
 use gil_engine::explain::{
-    Adjusted, Contribution, Explanation, FlowExplained, Headline, Origin, ParamRead, YearValue,
+    Adjusted, Contribution, Explanation, FlowExplained, Headline, Origin, ParamRead, ParamShown,
+    TargetYear, YearValue,
 };
 use gil_engine::number;
+
+use crate::text::{count, roles_text, target_range};
 use gil_model::metric::Direction;
 use gil_rules::{AdjustOp, AttrVal, EntityKind};
 
@@ -45,12 +48,38 @@ pub fn explain_text(e: &Explanation) -> String {
                 let _ = writeln!(out, "  {}: {}", y.year, attr_text(v.as_ref()));
             }
             YearValue::Param(v) => {
-                let shown = v.map_or("no value".to_string(), number);
+                let shown = v.as_ref().map_or("no value".to_string(), param_text);
                 let _ = writeln!(out, "  {}: {shown}", y.year);
+            }
+            YearValue::Rule { made, adjusted } => {
+                let _ = writeln!(
+                    out,
+                    "  {}: made {}, adjusted {}",
+                    y.year,
+                    count(*made, "flow", "flows"),
+                    count(*adjusted, "flow", "flows")
+                );
+            }
+            YearValue::Project { targets } => {
+                let _ = writeln!(out, "  {}:{}", y.year, year_targets(targets));
+                if !y.flows.is_empty() {
+                    let _ = writeln!(out, "    the project's flows:");
+                }
             }
         }
         for f in &y.flows {
             flow(&mut out, f);
+        }
+        for p in &y.implied {
+            let _ = writeln!(
+                out,
+                "      {}: no power flow, so estimated as {} GPUs × {} kW × PUE {} = {} MW",
+                p.cluster,
+                number(p.gpus),
+                number(p.kw_per_gpu),
+                number(p.pue),
+                number(p.mw)
+            );
         }
         for c in &y.contributions {
             contribution(&mut out, c);
@@ -60,9 +89,14 @@ pub fn explain_text(e: &Explanation) -> String {
                 EntityKind::Actor => "actor",
                 EntityKind::Asset => "asset",
             };
+            let target = set
+                .target
+                .as_ref()
+                .map(|t| format!("`{t}` "))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "      set to {} by rule `{}` at {}:{} (on the {on}; holds from {} on)",
+                "      {target}set to {} by rule `{}` at {}:{} (on the {on}; holds from {} on)",
                 attr_text(Some(&set.value)),
                 set.rule,
                 set.file,
@@ -93,7 +127,7 @@ fn headline(out: &mut String, h: &Headline) {
         Headline::PowerMetric { name, grid } => {
             let _ = writeln!(
                 out,
-                "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors; capacity: its grid_region assets)."
+                "`{name}` is built in by the power analysis (demand: power flows into the region's assets and actors, and GPU clusters with no power flow estimated as GPUs × gpu.kw_per_gpu × power.pue; capacity: its grid_region assets)."
             );
             if grid.is_empty() {
                 writeln!(out, "  the region has no grid_region asset")
@@ -134,6 +168,60 @@ fn headline(out: &mut String, h: &Headline) {
             } else {
                 writeln!(out, "  read by: {}", read_by.join(", "))
             }
+        }
+        Headline::Rule {
+            id,
+            title,
+            kind,
+            file,
+            params,
+        } => {
+            let _ = write!(out, "Rule `{id}`");
+            if let Some(title) = title {
+                let _ = write!(out, " ({title})");
+            }
+            let _ = writeln!(out, ", a {kind} rule in {file}: what it did each step.");
+            if params.is_empty() {
+                writeln!(out, "  reads no parameter")
+            } else {
+                writeln!(out, "  reads: {}", params.join(", "))
+            }
+        }
+        Headline::Project {
+            roles,
+            targets,
+            currency,
+        } => {
+            let _ = write!(
+                out,
+                "Project `{}`: its What / How / Why, targets and flows each step.",
+                roles.project
+            );
+            // The roles table as `gil roles` shows it (it starts with a blank line).
+            out.push_str(&roles_text(std::slice::from_ref(roles), currency, false, false));
+            if targets.is_empty() {
+                let _ = writeln!(out, "\n  targets: none");
+            } else {
+                let _ = writeln!(out, "\n  targets");
+            }
+            for t in targets {
+                let status = match (t.met, t.first_met) {
+                    (true, Some(y)) => format!("met (first in {y})"),
+                    (true, None) => "met".to_string(),
+                    (false, Some(y)) => format!("missed (met only in {y})"),
+                    (false, None) => "missed".to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {} {} by {}: {} in {}, {status}",
+                    t.metric,
+                    target_range(t.at_least, t.at_most),
+                    t.by,
+                    number(t.value_by),
+                    t.by
+                );
+            }
+            writeln!(out, "\n  by year")
         }
         Headline::Attr { id, attr, written } => {
             let _ = writeln!(out, "Attribute `{attr}` of `{id}`:");
@@ -231,9 +319,14 @@ fn adjustment(out: &mut String, a: &Adjusted) {
 }
 
 fn contribution(out: &mut String, c: &Contribution) {
+    let metric = c
+        .metric
+        .as_ref()
+        .map(|m| format!("metric `{m}`: "))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "      {} from rule `{}` at {}:{} ({} call{})",
+        "      {metric}{} from rule `{}` at {}:{} ({} call{})",
         number(c.sum),
         c.rule,
         c.file,
@@ -244,10 +337,29 @@ fn contribution(out: &mut String, c: &Contribution) {
     for p in &c.inputs {
         param(out, p);
     }
+    for e in &c.entities {
+        let values: Vec<String> = e
+            .values
+            .iter()
+            .map(|(name, v)| format!("{name} {}", attr_text(Some(v))))
+            .collect();
+        let _ = write!(out, "          for {}: {}", e.id, number(e.sum));
+        if e.calls != 1 {
+            let _ = write!(out, " ({} calls)", e.calls);
+        }
+        if !values.is_empty() {
+            let _ = write!(out, "; with {}", values.join(", "));
+        }
+        let _ = writeln!(out);
+    }
 }
 
 fn param(out: &mut String, p: &ParamRead) {
-    let value = p.value.map(number).unwrap_or_else(|| "no value".into());
+    let value = p
+        .value
+        .as_ref()
+        .map(param_text)
+        .unwrap_or_else(|| "no value".into());
     let mut line = format!("          reads {} = {value}", p.name);
     if let Some(unit) = &p.unit {
         let _ = write!(line, " {unit}");
@@ -260,6 +372,35 @@ fn param(out: &mut String, p: &ParamRead) {
         line.push_str("; no source given");
     }
     let _ = writeln!(out, "{line}");
+}
+
+/// A project's year: each target metric's value, `(holds)` or `(not yet)`, and `due`
+/// in the target's `by` year.
+fn year_targets(targets: &[TargetYear]) -> String {
+    let mut text = String::new();
+    for t in targets {
+        let value = t.value.map_or("not produced".to_string(), number);
+        let verdict = match (t.holds, t.due) {
+            (true, true) => "holds, due this year",
+            (true, false) => "holds",
+            (false, true) => "does not hold, due this year",
+            (false, false) => "does not hold",
+        };
+        let _ = write!(text, " {} = {value} ({verdict});", t.metric);
+    }
+    if text.is_empty() {
+        " no targets".into()
+    } else {
+        text.pop();
+        text
+    }
+}
+
+fn param_text(v: &ParamShown) -> String {
+    match v {
+        ParamShown::Number(n) => number(*n),
+        ParamShown::Text(t) => t.to_string(),
+    }
 }
 
 fn attr_text(v: Option<&AttrVal>) -> String {

@@ -421,8 +421,10 @@ pub const CTX_FUNCTIONS: &[CtxFunction] = &[
     CtxFunction {
         function: CtxFn::Param,
         params: &[("name", Ty::Str)],
-        returns: Some(Ty::Num),
-        doc: "A parameter's value in force this step.",
+        // `any`, not a union: a numeric parameter stays usable in arithmetic for the
+        // type checkers.
+        returns: Some(Ty::Any),
+        doc: "A parameter's value in force this step: a number, or for a text parameter a string or a read-only list of strings.",
     },
     CtxFunction {
         function: CtxFn::Actor,

@@ -167,4 +167,15 @@ pub enum EffectKind {
 pub struct Effect {
     pub kind: EffectKind,
     pub provenance: Provenance,
+    /// The entity a per-entity hook was running for when it made the effect (`None`
+    /// in `on_step`, `on_project` and columnar hooks), for `explain`.
+    pub entity: Option<HookEntity>,
+}
+
+/// An entity of the step's world a per-entity hook ran for, by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookEntity {
+    Actor(usize),
+    Asset(usize),
+    Flow(usize),
 }

@@ -22,7 +22,8 @@ mod source;
 pub mod world;
 
 pub use effect::{
-    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, Level, NewFlow, Provenance, Role,
+    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, HookEntity, Level, NewFlow, Provenance,
+    Role,
 };
 pub use error::{During, Limit, RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};

@@ -106,6 +106,8 @@ pub struct WorldState {
     pub currency: String,
     /// Parameter values in force this year.
     pub params: Arc<BTreeMap<String, f64>>,
+    /// Text and list parameters (one value for the whole run).
+    pub text_params: Arc<BTreeMap<String, gil_model::TextValue>>,
     pub actors: Vec<Arc<ActorState>>,
     pub assets: Vec<Arc<AssetState>>,
     pub flows: Vec<FlowState>,

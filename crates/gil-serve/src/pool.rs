@@ -145,9 +145,12 @@ fn json<T: serde::Serialize>(value: &T) -> RunResult {
 
 /// Evaluates once with `params` and renders the document `render` names.
 pub fn render(evaluator: &impl Evaluate, params: &Params, render: &Render) -> RunResult {
-    let e = evaluator
-        .evaluate(params)
-        .map_err(|e| failure(evaluator, e))?;
+    // `explain` shows rule metrics per entity, as the CLI's does.
+    let e = match render {
+        Render::Explain { .. } => evaluator.evaluate_traced(params),
+        _ => evaluator.evaluate(params),
+    }
+    .map_err(|e| failure(evaluator, e))?;
     let scenario = evaluator.scenario();
     match render {
         Render::Outcome => {
@@ -199,9 +202,16 @@ pub fn render(evaluator: &impl Evaluate, params: &Params, render: &Render) -> Ru
                 .into_bytes(),
             ))
         }
-        Render::Report => Ok(Arc::new(
-            gil_report::html::report(scenario, &e, None, &Default::default()).into_bytes(),
-        )),
+        Render::Report => {
+            // The parameters table shows the request's values beside the scenario's.
+            let options = gil_report::html::ReportOptions {
+                params: params.clone(),
+                ..Default::default()
+            };
+            Ok(Arc::new(
+                gil_report::html::report(scenario, &e, None, &options).into_bytes(),
+            ))
+        }
         Render::Table { name } => {
             let tables =
                 gil_tables::outcome_tables(&e).map_err(|e| RunFailure::Internal(e.to_string()))?;
@@ -227,9 +237,9 @@ fn failure(evaluator: &impl Evaluate, e: EngineError) -> RunFailure {
             // A rule past its call deadline or the run's budget is a rule fault too.
             RunFailure::Rule(Box::new(record), err.to_string())
         }
-        e @ (EngineError::UnknownParam { .. } | EngineError::NonFiniteParam { .. }) => {
-            RunFailure::BadParameter(e.to_string())
-        }
+        e @ (EngineError::UnknownParam { .. }
+        | EngineError::NonFiniteParam { .. }
+        | EngineError::TextParam { .. }) => RunFailure::BadParameter(e.to_string()),
         e => RunFailure::Internal(e.to_string()),
     }
 }

@@ -786,6 +786,21 @@ impl SweepFile {
     pub fn check_parameters(&self, scenario: &Scenario) -> Result<(), LoadError> {
         let mut diagnostics = Vec::new();
         for p in &self.parameters {
+            if scenario.text_parameters.contains_key(&p.name) {
+                diagnostics.push(
+                    error(
+                        Code::WrongType,
+                        p.span,
+                        format!(
+                            "`{}` is a text parameter: a sweep varies numbers only",
+                            p.name
+                        ),
+                    )
+                    .path(format!("parameters.{}", p.name))
+                    .help("compare its values with `gil diff --param NAME=VALUE` instead"),
+                );
+                continue;
+            }
             if !scenario.parameters.contains_key(&p.name) {
                 let mut d = error(
                     Code::UnknownId,

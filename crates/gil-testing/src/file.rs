@@ -33,8 +33,9 @@ pub struct Case {
     pub scenario: ScenarioRef,
     #[serde(default)]
     pub rules: Option<Vec<String>>,
+    /// Numbers, dated series, texts or lists, by parameter name.
     #[serde(default)]
-    pub params: BTreeMap<String, Dated>,
+    pub params: BTreeMap<String, gil_model::ParamValue>,
     #[serde(default)]
     pub years: Option<Vec<i32>>,
     #[serde(default)]

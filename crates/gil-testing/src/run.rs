@@ -74,13 +74,27 @@ pub fn run_case(
     .map_err(|e| CaseFailure::Error(render_load(&e)))?;
     let rules = gil_engine::load_rules(&scenario, &case_rules(suite_file, case), config)
         .map_err(|e| CaseFailure::Error(render_load(&e)))?;
-    let options = Options {
-        params: case.params.clone(),
+    let mut options = Options {
         all_flows: true,
         cancel: None,
         threads: 1,
-        progress: None,
+        ..Options::default()
     };
+    for (name, value) in &case.params {
+        match value {
+            gil_model::ParamValue::Number(v) => {
+                options.params.insert(name.clone(), v.clone());
+            }
+            gil_model::ParamValue::Text(t) => {
+                // A text for a list parameter is a list of one.
+                let like = scenario.text_parameters.get(name).map(|p| &p.value.value);
+                let value = like.and_then(|like| t.clone().conform_to(like));
+                options
+                    .text_params
+                    .insert(name.clone(), value.unwrap_or_else(|| t.clone()));
+            }
+        }
+    }
     let evaluated = gil_engine::evaluate(&scenario, &rules, &options);
     if let Some(coverage) = coverage {
         coverage.merge(rules.coverage());

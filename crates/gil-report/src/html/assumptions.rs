@@ -8,17 +8,26 @@ use gil_model::{Dated, Scenario, Sources};
 
 use super::esc;
 use super::sections::Page;
-use crate::human;
 
 /// A value as the scenario writes it: one number, or `year: value` pairs.
 fn dated_text(d: &Dated) -> String {
     match d {
-        Dated::Fixed(v) => human(*v),
+        Dated::Fixed(v) => exact(*v),
         Dated::Series(points) => points
             .iter()
-            .map(|(year, _, v)| format!("{year}: {}", human(*v)))
+            .map(|(year, _, v)| format!("{year}: {}", exact(*v)))
             .collect::<Vec<_>>()
             .join(" · "),
+    }
+}
+
+/// A number exactly (Rust's shortest round-trip form): as it is below a million,
+/// `1.5e11` above, so no parameter is rounded away (`0.035`, `182700`).
+fn exact(v: f64) -> String {
+    if v.abs() < 1e6 {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
     }
 }
 
@@ -33,11 +42,11 @@ fn cited(s: &Scenario) -> BTreeMap<String, Vec<(Option<String>, String)>> {
         }
     };
     add(s.header.source.as_ref(), None, "the scenario".into());
-    for (name, p) in &s.parameters {
+    for (i, row) in rows(s, &BTreeMap::new()).iter().enumerate() {
         add(
-            Some(&p.source),
-            Some(param_anchor(name)),
-            format!("parameter {name}"),
+            Some(row.source),
+            Some(param_anchor(i)),
+            format!("parameter {}", row.name),
         );
     }
     for a in &s.actors {
@@ -55,11 +64,47 @@ fn cited(s: &Scenario) -> BTreeMap<String, Vec<(Option<String>, String)>> {
     out
 }
 
-fn param_anchor(name: &str) -> String {
-    format!(
-        "param-{}",
-        name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    )
+/// A parameter row's anchor, by its place in the (sorted) table: names may hold any
+/// character, and two names must never share an anchor.
+fn param_anchor(row: usize) -> String {
+    format!("param-{}", row + 1)
+}
+
+/// One row of the parameters table: a number or a text parameter.
+struct Row<'a> {
+    name: &'a str,
+    value: String,
+    /// The run's `--param` value.
+    run: Option<String>,
+    unit: Option<&'a str>,
+    note: Option<&'a str>,
+    source: &'a Sources,
+}
+
+/// Every parameter, numbers and texts, by name.
+fn rows<'a>(s: &'a Scenario, run: &BTreeMap<String, Dated>) -> Vec<Row<'a>> {
+    let mut rows: Vec<Row<'a>> = s
+        .parameters
+        .iter()
+        .map(|(name, p)| Row {
+            name,
+            value: dated_text(&p.value.value),
+            run: run.get(name).map(dated_text),
+            unit: p.unit.as_deref(),
+            note: p.note.as_deref(),
+            source: &p.source,
+        })
+        .chain(s.text_parameters.iter().map(|(name, p)| Row {
+            name,
+            value: p.value.value.to_string(),
+            run: None,
+            unit: p.unit.as_deref(),
+            note: p.note.as_deref(),
+            source: &p.source,
+        }))
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(b.name));
+    rows
 }
 
 fn source_link(src: &str) -> String {
@@ -78,7 +123,8 @@ fn source_link(src: &str) -> String {
 /// shown beside the scenario's.
 pub(super) fn parameters(page: &mut String, cx: &Page<'_>) {
     let s = cx.scenario;
-    if s.parameters.is_empty() {
+    let rows = rows(s, &cx.options.params);
+    if rows.is_empty() {
         return;
     }
     let cited = cited(s);
@@ -93,30 +139,28 @@ pub(super) fn parameters(page: &mut String, cx: &Page<'_>) {
         page.push_str("<th>reform</th>");
     }
     page.push_str("<th>unit</th><th>note</th><th>sources</th></tr>");
-    for (name, p) in &s.parameters {
-        let mut value = dated_text(&p.value.value);
-        if let Some(run) = cx.options.params.get(name) {
-            value = format!("<s>{}</s> {} (--param)", esc(&value), esc(&dated_text(run)));
-        } else {
-            value = esc(&value);
-        }
+    for (i, row) in rows.iter().enumerate() {
+        let value = match &row.run {
+            Some(run) => format!("<s>{}</s> {} (--param)", esc(&row.value), esc(run)),
+            None => esc(&row.value),
+        };
         let _ = write!(
             page,
             r#"<tr id="{}"><td><code>{}</code></td><td class="num">{value}</td>"#,
-            param_anchor(name),
-            esc(name)
+            param_anchor(i),
+            esc(row.name)
         );
         if let Some(r) = reform {
             let _ = write!(
                 page,
                 r#"<td class="num">{}</td>"#,
                 r.params
-                    .get(name)
+                    .get(row.name)
                     .map(|d| esc(&dated_text(d)))
                     .unwrap_or_else(|| "–".into())
             );
         }
-        let refs: Vec<String> = p
+        let refs: Vec<String> = row
             .source
             .0
             .iter()
@@ -126,8 +170,8 @@ pub(super) fn parameters(page: &mut String, cx: &Page<'_>) {
         let _ = write!(
             page,
             "<td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(p.unit.as_deref().unwrap_or("")),
-            esc(p.note.as_deref().unwrap_or("")),
+            esc(row.unit.unwrap_or("")),
+            esc(row.note.unwrap_or("")),
             if refs.is_empty() {
                 r#"<span class="level-info">assumption</span>"#.to_string()
             } else {

@@ -362,8 +362,19 @@ fn circular(page: &mut String, cx: &Page<'_>) {
     } else {
         page.push_str(r#"<table><tr><th>loop</th><th class="num">bottleneck</th><th>vendor</th><th class="num">round-trip share</th><th class="num">income from investees</th><th>warning</th></tr>"#);
         for l in &o.analyses.circular {
-            let mut path = l.path.clone();
-            path.push(l.path[0].clone());
+            // By name, back to where the money started; the ids are in the hover.
+            let path: Vec<String> = l
+                .path
+                .iter()
+                .chain(l.path.first())
+                .map(|id| {
+                    format!(
+                        r#"<span title="{}">{}</span>"#,
+                        esc(id),
+                        esc(cx.labels.name(id))
+                    )
+                })
+                .collect();
             let pct = |v: Option<f64>| {
                 v.map(|x| format!("{:.1}%", x * 100.0))
                     .unwrap_or_else(|| "–".into())
@@ -371,9 +382,11 @@ fn circular(page: &mut String, cx: &Page<'_>) {
             let _ = write!(
                 page,
                 r#"<tr><td>{}</td><td class="num">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
-                esc(&path.join(" → ")),
+                path.join(" → "),
                 esc(&human(l.bottleneck)),
-                esc(l.vendor.as_deref().unwrap_or("–")),
+                l.vendor
+                    .as_deref()
+                    .map_or_else(|| "–".to_string(), |v| actor_cell(&cx.labels, v)),
                 pct(l.round_trip_share),
                 pct(l.investee_income_share),
                 if l.warning {

@@ -155,27 +155,42 @@ pub(super) fn sankey(links: &[Link], unit: &str, color: &str, labels: &Labels) -
     svg
 }
 
-/// Round axis ticks from 0 to at least `max`: steps of 1, 2, 2.5 or 5 × 10^k, about
-/// four of them. The last tick is the top of the axis.
-pub(super) fn round_ticks(max: f64) -> Vec<f64> {
-    let max = if max.is_finite() && max > 0.0 {
-        max
-    } else {
-        1.0
-    };
-    let rough = max / 4.0;
+/// Round axis ticks covering `lo..=hi` and 0: steps of 1, 2, 2.5 or 5 × 10^k, about
+/// four of them. The first and last ticks are the ends of the axis.
+pub(super) fn round_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+    let (lo, mut hi) = (finite(lo).min(0.0), finite(hi).max(0.0));
+    if hi - lo <= 0.0 {
+        hi = 1.0; // nothing to show: a unit axis
+    }
+    let span = hi - lo;
+    let rough = span / 4.0;
     let magnitude = 10f64.powf(rough.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
         .find(|step| *step >= rough)
         .unwrap_or(10.0 * magnitude);
-    let count = (max / step - 1e-9).ceil().max(1.0) as usize;
-    (0..=count).map(|k| step * k as f64).collect()
+    let below = (-lo / step - 1e-9).ceil().max(0.0) as i64;
+    let above = (hi / step - 1e-9)
+        .ceil()
+        .max(if lo < 0.0 { 0.0 } else { 1.0 }) as i64;
+    (-below..=above).map(|k| step * k as f64).collect()
 }
 
-/// A tick label: the number for people, without trailing zeros (2.5T, not 2.50T).
-fn tick_label(v: f64) -> String {
+/// A tick label: the number for people, without trailing zeros (2.5T, not 2.50T),
+/// with as many decimals as the step between ticks needs (0.0025, not 0).
+fn tick_label(v: f64, step: f64) -> String {
+    if v.abs() < 1000.0 && step > 0.0 && step < 1.0 {
+        let decimals = ((-step.log10()).ceil() as usize + 1).min(12);
+        let text = format!("{v:.decimals$}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        return if text == "-0" {
+            "0".into()
+        } else {
+            text.to_string()
+        };
+    }
     let text = human(v);
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
@@ -216,6 +231,10 @@ fn chart_frame(
             esc(unit)
         );
     }
+    let step = match ticks {
+        [a, b, ..] => b - a,
+        _ => 1.0,
+    };
     for v in ticks {
         let _ = write!(
             svg,
@@ -225,7 +244,7 @@ fn chart_frame(
             y(*v),
             left - 4.0,
             y(*v) + 3.0,
-            esc(&tick_label(*v))
+            esc(&tick_label(*v, step))
         );
     }
     svg
@@ -245,12 +264,12 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
     let (Some(&first), Some(&last)) = (years.iter().next(), years.iter().last()) else {
         return String::new();
     };
-    let max = series
-        .iter()
-        .flat_map(|s| s.1.iter().filter_map(|p| p.1))
-        .fold(0.0f64, f64::max);
-    let ticks = round_ticks(max);
-    let max = ticks.last().copied().unwrap_or(1.0);
+    let values = || series.iter().flat_map(|s| s.1.iter().filter_map(|p| p.1));
+    let ticks = round_ticks(values().fold(0.0, f64::min), values().fold(0.0, f64::max));
+    let (min, max) = (
+        ticks.first().copied().unwrap_or(0.0),
+        ticks.last().copied().unwrap_or(1.0),
+    );
     let x = |y: i32| {
         left + (w - left - right)
             * if last == first {
@@ -259,7 +278,7 @@ pub(super) fn line_chart(title: &str, series: &[Series<'_>], unit: &str) -> Stri
                 f64::from(y - first) / f64::from(last - first)
             }
     };
-    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - min) / (max - min));
     let mut svg = chart_frame(w, h, left, right, &esc(title), unit, &ticks, &y);
     for yr in &years {
         let _ = write!(
@@ -327,7 +346,7 @@ pub(super) fn power_chart(region: &str, rows: &[PowerRow], reform: Option<&[Powe
         .chain(reform.unwrap_or(&[]))
         .map(|r| r.1.max(r.2))
         .fold(0.0f64, f64::max);
-    let ticks = round_ticks(highest);
+    let ticks = round_ticks(0.0, highest);
     let max = ticks.last().copied().unwrap_or(1.0);
     let n = rows.len().max(1) as f64;
     let slot = (w - left - 12.0) / n;
@@ -445,12 +464,25 @@ mod tests {
 
     #[test]
     fn axis_ticks_are_round_numbers_that_cover_the_maximum() {
-        assert_eq!(round_ticks(27.0e9), vec![0.0, 1.0e10, 2.0e10, 3.0e10]);
-        assert_eq!(round_ticks(1.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-        assert_eq!(round_ticks(0.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-        assert_eq!(round_ticks(730.0), vec![0.0, 200.0, 400.0, 600.0, 800.0]);
-        assert_eq!(tick_label(2.5e12), "2.5T");
-        assert_eq!(tick_label(2.0e10), "20B");
-        assert_eq!(tick_label(0.25), "0.25");
+        assert_eq!(round_ticks(0.0, 27.0e9), vec![0.0, 1.0e10, 2.0e10, 3.0e10]);
+        assert_eq!(round_ticks(0.0, 1.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(round_ticks(0.0, 0.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(
+            round_ticks(0.0, 730.0),
+            vec![0.0, 200.0, 400.0, 600.0, 800.0]
+        );
+        // Negative values get ticks below 0, so nothing is drawn under the frame.
+        assert_eq!(
+            round_ticks(-30.0, 70.0),
+            vec![-50.0, -25.0, 0.0, 25.0, 50.0, 75.0]
+        );
+        assert_eq!(round_ticks(-3.0, 0.0), vec![-3.0, -2.0, -1.0, 0.0]);
+        assert_eq!(tick_label(2.5e12, 5.0e11), "2.5T");
+        assert_eq!(tick_label(2.0e10, 1.0e10), "20B");
+        assert_eq!(tick_label(0.25, 0.25), "0.25");
+        // Small steps keep their decimals: neither all `0` nor repeated labels.
+        assert_eq!(tick_label(0.0025, 0.0025), "0.0025");
+        assert_eq!(tick_label(0.075, 0.025), "0.075");
+        assert_eq!(tick_label(0.02, 0.005), "0.02");
     }
 }

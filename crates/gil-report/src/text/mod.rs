@@ -24,6 +24,16 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A target's condition: `≥ x`, `≤ x` or `lo – hi`.
+pub fn target_range(at_least: Option<f64>, at_most: Option<f64>) -> String {
+    match (at_least, at_most) {
+        (Some(lo), Some(hi)) => format!("{} – {}", crate::human(lo), crate::human(hi)),
+        (Some(x), None) => format!("≥ {}", crate::human(x)),
+        (None, Some(x)) => format!("≤ {}", crate::human(x)),
+        _ => String::new(),
+    }
+}
+
 fn heading(out: &mut String, markdown: bool, level: usize, text: &str) {
     if markdown {
         let _ = writeln!(out, "\n{} {text}\n", "#".repeat(level));

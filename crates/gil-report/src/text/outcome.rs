@@ -127,12 +127,7 @@ fn targets_section(out: &mut String, o: &Outcome, markdown: bool) {
     let mut t =
         Table::new(&["project", "metric", "target", "by", "value", "status"]).right_align(&[3, 4]);
     for line in &o.analyses.targets {
-        let target = match (line.at_least, line.at_most) {
-            (Some(lo), Some(hi)) => format!("{} – {}", human(lo), human(hi)),
-            (Some(x), None) => format!("≥ {}", human(x)),
-            (None, Some(x)) => format!("≤ {}", human(x)),
-            _ => String::new(),
-        };
+        let target = super::target_range(line.at_least, line.at_most);
         let status = match (line.met, line.first_met) {
             (true, _) => "met".to_string(),
             (false, Some(y)) if y > line.by => format!("missed (met {y})"),

@@ -42,14 +42,16 @@ const HEADER: usize = 16;
 /// Where the header holds the running rule (its index + 1), which selects its
 /// declared parameters in `DECLS`.
 const AT_RULE: usize = 8;
-const RECORD: usize = 48;
+const RECORD: usize = 52;
 /// Record fields (byte offsets): effect kind (u8), calling line (u32), value (f64),
-/// then u32 codes: from or metric name, to, flow kind, via, project, id, note; last
-/// the code of the calling file's source name (a module's, when module code calls).
+/// then u32 codes: from or metric name, to, flow kind, via, project, id, note; the
+/// code of the calling file's source name (a module's, when module code calls); last
+/// the loop's position when the effect was made (the entity it is for).
 const AT_LINE: usize = 4;
 const AT_VALUE: usize = 8;
 const AT_CODES: usize = 16;
 const AT_SOURCE: usize = 44;
+const AT_POSITION: usize = 48;
 
 /// Effect codes in a record's first byte.
 const FLOW: u8 = 1;
@@ -95,11 +97,12 @@ local function record(kind)
     n = 0
   end
   buffer.writeu32(BUF, 0, n + 1)
-  local at = 16 + n * 48
+  local at = 16 + n * 52
   buffer.writeu8(BUF, at, kind)
   local f, line = dinfo(3, "fl")
   buffer.writeu32(BUF, at + 4, line)
   buffer.writeu32(BUF, at + 44, SOURCE_OF[f] or source_of(f))
+  buffer.writeu32(BUF, at + 48, buffer.readu32(BUF, 4))
   return at
 end
 
@@ -273,6 +276,9 @@ impl Batch {
         for (name, value) in world.params.iter() {
             params.raw_set(name.as_str(), *value)?;
         }
+        for (name, value) in world.text_params.iter() {
+            params.raw_set(name.as_str(), super::ctx::text_param(lua, value)?)?;
+        }
         self.state.raw_set("PV", params)?;
         let world_ids = || {
             world
@@ -422,6 +428,7 @@ impl Batch {
                     line: u32_at(AT_LINE),
                     step: caller.step,
                 },
+                entity: shared.entity_at(u32_at(AT_POSITION) as usize),
             });
         }
         self.buffer.write_bytes(0, &[0; 4]);

@@ -181,12 +181,14 @@ impl RuleRuntime {
             entities.iter().map(|&i| i as u64).collect(),
         )));
         self.clock.follow_loop(Some(batch.position_source()));
+        *self.shared.selection.borrow_mut() = Some((hook, entities.to_vec()));
         self.clock.start(self.config.call_deadline);
         let result = batch.drive.call::<()>((f, views, self.ctx.clone()));
         self.clock.stop();
         self.clock.follow_loop(None);
         self.random.seed_per_entity(None);
         if let Err(e) = result {
+            self.shared.selection.borrow_mut().take();
             let at = batch.at().checked_sub(1).and_then(|k| entities.get(k));
             let year = self.shared.world.borrow().year;
             let err = self
@@ -195,7 +197,10 @@ impl RuleRuntime {
             batch.discard();
             return Err(err.during(step, at.and_then(|&i| self.entity_label(hook, i))));
         }
-        self.finish()
+        // The effects still buffered name their entity as they are drained.
+        let effects = self.finish();
+        self.shared.selection.borrow_mut().take();
+        effects
     }
 
     /// `actor \`startups\``: the entity a per-entity hook was processing, for errors.

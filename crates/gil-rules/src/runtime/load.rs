@@ -61,6 +61,7 @@ impl RuleRuntime {
             batch: std::cell::OnceCell::new(),
             modules: super::require::Modules::new(sources),
             coverage: config.coverage.then(RefCell::default),
+            selection: RefCell::new(None),
         });
         let meta = super::views::world_metatable(&lua, &shared)
             .map_err(|e| sandbox_error("<sandbox>", e))?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use mlua::Lua;
 
 use crate::api;
-use crate::effect::{Effect, EffectKind, Provenance};
+use crate::effect::{Effect, EffectKind, HookEntity, Provenance};
 use crate::meta::KnownNames;
 use crate::world::WorldState;
 
@@ -76,6 +76,9 @@ pub(super) struct Shared {
     pub(super) modules: super::require::Modules,
     /// ctx's Luau side and its effect buffers, set once `ctx` is built.
     pub(super) batch: std::cell::OnceCell<super::batch::Batch>,
+    /// While a per-entity hook runs: its kind and the world indexes of its selection,
+    /// in loop order, so an effect can say which entity it was made for.
+    pub(super) selection: RefCell<Option<(super::dispatch::Hook, Vec<usize>)>>,
 }
 
 impl Shared {
@@ -123,6 +126,24 @@ impl Shared {
 
     /// Records an effect whose provenance is known (one call making many effects).
     pub(super) fn record(&self, kind: EffectKind, provenance: Provenance) {
-        self.effects.borrow_mut().push(Effect { kind, provenance });
+        let position = self.batch.get().map_or(0, |b| b.at());
+        let entity = self.entity_at(position);
+        self.effects.borrow_mut().push(Effect {
+            kind,
+            provenance,
+            entity,
+        });
+    }
+
+    /// The entity at the per-entity loop's `position` (1-based; 0 outside a loop).
+    pub(super) fn entity_at(&self, position: usize) -> Option<HookEntity> {
+        let selection = self.selection.borrow();
+        let (hook, indexes) = selection.as_ref()?;
+        let i = *indexes.get(position.checked_sub(1)?)?;
+        Some(match hook {
+            super::dispatch::Hook::Actor => HookEntity::Actor(i),
+            super::dispatch::Hook::Asset => HookEntity::Asset(i),
+            super::dispatch::Hook::Flow => HookEntity::Flow(i),
+        })
     }
 }

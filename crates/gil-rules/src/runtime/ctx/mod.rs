@@ -13,6 +13,8 @@ use crate::runtime::shared::Shared;
 mod effects;
 mod reads;
 
+pub(crate) use reads::text_param;
+
 /// A frozen `ctx` with every function of [`api::CTX_FUNCTIONS`] and `step` (0 until a
 /// world is set). `flow`, `metric`, `param`, `actor` and `asset` are the Luau functions
 /// of `batch.rs`, which call the implementations here for anything but plainly valid

@@ -11,8 +11,21 @@ use crate::runtime::spec::selector_arg;
 use crate::runtime::views::{actor_view_at, asset_view_at, flow_view_at};
 use crate::select::Target;
 
-/// `ctx.param(name)`: the parameter's value in force this step.
-pub(super) fn param(lua: &Lua, s: &Shared, name: Value) -> mlua::Result<f64> {
+/// A text parameter as rules see it: a string, or a read-only list of strings.
+pub(crate) fn text_param(lua: &Lua, value: &gil_model::TextValue) -> mlua::Result<Value> {
+    match value {
+        gil_model::TextValue::Text(t) => lua.create_string(t).map(Value::String),
+        gil_model::TextValue::List(items) => {
+            let list = lua.create_sequence_from(items.iter().map(String::as_str))?;
+            list.set_readonly(true);
+            Ok(Value::Table(list))
+        }
+    }
+}
+
+/// `ctx.param(name)`: the parameter's value in force this step (a number, or for a
+/// text parameter a string or a read-only list of strings).
+pub(super) fn param(lua: &Lua, s: &Shared, name: Value) -> mlua::Result<Value> {
     let Value::String(name) = name else {
         return Err(effect_error(
             lua,
@@ -23,10 +36,18 @@ pub(super) fn param(lua: &Lua, s: &Shared, name: Value) -> mlua::Result<f64> {
     };
     let name = name.to_string_lossy();
     let world = s.world.borrow();
-    if let Some(v) = world.params.get(&name) {
+    let number = world.params.get(&name).map(|v| Value::Number(*v));
+    let found = match number {
+        Some(v) => Some(v),
+        None => match world.text_params.get(&name) {
+            Some(t) => Some(text_param(lua, t)?),
+            None => None,
+        },
+    };
+    if let Some(v) = found {
         let caller = s.caller.borrow();
         if caller.rule.is_empty() || caller.params.contains(&name) {
-            return Ok(*v);
+            return Ok(v);
         }
         let message =
             format!("the rule reads parameter `{name}` but does not declare it in `params`");
