@@ -69,3 +69,74 @@ fn a_list_parameter_and_its_override_reach_the_rule() {
     assert!(text.contains("for dc-capital: 120.0M"), "{text}");
     assert!(!text.contains("dc-honam"), "{text}");
 }
+
+/// 1,500 actors, each contributing its own `grant` attribute: more effects than the
+/// Luau buffer holds (1,024), a host call between them (a flow with tags), on one
+/// thread and on two. Every actor's share must be its own value, and the values the
+/// rule saw must be taken before its `ctx.set` changed them.
+#[test]
+fn per_entity_shares_survive_buffer_drains_host_calls_and_threads() {
+    let dir = std::env::temp_dir().join(format!("gil-explain-many-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 1500;
+    let mut yaml = String::from(
+        "scenario: { id: many, horizon: { start: 2026, end: 2026 }, currency: KRW, rules: [grant.lua] }\nactors:\n  - { id: gov, kind: government }\n",
+    );
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - {{ id: f{i}, kind: startup, tags: [eligible], attrs: {{ grant: {} }} }}\n",
+            i + 1
+        ));
+    }
+    std::fs::write(dir.join("scenario.yaml"), yaml).unwrap();
+    std::fs::write(
+        dir.join("grant.lua"),
+        r#"return {
+  id = "grant",
+  select = { actors = { tags = "eligible" } },
+  on_actor = function(a, ctx)
+    if a.attrs.grant % 100 == 0 then
+      -- tags make the spec not plain: this call goes to the host and drains the buffer
+      ctx.flow { from = "gov", to = a.id, kind = "funding", via = "grant", amount = 1, tags = { "host" } }
+    end
+    ctx.set { actor = a.id, attr = "grant", value = -1 }
+    ctx.metric("grant.total", a.attrs.grant)
+    ctx.metric("grant.calls", 1)
+  end,
+}
+"#,
+    )
+    .unwrap();
+    let path = dir.join("scenario.yaml");
+    let s = gil_model::load(&path).unwrap();
+    let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+    for threads in [1, 2] {
+        let options = gil_engine::Options {
+            threads,
+            trace_entities: true,
+            ..Default::default()
+        };
+        let e = gil_engine::evaluate(&s, &rules, &options).unwrap();
+        let calls = &e.trace.steps[0].metrics["grant.total"];
+        assert_eq!(calls.len(), n, "threads {threads}: one record per entity");
+        for (i, c) in calls.iter().enumerate() {
+            let used = c
+                .entity
+                .as_ref()
+                .expect("a per-entity call names its entity");
+            assert_eq!(used.id, format!("f{i}"), "threads {threads}");
+            let expected = (i + 1) as f64;
+            assert_eq!(c.value, expected, "threads {threads}: f{i}'s share");
+            assert_eq!(
+                used.values,
+                vec![("grant".to_string(), gil_rules::AttrVal::Num(expected))],
+                "threads {threads}: the value the rule read, before its ctx.set"
+            );
+        }
+    }
+    // Without tracing, one record per call site, as before.
+    let e = gil_engine::evaluate(&s, &rules, &Default::default()).unwrap();
+    let calls = &e.trace.steps[0].metrics["grant.total"];
+    assert!(calls.len() < 50 && calls.iter().all(|c| c.entity.is_none()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -213,6 +213,21 @@ fn a_national_sankey_draws_the_largest_payers_and_folds_the_rest_into_other() {
     );
     // A folded band names a few of its sources and counts the rest.
     assert!(funding.contains("more"), "folded sources are counted");
+    // Chains fold by node: one "other" node that both pays and is paid, never a
+    // node split into a payer half and a payee half.
+    let options = gil_report::html::ReportOptions {
+        chains: true,
+        ..Default::default()
+    };
+    let chains = gil_report::html::report(&s, &e, None, &options);
+    let funding = svgs(&chains)
+        .into_iter()
+        .find(|svg| svg.contains("other actors"))
+        .expect("a chain Sankey with an `other actors` node");
+    assert!(!funding.contains("other payers") && !funding.contains("other payees"));
+    // 121 actors move money: gov, the 22 largest startups and vendors by what goes
+    // through them drawn, 98 folded.
+    assert!(funding.contains("98 other actors"), "{funding}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -365,6 +380,7 @@ fn a_reform_stands_beside_the_baseline_on_the_cards_and_the_power_charts() {
         evaluation: &changed,
         diff: &diff,
         params,
+        text_params: Default::default(),
     };
     let html = gil_report::html::report(&s, &base, Some(&view), &Default::default());
     let summary = &html[html.find("<h2>Summary</h2>").unwrap()..];
@@ -417,5 +433,68 @@ fn chains_draw_money_along_its_path_a_column_per_step() {
     assert!(
         ministry < agency && agency < startups,
         "ministry → agency → startups, left to right: {ministry} {agency} {startups}"
+    );
+}
+
+#[test]
+fn markup_in_names_notes_units_and_sources_is_shown_as_text() {
+    let path = std::path::Path::new("fixtures/report/hostile.yaml");
+    let s = gil_model::load(path).unwrap();
+    let e = evaluate(path, &[]).unwrap();
+    for chains in [false, true] {
+        let options = gil_report::html::ReportOptions {
+            chains,
+            ..Default::default()
+        };
+        let html = gil_report::html::report(&s, &e, None, &options);
+        for needle in [
+            "<script",
+            "<img",
+            "<b>unit",
+            "<i>grant",
+            "<svg onload",
+            "href=\"javascript:",
+            "</text><script",
+        ] {
+            assert!(
+                !html.contains(needle),
+                "chains {chains}: `{needle}` reached the page as markup"
+            );
+        }
+        // Shown, escaped, where a reader looks for them.
+        assert!(
+            html.contains("&lt;script&gt;alert(&#39;gov&#39;)")
+                || html.contains("&lt;script&gt;alert('gov')")
+        );
+        assert!(
+            html.contains("javascript:alert(3)"),
+            "the source is listed as text"
+        );
+        for svg in svgs(&html) {
+            roxmltree::Document::parse(svg).expect("every picture is well-formed XML");
+        }
+    }
+}
+
+#[test]
+fn text_parameters_are_listed_with_the_runs_value_beside_the_scenarios() {
+    let path = std::path::Path::new("fixtures/explain/scenario.yaml");
+    let s = gil_model::load(path).unwrap();
+    let e = evaluate(path, &[]).unwrap();
+    let options = gil_report::html::ReportOptions {
+        text_params: [(
+            "regional.dc_subsidy.regions".to_string(),
+            gil_model::TextValue::List(vec!["capital".into()]),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    let html = gil_report::html::report(&s, &e, None, &options);
+    assert!(
+        html.contains("<s>[honam, yeongnam]</s> [capital] (--param)"),
+        "the list's run value beside the scenario's"
+    );
+    assert!(
+        html.contains("&quot;2026 regional call&quot;") || html.contains("\"2026 regional call\"")
     );
 }

@@ -141,7 +141,7 @@ fn summary<'a>(s: &'a Scenario, path: &Path) -> Summary<'a> {
         assets: s.assets.len(),
         flows: s.flows.len(),
         projects: s.projects.len(),
-        parameters: s.parameters.len(),
+        parameters: s.parameters.len() + s.text_parameters.len(),
         rules: Vec::new(),
     }
 }

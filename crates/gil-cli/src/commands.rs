@@ -179,7 +179,8 @@ fn evaluate(
             EngineError::Rule(e) => print_stderr(&render_rule_failure(rules, &e, color)),
             EngineError::UnknownParam { .. }
             | EngineError::NonFiniteParam { .. }
-            | EngineError::TextParam { .. } => print_stderr(&format!("error: --param: {err}\n")),
+            | EngineError::TextParam { .. }
+            | EngineError::NumberParam { .. } => print_stderr(&format!("error: --param: {err}\n")),
             other => print_stderr(&format!("error: {other}\n")),
         }
         Stop::Reported
@@ -638,7 +639,9 @@ pub fn report(
     finish((|| {
         let scenario = load_scenario(path, color)?;
         let base = evaluate_with(&scenario, eval, &[], None, color)?;
-        options.params = parse_params(&scenario, &eval.params)?.numbers;
+        let run = parse_params(&scenario, &eval.params)?;
+        options.params = run.numbers;
+        options.text_params = run.texts;
         let html = match reform_path {
             None => gil_report::html::report(&scenario, &base, None, &options),
             Some(reform_path) => {
@@ -652,6 +655,7 @@ pub fn report(
                     evaluation: &changed,
                     diff: &diff,
                     params: reform.parameters.clone(),
+                    text_params: reform.text_parameters.clone(),
                 };
                 gil_report::html::report(&scenario, &base, Some(&view), &options)
             }

@@ -187,13 +187,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
     },
-    /// Explain a metric, a flow id, an actor or asset id, `actor.attr`, a parameter or a
-    /// rule, step by step
+    /// Explain a metric, a flow id, an actor or asset id, `actor.attr`, a parameter, a
+    /// rule or a project, step by step
     Explain {
         /// The scenario file
         scenario: PathBuf,
         /// What to explain: a metric, flow id, actor or asset id, `actor.attr`, a parameter,
-        /// or a rule id (what it made, adjusted, measured and set each year)
+        /// a rule id (what it made, adjusted, measured and set each year) or a project id
+        /// (roles, checks, targets and flows)
         target: String,
         /// Only this year
         #[arg(long, value_name = "YEAR")]
@@ -706,7 +707,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 gil_report::html::ReportOptions {
                     boundary,
                     chains,
-                    params: Default::default(),
+                    ..Default::default()
                 },
                 out.as_deref(),
                 &eval,

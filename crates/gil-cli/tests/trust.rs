@@ -1168,8 +1168,8 @@ fn text_and_list_parameters_take_param_reforms_and_refuse_sweeps() {
     )))
     .unwrap();
     assert!(diff.contains("regional.dc_subsidy.paid"), "{diff}");
-    // A reform's list for a text parameter does not fit; a number for a list does not
-    // either: both exit 2 with the reason.
+    // A reform's or a test case's list for a text parameter does not fit: exit 2 with
+    // the reason.
     let tmp = temp_dir("text-params");
     let reform = tmp.join("reform.yaml");
     std::fs::write(&reform, "parameters: { regional.call: [a, b] }\n").unwrap();
@@ -1194,6 +1194,22 @@ fn text_and_list_parameters_take_param_reforms_and_refuse_sweeps() {
     )))
     .unwrap();
     assert_eq!(one, diff, "one region in a reform is a list of one");
+    let case = tmp.join("list.test.yaml");
+    std::fs::write(
+        &case,
+        format!(
+            "cases:\n  - name: a list for a text\n    scenario: {}\n    params: {{ regional.call: [a, b] }}\n    expect: {{ metrics: {{ regional.dc_subsidy.paid: 0 }} }}\n",
+            root.join(fixture).display()
+        ),
+    )
+    .unwrap();
+    let tested = gil_in(&root, &["test", case.to_str().unwrap()]);
+    assert_eq!(tested.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        stdout.contains("params: `regional.call` is a text parameter, not a list"),
+        "{stdout}"
+    );
     let number = gil_in(&root, &["run", fixture, "--param", "regional.call=2"]);
     assert_eq!(
         number.status.code(),

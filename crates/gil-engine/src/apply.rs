@@ -35,12 +35,21 @@ pub(crate) fn apply(
 ) -> Result<Touched, RuleError> {
     // Check for conflicts before changing anything.
     let resolved = check_and_resolve(world, &effects)?;
+    // The entity values a metric was computed from are those the rule saw: taken
+    // before any of its effects change the world.
+    let mut used: Vec<Option<EntityUsed>> = effects
+        .iter()
+        .map(|e| match (&e.kind, e.entity) {
+            (EffectKind::Metric { .. }, Some(entity)) if acc.per_entity => {
+                EntityUsed::of(world, entity)
+            }
+            _ => None,
+        })
+        .collect();
     let mut touched = Touched::default();
-    for (effect, targets) in effects.into_iter().zip(resolved) {
+    for (k, (effect, targets)) in effects.into_iter().zip(resolved).enumerate() {
         let Effect {
-            kind,
-            provenance,
-            entity,
+            kind, provenance, ..
         } = effect;
         match kind {
             EffectKind::Flow(flow) => create_flow(world, flow, provenance),
@@ -62,10 +71,8 @@ pub(crate) fn apply(
                 apply_set(world, set, &provenance, &mut touched, persistent, trace)?
             }
             EffectKind::Metric { name, value } => {
-                let used = entity
-                    .filter(|_| acc.per_entity)
-                    .and_then(|e| EntityUsed::of(world, e));
-                add_metric(acc, trace, &name, value, &provenance, used)
+                let entity = used.get_mut(k).and_then(Option::take);
+                add_metric(acc, trace, &name, value, &provenance, entity)
             }
             EffectKind::Finding {
                 level,

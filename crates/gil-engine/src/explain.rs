@@ -263,11 +263,18 @@ pub struct Contribution {
     pub sum: f64,
     pub calls: usize,
     pub inputs: Vec<ParamRead>,
-    /// The entities a per-entity hook made the calls for, each with its share and the
-    /// values the rule could read of it (an actor's count and attributes, an asset's
+    /// The entities a per-entity hook made the calls for (the largest shares first),
+    /// each with its share and the values the rule could read of it (an actor's count and attributes, an asset's
     /// capacities and attributes, a flow's amount). Empty for `on_step` rules.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub entities: Vec<EntityContribution>,
+    /// Entities with a share beyond those listed (the smallest).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub entities_more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One entity's share of a call site's contribution.
@@ -545,7 +552,7 @@ pub fn explain(s: &Scenario, eval: &Evaluation, subject: &Subject) -> Explanatio
                     if let MetricKey::Power { measure, region } = key {
                         power_sources(s, eval, step, (measure, region), &grid, &mut y);
                     }
-                    y.contributions = contributions(s, eval, step, name, st.year);
+                    y.contributions = contributions(s, eval, step, name, st.year, true);
                     y
                 })
                 .collect();
@@ -706,13 +713,12 @@ fn rule_explanation(s: &Scenario, eval: &Evaluation, id: &str) -> Explanation {
                 .collect();
             for name in step.metrics.keys() {
                 y.contributions.extend(
-                    contributions(s, eval, step, name, step.year)
+                    contributions(s, eval, step, name, step.year, false)
                         .into_iter()
                         .filter(|c| c.rule == id)
                         .map(|c| Contribution {
                             metric: Some(name.clone()),
                             inputs: Vec::new(),
-                            entities: Vec::new(),
                             ..c
                         }),
                 );
@@ -792,55 +798,77 @@ fn contributions(
     step: &StepTrace,
     name: &str,
     year: i32,
+    with_entities: bool,
 ) -> Vec<Contribution> {
     let Some(calls) = step.metrics.get(name) else {
         return Vec::new();
     };
     // Per call site: the sum, the calls, and (with entities traced) each entity's
-    // share in the order the hook met them.
-    type Site = (f64, usize, Vec<EntityContribution>);
+    // share, found by id.
+    #[derive(Default)]
+    struct Site {
+        sum: f64,
+        calls: usize,
+        entities: Vec<EntityContribution>,
+        index: std::collections::HashMap<String, usize>,
+    }
     let mut by_site: BTreeMap<(String, String, u32), Site> = BTreeMap::new();
     for c in calls {
-        let e = by_site
+        let site = by_site
             .entry((
                 c.provenance.rule.to_string(),
                 c.provenance.file.to_string(),
                 c.provenance.line,
             ))
-            .or_insert((0.0, 0, Vec::new()));
-        e.0 += c.value;
-        e.1 += c.calls;
-        if let Some(used) = &c.entity {
-            match e.2.iter_mut().find(|x| x.id == used.id) {
-                Some(x) => {
+            .or_default();
+        site.sum += c.value;
+        site.calls += c.calls;
+        let Some(used) = c.entity.as_ref().filter(|_| with_entities) else {
+            continue;
+        };
+        match site.index.get(&used.id) {
+            Some(&k) => {
+                if let Some(x) = site.entities.get_mut(k) {
                     x.sum += c.value;
                     x.calls += c.calls;
                 }
-                None => e.2.push(EntityContribution {
+            }
+            None => {
+                site.index.insert(used.id.clone(), site.entities.len());
+                site.entities.push(EntityContribution {
                     id: used.id.clone(),
                     sum: c.value,
                     calls: c.calls,
                     values: used.values.clone(),
-                }),
+                });
             }
         }
     }
     by_site
         .into_iter()
-        .map(
-            |((rule, file, line), (sum, calls, entities))| Contribution {
+        .map(|((rule, file, line), site)| {
+            let mut entities = site.entities;
+            // The largest shares first (ties by id); a national selection is cut.
+            entities.sort_by(|a, b| b.sum.abs().total_cmp(&a.sum.abs()).then(a.id.cmp(&b.id)));
+            let entities_more = entities.len().saturating_sub(MAX_ENTITIES_SHOWN);
+            entities.truncate(MAX_ENTITIES_SHOWN);
+            Contribution {
                 metric: None,
                 inputs: rule_inputs(s, eval, &rule, year),
                 rule,
                 file,
                 line,
-                sum,
-                calls,
+                sum: site.sum,
+                calls: site.calls,
                 entities,
-            },
-        )
+                entities_more,
+            }
+        })
         .collect()
 }
+
+/// How many entities a contribution lists (the largest shares).
+const MAX_ENTITIES_SHOWN: usize = 25;
 
 fn attr_explanation(s: &Scenario, eval: &Evaluation, id: &str, attr: &str) -> Explanation {
     let written = s

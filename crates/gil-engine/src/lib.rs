@@ -57,6 +57,9 @@ pub enum EngineError {
     /// A number given for a text or list parameter.
     #[error("the parameter `{name}` holds a text or a list of texts, not a number")]
     TextParam { name: String },
+    /// A text given for a parameter that is a number.
+    #[error("the parameter `{name}` is a number, not a text")]
+    NumberParam { name: String },
     /// A parameter override is NaN or infinite.
     #[error("the parameter `{name}` must be a finite number")]
     NonFiniteParam { name: String },
@@ -301,7 +304,7 @@ pub fn evaluate_interned(
         .find(|name| !s.text_parameters.contains_key(*name))
     {
         if s.parameters.contains_key(name) {
-            return Err(EngineError::NonFiniteParam { name: name.clone() });
+            return Err(EngineError::NumberParam { name: name.clone() });
         }
         let hint =
             gil_model::diag::did_you_mean(name, s.text_parameters.keys().map(String::as_str))

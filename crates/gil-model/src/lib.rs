@@ -218,6 +218,15 @@ impl Scenario {
     }
 }
 
+/// Whether the engine itself reads parameter `name` as a number (exchange rates, the
+/// GPU power estimate, the analyses' settings), so it can never be a text.
+pub fn engine_reads_number(name: &str) -> bool {
+    name.starts_with("fx.")
+        || name.starts_with("analysis.")
+        || name == "gpu.kw_per_gpu"
+        || name == "power.pue"
+}
+
 /// Units accepted for compute flows, with their factor to gpu_hour.
 pub const COMPUTE_UNITS: &[(&str, f64)] =
     &[("gpu_hour", 1.0), ("gpu_hours", 1.0), ("gpu_year", 8760.0)];

@@ -383,9 +383,17 @@ impl Loader {
             } else {
                 Some(value)
             };
-            // A quoted or non-numeric scalar, or a list, is a text parameter.
-            let text = written
-                .is_some_and(|v| matches!(v.kind, NodeKind::Seq(_)) || v.describe() == "a string");
+            // A list, or a scalar that is text and does not look like a number, is a text
+            // parameter. `"1.3"`, `1,000` or `5%` go the numeric way and fail there, as
+            // does text for a parameter the engine reads as a number (`power.pue`).
+            let text = !crate::engine_reads_number(&name)
+                && written.is_some_and(|v| match &v.kind {
+                    NodeKind::Seq(_) => true,
+                    NodeKind::Scalar { text, .. } => {
+                        v.describe() == "a string" && !looks_numeric(text)
+                    }
+                    _ => false,
+                });
             let value_path = if long_form {
                 format!("parameters.{name}.value")
             } else {
@@ -731,6 +739,16 @@ pub fn relative_to(base: &Path, target: &Path) -> String {
 /// working directory: the form terminal messages show, so they stay clickable.
 pub fn from_base(base: &Path, shown: &str) -> PathBuf {
     normalize(&base.join(shown))
+}
+
+/// Whether `text` is a number with a typo or in quotes (`1.3`, `1,000`, `5%`,
+/// `1__000`): digits with only signs, points, separators, `%` or an exponent.
+fn looks_numeric(text: &str) -> bool {
+    let text = text.trim();
+    text.chars().any(|c| c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-.,_%eE ".contains(c))
 }
 
 /// One parameter, short form (the value alone) or long (`{ value: …, source: … }`).

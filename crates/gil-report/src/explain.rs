@@ -352,6 +352,13 @@ fn contribution(out: &mut String, c: &Contribution) {
         }
         let _ = writeln!(out);
     }
+    if c.entities_more > 0 {
+        let _ = writeln!(
+            out,
+            "          and {} with smaller shares",
+            count(c.entities_more, "entity", "entities")
+        );
+    }
 }
 
 fn param(out: &mut String, p: &ParamRead) {

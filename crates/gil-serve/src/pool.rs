@@ -239,7 +239,8 @@ fn failure(evaluator: &impl Evaluate, e: EngineError) -> RunFailure {
         }
         e @ (EngineError::UnknownParam { .. }
         | EngineError::NonFiniteParam { .. }
-        | EngineError::TextParam { .. }) => RunFailure::BadParameter(e.to_string()),
+        | EngineError::TextParam { .. }
+        | EngineError::NumberParam { .. }) => RunFailure::BadParameter(e.to_string()),
         e => RunFailure::Internal(e.to_string()),
     }
 }

@@ -86,12 +86,17 @@ pub fn run_case(
                 options.params.insert(name.clone(), v.clone());
             }
             gil_model::ParamValue::Text(t) => {
-                // A text for a list parameter is a list of one.
-                let like = scenario.text_parameters.get(name).map(|p| &p.value.value);
-                let value = like.and_then(|like| t.clone().conform_to(like));
-                options
-                    .text_params
-                    .insert(name.clone(), value.unwrap_or_else(|| t.clone()));
+                // A text for a list parameter is a list of one; a list for a text
+                // parameter does not fit. An unknown name is the engine's to report.
+                let value = match scenario.text_parameters.get(name) {
+                    Some(p) => t.clone().conform_to(&p.value.value).ok_or_else(|| {
+                        CaseFailure::Error(format!(
+                            "params: `{name}` is a text parameter, not a list"
+                        ))
+                    })?,
+                    None => t.clone(),
+                };
+                options.text_params.insert(name.clone(), value);
             }
         }
     }

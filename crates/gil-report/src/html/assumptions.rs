@@ -42,7 +42,7 @@ fn cited(s: &Scenario) -> BTreeMap<String, Vec<(Option<String>, String)>> {
         }
     };
     add(s.header.source.as_ref(), None, "the scenario".into());
-    for (i, row) in rows(s, &BTreeMap::new()).iter().enumerate() {
+    for (i, row) in rows(s, None).iter().enumerate() {
         add(
             Some(row.source),
             Some(param_anchor(i)),
@@ -76,31 +76,43 @@ struct Row<'a> {
     value: String,
     /// The run's `--param` value.
     run: Option<String>,
+    /// The reform's value.
+    reform: Option<String>,
     unit: Option<&'a str>,
     note: Option<&'a str>,
     source: &'a Sources,
 }
 
-/// Every parameter, numbers and texts, by name.
-fn rows<'a>(s: &'a Scenario, run: &BTreeMap<String, Dated>) -> Vec<Row<'a>> {
+/// Every parameter, numbers and texts, by name, with the run's and the reform's values.
+fn rows<'a>(s: &'a Scenario, cx: Option<&Page<'_>>) -> Vec<Row<'a>> {
+    let run = cx.map(|cx| cx.options);
+    let reform = cx.and_then(|cx| cx.reform);
     let mut rows: Vec<Row<'a>> = s
         .parameters
         .iter()
         .map(|(name, p)| Row {
             name,
             value: dated_text(&p.value.value),
-            run: run.get(name).map(dated_text),
+            run: run.and_then(|o| o.params.get(name)).map(dated_text),
+            reform: reform.and_then(|r| r.params.get(name)).map(dated_text),
             unit: p.unit.as_deref(),
             note: p.note.as_deref(),
             source: &p.source,
         })
-        .chain(s.text_parameters.iter().map(|(name, p)| Row {
-            name,
-            value: p.value.value.to_string(),
-            run: None,
-            unit: p.unit.as_deref(),
-            note: p.note.as_deref(),
-            source: &p.source,
+        .chain(s.text_parameters.iter().map(|(name, p)| {
+            Row {
+                name,
+                value: p.value.value.to_string(),
+                run: run
+                    .and_then(|o| o.text_params.get(name))
+                    .map(ToString::to_string),
+                reform: reform
+                    .and_then(|r| r.text_params.get(name))
+                    .map(ToString::to_string),
+                unit: p.unit.as_deref(),
+                note: p.note.as_deref(),
+                source: &p.source,
+            }
         }))
         .collect();
     rows.sort_by(|a, b| a.name.cmp(b.name));
@@ -123,7 +135,7 @@ fn source_link(src: &str) -> String {
 /// shown beside the scenario's.
 pub(super) fn parameters(page: &mut String, cx: &Page<'_>) {
     let s = cx.scenario;
-    let rows = rows(s, &cx.options.params);
+    let rows = rows(s, Some(cx));
     if rows.is_empty() {
         return;
     }
@@ -133,7 +145,9 @@ pub(super) fn parameters(page: &mut String, cx: &Page<'_>) {
         .enumerate()
         .map(|(i, src)| (src.as_str(), i + 1))
         .collect();
-    let reform = cx.reform.filter(|r| !r.params.is_empty());
+    let reform = cx
+        .reform
+        .filter(|r| !r.params.is_empty() || !r.text_params.is_empty());
     page.push_str(r#"<section><h2>Parameters and assumptions</h2><p class="why">Every number the rules read, as the scenario writes it. A parameter without a source is an assumption; its note says why.</p><table><tr><th>parameter</th><th>value</th>"#);
     if reform.is_some() {
         page.push_str("<th>reform</th>");
@@ -150,14 +164,11 @@ pub(super) fn parameters(page: &mut String, cx: &Page<'_>) {
             param_anchor(i),
             esc(row.name)
         );
-        if let Some(r) = reform {
+        if reform.is_some() {
             let _ = write!(
                 page,
                 r#"<td class="num">{}</td>"#,
-                r.params
-                    .get(row.name)
-                    .map(|d| esc(&dated_text(d)))
-                    .unwrap_or_else(|| "–".into())
+                row.reform.as_deref().map_or_else(|| "–".into(), esc)
             );
         }
         let refs: Vec<String> = row

@@ -1,9 +1,12 @@
 //! The chain Sankey (`gil report --chains`): money drawn along its path, one column
 //! per step (ministry → agency → startups → clouds), instead of payers against payees.
 //!
-//! A node's column is the longest path to it from a node nothing pays. Money that
-//! flows back to an earlier column (a loop) is drawn as a band curving under the
-//! picture, so loops stay visible without breaking the columns.
+//! Which links run back is found depth-first from the largest payers (a link into a
+//! node still on the path closes a loop); over the other links, a node's column is the
+//! longest path to it from a node they do not reach. Money that flows back to an
+//! earlier column (a loop) is drawn as a band curving under the picture, so loops stay
+//! visible without breaking the columns. When nodes are folded into one "other" node
+//! (a national scenario), money among the folded nodes is not drawn.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -15,7 +18,7 @@ use crate::human;
 use crate::palette;
 
 /// Room for the labels left of the first column and right of the last.
-const MARGIN: f64 = 250.0;
+const MARGIN: f64 = 320.0;
 /// From one column to the next: room for a label and its amount between them.
 const COLUMN_STEP: f64 = 290.0;
 const NODE_W: f64 = 12.0;

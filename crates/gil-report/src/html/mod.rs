@@ -29,6 +29,8 @@ pub struct ReformView<'a> {
     pub diff: &'a DiffReport,
     /// The parameter values the reform sets.
     pub params: std::collections::BTreeMap<String, gil_model::Dated>,
+    /// The text and list parameter values the reform sets.
+    pub text_params: std::collections::BTreeMap<String, gil_model::TextValue>,
 }
 
 pub fn esc(s: &str) -> String {
@@ -109,6 +111,8 @@ pub struct ReportOptions {
     pub chains: bool,
     /// Parameter values set for the run (`--param`), shown beside the scenario's.
     pub params: std::collections::BTreeMap<String, gil_model::Dated>,
+    /// Text and list parameter values set for the run.
+    pub text_params: std::collections::BTreeMap<String, gil_model::TextValue>,
 }
 
 /// The whole page.

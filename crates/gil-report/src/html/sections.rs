@@ -573,7 +573,7 @@ fn links_for(
         }
     }
     let unit = kind.base_unit(s.currency());
-    let grouped = group_small_nodes(grouped);
+    let grouped = group_small_nodes(grouped, cx.options.chains);
     let links = grouped
         .into_iter()
         .map(|((from, to), (amount, vias, sources))| {
@@ -618,6 +618,7 @@ const MAX_SOURCES_SHOWN: usize = 5;
 /// [`MAX_SANKEY_NODES`]); unchanged when both sides are small.
 fn group_small_nodes(
     grouped: BTreeMap<(String, String), LinkSum>,
+    chains: bool,
 ) -> BTreeMap<(String, String), LinkSum> {
     let totals = |side: fn(&(String, String)) -> &String| {
         let mut t: BTreeMap<&str, f64> = BTreeMap::new();
@@ -641,8 +642,24 @@ fn group_small_nodes(
             .collect();
         Some((keep, others))
     };
-    let payers = kept(totals(|k| &k.0));
-    let payees = kept(totals(|k| &k.1));
+    let (payers, payees, names) = if chains {
+        // A chain draws each node once, paying and paid: fold nodes by the larger of
+        // what goes through them, into one "other" node, so no node is split in two.
+        let (out, into) = (totals(|k| &k.0), totals(|k| &k.1));
+        let mut through = out.clone();
+        for (id, amount) in into {
+            let t = through.entry(id).or_default();
+            *t = t.max(amount);
+        }
+        let nodes = kept(through);
+        (nodes.clone(), nodes, ["actors", "actors"])
+    } else {
+        (
+            kept(totals(|k| &k.0)),
+            kept(totals(|k| &k.1)),
+            ["payers", "payees"],
+        )
+    };
     if payers.is_none() && payees.is_none() {
         return grouped;
     }
@@ -653,8 +670,8 @@ fn group_small_nodes(
     let mut folded: BTreeMap<(String, String), LinkSum> = BTreeMap::new();
     for ((from, to), (amount, vias, sources)) in grouped {
         let key = (
-            rename(from, &payers, "payers"),
-            rename(to, &payees, "payees"),
+            rename(from, &payers, names[0]),
+            rename(to, &payees, names[1]),
         );
         let band = folded.entry(key).or_default();
         band.0 += amount;
