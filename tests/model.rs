@@ -111,3 +111,40 @@ fn a_model_reports_every_rule_problem_when_it_is_made() {
     let text = gil_tests::render_load_error(&err);
     assert!(text.contains("missing.lua"), "{text}");
 }
+
+#[test]
+fn a_sweep_run_builds_the_same_numbers_and_nothing_more() {
+    for example in gil_tests::EXAMPLES {
+        let path = workspace_root().join(format!("examples/{example}/scenario.yaml"));
+        let full = model(&path)
+            .evaluator()
+            .unwrap()
+            .evaluate(&Params::new())
+            .unwrap();
+        let lean_model = model(&path).with_detail(gil_engine::Detail::Metrics);
+        let lean = lean_model
+            .evaluator()
+            .unwrap()
+            .evaluate(&Params::new())
+            .unwrap();
+        let (f, l) = (&full.outcome, &lean.outcome);
+        assert_eq!(f.findings, l.findings, "{example}");
+        assert_eq!(f.analyses, l.analyses, "{example}");
+        assert_eq!(f.steps.len(), l.steps.len(), "{example}");
+        for (a, b) in f.steps.iter().zip(&l.steps) {
+            assert_eq!(a.metrics, b.metrics, "{example} {}", a.year);
+            assert!(
+                !a.flows.is_empty() && b.flows.is_empty(),
+                "{example}: no flow lines"
+            );
+        }
+        assert!(
+            !f.roles.is_empty() && l.roles.is_empty(),
+            "{example}: no roles"
+        );
+        assert!(
+            l.ledger_total.is_empty(),
+            "{example}: no ledger over the horizon"
+        );
+    }
+}

@@ -224,6 +224,7 @@ fn evaluate_traced(
         threads: threads(eval),
         progress: None,
         trace_entities,
+        ..Options::default()
     };
     evaluate(scenario, &runtime, &options, color)
 }
@@ -293,7 +294,7 @@ pub fn run(
             cancel: crate::signals::flag(),
             threads: threads(eval),
             progress: None,
-            trace_entities: false,
+            ..Options::default()
         };
         let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
         let render_started = Instant::now();

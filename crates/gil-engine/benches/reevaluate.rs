@@ -50,22 +50,33 @@ fn reevaluate(c: &mut Criterion) {
             evaluator.evaluate(&params(i)).unwrap()
         })
     });
+    // What a sweep's run builds: metrics, findings and analyses only.
+    let lean = model.clone().with_detail(gil_engine::Detail::Metrics);
+    let lean_evaluator = lean.evaluator().unwrap();
+    group.bench_function("re-evaluate on one evaluator, as a sweep run", |b| {
+        b.iter(|| {
+            i += 1;
+            lean_evaluator.evaluate(&params(i)).unwrap()
+        })
+    });
     const RUNS: usize = 256;
     group.sample_size(10);
     group.throughput(Throughput::Elements(RUNS as u64));
-    for threads in [1, 2] {
-        group.bench_function(
-            format!("evaluate_many, {RUNS} runs, {threads} thread(s)"),
-            |b| {
-                b.iter(|| {
-                    model
-                        .evaluate_many(RUNS, threads, params, |_, r| {
-                            r.unwrap().outcome.findings.len()
-                        })
-                        .unwrap()
-                })
-            },
-        );
+    for (what, model) in [("", &model), (", as sweep runs", &lean)] {
+        for threads in [1, 2] {
+            group.bench_function(
+                format!("evaluate_many, {RUNS} runs, {threads} thread(s){what}"),
+                |b| {
+                    b.iter(|| {
+                        model
+                            .evaluate_many(RUNS, threads, params, |_, r| {
+                                r.unwrap().outcome.findings.len()
+                            })
+                            .unwrap()
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }

@@ -77,6 +77,8 @@ pub struct Options {
     pub text_params: BTreeMap<String, gil_model::TextValue>,
     /// List every flow in the outcome instead of one line per paying actor, kind and `via`.
     pub all_flows: bool,
+    /// How much of the outcome to build: everything, or only what a sweep keeps.
+    pub detail: Detail,
     /// Set from outside (SIGINT, SIGTERM) to stop between rules and years.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Worker threads for per-entity hooks (0 or 1: all on the calling thread). The
@@ -88,6 +90,18 @@ pub struct Options {
     /// Keep each rule metric's contributions per entity, with the entity's values, in
     /// the trace (what `explain` shows). Costs a record per entity and call site.
     pub trace_entities: bool,
+}
+
+/// How much of the outcome a run builds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// The whole outcome.
+    #[default]
+    Full,
+    /// What a sweep keeps of a run: each step's metrics, the findings and the analyses
+    /// (targets among them). No flow lines, no ledger over the horizon and no roles,
+    /// which a sweep never reads; every number that is built is the same as in `Full`.
+    Metrics,
 }
 
 /// Where a run is: the rule that just finished, and how many of the run's rule runs
@@ -364,10 +378,19 @@ pub fn evaluate_interned(
         &mut findings,
     );
     sort_findings(&mut findings);
-    let roles = roles::build(s, &trace, &rule_roles, &analyses.targets, &findings);
+    let full = options.detail == Detail::Full;
+    let roles = if full {
+        roles::build(s, &trace, &rule_roles, &analyses.targets, &findings)
+    } else {
+        Vec::new()
+    };
     let outcome = Outcome {
         scenario: scenario_summary(s, rules),
-        ledger_total: ledger_over_horizon(&steps),
+        ledger_total: if full {
+            ledger_over_horizon(&steps)
+        } else {
+            BTreeMap::new()
+        },
         steps,
         findings,
         analyses,
@@ -508,8 +531,12 @@ impl<'a> StepLoop<'a> {
         let job = {
             let s = self.s;
             let flows = flows.clone();
-            let all_flows = self.options.all_flows;
-            move || settle(s, world, &flows, metrics, findings, all_flows)
+            let lines = match self.options.detail {
+                Detail::Full if self.options.all_flows => settle::Lines::All,
+                Detail::Full => settle::Lines::PerPayer,
+                Detail::Metrics => settle::Lines::None,
+            };
+            move || settle(s, world, &flows, metrics, findings, lines)
         };
         settler.settle(job, &mut self.collected)?;
         if self.rules.reads_metrics() {

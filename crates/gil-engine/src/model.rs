@@ -71,6 +71,12 @@ impl Model {
         self
     }
 
+    /// Every run builds this much of the outcome.
+    pub fn with_detail(mut self, detail: crate::Detail) -> Self {
+        self.options.detail = detail;
+        self
+    }
+
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
     }

@@ -23,6 +23,17 @@ pub(crate) struct Settled {
     pub(crate) implied_power: Vec<ImpliedPower>,
 }
 
+/// Which flow lines a settled step lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lines {
+    /// Every flow (`--flows`).
+    All,
+    /// One line per paying actor, kind and `via`.
+    PerPayer,
+    /// None (a sweep's run).
+    None,
+}
+
 /// Ledger, conservation check, built-in metrics, compute and power analyses and the
 /// outcome's flow lines of one step. Reads only that step's final world.
 pub(crate) fn settle(
@@ -31,7 +42,7 @@ pub(crate) fn settle(
     flows: &[FlowState],
     rule_metrics: BTreeMap<String, f64>,
     rule_findings: Vec<Finding>,
-    all_flows: bool,
+    lines: Lines,
 ) -> Result<Settled, EngineError> {
     // `world.flows` is empty here: the step's flows come as `flows`, shared with the trace.
     let names = &world.names;
@@ -60,7 +71,10 @@ pub(crate) fn settle(
     Ok(Settled {
         step: Step {
             year: world.year,
-            flows: flow_lines(flows, names, s.currency(), all_flows),
+            flows: match lines {
+                Lines::None => Vec::new(),
+                _ => flow_lines(flows, names, s.currency(), lines == Lines::All),
+            },
             metrics,
             ledger,
             rule_metrics: rule_made,

@@ -107,6 +107,9 @@ impl Sweep {
     ) -> Result<Sweep, SweepError> {
         // The parameters first: a baseline run that fails should not hide them.
         file.check_parameters(model.scenario())?;
+        // A run keeps metrics, targets and finding counts: its outcome is built no
+        // further (no flow lines, ledger totals or roles).
+        let model = model.with_detail(gil_engine::Detail::Metrics);
         let scenario_prefix = match model.scenario().root_dir.to_string_lossy().as_ref() {
             "" => String::new(),
             dir => format!("{}/", dir.trim_end_matches('/')),
