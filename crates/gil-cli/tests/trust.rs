@@ -58,6 +58,14 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
+/// `gil explain` on the bundled korea-2030 example with `args` after the target: its
+/// standard output, which must be a success.
+fn explain_korea(target: &str, args: &[&str]) -> String {
+    let mut all = vec!["explain", "examples/korea-2030/scenario.yaml", target];
+    all.extend_from_slice(args);
+    String::from_utf8(ok(gil_in(&root(), &all))).unwrap()
+}
+
 #[test]
 fn outcomes_and_reports_are_the_same_bytes_from_any_working_directory() {
     let root = root();
@@ -832,21 +840,10 @@ fn explain_takes_a_year_and_speaks_json() {
 
 #[test]
 fn explain_a_power_metric_lists_its_flows_grid_and_the_rules_changing_them() {
-    let root = root();
-    let korea = "examples/korea-2030/scenario.yaml";
-    let text = String::from_utf8(ok(gil_in(
-        &root,
-        &[
-            "explain",
-            korea,
-            "power.shortfall.capital",
-            "--year",
-            "2029",
-            "--color",
-            "never",
-        ],
-    )))
-    .unwrap();
+    let text = explain_korea(
+        "power.shortfall.capital",
+        &["--year", "2029", "--color", "never"],
+    );
     assert!(text.contains("  grid: grid-capital\n"), "{text}");
     // The demand's flows, with where each comes from and the rule that scaled it.
     assert!(
@@ -854,11 +851,7 @@ fn explain_a_power_metric_lists_its_flows_grid_and_the_rules_changing_them() {
         "{text}"
     );
     assert!(text.contains("by rule `power.efficient_ai`"), "{text}");
-    let capacity = String::from_utf8(ok(gil_in(
-        &root,
-        &["explain", korea, "power.capacity.honam", "--format", "json"],
-    )))
-    .unwrap();
+    let capacity = explain_korea("power.capacity.honam", &["--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&capacity).unwrap();
     assert_eq!(json["headline"]["grid"], serde_json::json!(["grid-honam"]));
     let sets: Vec<&serde_json::Value> = json["years"]
@@ -873,13 +866,7 @@ fn explain_a_power_metric_lists_its_flows_grid_and_the_rules_changing_them() {
 
 #[test]
 fn explain_a_parameter_says_its_values_sources_and_the_rules_reading_it() {
-    let root = root();
-    let korea = "examples/korea-2030/scenario.yaml";
-    let text = String::from_utf8(ok(gil_in(
-        &root,
-        &["explain", korea, "voucher.coverage", "--color", "never"],
-    )))
-    .unwrap();
+    let text = explain_korea("voucher.coverage", &["--color", "never"]);
     assert!(text.starts_with("Parameter `voucher.coverage`"), "{text}");
     assert!(
         text.contains("read by: voucher.compute (../../rules/voucher/compute_voucher.lua)"),
@@ -890,18 +877,10 @@ fn explain_a_parameter_says_its_values_sources_and_the_rules_reading_it() {
         "{text}"
     );
     assert!(text.contains("source: https://"), "{text}");
-    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
-        &root,
-        &[
-            "explain",
-            korea,
-            "voucher.coverage",
-            "--year",
-            "2028",
-            "--format",
-            "json",
-        ],
-    )))
+    let json: serde_json::Value = serde_json::from_str(&explain_korea(
+        "voucher.coverage",
+        &["--year", "2028", "--format", "json"],
+    ))
     .unwrap();
     assert_eq!(json["headline"]["subject"], "param", "{json}");
     assert_eq!(json["years"][0]["value"]["param"], 0.7, "{json}");
@@ -909,21 +888,7 @@ fn explain_a_parameter_says_its_values_sources_and_the_rules_reading_it() {
 
 #[test]
 fn explain_a_rule_says_what_it_made_adjusted_and_measured_each_year() {
-    let root = root();
-    let korea = "examples/korea-2030/scenario.yaml";
-    let text = String::from_utf8(ok(gil_in(
-        &root,
-        &[
-            "explain",
-            korea,
-            "voucher.compute",
-            "--year",
-            "2026",
-            "--color",
-            "never",
-        ],
-    )))
-    .unwrap();
+    let text = explain_korea("voucher.compute", &["--year", "2026", "--color", "never"]);
     assert!(
         text.starts_with("Rule `voucher.compute` (National AI compute voucher), a voucher rule in ../../rules/voucher/compute_voucher.lua"),
         "{text}"
@@ -941,11 +906,8 @@ fn explain_a_rule_says_what_it_made_adjusted_and_measured_each_year() {
         text.contains("metric `voucher.granted`: ") && text.contains("compute_voucher.lua:53"),
         "{text}"
     );
-    let json: serde_json::Value = serde_json::from_slice(&ok(gil_in(
-        &root,
-        &["explain", korea, "voucher.compute", "--format", "json"],
-    )))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&explain_korea("voucher.compute", &["--format", "json"])).unwrap();
     assert_eq!(json["headline"]["subject"], "rule", "{json}");
     assert_eq!(json["years"][0]["value"]["rule"]["made"], 6, "{json}");
 }
