@@ -33,8 +33,12 @@ pub(crate) fn parquet_as_csv(path: &Path) -> Result<String, String> {
     }
     let reader = builder.build().map_err(|e| e.to_string())?;
     let mut text = String::new();
-    let names: Vec<String> = schema.fields().iter().map(|f| quoted(f.name())).collect();
-    text.push_str(&names.join(","));
+    for (i, field) in schema.fields().iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        push_quoted(&mut text, field.name());
+    }
     text.push('\n');
     for batch in reader {
         let batch = batch.map_err(|e| format!("cannot read a row group: {e}"))?;
@@ -65,84 +69,138 @@ fn readable(t: &DataType) -> bool {
     }
 }
 
-/// A cell as CSV writes it: quoted when it holds a comma, a quote or a line end.
-fn quoted(cell: &str) -> String {
+/// Appends `cell` as CSV writes it: quoted when it holds a comma, a quote or a line end.
+fn push_quoted(text: &mut String, cell: &str) {
     if cell.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
+        text.push('"');
+        text.push_str(&cell.replace('"', "\"\""));
+        text.push('"');
     } else {
-        cell.to_string()
+        text.push_str(cell);
     }
 }
 
-/// Appends every row of `batch`.
+/// Appends every row of `batch`, cell by cell straight into `text` (no string per cell:
+/// a national table has millions).
 fn render(batch: &RecordBatch, text: &mut String) {
-    let columns: Vec<Vec<String>> = batch.columns().iter().map(|c| cells(c.as_ref())).collect();
+    let columns: Vec<&dyn Array> = batch.columns().iter().map(|c| c.as_ref()).collect();
+    // A dictionary column's values, rendered once (quoted as CSV needs).
+    let dictionaries: Vec<Option<(Vec<String>, Vec<usize>)>> = columns
+        .iter()
+        .map(|array| match array.data_type() {
+            DataType::Dictionary(_, _) => {
+                let dictionary = array.as_any_dictionary();
+                let values = dictionary.values();
+                let rendered = (0..values.len())
+                    .map(|i| {
+                        let mut cell = String::new();
+                        push_cell(&mut cell, values.as_ref(), i, None);
+                        cell
+                    })
+                    .collect();
+                Some((rendered, dictionary.normalized_keys()))
+            }
+            _ => None,
+        })
+        .collect();
     for row in 0..batch.num_rows() {
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 text.push(',');
             }
-            if let Some(cell) = column.get(row) {
-                text.push_str(&quoted(cell));
-            }
+            let dictionary = dictionaries.get(i).and_then(Option::as_ref);
+            push_cell(text, *column, row, dictionary);
         }
         text.push('\n');
     }
 }
 
-/// A column's cells as text, "" for a null.
-fn cells(array: &dyn Array) -> Vec<String> {
-    fn each<T: std::fmt::Display>(
-        array: &dyn Array,
-        n: usize,
-        value: impl Fn(usize) -> T,
-    ) -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                if array.is_null(i) {
-                    String::new()
-                } else {
-                    let mut s = String::new();
-                    let _ = write!(s, "{}", value(i));
-                    s
-                }
-            })
-            .collect()
+/// Appends the cell at `row` of `array` ("" for a null): text quoted as CSV needs,
+/// numbers and booleans as Rust writes them; a dictionary's value from `dictionary`.
+fn push_cell(
+    text: &mut String,
+    array: &dyn Array,
+    row: usize,
+    dictionary: Option<&(Vec<String>, Vec<usize>)>,
+) {
+    if array.is_null(row) {
+        return;
     }
-    let n = array.len();
-    match array.data_type() {
-        DataType::Utf8 => each(array, n, |i| array.as_string::<i32>().value(i).to_string()),
-        DataType::LargeUtf8 => each(array, n, |i| array.as_string::<i64>().value(i).to_string()),
-        DataType::Utf8View => each(array, n, |i| array.as_string_view().value(i).to_string()),
-        DataType::Boolean => each(array, n, |i| array.as_boolean().value(i)),
-        DataType::Int8 => each(array, n, |i| array.as_primitive::<Int8Type>().value(i)),
-        DataType::Int16 => each(array, n, |i| array.as_primitive::<Int16Type>().value(i)),
-        DataType::Int32 => each(array, n, |i| array.as_primitive::<Int32Type>().value(i)),
-        DataType::Int64 => each(array, n, |i| array.as_primitive::<Int64Type>().value(i)),
-        DataType::UInt8 => each(array, n, |i| array.as_primitive::<UInt8Type>().value(i)),
-        DataType::UInt16 => each(array, n, |i| array.as_primitive::<UInt16Type>().value(i)),
-        DataType::UInt32 => each(array, n, |i| array.as_primitive::<UInt32Type>().value(i)),
-        DataType::UInt64 => each(array, n, |i| array.as_primitive::<UInt64Type>().value(i)),
-        DataType::Float32 => each(array, n, |i| array.as_primitive::<Float32Type>().value(i)),
-        DataType::Float64 => each(array, n, |i| array.as_primitive::<Float64Type>().value(i)),
+    let _ = match array.data_type() {
+        DataType::Utf8 => {
+            push_quoted(text, array.as_string::<i32>().value(row));
+            Ok(())
+        }
+        DataType::LargeUtf8 => {
+            push_quoted(text, array.as_string::<i64>().value(row));
+            Ok(())
+        }
+        DataType::Utf8View => {
+            push_quoted(text, array.as_string_view().value(row));
+            Ok(())
+        }
+        DataType::Boolean => write!(text, "{}", array.as_boolean().value(row)),
+        DataType::Int8 => write!(text, "{}", array.as_primitive::<Int8Type>().value(row)),
+        DataType::Int16 => write!(text, "{}", array.as_primitive::<Int16Type>().value(row)),
+        DataType::Int32 => write!(text, "{}", array.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => write!(text, "{}", array.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt8 => write!(text, "{}", array.as_primitive::<UInt8Type>().value(row)),
+        DataType::UInt16 => write!(text, "{}", array.as_primitive::<UInt16Type>().value(row)),
+        DataType::UInt32 => write!(text, "{}", array.as_primitive::<UInt32Type>().value(row)),
+        DataType::UInt64 => write!(text, "{}", array.as_primitive::<UInt64Type>().value(row)),
+        DataType::Float32 => write!(text, "{}", array.as_primitive::<Float32Type>().value(row)),
+        DataType::Float64 => write!(text, "{}", array.as_primitive::<Float64Type>().value(row)),
         DataType::Dictionary(_, _) => {
-            let dictionary = array.as_any_dictionary();
-            let values = cells(dictionary.values().as_ref());
-            let keys = dictionary.normalized_keys();
-            (0..n)
-                .map(|i| {
-                    if array.is_null(i) {
-                        String::new()
-                    } else {
-                        keys.get(i)
-                            .and_then(|&k| values.get(k))
-                            .cloned()
-                            .unwrap_or_default()
-                    }
-                })
-                .collect()
+            if let Some(cell) =
+                dictionary.and_then(|(values, keys)| keys.get(row).and_then(|&k| values.get(k)))
+            {
+                text.push_str(cell);
+            }
+            Ok(())
         }
         // `readable` admits nothing else; a null column is all empty cells.
-        _ => vec![String::new(); n],
+        _ => Ok(()),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int64Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn cells_are_written_as_csv_quotes_them_and_nulls_are_empty() {
+        let note: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("plain"),
+            Some("a, b"),
+            Some("say \"hi\""),
+            None,
+        ]));
+        let kind: ArrayRef = Arc::new(
+            vec![Some("x,y"), Some("z"), None, Some("z")]
+                .into_iter()
+                .collect::<DictionaryArray<Int32Type>>(),
+        );
+        let count: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(-3), Some(4)]));
+        let amount: ArrayRef = Arc::new(Float64Array::from(vec![0.5, 1e11, 2.0, -0.25]));
+        let batch = RecordBatch::try_from_iter([
+            ("note", note),
+            ("kind", kind),
+            ("count", count),
+            ("amount", amount),
+        ])
+        .unwrap();
+        let mut text = String::new();
+        render(&batch, &mut text);
+        assert_eq!(
+            text,
+            "plain,\"x,y\",1,0.5\n\"a, b\",z,,100000000000\n\"say \"\"hi\"\"\",,-3,2\n,z,4,-0.25\n"
+        );
     }
 }
