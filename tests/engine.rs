@@ -566,3 +566,28 @@ fn a_scenario_read_from_parquet_tables_evaluates_as_its_yaml_twin() {
     assert_eq!(from_parquet, from_yaml);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn automatic_flow_ids_count_up_skip_taken_ids_and_start_afresh_each_year() {
+    let e = evaluate(Path::new("fixtures/engine/auto_ids/scenario.yaml"), &[]).unwrap();
+    for step in &e.trace.steps {
+        let made: Vec<(String, f64)> = step
+            .flows
+            .iter()
+            .filter(|f| matches!(f.origin, gil_rules::FlowOrigin::Rule(_)))
+            .map(|f| (e.trace.names.name(f.id).to_string(), f.amount))
+            .collect();
+        let base = "pay:gov->firm:funding";
+        assert_eq!(
+            made,
+            vec![
+                (base.to_string(), 10.0),
+                (format!("{base}#2"), 20.0),
+                (format!("{base}#4"), 30.0),
+                (format!("{base}#5"), 40.0),
+            ],
+            "{}",
+            step.year
+        );
+    }
+}

@@ -21,6 +21,9 @@ use crate::trace::{AdjustRecord, Contribution, EntityUsed, SetRecord, StepTrace}
 pub(crate) struct StepAcc {
     /// Keep rule metric contributions per entity (`Options::trace_entities`).
     pub per_entity: bool,
+    /// Per automatic flow id made this step, the next `#n` suffix to try (see
+    /// [`unique_flow_id`]).
+    pub next_suffix: std::collections::HashMap<String, u32>,
     pub metrics: BTreeMap<String, f64>,
     pub findings: Vec<Finding>,
     pub roles: Vec<RuleRole>,
@@ -52,7 +55,7 @@ pub(crate) fn apply(
             kind, provenance, ..
         } = effect;
         match kind {
-            EffectKind::Flow(flow) => create_flow(world, flow, provenance),
+            EffectKind::Flow(flow) => create_flow(world, flow, provenance, &mut acc.next_suffix),
             EffectKind::Adjust { op, .. } => {
                 adjust_flows(world, op, targets, &provenance, &mut touched, trace)?
             }
@@ -221,15 +224,21 @@ fn adjust_targets(world: &WorldState, target: &AdjustTarget, flows_at_start: usi
 
 /// A rule's new flow; without an id it gets one from the rule, ends and kind, made
 /// unique in the step. It takes the effect's strings instead of copying them.
-fn create_flow(world: &mut WorldState, flow: NewFlow, provenance: Provenance) {
+fn create_flow(
+    world: &mut WorldState,
+    flow: NewFlow,
+    provenance: Provenance,
+    next_suffix: &mut std::collections::HashMap<String, u32>,
+) {
     let id = match flow.id {
         Some(id) => id,
         None => unique_flow_id(
             world,
-            &format!(
+            format!(
                 "{}:{}->{}:{}",
                 provenance.rule, flow.from, flow.to, flow.kind
             ),
+            next_suffix,
         ),
     };
     let names = &world.names;
@@ -497,12 +506,30 @@ fn conflict(first: &Provenance, second: &Provenance, what: String) -> RuleError 
     .help("a rule's effects are applied together, so the order between them is undefined; combine them into one")
 }
 
-fn unique_flow_id(world: &WorldState, base: &str) -> String {
-    if world.flow_index(base).is_none() {
-        return base.to_string();
+/// `base` when no flow of the step has it, else `base#n` with the smallest free n from
+/// 2. `next` remembers, per base, where the search stops: flows are never removed in
+/// a step, so every suffix below it is still taken, and the thousandth flow between
+/// the same two actors costs one lookup, not a thousand.
+fn unique_flow_id(
+    world: &WorldState,
+    base: String,
+    next: &mut std::collections::HashMap<String, u32>,
+) -> String {
+    let n = match next.get_mut(&base) {
+        Some(n) => n,
+        None => {
+            if world.flow_index(&base).is_none() {
+                next.insert(base.clone(), 2);
+                return base;
+            }
+            next.entry(base.clone()).or_insert(2)
+        }
+    };
+    loop {
+        let candidate = format!("{base}#{n}");
+        *n += 1;
+        if world.flow_index(&candidate).is_none() {
+            return candidate;
+        }
     }
-    (2..)
-        .map(|n| format!("{base}#{n}"))
-        .find(|c| world.flow_index(c).is_none())
-        .unwrap_or_else(|| base.to_string())
 }
