@@ -208,10 +208,10 @@ impl<'e> Claims<'e> {
 /// effects.
 fn adjust_targets(world: &WorldState, target: &AdjustTarget, flows_at_start: usize) -> Vec<usize> {
     match target {
-        AdjustTarget::Flow(id) => world
-            .flow_index(id)
+        // Found when the rule called, in the world it saw: this one.
+        AdjustTarget::Flow { index, .. } => (*index < flows_at_start)
+            .then_some(*index)
             .into_iter()
-            .filter(|&i| i < flows_at_start)
             .collect(),
         AdjustTarget::Select(sel) => world.flows[..flows_at_start]
             .iter()

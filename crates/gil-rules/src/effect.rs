@@ -41,7 +41,12 @@ pub struct NewFlow {
 /// Which flows an adjustment touches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdjustTarget {
-    Flow(String),
+    /// One flow by id, found at the call: `index` is its place in the step's world as
+    /// the rule saw it (applying looks it up no more).
+    Flow {
+        id: String,
+        index: usize,
+    },
     Select(Selector),
 }
 

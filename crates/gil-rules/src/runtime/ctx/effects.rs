@@ -101,10 +101,10 @@ pub(super) fn adjust(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
     let select = spec.get("select")?;
     let target = match (flow, select) {
         (Some(id), Value::Nil) => {
-            if s.world.borrow().flow_index(&id).is_none() {
+            let Some(index) = s.world.borrow().flow_index(&id) else {
                 return Err(spec.fail(format!("field `flow`: unknown flow `{id}` in this step")));
-            }
-            AdjustTarget::Flow(id)
+            };
+            AdjustTarget::Flow { id, index }
         }
         (None, sel @ Value::Table(_)) => AdjustTarget::Select(spec.selector(sel)?),
         (None, Value::Nil) => {
