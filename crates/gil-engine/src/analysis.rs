@@ -388,7 +388,7 @@ pub(crate) fn targets(
             let by = t.by.as_ref().map(|b| b.value.0).unwrap_or(last);
             let at_least = t.at_least.as_ref().map(|v| v.value.0);
             let at_most = t.at_most.as_ref().map(|v| v.value.0);
-            let holds = |v: f64| at_least.is_none_or(|x| v >= x) && at_most.is_none_or(|x| v <= x);
+            let holds = |v: f64| crate::outcome::within(at_least, at_most, v);
             let value = |step: &Step| step.metrics.get(&metric).copied().unwrap_or(0.0);
             if !known_metric(&metric) {
                 findings.push(finding(

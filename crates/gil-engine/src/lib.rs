@@ -264,31 +264,38 @@ pub fn load_rules(
         .map_err(|errors| gil_rules::RuleFiles::new(&sources).load_error(&errors))
 }
 
-/// Checks parameter overrides against the scenario.
+/// Checks parameter overrides against the scenario: numbers for its numeric
+/// parameters (finite), texts for its text and list parameters.
 pub fn check_params(
     s: &Scenario,
     params: &BTreeMap<String, gil_model::Dated>,
+    texts: &BTreeMap<String, gil_model::TextValue>,
 ) -> Result<(), EngineError> {
+    let unknown = |name: &String, known: &mut dyn Iterator<Item = &String>| {
+        let hint = gil_model::diag::did_you_mean(name, known.map(String::as_str));
+        EngineError::UnknownParam {
+            name: name.clone(),
+            hint: hint.map(str::to_string),
+        }
+    };
     for (name, value) in params {
+        if s.text_parameters.contains_key(name) {
+            return Err(EngineError::TextParam { name: name.clone() });
+        }
         if !s.parameters.contains_key(name) {
-            let hint = gil_model::diag::did_you_mean(
-                name,
-                s.parameters
-                    .keys()
-                    .chain(s.text_parameters.keys())
-                    .map(String::as_str),
-            )
-            .map(str::to_string);
-            if s.text_parameters.contains_key(name) {
-                return Err(EngineError::TextParam { name: name.clone() });
-            }
-            return Err(EngineError::UnknownParam {
-                name: name.clone(),
-                hint,
-            });
+            let mut known = s.parameters.keys().chain(s.text_parameters.keys());
+            return Err(unknown(name, &mut known));
         }
         if value.values().iter().any(|v| !v.is_finite()) {
             return Err(EngineError::NonFiniteParam { name: name.clone() });
+        }
+    }
+    for name in texts.keys() {
+        if s.parameters.contains_key(name) {
+            return Err(EngineError::NumberParam { name: name.clone() });
+        }
+        if !s.text_parameters.contains_key(name) {
+            return Err(unknown(name, &mut s.text_parameters.keys()));
         }
     }
     Ok(())
@@ -311,23 +318,7 @@ pub fn evaluate_interned(
     rules: &RuleRuntime,
     options: &Options,
 ) -> Result<Evaluation, EngineError> {
-    check_params(s, &options.params)?;
-    if let Some(name) = options
-        .text_params
-        .keys()
-        .find(|name| !s.text_parameters.contains_key(*name))
-    {
-        if s.parameters.contains_key(name) {
-            return Err(EngineError::NumberParam { name: name.clone() });
-        }
-        let hint =
-            gil_model::diag::did_you_mean(name, s.text_parameters.keys().map(String::as_str))
-                .map(str::to_string);
-        return Err(EngineError::UnknownParam {
-            name: name.clone(),
-            hint,
-        });
-    }
+    check_params(s, &options.params, &options.text_params)?;
     let names = interned.run_names();
     let started = Instant::now();
     let mut workers = if options.threads > 1 {

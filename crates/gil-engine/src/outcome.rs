@@ -320,6 +320,19 @@ pub struct TargetLine {
     pub first_met: Option<i32>,
 }
 
+impl TargetLine {
+    /// Whether `value` is within the target's bounds.
+    pub fn holds(&self, value: f64) -> bool {
+        within(self.at_least, self.at_most, value)
+    }
+}
+
+/// Whether `value` is at least `at_least` and at most `at_most`, where given: the one
+/// test of a project target, in the analysis and in `explain`.
+pub(crate) fn within(at_least: Option<f64>, at_most: Option<f64>, value: f64) -> bool {
+    at_least.is_none_or(|x| value >= x) && at_most.is_none_or(|x| value <= x)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RuleRole {
     pub project: String,

@@ -90,7 +90,12 @@ impl EntityUsed {
                     values: a
                         .capacity
                         .iter()
-                        .map(|(k, v)| (format!("capacity.{k}"), AttrVal::Num(*v)))
+                        .map(|(k, v)| {
+                            (
+                                format!("{}{k}", crate::materialize::CAPACITY_PREFIX),
+                                AttrVal::Num(*v),
+                            )
+                        })
                         .chain(a.attrs.iter().map(|(k, v)| (k.clone(), v.clone())))
                         .collect(),
                 }

@@ -245,8 +245,8 @@ pub enum TextValue {
 }
 
 impl TextValue {
-    /// `--param` and HTTP values: a list parameter splits its value on `,` (blanks
-    /// around an item dropped), a text parameter keeps it whole; `like` says which.
+    /// A `--param` value: a list parameter splits it on `,` (blanks around an item
+    /// dropped), a text parameter keeps it whole; `like` says which.
     pub fn parse_like(like: &TextValue, raw: &str) -> TextValue {
         match like {
             TextValue::Text(_) => TextValue::Text(raw.to_string()),
@@ -259,9 +259,7 @@ impl TextValue {
             ),
         }
     }
-}
 
-impl TextValue {
     /// This value in the form of `like`: a text given for a list parameter is a list
     /// of one; a list given for a text parameter does not fit (`None`).
     pub fn conform_to(self, like: &TextValue) -> Option<TextValue> {

@@ -180,14 +180,16 @@ pub(super) fn power_sources(
     }
 }
 
-/// A rule metric's contributions in a year, one per call site.
+/// A rule metric's contributions in a year, one per call site; `detailed` adds each
+/// site's parameters and entities (a metric's explanation; a rule's names its
+/// parameters once, in its headline).
 pub(super) fn contributions(
     s: &Scenario,
     eval: &Evaluation,
     step: &StepTrace,
     name: &str,
     year: i32,
-    with_entities: bool,
+    detailed: bool,
 ) -> Vec<Contribution> {
     let Some(calls) = step.metrics.get(name) else {
         return Vec::new();
@@ -212,7 +214,7 @@ pub(super) fn contributions(
             .or_default();
         site.sum += c.value;
         site.calls += c.calls;
-        let Some(used) = c.entity.as_ref().filter(|_| with_entities) else {
+        let Some(used) = c.entity.as_ref().filter(|_| detailed) else {
             continue;
         };
         match site.index.get(&used.id) {
@@ -243,7 +245,11 @@ pub(super) fn contributions(
             entities.truncate(MAX_ENTITIES_SHOWN);
             Contribution {
                 metric: None,
-                inputs: rule_inputs(s, eval, &rule, year),
+                inputs: if detailed {
+                    rule_inputs(s, eval, &rule, year)
+                } else {
+                    Vec::new()
+                },
                 rule,
                 file,
                 line,

@@ -42,12 +42,10 @@ pub(super) fn project_explanation(s: &Scenario, eval: &Evaluation, id: &str) -> 
                     .iter()
                     .map(|t| {
                         let value = st.metrics.get(&t.metric).copied();
-                        let v = value.unwrap_or(0.0);
                         TargetYear {
                             metric: t.metric.clone(),
                             value,
-                            holds: t.at_least.is_none_or(|lo| v >= lo)
-                                && t.at_most.is_none_or(|hi| v <= hi),
+                            holds: t.holds(value.unwrap_or(0.0)),
                             due: t.by == st.year,
                         }
                     })
@@ -116,7 +114,6 @@ pub(super) fn rule_explanation(s: &Scenario, eval: &Evaluation, id: &str) -> Exp
                         .filter(|c| c.rule == id)
                         .map(|c| Contribution {
                             metric: Some(name.clone()),
-                            inputs: Vec::new(),
                             ..c
                         }),
                 );
