@@ -37,10 +37,20 @@ pub fn test_sandbox() -> gil_rules::SandboxConfig {
 /// Loads a scenario, its rules plus `extra`, and evaluates it; any failure is rendered
 /// as the user would see it.
 pub fn evaluate(scenario: &Path, extra: &[PathBuf]) -> Result<gil_engine::Evaluation, String> {
+    evaluate_with(scenario, extra, &gil_engine::Options::default())
+}
+
+/// [`evaluate`] with `options` (`Options::explain` for a test that reads the trace's
+/// effects and metric contributions).
+pub fn evaluate_with(
+    scenario: &Path,
+    extra: &[PathBuf],
+    options: &gil_engine::Options,
+) -> Result<gil_engine::Evaluation, String> {
     let s = gil_model::load(scenario).map_err(|e| render_load_error(&e))?;
     let rules =
         gil_engine::load_rules(&s, extra, test_sandbox()).map_err(|e| render_load_error(&e))?;
-    gil_engine::evaluate(&s, &rules, &gil_engine::Options::default()).map_err(|e| match e {
+    gil_engine::evaluate(&s, &rules, options).map_err(|e| match e {
         gil_engine::EngineError::Rule(r) => {
             let files = rules.files();
             files.diagnose(&r).render(files.sources(), false)

@@ -61,6 +61,19 @@ fn rule_errors_name_the_line() {
         "{err}"
     );
     assert!(err.contains("rule: hostile.nan_amount"), "{err}");
+    // A built-in metric's name is refused when the step ends, at its first call.
+    let err = evaluate(
+        Path::new(SCENARIO),
+        &[PathBuf::from(
+            "fixtures/rules/hostile/builtin_metric_name.lua",
+        )],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("fixtures/rules/hostile/builtin_metric_name.lua:5:")
+            && err.contains("`funding.in.gov` is a built-in metric"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -199,14 +199,13 @@ fn evaluate_with(
     evaluate_traced(scenario, eval, extra_rules, params, false, color)
 }
 
-/// [`evaluate_with`], keeping rule metric contributions per entity when
-/// `trace_entities` (what `explain` shows).
+/// [`evaluate_with`], keeping in the trace what `explain` shows when `explain`.
 fn evaluate_traced(
     scenario: &Scenario,
     eval: &EvalArgs,
     extra_rules: &[PathBuf],
     params: Option<&ParamValues>,
-    trace_entities: bool,
+    explain: bool,
     color: bool,
 ) -> Result<Evaluation, Stop> {
     let mut rules = eval.rules.clone();
@@ -223,7 +222,7 @@ fn evaluate_traced(
         cancel: crate::signals::flag(),
         threads: threads(eval),
         progress: None,
-        trace_entities,
+        explain,
         ..Options::default()
     };
     evaluate(scenario, &runtime, &options, color)

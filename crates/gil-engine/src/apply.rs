@@ -19,8 +19,10 @@ use crate::trace::{AdjustRecord, Contribution, EntityUsed, SetRecord, StepTrace}
 /// What a step gathers from its rules besides flow changes.
 #[derive(Debug, Default)]
 pub(crate) struct StepAcc {
-    /// Keep rule metric contributions per entity (`Options::trace_entities`).
-    pub per_entity: bool,
+    /// Keep in the trace what `explain` shows (`Options::explain`).
+    pub explain: bool,
+    /// Each rule metric's first call site this step, for an error that names it.
+    pub metric_sites: std::collections::HashMap<String, Provenance>,
     /// Per automatic flow id made this step, the next `#n` suffix to try (see
     /// [`unique_flow_id`]).
     pub next_suffix: std::collections::HashMap<String, u32>,
@@ -43,7 +45,7 @@ pub(crate) fn apply(
     let mut used: Vec<Option<EntityUsed>> = effects
         .iter()
         .map(|e| match (&e.kind, e.entity) {
-            (EffectKind::Metric { .. }, Some(entity)) if acc.per_entity => {
+            (EffectKind::Metric { .. }, Some(entity)) if acc.explain => {
                 EntityUsed::of(world, entity)
             }
             _ => None,
@@ -57,6 +59,7 @@ pub(crate) fn apply(
         match kind {
             EffectKind::Flow(flow) => create_flow(world, flow, provenance, &mut acc.next_suffix),
             EffectKind::Adjust { op, .. } => {
+                let trace = acc.explain.then_some(&mut *trace);
                 adjust_flows(world, op, targets, &provenance, &mut touched, trace)?
             }
             EffectKind::Set {
@@ -71,6 +74,7 @@ pub(crate) fn apply(
                     attr,
                     value,
                 };
+                let trace = acc.explain.then_some(&mut *trace);
                 apply_set(world, set, &provenance, &mut touched, persistent, trace)?
             }
             EffectKind::Metric { name, value } => {
@@ -265,9 +269,8 @@ fn adjust_flows(
     targets: Vec<usize>,
     p: &Provenance,
     touched: &mut Touched,
-    trace: &mut StepTrace,
+    mut trace: Option<&mut StepTrace>,
 ) -> Result<(), RuleError> {
-    let names = world.names.clone();
     for i in targets {
         let flow = &mut world.flows[i];
         let before = flow.amount;
@@ -281,22 +284,24 @@ fn adjust_flows(
                 p,
                 format!(
                     "ctx.adjust: flow `{}` would become {after} (from {before})",
-                    names.name(flow.id)
+                    world.names.name(world.flows[i].id)
                 ),
             ));
         }
         flow.amount = after;
         touched.flows.push(i);
-        trace
-            .adjustments
-            .entry(flow.id)
-            .or_default()
-            .push(AdjustRecord {
-                provenance: p.clone(),
-                op,
-                before,
-                after,
-            });
+        if let Some(trace) = trace.as_deref_mut() {
+            trace
+                .adjustments
+                .entry(flow.id)
+                .or_default()
+                .push(AdjustRecord {
+                    provenance: p.clone(),
+                    op,
+                    before,
+                    after,
+                });
+        }
     }
     Ok(())
 }
@@ -317,7 +322,7 @@ fn apply_set(
     p: &Provenance,
     touched: &mut Touched,
     persistent: &mut Persistent,
-    trace: &mut StepTrace,
+    trace: Option<&mut StepTrace>,
 ) -> Result<(), RuleError> {
     let AttrSet {
         entity,
@@ -332,15 +337,17 @@ fn apply_set(
         Some(cap) => set_capacity(world, &id, &attr, cap, &value, p, touched)?,
         None => set_attr(world, entity, &id, &attr, &value, touched),
     };
-    persistent.insert((entity, id.clone(), attr.clone()), value.clone());
-    trace.sets.push(SetRecord {
-        entity,
-        id,
-        attr,
-        before,
-        after: value,
-        provenance: p.clone(),
-    });
+    if let Some(trace) = trace {
+        trace.sets.push(SetRecord {
+            entity,
+            id: id.clone(),
+            attr: attr.clone(),
+            before,
+            after: value.clone(),
+            provenance: p.clone(),
+        });
+    }
+    persistent.insert((entity, id, attr), value);
     Ok(())
 }
 
@@ -399,8 +406,8 @@ fn set_attr(
     attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))
 }
 
-/// Adds to the step's metric and to the call site's contribution for `explain` (the
-/// entity's, when `entity` is given).
+/// Adds to the step's metric; with `Options::explain`, also to the call site's
+/// contribution (the entity's, when `entity` is given).
 fn add_metric(
     acc: &mut StepAcc,
     trace: &mut StepTrace,
@@ -415,7 +422,11 @@ fn add_metric(
         Some(sum) => *sum += value,
         None => {
             acc.metrics.insert(name.to_string(), value);
+            acc.metric_sites.insert(name.to_string(), p.clone());
         }
+    }
+    if !acc.explain {
+        return;
     }
     let contributions = match trace.metrics.get_mut(name) {
         Some(list) => list,

@@ -87,9 +87,11 @@ pub struct Options {
     /// Told after every rule of every year, for a progress bar. Never changes the
     /// outcome.
     pub progress: Option<ProgressFn>,
-    /// Keep each rule metric's contributions per entity, with the entity's values, in
-    /// the trace (what `explain` shows). Costs a record per entity and call site.
-    pub trace_entities: bool,
+    /// Keep in the trace what `explain` shows besides the flows: every adjustment and
+    /// `ctx.set` with its call site, and each rule metric's contributions per call site
+    /// and per entity, with the entity's values. Costs a record per effect; a run
+    /// without it keeps each step's flows only.
+    pub explain: bool,
 }
 
 /// How much of the outcome a run builds.
@@ -485,7 +487,7 @@ impl<'a> StepLoop<'a> {
     {
         self.hand_world_to_rules(year)?;
         let mut acc = apply::StepAcc {
-            per_entity: self.options.trace_entities,
+            explain: self.options.explain,
             ..Default::default()
         };
         let mut step_trace = trace::StepTrace {
@@ -511,7 +513,7 @@ impl<'a> StepLoop<'a> {
             return Err(e);
         }
         let (world, flows) = self.take_world_back();
-        check_metric_names(self.s, self.regions, &acc, &step_trace)?;
+        check_metric_names(self.s, self.regions, &acc)?;
         let apply::StepAcc {
             metrics,
             findings,
@@ -755,7 +757,6 @@ fn check_metric_names(
     s: &Scenario,
     regions: &BTreeSet<String>,
     acc: &apply::StepAcc,
-    step_trace: &trace::StepTrace,
 ) -> Result<(), EngineError> {
     let Some(name) = acc
         .metrics
@@ -764,12 +765,9 @@ fn check_metric_names(
     else {
         return Ok(());
     };
-    let first = step_trace
-        .metrics
+    let (file, line, rule) = acc
+        .metric_sites
         .get(name)
-        .and_then(|c| c.first())
-        .map(|c| c.provenance.clone());
-    let (file, line, rule) = first
         .map(|p| (p.file.to_string(), Some(p.line), p.rule.to_string()))
         .unwrap_or_default();
     Err(RuleError::new(

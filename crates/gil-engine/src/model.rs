@@ -162,20 +162,20 @@ impl Model {
 }
 
 /// One run of `model` with `rules` compiled from it, `params` on top of its own; with
-/// `trace_entities`, rule metric contributions are kept per entity (for `explain`).
+/// `explain`, the trace keeps what `explain` shows (`Options::explain`).
 fn evaluate_with(
     model: &Model,
     rules: &RuleRuntime,
     params: &Params,
-    trace_entities: bool,
+    explain: bool,
 ) -> Result<Evaluation, EngineError> {
     rules.begin_run();
     let (s, interned) = (&model.scenario, &model.interned);
-    if params.is_empty() && !trace_entities {
+    if params.is_empty() && !explain {
         return evaluate_interned(s, interned, rules, &model.options);
     }
     let mut options = model.options.clone();
-    options.trace_entities |= trace_entities;
+    options.explain |= explain;
     options
         .params
         .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -187,8 +187,8 @@ fn evaluate_with(
 pub trait Evaluate {
     /// One run with `params` on top of the model's.
     fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError>;
-    /// [`Evaluate::evaluate`] keeping rule metric contributions per entity, as
-    /// `explain` shows them.
+    /// [`Evaluate::evaluate`] keeping in the trace what `explain` shows
+    /// (`Options::explain`).
     fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError>;
     fn scenario(&self) -> &Scenario;
     fn rules(&self) -> &RuleRuntime;

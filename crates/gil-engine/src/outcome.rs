@@ -147,9 +147,25 @@ pub struct LedgerSide(Vec<(&'static str, std::sync::Arc<str>, f64)>);
 impl LedgerSide {
     /// Adds `amount` under (kind, via), keeping the order.
     pub fn add(&mut self, kind: &'static str, via: &str, amount: f64) {
+        self.add_with(kind, via, amount, || via.into());
+    }
+
+    /// [`LedgerSide::add`] with `via` already shared: a new entry takes a share of it
+    /// instead of a copy (a national ledger has an entry per actor, year and `via`).
+    pub fn add_shared(&mut self, kind: &'static str, via: &std::sync::Arc<str>, amount: f64) {
+        self.add_with(kind, via, amount, || via.clone());
+    }
+
+    fn add_with(
+        &mut self,
+        kind: &'static str,
+        via: &str,
+        amount: f64,
+        shared: impl FnOnce() -> std::sync::Arc<str>,
+    ) {
         match self.0.binary_search_by(|e| (e.0, &*e.1).cmp(&(kind, via))) {
             Ok(i) => self.0[i].2 += amount,
-            Err(i) => self.0.insert(i, (kind, via.into(), amount)),
+            Err(i) => self.0.insert(i, (kind, shared(), amount)),
         }
     }
 
@@ -221,8 +237,8 @@ impl LedgerEntry {
             (&mut self.inflow, &other.inflow),
             (&mut self.outflow, &other.outflow),
         ] {
-            for (kind, via, amount) in theirs.iter() {
-                side.add(kind, via, amount);
+            for (kind, via, amount) in &theirs.0 {
+                side.add_shared(kind, via, *amount);
             }
         }
     }

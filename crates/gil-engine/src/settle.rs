@@ -89,17 +89,23 @@ pub(crate) fn settle(
 fn ledger(flows: &[FlowState], names: &Names) -> BTreeMap<String, LedgerEntry> {
     // Sum under symbols in a hash map, name and sort once at the end.
     let mut sums: rustc_hash::FxHashMap<Sym, LedgerEntry> = Default::default();
+    // Entries take a share of the names' own texts, not a copy per entry.
+    let no_via: std::sync::Arc<str> = "-".into();
+    let mut vias: rustc_hash::FxHashMap<Sym, std::sync::Arc<str>> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
-        let via = names.opt(f.via).unwrap_or("-");
+        let via = match f.via {
+            Some(v) => vias.entry(v).or_insert_with(|| names.shared(v)),
+            None => &no_via,
+        };
         let kind = f.kind.as_str();
         sums.entry(f.from)
             .or_default()
             .outflow
-            .add(kind, via, f.amount);
+            .add_shared(kind, via, f.amount);
         sums.entry(f.to)
             .or_default()
             .inflow
-            .add(kind, via, f.amount);
+            .add_shared(kind, via, f.amount);
     }
     sums.into_iter()
         .map(|(id, entry)| (names.name(id).to_string(), entry))

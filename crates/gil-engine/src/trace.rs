@@ -31,10 +31,11 @@ pub struct StepTrace {
     pub year: i32,
     /// Every flow of the step after rules (shared with the rules' history).
     pub flows: std::sync::Arc<Vec<FlowState>>,
-    /// Changes to flows, by flow id, in the order applied.
+    /// Changes to flows, by flow id, in the order applied (with `Options::explain`).
     pub adjustments: BTreeMap<Sym, Vec<AdjustRecord>>,
-    /// Rule contributions to metrics, by metric name.
+    /// Rule contributions to metrics, by metric name (with `Options::explain`).
     pub metrics: BTreeMap<String, Vec<Contribution>>,
+    /// Every `ctx.set`, in the order applied (with `Options::explain`).
     pub sets: Vec<SetRecord>,
 }
 
@@ -52,7 +53,7 @@ pub struct Contribution {
     /// The sum of `calls` consecutive calls from this call site.
     pub value: f64,
     pub calls: usize,
-    /// With `Options::trace_entities`, the entity the per-entity hook ran for (calls
+    /// With `Options::explain`, the entity the per-entity hook ran for (calls
     /// for different entities are then kept apart).
     pub entity: Option<EntityUsed>,
 }

@@ -119,6 +119,22 @@ impl Names {
         }
     }
 
+    /// The text of `sym`, shared: for a document that keeps it without a copy per use.
+    /// A symbol of another run's additions reads as `""` (see [`Names::name`]).
+    pub fn shared(&self, sym: Sym) -> Arc<str> {
+        let i = sym.0 as usize;
+        let base = &self.0.base.names;
+        match base.get(i) {
+            Some(name) => name.clone(),
+            None => self
+                .0
+                .added
+                .get(i - base.len())
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
     /// The symbol of `name`, if this run knows it (nothing is interned).
     pub fn get(&self, name: &str) -> Option<Sym> {
         if let Some(&sym) = self.0.base.index.get(name) {
