@@ -165,7 +165,14 @@ impl LedgerSide {
     ) {
         match self.0.binary_search_by(|e| (e.0, &*e.1).cmp(&(kind, via))) {
             Ok(i) => self.0[i].2 += amount,
-            Err(i) => self.0.insert(i, (kind, shared(), amount)),
+            Err(i) => {
+                // Most sides hold one entry: room for one, not the four a first push
+                // reserves.
+                if self.0.is_empty() {
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(i, (kind, shared(), amount))
+            }
         }
     }
 
