@@ -6,13 +6,45 @@ use crate::select::Selector;
 use crate::world::AttrVal;
 
 /// Who made an effect, and where: every number in an outcome can be traced to this.
+///
+/// Shared: every effect and every rule-made flow of every year carries one, so it is
+/// one pointer, and the effects one call site makes in a step share one [`Site`].
+// Equality compares the sites; `Arc` checks for the same pointer first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Provenance(std::sync::Arc<Site>);
+
+/// The rule, file, line and step behind a [`Provenance`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct Provenance {
-    // Shared, not owned: every effect carries one, and a run makes millions.
+pub struct Site {
     pub rule: std::sync::Arc<str>,
     pub file: std::sync::Arc<str>,
     pub line: u32,
     pub step: i32,
+}
+
+impl Provenance {
+    pub fn new(rule: std::sync::Arc<str>, file: std::sync::Arc<str>, line: u32, step: i32) -> Self {
+        Provenance(std::sync::Arc::new(Site {
+            rule,
+            file,
+            line,
+            step,
+        }))
+    }
+}
+
+impl std::ops::Deref for Provenance {
+    type Target = Site;
+
+    fn deref(&self) -> &Site {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Provenance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }
 
 impl std::fmt::Display for Provenance {

@@ -23,7 +23,7 @@ pub mod world;
 
 pub use effect::{
     AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, HookEntity, Level, NewFlow, Provenance,
-    Role,
+    Role, Site,
 };
 pub use error::{During, Limit, RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};

@@ -15,14 +15,23 @@ use rustc_hash::FxHashMap;
 
 /// An interned name: an index into a run's [`Names`]. Symbols from different runs of
 /// one model agree on the base's names and on nothing else.
+///
+/// It holds the position plus one, so an `Option<Sym>` (a flow's `via`, project, note)
+/// takes four bytes, not eight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sym(u32);
+pub struct Sym(std::num::NonZeroU32);
 
 impl Sym {
     /// The symbol at position `i`. 2^32 names would take over 100 GiB of text, far past
     /// any memory limit a run has, so the clamp is never reached.
     fn at(i: usize) -> Sym {
-        Sym(u32::try_from(i).unwrap_or(u32::MAX))
+        let one_based = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        Sym(std::num::NonZeroU32::new(one_based).unwrap_or(std::num::NonZeroU32::MAX))
+    }
+
+    /// The position in the names.
+    fn index(self) -> usize {
+        self.0.get() as usize - 1
     }
 }
 
@@ -111,7 +120,7 @@ impl Names {
     /// The text of `sym`. A symbol of another run's additions is a bug in gil; it reads
     /// as "" rather than panicking in the middle of a document.
     pub fn name(&self, sym: Sym) -> &str {
-        let i = sym.0 as usize;
+        let i = sym.index();
         let base = &self.0.base.names;
         match base.get(i) {
             Some(name) => name,
@@ -122,7 +131,7 @@ impl Names {
     /// The text of `sym`, shared: for a document that keeps it without a copy per use.
     /// A symbol of another run's additions reads as `""` (see [`Names::name`]).
     pub fn shared(&self, sym: Sym) -> Arc<str> {
-        let i = sym.0 as usize;
+        let i = sym.index();
         let base = &self.0.base.names;
         match base.get(i) {
             Some(name) => name.clone(),

@@ -204,3 +204,21 @@ impl WorldState {
         self.flows.push(flow);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every year of every flow is kept, so a flow's state stays small: symbols with a
+    /// niche (an absent `via` costs nothing), one pointer for a rule's provenance.
+    #[test]
+    fn a_flow_state_stays_small() {
+        assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
+        assert_eq!(std::mem::size_of::<crate::Provenance>(), 8);
+        assert!(
+            std::mem::size_of::<FlowState>() <= 72,
+            "{} bytes",
+            std::mem::size_of::<FlowState>()
+        );
+    }
+}

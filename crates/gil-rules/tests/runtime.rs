@@ -127,12 +127,7 @@ return {
     assert_eq!((f.to.as_str(), f.amount), ("s1", 50.0));
     assert_eq!(
         effects[0].provenance,
-        Provenance {
-            rule: "voucher".into(),
-            file: "rules/r.lua".into(),
-            line: 7,
-            step: 2026
-        }
+        Provenance::new("voucher".into(), "rules/r.lua".into(), 7, 2026)
     );
     assert_eq!(
         effects[3].kind,

@@ -389,6 +389,8 @@ impl Batch {
             last_source = Some((code, file.clone()));
             file
         };
+        // The effects of one call site share one provenance: (source code, line).
+        let mut sites: rustc_hash::FxHashMap<(u32, u32), Provenance> = Default::default();
         let mut effects = shared.effects.borrow_mut();
         effects.reserve(n);
         for i in 0..n.min(CHUNK) {
@@ -420,14 +422,19 @@ impl Batch {
                 },
                 _ => return Err(mlua::Error::runtime("gil: unknown effect in the buffer")),
             };
+            let site = (u32_at(AT_SOURCE), u32_at(AT_LINE));
+            let provenance = match sites.get(&site) {
+                Some(p) => p.clone(),
+                None => {
+                    let p =
+                        Provenance::new(caller.rule.clone(), file_of(site.0), site.1, caller.step);
+                    sites.insert(site, p.clone());
+                    p
+                }
+            };
             effects.push(Effect {
                 kind,
-                provenance: Provenance {
-                    rule: caller.rule.clone(),
-                    file: file_of(u32_at(AT_SOURCE)),
-                    line: u32_at(AT_LINE),
-                    step: caller.step,
-                },
+                provenance,
                 entity: shared.entity_at(u32_at(AT_POSITION) as usize),
             });
         }

@@ -102,12 +102,7 @@ impl Shared {
     pub(super) fn provenance(&self, lua: &Lua) -> Provenance {
         let (file, line) = self.call_site(lua);
         let caller = self.caller.borrow();
-        Provenance {
-            rule: caller.rule.clone(),
-            file,
-            line,
-            step: caller.step,
-        }
+        Provenance::new(caller.rule.clone(), file, line, caller.step)
     }
 
     /// Moves the effects buffered in Luau into [`Self::effects`], so an effect the host
