@@ -6,10 +6,14 @@
 //! rule made them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gil_model::FlowKind;
+use rustc_hash::FxHashMap;
 
 use gil_rules::{
     AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowState, Level,
-    NewFlow, Provenance, Role, RuleError, RuleErrorKind, Touched, WorldState,
+    NewFlow, Provenance, Role, RuleError, RuleErrorKind, Sym, Touched, WorldState,
 };
 
 use crate::materialize::{Persistent, CAPACITY_PREFIX};
@@ -23,9 +27,8 @@ pub(crate) struct StepAcc {
     pub explain: bool,
     /// Each rule metric's first call site this step, for an error that names it.
     pub metric_sites: std::collections::HashMap<String, Provenance>,
-    /// Per automatic flow id made this step, the next `#n` suffix to try (see
-    /// [`unique_flow_id`]).
-    pub next_suffix: std::collections::HashMap<String, u32>,
+    /// Automatic flow ids: kept by the step loop across steps (see [`AutoIds`]).
+    pub auto_ids: AutoIds,
     pub metrics: BTreeMap<String, f64>,
     pub findings: Vec<Finding>,
     pub roles: Vec<RuleRole>,
@@ -57,7 +60,7 @@ pub(crate) fn apply(
             kind, provenance, ..
         } = effect;
         match kind {
-            EffectKind::Flow(flow) => create_flow(world, flow, provenance, &mut acc.next_suffix),
+            EffectKind::Flow(flow) => create_flow(world, flow, provenance, &mut acc.auto_ids),
             EffectKind::Adjust { op, .. } => {
                 let trace = acc.explain.then_some(&mut *trace);
                 adjust_flows(world, op, targets, &provenance, &mut touched, trace)?
@@ -227,29 +230,24 @@ fn adjust_targets(world: &WorldState, target: &AdjustTarget, flows_at_start: usi
 }
 
 /// A rule's new flow; without an id it gets one from the rule, ends and kind, made
-/// unique in the step. It takes the effect's strings instead of copying them.
+/// unique in the step.
 fn create_flow(
     world: &mut WorldState,
     flow: NewFlow,
     provenance: Provenance,
-    next_suffix: &mut std::collections::HashMap<String, u32>,
+    auto_ids: &mut AutoIds,
 ) {
-    let id = match flow.id {
-        Some(id) => id,
-        None => unique_flow_id(
-            world,
-            format!(
-                "{}:{}->{}:{}",
-                provenance.rule, flow.from, flow.to, flow.kind
-            ),
-            next_suffix,
-        ),
-    };
     let names = &world.names;
+    let from = names.intern(&flow.from);
+    let to = names.intern(&flow.to);
+    let id = match &flow.id {
+        Some(id) => names.intern(id),
+        None => auto_ids.next(world, &provenance.rule, from, to, flow.kind),
+    };
     let state = FlowState {
-        id: names.intern(&id),
-        from: names.intern(&flow.from),
-        to: names.intern(&flow.to),
+        id,
+        from,
+        to,
         kind: flow.kind,
         via: flow.via.as_deref().map(|v| names.intern(v)),
         amount: flow.amount,
@@ -517,30 +515,61 @@ fn conflict(first: &Provenance, second: &Provenance, what: String) -> RuleError 
     .help("a rule's effects are applied together, so the order between them is undefined; combine them into one")
 }
 
-/// `base` when no flow of the step has it, else `base#n` with the smallest free n from
-/// 2. `next` remembers, per base, where the search stops: flows are never removed in
-/// a step, so every suffix below it is still taken, and the thousandth flow between
+/// Automatic flow ids, `rule:from->to:kind`: `base` when no flow of the step has it,
+/// else `base#n` with the smallest free n from 2.
+///
+/// A per-entity rule makes the same ids every year, so each base is formatted and
+/// interned once per run and found again by (rule, from, to, kind) symbols. Per base,
+/// `next_suffix` remembers where this step's search stopped: flows are never removed
+/// in a step, so every suffix below it is still taken, and the thousandth flow between
 /// the same two actors costs one lookup, not a thousand.
-fn unique_flow_id(
-    world: &WorldState,
-    base: String,
-    next: &mut std::collections::HashMap<String, u32>,
-) -> String {
-    let n = match next.get_mut(&base) {
-        Some(n) => n,
-        None => {
-            if world.flow_index(&base).is_none() {
-                next.insert(base.clone(), 2);
-                return base;
+#[derive(Debug, Default)]
+pub(crate) struct AutoIds {
+    /// Per rule, each (from, to, kind)'s base id.
+    bases: FxHashMap<Arc<str>, BasesOfRule>,
+    next_suffix: FxHashMap<Sym, u32>,
+}
+
+type BasesOfRule = FxHashMap<(Sym, Sym, FlowKind), Sym>;
+
+impl AutoIds {
+    /// A new step: every id is free again.
+    pub(crate) fn new_step(&mut self) {
+        self.next_suffix.clear();
+    }
+
+    fn next(
+        &mut self,
+        world: &WorldState,
+        rule: &Arc<str>,
+        from: Sym,
+        to: Sym,
+        kind: FlowKind,
+    ) -> Sym {
+        let bases = match self.bases.get_mut(&**rule) {
+            Some(bases) => bases,
+            None => self.bases.entry(Arc::clone(rule)).or_default(),
+        };
+        let base = *bases.entry((from, to, kind)).or_insert_with(|| {
+            let text = format!("{rule}:{}->{}:{kind}", world.name(from), world.name(to));
+            world.names.intern(&text)
+        });
+        let n = match self.next_suffix.get_mut(&base) {
+            Some(n) => n,
+            None => {
+                if world.flow_index_of(base).is_none() {
+                    self.next_suffix.insert(base, 2);
+                    return base;
+                }
+                self.next_suffix.entry(base).or_insert(2)
             }
-            next.entry(base.clone()).or_insert(2)
-        }
-    };
-    loop {
-        let candidate = format!("{base}#{n}");
-        *n += 1;
-        if world.flow_index(&candidate).is_none() {
-            return candidate;
+        };
+        loop {
+            let candidate = format!("{}#{n}", world.name(base));
+            *n += 1;
+            if world.flow_index(&candidate).is_none() {
+                return world.names.intern(&candidate);
+            }
         }
     }
 }

@@ -342,6 +342,7 @@ pub fn evaluate_interned(
         metric_history: Vec::new(),
         rules_time: Duration::ZERO,
         rules_done: 0,
+        auto_ids: apply::AutoIds::default(),
         collected: Collected::default(),
     };
     step_loop.run()?;
@@ -451,6 +452,8 @@ struct StepLoop<'a> {
     rules_time: Duration,
     /// Rule runs (year × rule) done so far, for the progress callback.
     rules_done: usize,
+    /// Automatic flow ids made so far, found again in later steps.
+    auto_ids: apply::AutoIds,
     collected: Collected,
 }
 
@@ -488,8 +491,10 @@ impl<'a> StepLoop<'a> {
         self.hand_world_to_rules(year)?;
         let mut acc = apply::StepAcc {
             explain: self.options.explain,
+            auto_ids: std::mem::take(&mut self.auto_ids),
             ..Default::default()
         };
+        acc.auto_ids.new_step();
         let mut step_trace = trace::StepTrace {
             year,
             ..Default::default()
@@ -512,6 +517,7 @@ impl<'a> StepLoop<'a> {
             settler.abandon()?;
             return Err(e);
         }
+        self.auto_ids = std::mem::take(&mut acc.auto_ids);
         let (world, flows) = self.take_world_back();
         check_metric_names(self.s, self.regions, &acc)?;
         let apply::StepAcc {
