@@ -238,8 +238,7 @@ fn create_flow(
     auto_ids: &mut AutoIds,
 ) {
     let names = &world.names;
-    let from = names.intern(&flow.from);
-    let to = names.intern(&flow.to);
+    let (from, to) = (flow.from, flow.to);
     let id = match &flow.id {
         Some(id) => names.intern(id),
         None => auto_ids.next(world, &provenance.rule, from, to, flow.kind),

@@ -57,11 +57,14 @@ impl std::fmt::Display for Provenance {
     }
 }
 
+/// A flow a rule makes. Its ends are symbols of the run's names (every actor and asset
+/// id is one), found where the rule ran: on a worker thread for a per-entity hook, so
+/// the serial step that applies effects looks nothing up for them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFlow {
     pub id: Option<String>,
-    pub from: String,
-    pub to: String,
+    pub from: crate::Sym,
+    pub to: crate::Sym,
     pub kind: FlowKind,
     pub via: Option<String>,
     pub amount: f64,

@@ -144,6 +144,11 @@ impl Names {
         }
     }
 
+    /// Whether `other` is a handle on the same run's names.
+    pub fn same_run(&self, other: &Names) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The symbol of `name`, if this run knows it (nothing is interned).
     pub fn get(&self, name: &str) -> Option<Sym> {
         if let Some(&sym) = self.0.base.index.get(name) {

@@ -99,14 +99,21 @@ fn load(rules: &[(&str, &str)]) -> Result<RuleRuntime, RuleError> {
 }
 
 fn run_one(text: &str) -> Result<Vec<Effect>, RuleError> {
+    run_one_named(text).map(|(effects, _)| effects)
+}
+
+/// [`run_one`], with the run's names the effects' symbols index.
+fn run_one_named(text: &str) -> Result<(Vec<Effect>, gil_rules::Names), RuleError> {
     let rt = load(&[("r", text)])?;
-    rt.set_world(world()).unwrap();
-    rt.run(0)
+    let w = world();
+    let names = w.names.clone();
+    rt.set_world(w).unwrap();
+    Ok((rt.run(0)?, names))
 }
 
 #[test]
 fn voucher_rule_emits_flows_with_provenance() {
-    let effects = run_one(
+    let (effects, names) = run_one_named(
         r#"
 return {
   id = "voucher", params = { "voucher.coverage" },
@@ -124,7 +131,7 @@ return {
     let EffectKind::Flow(f) = &effects[0].kind else {
         panic!()
     };
-    assert_eq!((f.to.as_str(), f.amount), ("s1", 50.0));
+    assert_eq!((names.name(f.to), f.amount), ("s1", 50.0));
     assert_eq!(
         effects[0].provenance,
         Provenance::new("voucher".into(), "rules/r.lua".into(), 7, 2026)
@@ -558,7 +565,7 @@ return {
 /// more effects than the Luau buffer holds at once.
 #[test]
 fn buffered_and_host_effects_keep_call_order() {
-    let effects = run_one(
+    let (effects, names) = run_one_named(
         r#"
 return {
   id = "mixed",
@@ -594,7 +601,7 @@ return {
                 EffectKind::Metric { name, value } => format!("metric {name} {value}"),
                 EffectKind::Flow(f) => format!(
                     "flow {} {} {} {} [{}]",
-                    f.to,
+                    names.name(f.to),
                     f.kind.as_str(),
                     f.via.as_deref().unwrap_or("-"),
                     f.amount,

@@ -196,6 +196,10 @@ pub(super) struct Batch {
     pub(super) drive: Function,
     /// The entity ids `E` was built from, actors then assets: codes are positions here.
     entity_ids: RefCell<Vec<Arc<str>>>,
+    /// The same ids as symbols of the run's names (`entity_syms_of`), so a buffered
+    /// flow's ends reach the engine as symbols.
+    entity_syms: RefCell<Vec<crate::Sym>>,
+    entity_syms_of: RefCell<Option<crate::Names>>,
     /// `NAMES` as read so far: symbol `k` is `names[k - 1]`.
     names: RefCell<Vec<Arc<str>>>,
 }
@@ -247,6 +251,8 @@ impl Batch {
             buffer,
             drive,
             entity_ids: Default::default(),
+            entity_syms: Default::default(),
+            entity_syms_of: Default::default(),
             names: Default::default(),
         };
         Ok((
@@ -306,6 +312,17 @@ impl Batch {
             self.state.raw_set("E", codes)?;
             *self.entity_ids.borrow_mut() = ids;
         }
+        // Symbols belong to a run: found again for a new run's names (a base lookup
+        // each, since every entity id is in the model's names).
+        let same_run = self
+            .entity_syms_of
+            .borrow()
+            .as_ref()
+            .is_some_and(|names| names.same_run(&world.names));
+        if !same || !same_run {
+            *self.entity_syms.borrow_mut() = world_ids().map(|id| world.names.intern(id)).collect();
+            *self.entity_syms_of.borrow_mut() = Some(world.names.clone());
+        }
         let projects = lua.create_table_with_capacity(0, world.projects.len())?;
         for p in world.projects.iter() {
             projects.raw_set(p.id.as_str(), true)?;
@@ -350,13 +367,13 @@ impl Batch {
         }
         self.read_new_names()?;
         let caller = shared.caller.borrow().clone();
-        let ids = self.entity_ids.borrow();
+        let syms = self.entity_syms.borrow();
         let names = self.names.borrow();
-        let entity = |code: u32| -> mlua::Result<String> {
+        let entity = |code: u32| -> mlua::Result<crate::Sym> {
             (code as usize)
                 .checked_sub(1)
-                .and_then(|i| ids.get(i))
-                .map(|id| id.to_string())
+                .and_then(|i| syms.get(i))
+                .copied()
                 .ok_or_else(|| mlua::Error::runtime("gil: unknown entity code in the buffer"))
         };
         let name = |code: u32| -> Option<String> {

@@ -80,6 +80,10 @@ pub(super) fn flow(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
             return Err(spec.fail(format!("field `project`: unknown project `{p}`")));
         }
     }
+    let (from, to) = {
+        let names = &s.world.borrow().names;
+        (names.intern(&from), names.intern(&to))
+    };
     let flow = NewFlow {
         id: spec.string("id")?,
         from,
