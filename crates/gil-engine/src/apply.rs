@@ -67,13 +67,13 @@ pub(crate) fn apply(
             }
             EffectKind::Set {
                 entity,
-                id,
+                index,
                 attr,
                 value,
             } => {
                 let set = AttrSet {
                     entity,
-                    id,
+                    index,
                     attr,
                     value,
                 };
@@ -109,7 +109,7 @@ pub(crate) fn apply(
 /// first: attributes set, flows adjusted (and whether by a set), flow ids created.
 #[derive(Default)]
 struct Claims<'e> {
-    sets: BTreeMap<(EntityKind, &'e str, &'e str), &'e Provenance>,
+    sets: BTreeMap<(EntityKind, usize, &'e str), &'e Provenance>,
     adjusted: BTreeMap<usize, (&'e Provenance, bool)>,
     new_ids: BTreeMap<&'e str, &'e Provenance>,
 }
@@ -124,9 +124,12 @@ fn check_and_resolve(world: &WorldState, effects: &[Effect]) -> Result<Vec<Vec<u
         let p = &effect.provenance;
         let targets = match &effect.kind {
             EffectKind::Set {
-                entity, id, attr, ..
+                entity,
+                index,
+                attr,
+                ..
             } => {
-                claims.claim_set(*entity, id, attr, p)?;
+                claims.claim_set(world, *entity, *index, attr, p)?;
                 Vec::new()
             }
             EffectKind::Adjust { target, op } => {
@@ -155,13 +158,17 @@ impl<'e> Claims<'e> {
     /// One attribute of one entity is set once per rule.
     fn claim_set(
         &mut self,
+        world: &WorldState,
         entity: EntityKind,
-        id: &'e str,
+        index: usize,
         attr: &'e str,
         p: &'e Provenance,
     ) -> Result<(), RuleError> {
-        match self.sets.insert((entity, id, attr), p) {
-            Some(first) => Err(conflict(first, p, format!("`{id}.{attr}` is set"))),
+        match self.sets.insert((entity, index, attr), p) {
+            Some(first) => {
+                let id = entity_id(world, entity, index);
+                Err(conflict(first, p, format!("`{id}.{attr}` is set")))
+            }
             None => Ok(()),
         }
     }
@@ -303,10 +310,19 @@ fn adjust_flows(
     Ok(())
 }
 
+/// The id of the actor or asset at `index`.
+fn entity_id(world: &WorldState, entity: EntityKind, index: usize) -> &str {
+    match entity {
+        EntityKind::Actor => world.actors.get(index).map(|a| a.id.as_str()),
+        EntityKind::Asset => world.assets.get(index).map(|a| a.id.as_str()),
+    }
+    .unwrap_or_default()
+}
+
 /// A `ctx.set` effect's fields.
 struct AttrSet {
     entity: EntityKind,
-    id: String,
+    index: usize,
     attr: String,
     value: AttrVal,
 }
@@ -323,16 +339,17 @@ fn apply_set(
 ) -> Result<(), RuleError> {
     let AttrSet {
         entity,
-        id,
+        index,
         attr,
         value,
     } = set;
+    let id = entity_id(world, entity, index).to_string();
     let capacity = attr
         .strip_prefix(CAPACITY_PREFIX)
         .filter(|_| entity == EntityKind::Asset);
     let before = match capacity {
-        Some(cap) => set_capacity(world, &id, &attr, cap, &value, p, touched)?,
-        None => set_attr(world, entity, &id, &attr, &value, touched),
+        Some(cap) => set_capacity(world, index, &attr, cap, &value, p, touched)?,
+        None => set_attr(world, entity, index, &attr, &value, touched),
     };
     if let Some(trace) = trace {
         trace.sets.push(SetRecord {
@@ -352,7 +369,7 @@ fn apply_set(
 /// Returns the value it replaces.
 fn set_capacity(
     world: &mut WorldState,
-    id: &str,
+    index: usize,
     attr: &str,
     cap: &str,
     value: &AttrVal,
@@ -371,9 +388,8 @@ fn set_capacity(
             format!("ctx.set: capacity `{cap}` cannot be negative ({v})"),
         ));
     }
-    let index = world.asset_index(id);
-    touched.assets.extend(index);
-    let asset = index.and_then(|i| world.asset_mut(i));
+    touched.assets.push(index);
+    let asset = world.asset_mut(index);
     Ok(asset
         .and_then(|a| a.capacity.insert(cap.to_string(), *v))
         .map(AttrVal::Num))
@@ -383,21 +399,19 @@ fn set_capacity(
 fn set_attr(
     world: &mut WorldState,
     entity: EntityKind,
-    id: &str,
+    index: usize,
     attr: &str,
     value: &AttrVal,
     touched: &mut Touched,
 ) -> Option<AttrVal> {
     let attrs = match entity {
         EntityKind::Actor => {
-            let index = world.actor_index(id);
-            touched.actors.extend(index);
-            index.and_then(|i| world.actor_mut(i)).map(|a| &mut a.attrs)
+            touched.actors.push(index);
+            world.actor_mut(index).map(|a| &mut a.attrs)
         }
         EntityKind::Asset => {
-            let index = world.asset_index(id);
-            touched.assets.extend(index);
-            index.and_then(|i| world.asset_mut(i)).map(|a| &mut a.attrs)
+            touched.assets.push(index);
+            world.asset_mut(index).map(|a| &mut a.attrs)
         }
     };
     attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))

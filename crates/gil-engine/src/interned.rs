@@ -82,8 +82,10 @@ impl Interned {
     /// ([`crate::materialize::year_base`]), for a model evaluated many times.
     pub fn with_years(s: &Scenario) -> Self {
         let mut interned = Self::new(s);
+        // Every entity id is in the base already: nothing is added to these names.
+        let names = interned.run_names();
         for year in s.years() {
-            let base = year_base(s, year, interned.years.last());
+            let base = year_base(s, year, interned.years.last(), &names);
             interned.years.push(base);
         }
         interned

@@ -72,7 +72,7 @@ pub fn materialize(
 ) -> WorldState {
     let mut world = match interned.year(year) {
         Some(base) => base.clone(),
-        None => year_base(s, year, None),
+        None => year_base(s, year, None, names),
     };
     world.names = names.clone();
     override_params(s, &mut world, year, overrides);
@@ -104,12 +104,19 @@ fn shared<T: PartialEq>(new: T, old: Option<&Arc<T>>) -> Arc<T> {
     }
 }
 
-/// The scenario's own values in `year`, with no flows, no run's names and no rule's
-/// effects: what every run's world of that year starts from. An entity whose state
-/// equals its state in `previous` (the year before) shares it, so a run's views of it
-/// carry over without a comparison.
-pub(crate) fn year_base(s: &Scenario, year: i32, previous: Option<&WorldState>) -> WorldState {
+/// The scenario's own values in `year`, with no flows and no rule's effects: what every
+/// run's world of that year starts from. An entity whose state equals its state in
+/// `previous` (the year before) shares it, so a run's views of it carry over without a
+/// comparison. `names` holds the model's names, where every entity id is: the world's
+/// index of entities by symbol holds for every run of the model.
+pub(crate) fn year_base(
+    s: &Scenario,
+    year: i32,
+    previous: Option<&WorldState>,
+    names: &Names,
+) -> WorldState {
     let mut world = WorldState::default();
+    world.names = names.clone();
     world.year = year;
     world.currency = s.currency().to_string();
     world.params = Arc::new(params_at(s, year, &BTreeMap::new()));

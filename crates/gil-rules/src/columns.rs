@@ -7,13 +7,46 @@ use std::rc::Rc;
 
 use mlua::{FromLua, Lua, MetaMethod, UserData, UserDataMethods, Value};
 
+use crate::names::Sym;
+
 /// Numbers, one per selected entity.
 #[derive(Debug, Clone)]
 pub struct NumCol(pub Rc<Vec<f64>>);
 
 /// Names (ids, kinds, …), one per selected entity.
 #[derive(Debug, Clone)]
-pub struct StrCol(pub Rc<Vec<String>>);
+pub struct StrCol {
+    pub texts: Rc<Vec<String>>,
+    /// Each row's symbol, for a column of names taken from the world (ids, `from`,
+    /// `to`): an effect naming an entity by this column finds it without its text.
+    pub syms: Option<Rc<Vec<Sym>>>,
+}
+
+impl StrCol {
+    /// A column of texts made by a rule or read from attributes.
+    pub fn texts(texts: Vec<String>) -> Self {
+        StrCol {
+            texts: Rc::new(texts),
+            syms: None,
+        }
+    }
+
+    /// A column of names with their symbols (the two of the same length).
+    pub fn names(texts: Vec<String>, syms: Vec<Sym>) -> Self {
+        StrCol {
+            texts: Rc::new(texts),
+            syms: Some(Rc::new(syms)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
 
 /// Conditions, one per selected entity (from `a:gt(b)`, `ids:eq("x")`, …).
 #[derive(Debug, Clone)]
@@ -160,20 +193,28 @@ impl UserData for NumCol {
 
 impl UserData for StrCol {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.0.len()));
+        methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.len()));
         methods.add_method("get", |_, this, i: usize| {
-            Ok(this.0.get(i.wrapping_sub(1)).cloned())
+            Ok(this.texts.get(i.wrapping_sub(1)).cloned())
         });
         methods.add_method("eq", |_, this, s: String| {
-            Ok(BoolCol(Rc::new(this.0.iter().map(|x| *x == s).collect())))
+            Ok(BoolCol(Rc::new(
+                this.texts.iter().map(|x| *x == s).collect(),
+            )))
         });
         methods.add_method("is_in", |_, this, names: Vec<String>| {
             Ok(BoolCol(Rc::new(
-                this.0.iter().map(|x| names.contains(x)).collect(),
+                this.texts.iter().map(|x| names.contains(x)).collect(),
             )))
         });
         methods.add_method("filter", |_, this, keep: BoolCol| {
-            Ok(StrCol(Rc::new(filter(&this.0, &keep)?)))
+            Ok(StrCol {
+                texts: Rc::new(filter(&this.texts, &keep)?),
+                syms: match &this.syms {
+                    Some(syms) => Some(Rc::new(filter(syms, &keep)?)),
+                    None => None,
+                },
+            })
         });
     }
 }
@@ -251,7 +292,7 @@ impl Cell {
 
     pub fn rows(&self) -> Option<usize> {
         match self {
-            Cell::Texts(c) => Some(c.0.len()),
+            Cell::Texts(c) => Some(c.len()),
             Cell::Numbers(c) => Some(c.0.len()),
             _ => None,
         }

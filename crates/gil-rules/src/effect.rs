@@ -179,9 +179,11 @@ pub enum EffectKind {
         target: AdjustTarget,
         op: AdjustOp,
     },
+    /// An attribute of the actor or asset at `index` in the step's world, found at the
+    /// call (an entity's place never changes within a run).
     Set {
         entity: EntityKind,
-        id: String,
+        index: usize,
         attr: String,
         value: AttrVal,
     },

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use gil_model::FlowKind;
 
+use crate::effect::EntityKind;
 use crate::names::{Names, Sym, Tags};
 
 /// An attribute value as rules see it.
@@ -45,6 +46,13 @@ pub struct AssetState {
     pub online: Option<i32>,
     pub tags: Vec<String>,
     pub attrs: BTreeMap<String, AttrVal>,
+}
+
+/// An actor or asset: which of the two, and its place in the world's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityAt {
+    pub kind: EntityKind,
+    pub index: usize,
 }
 
 /// Where a flow of this step comes from.
@@ -126,6 +134,12 @@ pub struct WorldState {
     // The entity indexes do not change within a run: shared by every year's world.
     actor_ids: Arc<HashMap<String, usize>>,
     asset_ids: Arc<HashMap<String, usize>>,
+    /// Every actor and asset by the symbol of its id, so a name a rule passes as a
+    /// symbol (an id column) is found without hashing its text.
+    entity_syms: Arc<HashMap<Sym, EntityAt>>,
+    /// The symbols of the actors' and the assets' ids, in their order.
+    actor_syms: Arc<Vec<Sym>>,
+    asset_syms: Arc<Vec<Sym>>,
     flow_ids: HashMap<Sym, usize>,
     project_ids: Arc<HashMap<String, usize>>,
 }
@@ -138,6 +152,31 @@ impl WorldState {
         }
         self.actor_ids = index(self.actors.iter().map(|a| &a.id));
         self.asset_ids = index(self.assets.iter().map(|a| &a.id));
+        let actors = self
+            .actors
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (&a.id, EntityKind::Actor, i));
+        let assets = self
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (&a.id, EntityKind::Asset, i));
+        // An id both an actor and an asset take is refused at load; should one reach
+        // here, the actor is the one found, as `is_entity` and the views find it.
+        let mut entity_syms = HashMap::default();
+        let (mut actor_syms, mut asset_syms) = (Vec::new(), Vec::new());
+        for (id, kind, index) in assets.chain(actors) {
+            let sym = self.names.intern(id);
+            entity_syms.insert(sym, EntityAt { kind, index });
+            match kind {
+                EntityKind::Actor => actor_syms.push(sym),
+                EntityKind::Asset => asset_syms.push(sym),
+            }
+        }
+        self.entity_syms = Arc::new(entity_syms);
+        self.actor_syms = Arc::new(actor_syms);
+        self.asset_syms = Arc::new(asset_syms);
         self.project_ids = index(self.projects.iter().map(|p| &p.id));
         self.reindex_flows();
     }
@@ -147,6 +186,9 @@ impl WorldState {
     pub fn share_entity_index(&mut self, other: &WorldState) {
         self.actor_ids = Arc::clone(&other.actor_ids);
         self.asset_ids = Arc::clone(&other.asset_ids);
+        self.entity_syms = Arc::clone(&other.entity_syms);
+        self.actor_syms = Arc::clone(&other.actor_syms);
+        self.asset_syms = Arc::clone(&other.asset_syms);
         self.project_ids = Arc::clone(&other.project_ids);
     }
 
@@ -192,6 +234,27 @@ impl WorldState {
 
     pub fn project_index(&self, id: &str) -> Option<usize> {
         self.project_ids.get(id).copied()
+    }
+
+    /// The symbol of actor `i`'s id.
+    pub fn actor_sym(&self, i: usize) -> Option<Sym> {
+        self.actor_syms.get(i).copied()
+    }
+
+    /// The symbol of asset `i`'s id.
+    pub fn asset_sym(&self, i: usize) -> Option<Sym> {
+        self.asset_syms.get(i).copied()
+    }
+
+    /// The actor or asset whose id is `sym`.
+    pub fn entity_of(&self, sym: Sym) -> Option<EntityAt> {
+        self.entity_syms.get(&sym).copied()
+    }
+
+    /// The actor or asset whose id is `id`, and its id's symbol: one lookup of the text.
+    pub fn entity_named(&self, id: &str) -> Option<(Sym, EntityAt)> {
+        let sym = self.names.get(id)?;
+        self.entity_of(sym).map(|at| (sym, at))
     }
 
     pub fn is_entity(&self, id: &str) -> bool {

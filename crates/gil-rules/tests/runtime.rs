@@ -730,3 +730,63 @@ return {
         ]
     );
 }
+
+/// An id column carries its rows' symbols through `filter`, so column effects name the
+/// rows kept, and an id of the wrong kind is refused as the text would be.
+#[test]
+fn filtered_id_columns_name_the_rows_they_keep() {
+    let (effects, names) = run_one_named(
+        r#"
+return {
+  id = "cols", select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    local big = cols.attr("demand"):gt(200)
+    local ids = cols.id:filter(big)
+    ctx.flow { from = "nipa", to = ids, kind = "funding", amount = cols.attr("demand"):filter(big) }
+    ctx.set { actor = ids, attr = "big", value = 1 }
+  end,
+}
+"#,
+    )
+    .unwrap();
+    let made: Vec<String> = effects
+        .iter()
+        .map(|e| match &e.kind {
+            EffectKind::Flow(f) => format!(
+                "flow {}->{} {}",
+                names.name(f.from),
+                names.name(f.to),
+                f.amount
+            ),
+            EffectKind::Set {
+                entity,
+                index,
+                attr,
+                value,
+            } => format!("set {entity:?} {index} {attr} {value:?}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        made,
+        ["flow nipa->s2 300", "set Actor 3 big Num(1.0)"],
+        "s2 is the fourth actor"
+    );
+
+    let err = run_one(
+        r#"
+return {
+  id = "cols", select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    ctx.set { asset = cols.id, attr = "big", value = 1 }
+  end,
+}
+"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ctx.set: field `asset`: unknown asset `s1`"),
+        "{err}"
+    );
+}

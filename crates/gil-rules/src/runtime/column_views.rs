@@ -8,7 +8,9 @@ use std::rc::Rc;
 use mlua::{Lua, Table, Value};
 
 use crate::columns::{NumCol, StrCol};
+use crate::effect::EntityKind;
 use crate::error::RuleErrorKind;
+use crate::names::Sym;
 use crate::world::{AttrVal, WorldState};
 
 use super::errors::located_error;
@@ -43,20 +45,32 @@ pub(super) fn columns_table(
             return Ok(v.clone());
         }
         let w = s.world.borrow();
-        let texts =
-            |f: &dyn Fn(usize) -> String| StrCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
+        let texts = |f: &dyn Fn(usize) -> String| StrCol::texts(r.iter().map(|&i| f(i)).collect());
+        // Names the world holds as symbols keep them: an effect naming an entity by
+        // this column needs no lookup by text.
+        let names = |f: &dyn Fn(usize) -> Sym| {
+            let syms: Vec<Sym> = r.iter().map(|&i| f(i)).collect();
+            let texts = syms.iter().map(|&sym| w.name(sym).to_string()).collect();
+            StrCol::names(texts, syms)
+        };
         let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
         let (a, f, n) = (&w.actors, &w.flows, &w.names);
         let value = match (of, key.as_str()) {
-            (ColumnsOf::Actors, "id") => Some(Column::Text(texts(&|i| a[i].id.clone()))),
+            (ColumnsOf::Actors, "id") => match r.iter().map(|&i| w.actor_sym(i)).collect() {
+                Some(syms) => Some(Column::Text(StrCol::names(
+                    r.iter().map(|&i| a[i].id.clone()).collect(),
+                    syms,
+                ))),
+                None => Some(Column::Text(texts(&|i| a[i].id.clone()))),
+            },
             (ColumnsOf::Actors, "kind") => Some(Column::Text(texts(&|i| a[i].kind.clone()))),
             (ColumnsOf::Actors, "region") => Some(Column::Text(texts(&|i| {
                 a[i].region.clone().unwrap_or_default()
             }))),
             (ColumnsOf::Actors, "count") => Some(Column::Number(numbers(&|i| a[i].count))),
-            (ColumnsOf::Flows, "id") => Some(Column::Text(texts(&|i| n.name(f[i].id).into()))),
-            (ColumnsOf::Flows, "from") => Some(Column::Text(texts(&|i| n.name(f[i].from).into()))),
-            (ColumnsOf::Flows, "to") => Some(Column::Text(texts(&|i| n.name(f[i].to).into()))),
+            (ColumnsOf::Flows, "id") => Some(Column::Text(names(&|i| f[i].id))),
+            (ColumnsOf::Flows, "from") => Some(Column::Text(names(&|i| f[i].from))),
+            (ColumnsOf::Flows, "to") => Some(Column::Text(names(&|i| f[i].to))),
             (ColumnsOf::Flows, "kind") => {
                 Some(Column::Text(texts(&|i| f[i].kind.as_str().to_string())))
             }
@@ -104,12 +118,12 @@ pub(super) fn columns_table(
                     Some(AttrVal::Text(s)) => s.clone(),
                     _ => String::new(),
                 };
-                Ok(StrCol(Rc::new(attr_column(
+                Ok(StrCol::texts(attr_column(
                     &s.world.borrow(),
                     &r,
                     &name,
                     text,
-                ))))
+                )))
             })?;
             t.raw_set("text", text)?;
         }
@@ -122,17 +136,20 @@ pub(super) fn columns_table(
                     r.iter()
                         .map(|&i| {
                             let flow = w.flows.get(i);
-                            let id = match field.as_str() {
-                                "from" => flow.map(|f| w.name(f.from)),
-                                "to" => flow.map(|f| w.name(f.to)),
+                            let end = match field.as_str() {
+                                "from" => flow.map(|f| f.from),
+                                "to" => flow.map(|f| f.to),
                                 _ => {
                                     return Err(fail(format!(
                                         "cols.actor: expected \"from\" or \"to\", got `{field}`"
                                     )))
                                 }
-                            }
-                            .unwrap_or_default();
-                            w.actor_index(id).ok_or_else(|| {
+                            };
+                            let actor = end.and_then(|sym| w.entity_of(sym)).and_then(|at| {
+                                (at.kind == EntityKind::Actor).then_some(at.index)
+                            });
+                            actor.ok_or_else(|| {
+                                let id = end.map(|sym| w.name(sym)).unwrap_or_default();
                                 fail(format!(
                                     "cols.actor: `{id}` (in `{field}`) is not an actor; filter the rows first"
                                 ))

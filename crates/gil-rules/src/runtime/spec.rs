@@ -10,10 +10,12 @@ use std::collections::BTreeMap;
 use mlua::{Function, Lua, Table, Value};
 
 use crate::api;
-use crate::columns::Cell;
+use crate::columns::{Cell, StrCol};
 use crate::effect::{EffectKind, Provenance};
 use crate::meta;
+use crate::names::Sym;
 use crate::select::{Selector, Target};
+use crate::world::EntityAt;
 
 use super::errors::effect_error;
 use super::shared::Shared;
@@ -210,7 +212,7 @@ impl<'a, 'c> Spec<'a, 'c> {
             Fields::Row(cells, i) => match cells.get(key) {
                 None => Field::Nil,
                 Some(Cell::Text(s)) => Field::Text(s.as_str().into()),
-                Some(Cell::Texts(c)) => match c.0.get(*i) {
+                Some(Cell::Texts(c)) => match c.texts.get(*i) {
                     Some(s) => Field::Text(s.as_str().into()),
                     None => Field::Nil,
                 },
@@ -246,6 +248,35 @@ impl<'a, 'c> Spec<'a, 'c> {
                 other.type_name()
             ))),
         }
+    }
+
+    /// An actor or asset named by field `key`: its id's symbol and place in the world,
+    /// or the text that names none (`Err`); `None` when the field is absent. A column
+    /// of ids from the world carries the symbols, so its rows need no lookup by text.
+    pub(super) fn entity(
+        &self,
+        key: &str,
+    ) -> mlua::Result<Option<Result<(Sym, EntityAt), String>>> {
+        if let Fields::Row(cells, i) = &self.fields {
+            if let Some(Cell::Texts(StrCol {
+                syms: Some(syms), ..
+            })) = cells.get(key)
+            {
+                let Some(&sym) = syms.get(*i) else {
+                    return Ok(None);
+                };
+                let w = self.shared.world.borrow();
+                return Ok(Some(match w.entity_of(sym) {
+                    Some(at) => Ok((sym, at)),
+                    None => Err(w.name(sym).to_string()),
+                }));
+            }
+        }
+        let Some(text) = self.string(key)? else {
+            return Ok(None);
+        };
+        let found = self.shared.world.borrow().entity_named(&text);
+        Ok(Some(found.ok_or(text)))
     }
 
     pub(super) fn required_string(&self, key: &str) -> mlua::Result<String> {

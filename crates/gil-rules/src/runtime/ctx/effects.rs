@@ -7,6 +7,7 @@ use mlua::{Lua, Value};
 
 use crate::columns::NumCol;
 use crate::effect::{AdjustOp, AdjustTarget, EffectKind, EntityKind, Level, NewFlow, Role};
+use crate::names::Sym;
 use crate::world::AttrVal;
 
 use crate::runtime::errors::effect_error;
@@ -42,8 +43,8 @@ pub(super) fn with_columns(
 
 /// `ctx.flow(spec)`: a new flow in this step between known actors or assets.
 pub(super) fn flow(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
-    let from = spec.required_string("from")?;
-    let to = spec.required_string("to")?;
+    let from = flow_end(s, &spec, "from")?;
+    let to = flow_end(s, &spec, "to")?;
     let kind_name = spec.required_string("kind")?;
     let Some(kind) = gil_model::FlowKind::parse(&kind_name) else {
         return Err(spec.fail(format!(
@@ -56,34 +57,12 @@ pub(super) fn flow(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
     if amount < 0.0 {
         return Err(spec.fail(format!("field `amount` must not be negative, got {amount}")));
     }
-    {
-        let w = s.world.borrow();
-        for (key, id) in [("from", &from), ("to", &to)] {
-            if !w.is_entity(id) {
-                let candidates = w
-                    .actors
-                    .iter()
-                    .map(|a| a.id.as_str())
-                    .chain(w.assets.iter().map(|a| a.id.as_str()));
-                let hint = gil_model::diag::did_you_mean(id, candidates)
-                    .map(|h| format!(" (did you mean `{h}`?)"))
-                    .unwrap_or_default();
-                return Err(spec.fail(format!(
-                    "field `{key}`: unknown actor or asset `{id}`{hint}"
-                )));
-            }
-        }
-    }
     let project = spec.string("project")?;
     if let Some(p) = &project {
         if s.world.borrow().project_index(p).is_none() {
             return Err(spec.fail(format!("field `project`: unknown project `{p}`")));
         }
     }
-    let (from, to) = {
-        let names = &s.world.borrow().names;
-        (names.intern(&from), names.intern(&to))
-    };
     let flow = NewFlow {
         id: spec.string("id")?,
         from,
@@ -97,6 +76,28 @@ pub(super) fn flow(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
     };
     spec.push(EffectKind::Flow(flow));
     Ok(())
+}
+
+/// A flow's end (`from`, `to`): the symbol of a known actor's or asset's id.
+fn flow_end(s: &Shared, spec: &Spec<'_, '_>, key: &str) -> mlua::Result<Sym> {
+    match spec.entity(key)? {
+        Some(Ok((sym, _))) => Ok(sym),
+        None => Err(spec.fail(format!("field `{key}` is required"))),
+        Some(Err(id)) => {
+            let w = s.world.borrow();
+            let candidates = w
+                .actors
+                .iter()
+                .map(|a| a.id.as_str())
+                .chain(w.assets.iter().map(|a| a.id.as_str()));
+            let hint = gil_model::diag::did_you_mean(&id, candidates)
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+            Err(spec.fail(format!(
+                "field `{key}`: unknown actor or asset `{id}`{hint}"
+            )))
+        }
+    }
 }
 
 /// `ctx.adjust(spec)`: scale, add to or set one flow or every matching flow.
@@ -149,27 +150,18 @@ pub(super) fn adjust(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
 
 /// `ctx.set(spec)`: an attribute of an actor or asset, from this step on.
 pub(super) fn set(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
-    let (entity, id) = match (spec.string("actor")?, spec.string("asset")?) {
+    let (entity, named) = match (spec.entity("actor")?, spec.entity("asset")?) {
         (Some(a), None) => (EntityKind::Actor, a),
         (None, Some(a)) => (EntityKind::Asset, a),
         (None, None) => return Err(spec.fail("give `actor` or `asset`".into())),
         (Some(_), Some(_)) => return Err(spec.fail("give `actor` or `asset`, not both".into())),
     };
-    let exists = {
-        let w = s.world.borrow();
-        match entity {
-            EntityKind::Actor => w.actor_index(&id).is_some(),
-            EntityKind::Asset => w.asset_index(&id).is_some(),
-        }
+    let index = match named {
+        Ok((_, at)) if at.kind == entity => at.index,
+        // An id of the other kind (an asset given as `actor`) names no such entity.
+        Ok((sym, _)) => return Err(unknown_entity(&spec, entity, s.world.borrow().name(sym))),
+        Err(id) => return Err(unknown_entity(&spec, entity, &id)),
     };
-    if !exists {
-        let what = if entity == EntityKind::Actor {
-            "actor"
-        } else {
-            "asset"
-        };
-        return Err(spec.fail(format!("field `{what}`: unknown {what} `{id}`")));
-    }
     let attr = spec.required_string("attr")?;
     let value = match spec.get("value")? {
         Value::Nil => return Err(spec.fail("field `value` is required".into())),
@@ -179,11 +171,19 @@ pub(super) fn set(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
     };
     spec.push(EffectKind::Set {
         entity,
-        id,
+        index,
         attr,
         value,
     });
     Ok(())
+}
+
+fn unknown_entity(spec: &Spec<'_, '_>, entity: EntityKind, id: &str) -> mlua::Error {
+    let what = match entity {
+        EntityKind::Actor => "actor",
+        EntityKind::Asset => "asset",
+    };
+    spec.fail(format!("field `{what}`: unknown {what} `{id}`"))
 }
 
 /// `ctx.metric(name, value)`: adds to this step's metric. A number column adds each
