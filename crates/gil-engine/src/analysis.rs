@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gil_model::{FlowKind, Scenario, FINANCING_VIAS};
-use gil_rules::{FlowState, Level, Names, WorldState};
+use gil_rules::{FlowState, Level, Names, Sym, WorldState};
 use petgraph::graph::{DiGraph, NodeIndex};
+use rustc_hash::FxHashMap;
 
 use crate::outcome::{ComputeLine, Finding, Loop, PowerLine, Step, TargetLine};
 use crate::trace::ImpliedPower;
@@ -199,26 +200,48 @@ pub(crate) fn circular(
     warn_share: f64,
     findings: &mut Vec<Finding>,
 ) -> Vec<Loop> {
-    let mut edges: MoneyEdges = BTreeMap::new();
-    // Looked up, never iterated: a hash map (ids share prefixes, B-tree compares showed).
-    let mut income: rustc_hash::FxHashMap<&str, f64> = Default::default();
+    // One pass over every funding flow of every year, by symbol: hashing a u32 per flow,
+    // not its text (the pass sees flows × years; the texts are needed only for the few
+    // financing edges, below). Each sum adds its flows in the same order as before.
+    let financing: Vec<Sym> = FINANCING_VIAS
+        .iter()
+        .filter_map(|v| run_names.get(v))
+        .collect();
+    let mut income: FxHashMap<Sym, f64> = FxHashMap::default();
+    let mut by_sym: FxHashMap<(Sym, Sym), Vec<(Sym, f64)>> = FxHashMap::default();
     for f in history
         .iter()
         .flat_map(|year| year.iter())
         .filter(|f| f.kind == FlowKind::Funding)
     {
-        *income.entry(run_names.name(f.to)).or_insert(0.0) += f.amount;
-        let Some(via) = run_names.opt(f.via).filter(|v| FINANCING_VIAS.contains(v)) else {
+        *income.entry(f.to).or_insert(0.0) += f.amount;
+        let Some(via) = f.via.filter(|v| financing.contains(v)) else {
             continue;
         };
         if f.amount > 0.0 {
-            *edges
-                .entry((run_names.name(f.from), run_names.name(f.to)))
-                .or_default()
-                .entry(via)
-                .or_insert(0.0) += f.amount;
+            let vias = by_sym.entry((f.from, f.to)).or_default();
+            match vias.iter_mut().find(|(v, _)| *v == via) {
+                Some((_, sum)) => *sum += f.amount,
+                None => vias.push((via, f.amount)),
+            }
         }
     }
+    let mut edges: MoneyEdges = BTreeMap::new();
+    for ((from, to), vias) in &by_sym {
+        let edge = edges
+            .entry((run_names.name(*from), run_names.name(*to)))
+            .or_default();
+        for (via, sum) in vias {
+            edge.insert(run_names.name(*via), *sum);
+        }
+    }
+    let income_of = |id: &str| {
+        run_names
+            .get(id)
+            .and_then(|sym| income.get(&sym))
+            .copied()
+            .unwrap_or(0.0)
+    };
     // Nodes in id order so indices, components and cycles come out the same every run.
     let names: BTreeSet<&str> = edges.keys().flat_map(|(a, b)| [*a, *b]).collect();
     let names: Vec<&str> = names.into_iter().collect();
@@ -279,7 +302,7 @@ pub(crate) fn circular(
             .min();
         let (round_trip, investee_share) = match &vendor {
             Some(v) => {
-                let vendor_income = income.get(v.as_str()).copied().unwrap_or(0.0);
+                let vendor_income = income_of(v);
                 let investees: Vec<&str> = edges
                     .iter()
                     .filter(|((a, _), vias)| {
