@@ -135,6 +135,14 @@ pub(crate) fn year_base(
         .iter()
         .enumerate()
         .map(|(i, a)| {
+            // An actor with no dated value is the same every year: the previous year's
+            // state is this one, not even built again.
+            if let Some(same) = previous
+                .and_then(|p| p.actors.get(i))
+                .filter(|_| !any_dated(&a.attrs))
+            {
+                return Arc::clone(same);
+            }
             let attrs = attrs_at(&a.attrs, year);
             let state = ActorState {
                 id: a.id.value.clone(),
@@ -153,6 +161,14 @@ pub(crate) fn year_base(
         .iter()
         .enumerate()
         .map(|(i, a)| {
+            let fixed = a.online.is_none()
+                && !any_dated(&a.attrs)
+                && a.capacity
+                    .values()
+                    .all(|c| matches!(c.value, Dated::Fixed(_)));
+            if let Some(same) = previous.and_then(|p| p.assets.get(i)).filter(|_| fixed) {
+                return Arc::clone(same);
+            }
             let mut attrs = attrs_at(&a.attrs, year);
             let mut capacity: BTreeMap<String, f64> = a
                 .capacity
@@ -259,6 +275,13 @@ fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
 }
 
 /// An entity's written attributes in force in `year`.
+/// Whether any attribute changes with the year.
+fn any_dated(written: &BTreeMap<String, gil_model::Spanned<AttrValue>>) -> bool {
+    written
+        .values()
+        .any(|v| matches!(v.value, AttrValue::Number(Dated::Series(_))))
+}
+
 fn attrs_at(
     written: &BTreeMap<String, gil_model::Spanned<AttrValue>>,
     year: i32,
@@ -267,4 +290,47 @@ fn attrs_at(
         .iter()
         .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entity with no dated value is one state for the whole horizon; one with a
+    /// dated attribute, a dated capacity or an `online` year is resolved every year.
+    #[test]
+    fn only_entities_with_dated_values_are_built_again_each_year() {
+        let text = r#"
+scenario: { id: t, horizon: { start: 2026, end: 2028 }, currency: KRW, rules: [] }
+actors:
+  - { id: fixed, kind: government, attrs: { budget: 1 } }
+  - { id: dated, kind: startup, attrs: { demand: { 2026: 1, 2027: 2 } } }
+assets:
+  - { id: dc, kind: gpu_cluster, owner: fixed, capacity: { gpus: 10 } }
+  - { id: later, kind: gpu_cluster, owner: fixed, capacity: { gpus: 10 }, online: 2027 }
+  - { id: growing, kind: gpu_cluster, owner: fixed, capacity: { gpus: { 2026: 1, 2028: 5 } } }
+"#;
+        let s = gil_model::load_str("t.yaml", text, std::path::Path::new("."))
+            .unwrap_or_else(|e| panic!("{}", e.render(false)));
+        let names = Names::default();
+        let first = year_base(&s, 2026, None, &names);
+        let second = year_base(&s, 2027, Some(&first), &names);
+        let shared = |a: bool| if a { "shared" } else { "built" };
+        let actors: Vec<_> = (0..2)
+            .map(|i| shared(Arc::ptr_eq(&first.actors[i], &second.actors[i])))
+            .collect();
+        let assets: Vec<_> = (0..3)
+            .map(|i| shared(Arc::ptr_eq(&first.assets[i], &second.assets[i])))
+            .collect();
+        assert_eq!(actors, ["shared", "built"]);
+        assert_eq!(
+            assets,
+            ["shared", "built", "shared"],
+            "growing holds 1 until 2028"
+        );
+        assert_eq!(second.actors[1].attrs["demand"], AttrVal::Num(2.0));
+        assert_eq!(second.assets[1].capacity["gpus"], 10.0);
+        let third = year_base(&s, 2028, Some(&second), &names);
+        assert_eq!(third.assets[2].capacity["gpus"], 5.0);
+    }
 }
