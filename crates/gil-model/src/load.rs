@@ -486,6 +486,7 @@ impl Loader {
             }
         };
         let base = KeyPath::Root(section);
+        list(&mut self.sections).reserve(items.len());
         for (index, item) in items.iter().enumerate() {
             if takes_tables && item.get("table").is_some() {
                 self.read_table(item, section, dir, &list);
@@ -637,6 +638,9 @@ impl Loader {
         self.sections.unparsed_ids.extend(read.lost_ids);
         self.diagnostics.extend(read.diagnostics);
         let rows = read.nodes;
+        // One allocation for a national registry's entities, not a doubling (and a copy
+        // of every entity so far) each time the list fills.
+        list(&mut self.sections).reserve(rows.len());
         for (number, row) in rows {
             // Rows are numbered as the spreadsheet the table comes from numbers them
             // (the header is row 1).
