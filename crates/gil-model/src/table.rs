@@ -75,8 +75,9 @@ pub(crate) struct Rows {
 /// The rows of a CSV table.
 pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
     let mut read = Rows::default();
-    let records = split_records(text, file);
-    let Some((header, rows)) = records.split_first() else {
+    // Rows are consumed: each cell's text moves into its node, not copied.
+    let mut rows = split_records(text, file).into_iter();
+    let Some(header) = rows.next() else {
         read.diagnostics.push(
             Diagnostic::error(Code::EmptyFile, "the table is empty: no header row")
                 .at(Span::new(file, 0, 0))
@@ -85,18 +86,20 @@ pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
         read.header_failed = true;
         return read;
     };
-    let (columns, header_ok) = read_header(header, section, &mut read.diagnostics);
+    let (columns, header_ok) = read_header(&header, section, &mut read.diagnostics);
     if !header_ok {
         read.header_failed = true;
         return read;
     }
     let id_column = columns.iter().position(|c| c.path == ["id"]);
     read.nodes.reserve(rows.len());
-    for (k, row) in rows.iter().enumerate() {
+    for (k, row) in rows.enumerate() {
         let number = k + 2;
-        let row_id = || id_column.and_then(|i| row.get(i)).map(|c| c.text.clone());
+        // Kept apart: the row's texts move into its node, and a failed row's id is
+        // still needed (references to it are not reported again).
+        let row_id = id_column.and_then(|i| row.get(i)).map(|c| c.text.clone());
         if row.len() != columns.len() {
-            read.lost_ids.extend(row_id());
+            read.lost_ids.extend(row_id);
             read.diagnostics.push(
                 Diagnostic::error(
                     Code::TableSyntax,
@@ -106,14 +109,14 @@ pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
                         columns.len()
                     ),
                 )
-                .at(row_span(row)),
+                .at(row_span(&row)),
             );
             continue;
         }
         match row_node(row, &columns) {
             Ok(node) => read.nodes.push((number, node)),
             Err(d) => {
-                read.lost_ids.extend(row_id());
+                read.lost_ids.extend(row_id);
                 read.diagnostics.push(*d);
             }
         }
@@ -365,9 +368,11 @@ impl MapBuilder {
 
 /// One data row as an entity node; an error when a column and its dated form both
 /// have a value.
-fn row_node(row: &[Cell], columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
-    let mut root = MapBuilder::default();
-    for (cell, column) in row.iter().zip(columns) {
+fn row_node(row: Vec<Cell>, columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
+    let span = row_span(&row);
+    let mut root = MapBuilder(Vec::with_capacity(columns.len()));
+    for (cell, column) in row.into_iter().zip(columns) {
+        let cell_span = cell.span;
         // An empty cell, or a YAML null (`null`, `~`), is no value.
         if crate::yaml::is_null(&cell.text) {
             continue;
@@ -385,7 +390,7 @@ fn row_node(row: &[Cell], columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
                      or a column and its `{name}.…` parts); keep one"
                     ),
                 )
-                .at(cell.span),
+                .at(cell_span),
             )
         };
         let mut map = &mut root;
@@ -404,12 +409,12 @@ fn row_node(row: &[Cell], columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
             None => map.0.push((last.clone(), column.span, Entry::Value(value))),
         }
     }
-    Ok(root.into_node(row_span(row)))
+    Ok(root.into_node(span))
 }
 
 /// A cell's value: `tags` split on `;`, text keys as strings, anything else resolved
 /// like an unquoted YAML scalar (numbers, booleans, text).
-fn cell_node(cell: &Cell, key: &str, parent: Option<&str>) -> Node {
+fn cell_node(cell: Cell, key: &str, parent: Option<&str>) -> Node {
     let top_level = parent.is_none();
     if top_level && key == "tags" {
         let items = cell
@@ -432,7 +437,7 @@ fn cell_node(cell: &Cell, key: &str, parent: Option<&str>) -> Node {
     }
     Node {
         kind: NodeKind::Scalar {
-            text: cell.text.clone(),
+            text: cell.text,
             plain: !(top_level && TEXT_KEYS.contains(&key)),
         },
         span: cell.span,
