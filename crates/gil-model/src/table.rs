@@ -169,7 +169,9 @@ fn split_records(text: &str, file: FileId) -> Vec<Vec<Cell>> {
                 if record_end {
                     let blank = record.len() == 1 && record[0].text.is_empty();
                     if !blank {
-                        records.push(std::mem::take(&mut record));
+                        // The next record most likely has as many cells as this one.
+                        let cells = Vec::with_capacity(record.len());
+                        records.push(std::mem::replace(&mut record, cells));
                     }
                     record.clear();
                 }
