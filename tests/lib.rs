@@ -77,3 +77,38 @@ pub fn relative_to_crate(path: &Path) -> &Path {
     path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
         .unwrap_or(path)
 }
+
+/// A scratch folder under the system's temporary folder, empty when made and removed
+/// when dropped — also when the test fails — so test runs leave nothing behind.
+/// `name` and the process id keep concurrent tests and runs apart.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    #[allow(clippy::panic)] // a test that cannot make its folder fails loudly
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot make {}: {e}", dir.display()));
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

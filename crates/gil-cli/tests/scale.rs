@@ -20,11 +20,8 @@ fn gil_in(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("gil runs")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gil-tables-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> gil_tests::Scratch {
+    gil_tests::Scratch::new(&format!("gil-tables-{name}"))
 }
 
 /// Whether python3 with pyarrow is here; under CI=true its absence fails the test.

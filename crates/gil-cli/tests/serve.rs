@@ -772,8 +772,7 @@ fn a_sweep_posted_runs_in_the_background_and_matches_gil_sweep() {
     assert_eq!(done["done"], 40);
 
     // The same document as a file beside a copy of the scenario, through gil sweep.
-    let tmp = std::env::temp_dir().join(format!("gil-serve-sweep-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
+    let tmp = gil_tests::Scratch::new("gil-serve-sweep");
     std::fs::create_dir_all(tmp.join("minimal")).unwrap();
     std::fs::copy(
         examples.join("minimal/scenario.yaml"),

@@ -41,11 +41,8 @@ fn ok(out: std::process::Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gil-sweep-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> gil_tests::Scratch {
+    gil_tests::Scratch::new(&format!("gil-sweep-{name}"))
 }
 
 /// Whether python3 with pyarrow and SALib is here; under CI=true its absence fails.

@@ -33,11 +33,8 @@ fn ok(out: Output) -> Vec<u8> {
     out.stdout
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gil-trust-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> gil_tests::Scratch {
+    gil_tests::Scratch::new(&format!("gil-trust-{name}"))
 }
 
 /// Removes `ESC [ … m` colour sequences.
