@@ -343,6 +343,7 @@ pub fn evaluate_interned(
         rules_time: Duration::ZERO,
         rules_done: 0,
         auto_ids: apply::AutoIds::default(),
+        last_base: None,
         collected: Collected::default(),
     };
     step_loop.run()?;
@@ -454,6 +455,9 @@ struct StepLoop<'a> {
     rules_done: usize,
     /// Automatic flow ids made so far, found again in later steps.
     auto_ids: apply::AutoIds,
+    /// The last year's scenario values, which the next year's start from (see
+    /// [`materialize`]).
+    last_base: Option<WorldState>,
     collected: Collected,
 }
 
@@ -560,6 +564,7 @@ impl<'a> StepLoop<'a> {
             &self.options.params,
             &self.options.text_params,
             &self.persistent,
+            &mut self.last_base,
         );
         world.history = std::mem::take(&mut self.history);
         if self.rules.reads_metrics() {

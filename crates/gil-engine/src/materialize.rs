@@ -61,6 +61,11 @@ fn apply_overrides(
 /// when `interned` holds the years, see [`Interned::with_years`]), `overrides`' parameter
 /// values, `persistent`'s attributes, and the scenario's flows of that year (copies of
 /// `interned`'s templates, their names symbols of the run's `names`).
+///
+/// Without resolved years, each year is resolved from `last_base`, the year before's
+/// (kept there for the next): unchanged entities and the id indexes are shared, and
+/// only one year's base is held.
+#[allow(clippy::too_many_arguments)]
 pub fn materialize(
     s: &Scenario,
     interned: &Interned,
@@ -69,10 +74,15 @@ pub fn materialize(
     overrides: &BTreeMap<String, Dated>,
     text_overrides: &BTreeMap<String, TextValue>,
     persistent: &Persistent,
+    last_base: &mut Option<WorldState>,
 ) -> WorldState {
     let mut world = match interned.year(year) {
         Some(base) => base.clone(),
-        None => year_base(s, year, None, names),
+        None => {
+            let base = year_base(s, year, last_base.as_ref(), names);
+            *last_base = Some(base.clone());
+            base
+        }
     };
     world.names = names.clone();
     override_params(s, &mut world, year, overrides);
