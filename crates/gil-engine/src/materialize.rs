@@ -284,7 +284,6 @@ fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
     }
 }
 
-/// An entity's written attributes in force in `year`.
 /// Whether any attribute changes with the year.
 fn any_dated(written: &BTreeMap<String, gil_model::Spanned<AttrValue>>) -> bool {
     written
@@ -292,6 +291,7 @@ fn any_dated(written: &BTreeMap<String, gil_model::Spanned<AttrValue>>) -> bool 
         .any(|v| matches!(v.value, AttrValue::Number(Dated::Series(_))))
 }
 
+/// An entity's written attributes in force in `year`.
 fn attrs_at(
     written: &BTreeMap<String, gil_model::Spanned<AttrValue>>,
     year: i32,

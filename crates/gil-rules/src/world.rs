@@ -163,7 +163,7 @@ impl WorldState {
             .enumerate()
             .map(|(i, a)| (&a.id, EntityKind::Asset, i));
         // An id both an actor and an asset take is refused at load; should one reach
-        // here, the actor is the one found, as `is_entity` and the views find it.
+        // here, the actor is the one found, as the views find it.
         let mut entity_syms = HashMap::default();
         let (mut actor_syms, mut asset_syms) = (Vec::new(), Vec::new());
         for (id, kind, index) in assets.chain(actors) {
@@ -255,10 +255,6 @@ impl WorldState {
     pub fn entity_named(&self, id: &str) -> Option<(Sym, EntityAt)> {
         let sym = self.names.get(id)?;
         self.entity_of(sym).map(|at| (sym, at))
-    }
-
-    pub fn is_entity(&self, id: &str) -> bool {
-        self.actor_ids.contains_key(id) || self.asset_ids.contains_key(id)
     }
 
     /// Adds a flow made by a rule, keeping the id index current.
