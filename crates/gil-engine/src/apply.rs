@@ -12,8 +12,9 @@ use gil_model::FlowKind;
 use rustc_hash::FxHashMap;
 
 use gil_rules::{
-    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowState, Level,
-    NewFlow, Provenance, Role, RuleError, RuleErrorKind, Sym, Touched, WorldState,
+    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowRows,
+    FlowState, Level, NewFlow, Provenance, Role, RuleError, RuleErrorKind, Sym, Touched,
+    WorldState,
 };
 
 use crate::materialize::{Persistent, CAPACITY_PREFIX};
@@ -61,9 +62,20 @@ pub(crate) fn apply(
         } = effect;
         match kind {
             EffectKind::Flow(flow) => create_flow(world, flow, provenance, &mut acc.auto_ids),
+            EffectKind::FlowRows(rows) => create_flows(world, rows, provenance, &mut acc.auto_ids),
             EffectKind::Adjust { op, .. } => {
-                let trace = acc.explain.then_some(&mut *trace);
-                adjust_flows(world, op, targets, &provenance, &mut touched, trace)?
+                let mut trace = acc.explain.then_some(&mut *trace);
+                for i in targets {
+                    let trace = trace.as_deref_mut();
+                    adjust_flow(world, i, op, &provenance, &mut touched, trace)?
+                }
+            }
+            EffectKind::AdjustRows { flows, ops } => {
+                let mut trace = acc.explain.then_some(&mut *trace);
+                for (i, op) in flows.into_iter().zip(ops) {
+                    let trace = trace.as_deref_mut();
+                    adjust_flow(world, i, op, &provenance, &mut touched, trace)?
+                }
             }
             EffectKind::Set {
                 entity,
@@ -80,9 +92,30 @@ pub(crate) fn apply(
                 let trace = acc.explain.then_some(&mut *trace);
                 apply_set(world, set, &provenance, &mut touched, persistent, trace)?
             }
+            EffectKind::SetRows {
+                entity,
+                indexes,
+                attr,
+                value,
+            } => {
+                let mut trace = acc.explain.then_some(&mut *trace);
+                for (row, index) in indexes.into_iter().enumerate() {
+                    let set = AttrSet {
+                        entity,
+                        index,
+                        attr: attr.clone(),
+                        value: value.at(row).clone(),
+                    };
+                    let trace = trace.as_deref_mut();
+                    apply_set(world, set, &provenance, &mut touched, persistent, trace)?
+                }
+            }
             EffectKind::Metric { name, value } => {
                 let entity = used.get_mut(k).and_then(Option::take);
-                add_metric(acc, trace, &name, value, &provenance, entity)
+                add_metric(acc, trace, &name, &[value], &provenance, entity)
+            }
+            EffectKind::MetricRows { name, values } => {
+                add_metric(acc, trace, &name, &values, &provenance, None)
             }
             EffectKind::Finding {
                 level,
@@ -132,11 +165,30 @@ fn check_and_resolve(world: &WorldState, effects: &[Effect]) -> Result<Vec<Vec<u
                 claims.claim_set(world, *entity, *index, attr, p)?;
                 Vec::new()
             }
+            EffectKind::SetRows {
+                entity,
+                indexes,
+                attr,
+                ..
+            } => {
+                for &index in indexes {
+                    claims.claim_set(world, *entity, index, attr, p)?;
+                }
+                Vec::new()
+            }
             EffectKind::Adjust { target, op } => {
                 let targets = adjust_targets(world, target, flows_at_start);
                 let is_set = matches!(op, AdjustOp::Set(_));
                 claims.claim_adjusted(world, &targets, is_set, p)?;
                 targets
+            }
+            // Each row as its own adjustment (its flow was found in this world).
+            EffectKind::AdjustRows { flows, ops } => {
+                for (&i, op) in flows.iter().zip(ops) {
+                    let is_set = matches!(op, AdjustOp::Set(_));
+                    claims.claim_adjusted(world, &[i], is_set, p)?;
+                }
+                Vec::new()
             }
             EffectKind::Flow(flow) => {
                 if let Some(id) = &flow.id {
@@ -145,9 +197,12 @@ fn check_and_resolve(world: &WorldState, effects: &[Effect]) -> Result<Vec<Vec<u
                 Vec::new()
             }
             // Metrics add up, findings and roles accumulate: none can conflict.
-            EffectKind::Metric { .. } | EffectKind::Finding { .. } | EffectKind::Role { .. } => {
-                Vec::new()
-            }
+            // Flows made in rows take automatic ids, which are free by construction.
+            EffectKind::Metric { .. }
+            | EffectKind::MetricRows { .. }
+            | EffectKind::FlowRows(_)
+            | EffectKind::Finding { .. }
+            | EffectKind::Role { .. } => Vec::new(),
         };
         resolved.push(targets);
     }
@@ -265,47 +320,77 @@ fn create_flow(
     world.push_flow(state);
 }
 
-/// Scales, adds to or sets each target flow's amount, which must stay finite and not
-/// negative; each change is recorded for `explain`.
-fn adjust_flows(
+/// A columnar call's flows, row by row exactly as [`create_flow`] makes each, with the
+/// names every row shares interned once.
+fn create_flows(
     world: &mut WorldState,
+    rows: FlowRows,
+    provenance: Provenance,
+    auto_ids: &mut AutoIds,
+) {
+    let names = &world.names;
+    let via = rows.via.as_deref().map(|v| names.intern(v));
+    let project = rows.project.as_deref().map(|p| names.intern(p));
+    let tags = names.tags(&rows.tags);
+    let note = rows.note.as_deref().map(|n| names.intern(n));
+    world.flows.reserve(rows.rows);
+    for row in 0..rows.rows {
+        let (from, to) = (*rows.from.at(row), *rows.to.at(row));
+        let id = auto_ids.next(world, &provenance.rule, from, to, rows.kind);
+        world.push_flow(FlowState {
+            id,
+            from,
+            to,
+            kind: rows.kind,
+            via,
+            amount: *rows.amount.at(row),
+            project,
+            tags: tags.clone(),
+            note,
+            origin: FlowOrigin::Rule(provenance.clone()),
+        });
+    }
+}
+
+/// Scales, adds to or sets the amount of the flow at `i`, which must stay finite and not
+/// negative; the change is recorded for `explain`.
+fn adjust_flow(
+    world: &mut WorldState,
+    i: usize,
     op: AdjustOp,
-    targets: Vec<usize>,
     p: &Provenance,
     touched: &mut Touched,
-    mut trace: Option<&mut StepTrace>,
+    trace: Option<&mut StepTrace>,
 ) -> Result<(), RuleError> {
-    for i in targets {
-        let flow = &mut world.flows[i];
-        let before = flow.amount;
-        let after = match op {
-            AdjustOp::Scale(s) => before * s,
-            AdjustOp::Add(a) => before + a,
-            AdjustOp::Set(v) => v,
-        };
-        if !after.is_finite() || after < 0.0 {
-            return Err(effect_error(
-                p,
-                format!(
-                    "ctx.adjust: flow `{}` would become {after} (from {before})",
-                    world.names.name(world.flows[i].id)
-                ),
-            ));
-        }
-        flow.amount = after;
-        touched.flows.push(i);
-        if let Some(trace) = trace.as_deref_mut() {
-            trace
-                .adjustments
-                .entry(flow.id)
-                .or_default()
-                .push(AdjustRecord {
-                    provenance: p.clone(),
-                    op,
-                    before,
-                    after,
-                });
-        }
+    let flow = &mut world.flows[i];
+    let before = flow.amount;
+    let after = match op {
+        AdjustOp::Scale(s) => before * s,
+        AdjustOp::Add(a) => before + a,
+        AdjustOp::Set(v) => v,
+    };
+    if !after.is_finite() || after < 0.0 {
+        return Err(effect_error(
+            p,
+            format!(
+                "ctx.adjust: flow `{}` would become {after} (from {before})",
+                world.names.name(world.flows[i].id)
+            ),
+        ));
+    }
+    flow.amount = after;
+    touched.flows.push(i);
+    if let Some(trace) = trace {
+        trace
+            .adjustments
+            .entry(flow.id)
+            .or_default()
+            .push(AdjustRecord {
+                provenance: p.clone(),
+                op,
+                before,
+                after,
+            });
     }
     Ok(())
 }
@@ -417,24 +502,31 @@ fn set_attr(
     attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))
 }
 
-/// Adds to the step's metric; with `Options::explain`, also to the call site's
+/// Adds `values` to the step's metric, one after the other (the order a per-entity
+/// rule's calls would add them in); with `Options::explain`, also to the call site's
 /// contribution (the entity's, when `entity` is given).
 fn add_metric(
     acc: &mut StepAcc,
     trace: &mut StepTrace,
     name: &str,
-    value: f64,
+    values: &[f64],
     p: &Provenance,
     entity: Option<EntityUsed>,
 ) {
+    if values.is_empty() {
+        return;
+    }
     // Look up before inserting: a name String per call was a large share of applying
     // columnar and per-entity metrics.
-    match acc.metrics.get_mut(name) {
-        Some(sum) => *sum += value,
+    let sum = match acc.metrics.get_mut(name) {
+        Some(sum) => sum,
         None => {
-            acc.metrics.insert(name.to_string(), value);
             acc.metric_sites.insert(name.to_string(), p.clone());
+            acc.metrics.entry(name.to_string()).or_insert(-0.0)
         }
+    };
+    for value in values {
+        *sum += value;
     }
     if !acc.explain {
         return;
@@ -450,6 +542,9 @@ fn add_metric(
         (Some(a), Some(b)) => a.id == b.id,
         _ => false,
     };
+    let Some((&value, rest)) = values.split_first() else {
+        return;
+    };
     match contributions.last_mut() {
         Some(last) if last.provenance == *p && same_entity(last) => {
             last.value += value;
@@ -461,6 +556,13 @@ fn add_metric(
             calls: 1,
             entity,
         }),
+    }
+    // The rest come from the same call site for the same entity: the same record.
+    if let Some(last) = contributions.last_mut() {
+        for value in rest {
+            last.value += value;
+            last.calls += 1;
+        }
     }
 }
 

@@ -73,6 +73,40 @@ pub struct NewFlow {
     pub note: Option<String>,
 }
 
+/// A value given once for every row of a column effect, or once per row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PerRow<T> {
+    Same(T),
+    Each(Vec<T>),
+}
+
+impl<T> PerRow<T> {
+    /// Row `i`'s value (`Each` holds one per row of its effect).
+    pub fn at(&self, i: usize) -> &T {
+        match self {
+            PerRow::Same(v) => v,
+            PerRow::Each(values) => &values[i],
+        }
+    }
+}
+
+/// The flows one columnar `ctx.flow` call makes, one per row, in row order: what
+/// differs per row is kept per row, the rest once. Applied as one effect, each row
+/// exactly as the [`NewFlow`] the per-entity form would make (automatic ids only: a
+/// call giving `id` makes single flows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRows {
+    pub from: PerRow<crate::Sym>,
+    pub to: PerRow<crate::Sym>,
+    pub kind: FlowKind,
+    pub via: Option<String>,
+    pub amount: PerRow<f64>,
+    pub project: Option<String>,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+    pub rows: usize,
+}
+
 /// Which flows an adjustment touches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdjustTarget {
@@ -190,6 +224,26 @@ pub enum EffectKind {
     Metric {
         name: String,
         value: f64,
+    },
+    /// A columnar call's flows ([`FlowRows`]).
+    FlowRows(FlowRows),
+    /// A columnar `ctx.adjust`: the flow at each of `flows` (places in the step's world,
+    /// found at the call), each with its row's operation, in row order.
+    AdjustRows {
+        flows: Vec<usize>,
+        ops: Vec<AdjustOp>,
+    },
+    /// A columnar `ctx.set`: attribute `attr` of each entity at `indexes`, in row order.
+    SetRows {
+        entity: EntityKind,
+        indexes: Vec<usize>,
+        attr: String,
+        value: PerRow<AttrVal>,
+    },
+    /// A columnar `ctx.metric`: each row's value added in row order.
+    MetricRows {
+        name: String,
+        values: Vec<f64>,
     },
     Finding {
         level: Level,

@@ -22,8 +22,8 @@ mod source;
 pub mod world;
 
 pub use effect::{
-    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, HookEntity, Level, NewFlow, Provenance,
-    Role, Site,
+    AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, FlowRows, HookEntity, Level, NewFlow,
+    PerRow, Provenance, Role, Site,
 };
 pub use error::{During, Limit, RuleError, RuleErrorKind};
 pub use meta::{KnownNames, RuleInfo};

@@ -749,26 +749,8 @@ return {
 "#,
     )
     .unwrap();
-    let made: Vec<String> = effects
-        .iter()
-        .map(|e| match &e.kind {
-            EffectKind::Flow(f) => format!(
-                "flow {}->{} {}",
-                names.name(f.from),
-                names.name(f.to),
-                f.amount
-            ),
-            EffectKind::Set {
-                entity,
-                index,
-                attr,
-                value,
-            } => format!("set {entity:?} {index} {attr} {value:?}"),
-            other => format!("{other:?}"),
-        })
-        .collect();
     assert_eq!(
-        made,
+        rows_made(&effects, &names),
         ["flow nipa->s2 300", "set Actor 3 big Num(1.0)"],
         "s2 is the fourth actor"
     );
@@ -788,5 +770,147 @@ return {
         err.to_string()
             .contains("ctx.set: field `asset`: unknown asset `s1`"),
         "{err}"
+    );
+}
+
+/// Each effect, and each row of a columnar effect, as one line.
+fn rows_made(effects: &[Effect], names: &gil_rules::Names) -> Vec<String> {
+    let mut made = Vec::new();
+    for e in effects {
+        match &e.kind {
+            EffectKind::Flow(f) => made.push(format!(
+                "flow {}->{} {}",
+                names.name(f.from),
+                names.name(f.to),
+                f.amount
+            )),
+            EffectKind::FlowRows(f) => made.extend((0..f.rows).map(|i| {
+                format!(
+                    "flow {}->{} {}",
+                    names.name(*f.from.at(i)),
+                    names.name(*f.to.at(i)),
+                    f.amount.at(i)
+                )
+            })),
+            EffectKind::Set {
+                entity,
+                index,
+                attr,
+                value,
+            } => made.push(format!("set {entity:?} {index} {attr} {value:?}")),
+            EffectKind::SetRows {
+                entity,
+                indexes,
+                attr,
+                value,
+            } => {
+                made.extend(indexes.iter().enumerate().map(|(row, index)| {
+                    format!("set {entity:?} {index} {attr} {:?}", value.at(row))
+                }))
+            }
+            EffectKind::AdjustRows { flows, ops } => made.extend(
+                flows
+                    .iter()
+                    .zip(ops)
+                    .map(|(i, op)| format!("adjust {i} {op:?}")),
+            ),
+            EffectKind::MetricRows { name, values } => {
+                made.extend(values.iter().map(|v| format!("metric {name} {v}")))
+            }
+            other => made.push(format!("{other:?}")),
+        }
+    }
+    made
+}
+
+/// A columnar call whose fields have the usual shapes is one effect holding its rows;
+/// the rows are those the per-row form makes, in the same order.
+#[test]
+fn column_effects_are_one_record_holding_every_row() {
+    let (effects, names) = run_one_named(
+        r#"
+return {
+  id = "cols", select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    local demand = cols.attr("demand")
+    ctx.flow { from = "nipa", to = cols.id, kind = "funding", via = "voucher", amount = demand * 0.5 }
+    ctx.set { actor = cols.id, attr = "demand", value = demand * 2 }
+    ctx.metric("grant", demand * 0.5)
+  end,
+}
+"#,
+    )
+    .unwrap();
+    assert_eq!(effects.len(), 3, "one record per call: {effects:?}");
+    assert!(matches!(effects[0].kind, EffectKind::FlowRows(_)));
+    assert_eq!(
+        rows_made(&effects, &names),
+        [
+            "flow nipa->s1 50",
+            "flow nipa->s2 150",
+            "set Actor 2 demand Num(200.0)",
+            "set Actor 3 demand Num(600.0)",
+            "metric grant 50",
+            "metric grant 150",
+        ]
+    );
+    // One provenance for the call, as the per-row form shared.
+    assert_eq!(effects[0].provenance.line, 6);
+}
+
+/// A column with a row the world refuses, or a field of another shape, goes row by row:
+/// the error is the first failing row's, in the per-row form's words, and a call the
+/// fast form does not take (an explicit `id`) still makes its flows.
+#[test]
+fn column_effects_with_a_bad_row_fail_as_the_row_would() {
+    let err = run_one(
+        r#"
+return {
+  id = "cols", select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    ctx.flow { from = "nipa", to = cols.id, kind = "funding", amount = cols.attr("demand") - 200 }
+  end,
+}
+"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ctx.flow: field `amount` must not be negative, got -100"),
+        "{err}"
+    );
+    assert_eq!(err.line, Some(5), "{err}");
+
+    let err = run_one(
+        r#"
+return {
+  id = "cols", select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    ctx.adjust { flow = cols.text("plan"), scale = 2 }
+  end,
+}
+"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("ctx.adjust: field `flow`"),
+        "{err}"
+    );
+
+    let (effects, names) = run_one_named(
+        r#"
+return {
+  id = "cols", select = { actors = { kind = "startup" } },
+  on_actors = function(cols, ctx)
+    ctx.flow { id = "grant." .. "x", from = "nipa", to = "gov", kind = "funding", amount = cols.attr("demand") }
+  end,
+}
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        rows_made(&effects, &names),
+        ["flow nipa->gov 100", "flow nipa->gov 300"],
+        "an explicit id makes one flow per row, as before"
     );
 }

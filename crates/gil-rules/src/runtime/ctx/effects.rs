@@ -14,9 +14,10 @@ use crate::runtime::errors::effect_error;
 use crate::runtime::shared::Shared;
 use crate::runtime::spec::{check_fields, check_number, column_rows, Spec};
 
-/// Runs an effect function once per row when the table holds columns, else once.
-/// Rows are read from the columns in place and share one provenance: building a Lua
-/// table per row and finding the call site per row cost more than the effect itself.
+/// Runs an effect function once when the table holds no column. With columns, the call
+/// becomes one effect holding every row when `rows.rs` can read it so, else the function
+/// runs once per row, reading the row from the columns in place; the rows share one
+/// provenance either way.
 pub(super) fn with_columns(
     lua: &Lua,
     s: &Shared,
@@ -31,7 +32,15 @@ pub(super) fn with_columns(
     let has_columns = check_fields(lua, s, function, class, &table)?;
     if has_columns {
         if let Some((cells, rows)) = column_rows(lua, s, function, &table)? {
+            if rows == 0 {
+                return Ok(());
+            }
             let at = s.provenance(lua);
+            let whole = super::rows::effect(function, &s.world.borrow(), &cells, rows);
+            if let Some(kind) = whole {
+                s.record(kind, at);
+                return Ok(());
+            }
             for i in 0..rows {
                 effect(s, Spec::row(lua, s, function, &cells, i, &at))?;
             }
@@ -195,13 +204,14 @@ pub(super) fn metric(lua: &Lua, s: &Shared, (name, value): (Value, Value)) -> ml
     };
     match (column, &name) {
         (Some(values), Value::String(text)) => {
-            let text = text.to_string_lossy();
-            let at = s.provenance(lua);
             for v in values.iter() {
-                let value = check_number(&Value::Number(*v))
+                check_number(&Value::Number(*v))
                     .map_err(|m| effect_error(lua, s, "metric", format!("the value {m}")))?;
-                let name = text.clone();
-                s.record(EffectKind::Metric { name, value }, at.clone());
+            }
+            if !values.is_empty() {
+                let name = text.to_string_lossy();
+                let values = values.to_vec();
+                s.push(lua, EffectKind::MetricRows { name, values });
             }
             Ok(())
         }

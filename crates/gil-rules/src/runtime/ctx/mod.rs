@@ -12,6 +12,7 @@ use crate::runtime::shared::Shared;
 
 mod effects;
 mod reads;
+mod rows;
 
 pub(crate) use reads::text_param;
 
