@@ -428,7 +428,6 @@ fn apply_set(
         attr,
         value,
     } = set;
-    let id = entity_id(world, entity, index).to_string();
     let capacity = attr
         .strip_prefix(CAPACITY_PREFIX)
         .filter(|_| entity == EntityKind::Asset);
@@ -439,14 +438,14 @@ fn apply_set(
     if let Some(trace) = trace {
         trace.sets.push(SetRecord {
             entity,
-            id: id.clone(),
+            id: entity_id(world, entity, index).to_string(),
             attr: attr.clone(),
             before,
             after: value.clone(),
             provenance: p.clone(),
         });
     }
-    persistent.insert((entity, id, attr), value);
+    persistent.insert((entity, index, attr), value);
     Ok(())
 }
 
@@ -637,12 +636,15 @@ fn conflict(first: &Provenance, second: &Provenance, what: String) -> RuleError 
 /// interned once per run and found again by (rule, from, to, kind) symbols. Per base,
 /// `next_suffix` remembers where this step's search stopped: flows are never removed
 /// in a step, so every suffix below it is still taken, and the thousandth flow between
-/// the same two actors costs one lookup, not a thousand.
+/// the same two actors costs one lookup, not a thousand. Suffixed ids are formatted and
+/// interned once per run too (`suffixed`).
 #[derive(Debug, Default)]
 pub(crate) struct AutoIds {
     /// Per rule, each (from, to, kind)'s base id.
     bases: FxHashMap<Arc<str>, BasesOfRule>,
     next_suffix: FxHashMap<Sym, u32>,
+    /// `base#n` by (base, n).
+    suffixed: FxHashMap<(Sym, u32), Sym>,
 }
 
 type BasesOfRule = FxHashMap<(Sym, Sym, FlowKind), Sym>;
@@ -680,10 +682,13 @@ impl AutoIds {
             }
         };
         loop {
-            let candidate = format!("{}#{n}", world.name(base));
+            let candidate = *self.suffixed.entry((base, *n)).or_insert_with(|| {
+                // Interning a taken id adds no name: a flow's id is one already.
+                world.names.intern(&format!("{}#{n}", world.name(base)))
+            });
             *n += 1;
-            if world.flow_index(&candidate).is_none() {
-                return world.names.intern(&candidate);
+            if world.flow_index_of(candidate).is_none() {
+                return candidate;
             }
         }
     }

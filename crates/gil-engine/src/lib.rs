@@ -337,7 +337,7 @@ pub fn evaluate_interned(
         options,
         regions: &regions,
         workers: workers.as_mut(),
-        persistent: materialize::Persistent::new(),
+        persistent: materialize::Persistent::default(),
         history: Vec::new(),
         metric_history: Vec::new(),
         rules_time: Duration::ZERO,

@@ -11,8 +11,10 @@ use crate::interned::Interned;
 /// `ctx.set` attributes with this prefix on an asset set its capacity.
 pub const CAPACITY_PREFIX: &str = "capacity.";
 
-/// Attribute values set by `ctx.set`, in force from their step on.
-pub type Persistent = BTreeMap<(EntityKind, String, String), AttrVal>;
+/// Attribute values set by `ctx.set`, in force from their step on: by the entity's
+/// place in the world (the same every year of a run) and the attribute's name. The
+/// order does not matter: each entry sets a different attribute.
+pub type Persistent = rustc_hash::FxHashMap<(EntityKind, usize, String), AttrVal>;
 
 pub(crate) fn attr_at(value: &AttrValue, year: i32) -> Option<AttrVal> {
     match value {
@@ -257,17 +259,15 @@ fn override_params(
 /// The attributes `ctx.set` has set in earlier steps, on copies of the entities they
 /// change; a numeric `capacity.<name>` on an asset sets that capacity.
 fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
-    for ((kind, id, attr), value) in persistent {
+    for ((kind, index, attr), value) in persistent {
         match kind {
             EntityKind::Actor => {
-                let index = world.actor_index(id);
-                if let Some(actor) = index.and_then(|i| world.actor_mut(i)) {
+                if let Some(actor) = world.actor_mut(*index) {
                     actor.attrs.insert(attr.clone(), value.clone());
                 }
             }
             EntityKind::Asset => {
-                let index = world.asset_index(id);
-                let Some(asset) = index.and_then(|i| world.asset_mut(i)) else {
+                let Some(asset) = world.asset_mut(*index) else {
                     continue;
                 };
                 match (attr.strip_prefix(CAPACITY_PREFIX), value) {
