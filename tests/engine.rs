@@ -407,6 +407,65 @@ fn a_national_document_keeps_what_it_names_and_counts_what_it_leaves_out() {
     assert_eq!(short.roles, full.roles);
     // A small scenario's document is never summarized.
     assert!(run("target_late").outcome.summarized().is_none());
+    // Built summarized (`Listing::Named`, what `gil run` asks for) it is the same
+    // document, made without rendering what it leaves out.
+    let s = load_text(&text);
+    let named = evaluate_listing(&s, &[], false);
+    assert_eq!(named, short);
+}
+
+/// [`evaluate_scenario`] listing only the named entities, optionally every flow.
+fn evaluate_listing(
+    s: &gil_model::Scenario,
+    extra: &[PathBuf],
+    all_flows: bool,
+) -> gil_engine::Outcome {
+    let rules = gil_engine::load_rules(s, extra, gil_tests::test_sandbox()).unwrap();
+    let options = gil_engine::Options {
+        listing: gil_engine::Listing::Named,
+        all_flows,
+        ..Default::default()
+    };
+    gil_engine::evaluate(s, &rules, &options).unwrap().outcome
+}
+
+/// The document a run builds summarized is byte for byte the whole outcome summarized
+/// afterwards, for rule-made flows and `--flows` too, and whole when small.
+#[test]
+fn a_document_built_summarized_equals_the_whole_outcome_summarized() {
+    let dir = gil_tests::Scratch::new("gil-listing");
+    let spec = gil_synthetic::Spec {
+        actors: 2_400,
+        flows: 6_000,
+        years: 3,
+        seed: 5,
+    };
+    for (name, text) in gil_synthetic::generate(spec, true) {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
+    for all_flows in [false, true] {
+        let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+        let options = gil_engine::Options {
+            all_flows,
+            ..Default::default()
+        };
+        let whole = gil_engine::evaluate(&s, &rules, &options).unwrap().outcome;
+        let summarized = whole.summarized().expect("2,400 actors are summarized");
+        let named = evaluate_listing(&s, &[], all_flows);
+        assert!(named.omitted.is_some());
+        assert!(
+            gil_report::to_json(&named).unwrap() == gil_report::to_json(&summarized).unwrap(),
+            "built summarized and summarized afterwards differ (all_flows: {all_flows})"
+        );
+    }
+    let small = load_text(&std::fs::read_to_string("fixtures/engine/target_late.yaml").unwrap());
+    assert_eq!(
+        evaluate_listing(&small, &[], false),
+        run("target_late").outcome
+    );
 }
 
 #[test]

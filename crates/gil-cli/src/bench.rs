@@ -73,6 +73,7 @@ pub fn bench(
         let options = gil_engine::Options {
             threads,
             progress: bar.as_ref().map(|(progress, _)| progress.clone()),
+            listing: gil_engine::Listing::Named,
             ..Default::default()
         };
         let evaluated = gil_engine::evaluate(&scenario, &rules, &options);
@@ -82,12 +83,11 @@ pub fn bench(
             Stop::Reported
         })?;
         let render_started = Instant::now();
-        // Rendered as `gil run --format json` does (summarized at national scale):
-        // streamed, here into a byte counter.
+        // Built and rendered as `gil run --format json` does (summarized at national
+        // scale): streamed, here into a byte counter.
         let mut json = ByteCount(0);
-        let summarized = evaluation.outcome.summarized();
         gil_report::write_outcome(
-            summarized.as_ref().unwrap_or(&evaluation.outcome),
+            &evaluation.outcome,
             gil_report::Format::Json,
             &gil_report::text::TextOptions::default(),
             &mut json,

@@ -286,17 +286,6 @@ pub fn run(
         let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
         let load_time = started.elapsed();
         let params = parse_params(&scenario, &eval.params)?;
-        let options = Options {
-            params: params.numbers,
-            text_params: params.texts,
-            all_flows: opts.flows,
-            cancel: crate::signals::flag(),
-            threads: threads(eval),
-            progress: None,
-            ..Options::default()
-        };
-        let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
-        let render_started = Instant::now();
         let document = match opts.format {
             crate::RunFormat::Table => Some(DocFormat::Table),
             crate::RunFormat::Md => Some(DocFormat::Md),
@@ -306,19 +295,29 @@ pub fn run(
         };
         // At national scale the machine documents keep only what they name (the
         // tables and `--full` keep everything).
-        let summarized = match document {
-            Some(DocFormat::Json | DocFormat::Yaml) if !opts.full => {
-                evaluation.outcome.summarized()
-            }
-            _ => None,
+        let listing = match document {
+            Some(DocFormat::Json | DocFormat::Yaml) if !opts.full => gil_engine::Listing::Named,
+            _ => gil_engine::Listing::Every,
         };
-        if let Some(omitted) = summarized.as_ref().and_then(|o| o.omitted.as_ref()) {
+        let options = Options {
+            params: params.numbers,
+            text_params: params.texts,
+            all_flows: opts.flows,
+            cancel: crate::signals::flag(),
+            threads: threads(eval),
+            progress: None,
+            listing,
+            ..Options::default()
+        };
+        let evaluation = evaluate(&scenario, &rules, &options, color_err)?;
+        let render_started = Instant::now();
+        if let Some(omitted) = &evaluation.outcome.omitted {
             print_stderr(&format!(
                 "note: {} actors and assets that nothing in the outcome names are left out of the document (their ledger, flow lines and metrics); --full keeps them, --format parquet --out DIR writes every row\n",
                 omitted.entities
             ));
         }
-        let outcome = summarized.as_ref().unwrap_or(&evaluation.outcome);
+        let outcome = &evaluation.outcome;
         match document {
             Some(format) => emit_with(opts.out.as_deref(), &mut |w| {
                 let text = gil_report::text::TextOptions {

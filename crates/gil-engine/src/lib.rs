@@ -8,6 +8,7 @@
 
 mod analysis;
 mod apply;
+mod book;
 pub mod diff;
 pub mod explain;
 pub mod interned;
@@ -31,7 +32,8 @@ use gil_model::code::Code;
 use gil_model::diag::Diagnostic;
 use gil_model::{LoadError, Scenario};
 use gil_rules::{
-    FlowState, KnownNames, Names, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
+    FlowState, KnownNames, Names, RuleError, RuleRuntime, RuleSource, SandboxConfig, Sym,
+    WorldState,
 };
 
 pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
@@ -92,6 +94,22 @@ pub struct Options {
     /// and per entity, with the entity's values. Costs a record per effect; a run
     /// without it keeps each step's flows only.
     pub explain: bool,
+    /// Which entities the outcome lists one by one (their ledger, flow lines and
+    /// built-in metrics).
+    pub listing: Listing,
+}
+
+/// Which actors and assets the outcome lists one by one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Listing {
+    /// Every one with a flow.
+    #[default]
+    Every,
+    /// Above [`summary::FULL_DOCUMENT_MAX`] actors and assets with flows, only those
+    /// something in the outcome names, with `omitted` counting the rest: the document
+    /// `gil run` writes as JSON or YAML, the same as [`Outcome::summarized`] makes from
+    /// a whole outcome, built without rendering what it leaves out.
+    Named,
 }
 
 /// How much of the outcome a run builds.
@@ -354,13 +372,23 @@ pub fn evaluate_interned(
         ..
     } = step_loop;
     let Collected {
-        steps,
+        mut steps,
+        books,
         mut findings,
         mut analyses,
         rule_roles,
         mut trace,
     } = collected;
     trace.names = names.clone();
+    // The targets read their metrics from the steps: built-in ones rendered first.
+    let target_entities = target_entities(s, &names);
+    for (step, book) in steps.iter_mut().zip(&books) {
+        book.builtin_metrics(
+            &names,
+            book::Keep::Only(&target_entities),
+            &mut step.metrics,
+        );
+    }
 
     run_analyses(
         s,
@@ -379,19 +407,16 @@ pub fn evaluate_interned(
     } else {
         Vec::new()
     };
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         scenario: scenario_summary(s, rules),
-        ledger_total: if full {
-            ledger_over_horizon(&steps)
-        } else {
-            BTreeMap::new()
-        },
+        ledger_total: BTreeMap::new(),
         steps,
         findings,
         analyses,
         roles,
         omitted: None,
     };
+    render_books(&mut outcome, books, &names, options);
     let analyses_time = started.elapsed().saturating_sub(rules_time);
     let worker_calls = workers.as_ref().map(|w| w.calls).unwrap_or(0);
     drop(workers);
@@ -417,6 +442,8 @@ fn asset_regions(s: &Scenario) -> BTreeSet<String> {
 #[derive(Default)]
 struct Collected {
     steps: Vec<Step>,
+    /// Each step's sums by symbol, rendered into `steps` once the run is over.
+    books: Vec<book::Book>,
     findings: Vec<Finding>,
     analyses: Analyses,
     rule_roles: Vec<RuleRole>,
@@ -430,6 +457,7 @@ impl Collected {
         self.analyses.power.extend(settled.power);
         self.trace.implied_power.extend(settled.implied_power);
         self.steps.push(settled.step);
+        self.books.push(settled.book);
     }
 }
 
@@ -543,9 +571,12 @@ impl<'a> StepLoop<'a> {
         };
         settler.settle(job, &mut self.collected)?;
         if self.rules.reads_metrics() {
-            if let Some(settled) = self.collected.steps.last() {
-                self.metric_history
-                    .push((settled.year, Arc::new(settled.metrics.clone())));
+            let settled = self.collected.steps.last();
+            if let (Some(step), Some(book)) = (settled, self.collected.books.last()) {
+                // Every built-in metric too: a rule may read any of them.
+                let mut metrics = step.metrics.clone();
+                book.builtin_metrics(self.names, book::Keep::All, &mut metrics);
+                self.metric_history.push((step.year, Arc::new(metrics)));
             }
         }
         step_trace.flows = flows.clone();
@@ -673,15 +704,70 @@ fn run_analyses(
     analyses.targets = analysis::targets(s, steps, known_metric, findings);
 }
 
-/// Every actor's ledger summed over the horizon.
-fn ledger_over_horizon(steps: &[Step]) -> BTreeMap<String, LedgerEntry> {
-    let mut ledger_total: BTreeMap<String, LedgerEntry> = BTreeMap::new();
-    for step in steps {
-        for (id, entry) in &step.ledger {
-            ledger_total.entry(id.clone()).or_default().add(entry);
-        }
+/// The actors and assets whose built-in flow metrics a project's target reads.
+fn target_entities(s: &Scenario, names: &Names) -> rustc_hash::FxHashSet<Sym> {
+    s.projects
+        .iter()
+        .flat_map(|p| &p.targets)
+        .filter_map(|t| match MetricKey::builtin_form(&t.metric.value) {
+            Some(MetricKey::Flow { entity, .. }) => names.get(entity),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each step's book into the outcome's texts, for the entities `options.listing` lists,
+/// with every kept entity's ledger over the horizon (with `Detail::Full`).
+fn render_books(outcome: &mut Outcome, books: Vec<book::Book>, names: &Names, options: &Options) {
+    let full = options.detail == Detail::Full;
+    let named = match options.listing {
+        Listing::Named if full => named_entities(outcome, &books, names),
+        _ => None,
+    };
+    let keep = match &named {
+        Some((set, _)) => book::Keep::Only(set),
+        None => book::Keep::All,
+    };
+    let mut omitted = Omitted {
+        entities: 0,
+        ledger_entries: 0,
+        flow_lines: 0,
+        metrics: 0,
+    };
+    let mut ledger_total = BTreeMap::new();
+    let currency = outcome.scenario.currency.clone();
+    for (step, book) in outcome.steps.iter_mut().zip(books) {
+        let total = full.then_some(&mut ledger_total);
+        book.render(step, names, &currency, keep, total, &mut omitted);
     }
-    ledger_total
+    outcome.ledger_total = ledger_total;
+    if let Some((_, unnamed)) = named {
+        omitted.entities = unnamed;
+        outcome.omitted = Some(omitted);
+    }
+}
+
+/// The entities a summarized document lists (see `summary.rs`), as symbols, and how
+/// many entities with flows it leaves out; `None` when it lists every one.
+fn named_entities(
+    outcome: &Outcome,
+    books: &[book::Book],
+    names: &Names,
+) -> Option<(rustc_hash::FxHashSet<Sym>, usize)> {
+    let with_flows: rustc_hash::FxHashSet<Sym> = books
+        .iter()
+        .flat_map(|b| b.ledger.iter().map(|(sym, _)| *sym))
+        .collect();
+    if with_flows.len() <= summary::FULL_DOCUMENT_MAX {
+        return None;
+    }
+    let named: rustc_hash::FxHashSet<Sym> = outcome
+        .named_entities()
+        .into_iter()
+        .filter_map(|id| names.get(id))
+        .collect();
+    let unnamed = with_flows.iter().filter(|e| !named.contains(e)).count();
+    (unnamed > 0).then_some((named, unnamed))
 }
 
 /// The scenario as the outcome names it, with its rules in evaluation order.

@@ -1,22 +1,28 @@
 //! Settling one step once its rules have run: the ledger, the conservation check,
-//! built-in metrics, the compute and power analyses and the outcome's flow lines.
+//! the compute and power analyses and the outcome's flow lines, the last two by symbol
+//! in a [`Book`] until the run renders them.
 //! Reads only the step's final world, so with threads it runs beside the next step's
 //! rules.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use gil_model::metric::{Direction, MetricKey, PowerMeasure};
+use gil_model::metric::{MetricKey, PowerMeasure};
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowState, Names, Sym, WorldState};
 
 use crate::analysis;
-use crate::outcome::{ComputeLine, Finding, FlowLine, LedgerEntry, PowerLine, Step};
+use crate::book::{Book, BookLines, PayerLine};
+use crate::outcome::{ComputeLine, Finding, LedgerEntry, PowerLine, Step};
 use crate::trace::ImpliedPower;
 use crate::EngineError;
 
-/// What one step adds to the outcome once its rules have run.
+/// What one step adds to the outcome once its rules have run. The step carries its
+/// rule and power metrics; its ledger, flow lines and built-in flow metrics are in
+/// `book`, by symbol, until the run renders them (`book.rs`).
 pub(crate) struct Settled {
     pub(crate) step: Step,
+    pub(crate) book: Book,
     pub(crate) findings: Vec<Finding>,
     pub(crate) compute: Vec<ComputeLine>,
     pub(crate) power: Vec<PowerLine>,
@@ -34,12 +40,12 @@ pub(crate) enum Lines {
     None,
 }
 
-/// Ledger, conservation check, built-in metrics, compute and power analyses and the
-/// outcome's flow lines of one step. Reads only that step's final world.
+/// Ledger, conservation check, compute and power analyses and the outcome's flow lines
+/// of one step. Reads only that step's final world.
 pub(crate) fn settle(
     s: &Scenario,
     world: WorldState,
-    flows: &[FlowState],
+    flows: &Arc<Vec<FlowState>>,
     rule_metrics: BTreeMap<String, f64>,
     rule_findings: Vec<Finding>,
     lines: Lines,
@@ -47,8 +53,8 @@ pub(crate) fn settle(
     // `world.flows` is empty here: the step's flows come as `flows`, shared with the trace.
     let names = &world.names;
     let ledger = ledger(flows, names);
-    check_conservation(s, world.year, flows, &ledger)?;
-    let mut metrics = builtin_metrics(&ledger);
+    check_conservation(s, world.year, flows, &ledger, names)?;
+    let mut metrics = BTreeMap::new();
     let mut findings = rule_findings;
     let compute = analysis::compute(&world, flows, &mut findings);
     let mut implied_power = Vec::new();
@@ -68,17 +74,20 @@ pub(crate) fn settle(
     }
     let rule_made = rule_metrics.keys().cloned().collect();
     metrics.extend(rule_metrics);
+    let lines = match lines {
+        Lines::None => BookLines::None,
+        Lines::All => BookLines::All(Arc::clone(flows)),
+        Lines::PerPayer => BookLines::PerPayer(payer_lines(flows, names)),
+    };
     Ok(Settled {
         step: Step {
             year: world.year,
-            flows: match lines {
-                Lines::None => Vec::new(),
-                _ => flow_lines(flows, names, s.currency(), lines == Lines::All),
-            },
+            flows: Vec::new(),
             metrics,
-            ledger,
+            ledger: BTreeMap::new(),
             rule_metrics: rule_made,
         },
+        book: Book { ledger, lines },
         findings,
         compute,
         power,
@@ -86,12 +95,12 @@ pub(crate) fn settle(
     })
 }
 
-fn ledger(flows: &[FlowState], names: &Names) -> BTreeMap<String, LedgerEntry> {
-    // Sum under symbols in a hash map, name and sort once at the end.
+/// Each actor's and asset's ins and outs of the step, by symbol.
+fn ledger(flows: &[FlowState], names: &Names) -> Vec<(Sym, LedgerEntry)> {
     let mut sums: rustc_hash::FxHashMap<Sym, LedgerEntry> = Default::default();
     // Entries take a share of the names' own texts, not a copy per entry.
-    let no_via: std::sync::Arc<str> = "-".into();
-    let mut vias: rustc_hash::FxHashMap<Sym, std::sync::Arc<str>> = Default::default();
+    let no_via: Arc<str> = "-".into();
+    let mut vias: rustc_hash::FxHashMap<Sym, Arc<str>> = Default::default();
     for f in flows.iter().filter(|f| f.amount != 0.0) {
         let via = match f.via {
             Some(v) => vias.entry(v).or_insert_with(|| names.shared(v)),
@@ -107,31 +116,7 @@ fn ledger(flows: &[FlowState], names: &Names) -> BTreeMap<String, LedgerEntry> {
             .inflow
             .add_shared(kind, via, f.amount);
     }
-    sums.into_iter()
-        .map(|(id, entry)| (names.name(id).to_string(), entry))
-        .collect()
-}
-
-fn builtin_metrics(ledger: &BTreeMap<String, LedgerEntry>) -> BTreeMap<String, f64> {
-    let mut metrics = BTreeMap::new();
-    for (id, entry) in ledger {
-        for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
-            for (direction, value) in [
-                (Direction::In, entry.total_in(kind.as_str())),
-                (Direction::Out, entry.total_out(kind.as_str())),
-            ] {
-                if value != 0.0 {
-                    let key = MetricKey::Flow {
-                        kind,
-                        direction,
-                        entity: id,
-                    };
-                    metrics.insert(key.to_string(), value);
-                }
-            }
-        }
-    }
-    metrics
+    sums.into_iter().collect()
 }
 
 /// Σ(in − out) over non-boundary entities equals boundary out − boundary in.
@@ -139,16 +124,22 @@ fn check_conservation(
     s: &Scenario,
     year: i32,
     flows: &[FlowState],
-    ledger: &BTreeMap<String, LedgerEntry>,
+    ledger: &[(Sym, LedgerEntry)],
+    names: &Names,
 ) -> Result<(), EngineError> {
-    let is_boundary = |id: &str| s.actor(id).is_some_and(|a| a.kind.value == "boundary");
+    let boundary_actors: rustc_hash::FxHashSet<Sym> = s
+        .actors
+        .iter()
+        .filter(|a| a.kind.value == "boundary")
+        .filter_map(|a| names.get(&a.id.value))
+        .collect();
     let mut inside = 0.0;
     let mut boundary = 0.0;
     let mut volume = 0.0;
     for (id, entry) in ledger {
         let net = entry.total_in("funding") - entry.total_out("funding");
         volume += entry.total_in("funding") + entry.total_out("funding");
-        if is_boundary(id) {
+        if boundary_actors.contains(id) {
             boundary -= net;
         } else {
             inside += net;
@@ -178,39 +169,14 @@ struct LineSum<'a> {
     amount: f64,
     count: usize,
     receivers: rustc_hash::FxHashSet<Sym>,
-    rules: BTreeSet<&'a str>,
+    rules: BTreeSet<&'a Arc<str>>,
     first_id: Sym,
 }
 
-/// The step's flows for the outcome: every flow (`--flows`), or by default one line per
-/// paying actor, kind and `via` — the outcome stays proportional to actors, not to the
-/// flows rules create; every flow stays in the trace for `explain` and `--flows`.
-fn flow_lines(flows: &[FlowState], names: &Names, currency: &str, all: bool) -> Vec<FlowLine> {
-    let rule_of = |f: &FlowState| match &f.origin {
-        gil_rules::FlowOrigin::Rule(p) => Some(p.rule.to_string()),
-        gil_rules::FlowOrigin::Scenario(_) => None,
-    };
-    if all {
-        let mut lines: Vec<FlowLine> = flows
-            .iter()
-            .map(|f| FlowLine {
-                id: Some(names.name(f.id).to_string()),
-                from: names.name(f.from).to_string(),
-                to: Some(names.name(f.to).to_string()),
-                kind: f.kind,
-                via: names.opt(f.via).map(str::to_string),
-                amount: f.amount,
-                unit: f.kind.base_unit(currency),
-                count: 1,
-                recipients: 1,
-                rules: rule_of(f).into_iter().collect(),
-            })
-            .collect();
-        lines.sort_by(|a, b| {
-            (&a.from, &a.to, &a.kind, &a.via, &a.id).cmp(&(&b.from, &b.to, &b.kind, &b.via, &b.id))
-        });
-        return lines;
-    }
+/// One line per paying actor, kind and `via`, in the outcome's order: the outcome stays
+/// proportional to actors, not to the flows rules create; every flow stays in the trace
+/// for `explain` and `--flows`.
+fn payer_lines(flows: &[FlowState], names: &Names) -> Vec<PayerLine> {
     // Grouped in a hash map and sorted once: a B-tree keyed by ids sharing prefixes
     // spent its time comparing strings.
     let mut grouped: rustc_hash::FxHashMap<FlowKey, LineSum<'_>> = Default::default();
@@ -236,24 +202,19 @@ fn flow_lines(flows: &[FlowState], names: &Names, currency: &str, all: bool) -> 
     grouped.sort_unstable_by(|a, b| key_text(&a.0).cmp(&key_text(&b.0)));
     grouped
         .into_iter()
-        .map(|((from, kind, via), line)| FlowLine {
-            id: (line.count == 1).then(|| names.name(line.first_id).to_string()),
-            unit: kind.base_unit(currency),
-            from: names.name(from).to_string(),
-            to: (line.receivers.len() == 1)
-                .then(|| {
-                    line.receivers
-                        .iter()
-                        .next()
-                        .map(|&r| names.name(r).to_string())
-                })
-                .flatten(),
+        .map(|((from, kind, via), line)| PayerLine {
+            from,
             kind,
-            via: names.opt(via).map(str::to_string),
+            via,
             amount: line.amount,
             count: line.count,
             recipients: line.receivers.len(),
-            rules: line.rules.into_iter().map(str::to_string).collect(),
+            only_to: match line.receivers.len() {
+                1 => line.receivers.iter().next().copied(),
+                _ => None,
+            },
+            first_id: line.first_id,
+            rules: line.rules.into_iter().cloned().collect(),
         })
         .collect()
 }

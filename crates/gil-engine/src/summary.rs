@@ -96,7 +96,7 @@ impl Outcome {
     }
 
     /// Every actor and asset the document names outside the ledger.
-    fn named_entities(&self) -> BTreeSet<&str> {
+    pub(crate) fn named_entities(&self) -> BTreeSet<&str> {
         let mut named: BTreeSet<&str> = BTreeSet::new();
         for project in &self.roles {
             named.extend(project.participants.iter().map(|p| p.actor.as_str()));

@@ -1,0 +1,201 @@
+//! Each step's sums by symbol — every entity's ledger entry and the outcome's flow lines —
+//! kept as settling makes them and turned into the outcome's texts once, at the end of
+//! the run, for the entities the outcome lists ([`Keep`]).
+//!
+//! At national scale the document lists only the entities something in it names (see
+//! `summary.rs`), which are known only once the run is over. Settling every step into
+//! maps keyed by text, built-in metric names included, and then dropping all but a few
+//! hundred cost more than a third of a columnar run's analyses phase and most of the
+//! outcome's memory; a book costs a symbol and the sums.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gil_model::metric::{Direction, MetricKey};
+use gil_model::FlowKind;
+use gil_rules::{FlowOrigin, FlowState, Names, Sym};
+use rustc_hash::FxHashSet;
+
+use crate::outcome::{FlowLine, LedgerEntry, Omitted, Step};
+
+/// One step's sums by symbol, waiting to become the step's texts.
+#[derive(Debug, Default)]
+pub(crate) struct Book {
+    /// Every actor and asset with a non-zero flow this step, in no particular order.
+    pub(crate) ledger: Vec<(Sym, LedgerEntry)>,
+    pub(crate) lines: BookLines,
+}
+
+/// The step's flow lines, as settling found them.
+#[derive(Debug, Default)]
+pub(crate) enum BookLines {
+    /// None (a sweep's run).
+    #[default]
+    None,
+    /// One line per paying actor, kind and `via`, sorted as the outcome lists them.
+    PerPayer(Vec<PayerLine>),
+    /// Every flow (`--flows`): the step's own flows, shared with the trace.
+    All(Arc<Vec<FlowState>>),
+}
+
+/// The flows of one paying actor, kind and `via` in one step, added up.
+#[derive(Debug)]
+pub(crate) struct PayerLine {
+    pub(crate) from: Sym,
+    pub(crate) kind: FlowKind,
+    pub(crate) via: Option<Sym>,
+    pub(crate) amount: f64,
+    pub(crate) count: usize,
+    pub(crate) recipients: usize,
+    /// The receiver, when every flow of the line goes to one.
+    pub(crate) only_to: Option<Sym>,
+    /// The first flow's id, named when the line is one flow.
+    pub(crate) first_id: Sym,
+    /// The rules that made or changed the line's flows, sorted.
+    pub(crate) rules: Vec<Arc<str>>,
+}
+
+/// Which entities the outcome lists: their ledger, flow lines and built-in metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Keep<'a> {
+    All,
+    Only(&'a FxHashSet<Sym>),
+}
+
+impl Keep<'_> {
+    fn keeps(self, sym: Sym) -> bool {
+        match self {
+            Keep::All => true,
+            Keep::Only(set) => set.contains(&sym),
+        }
+    }
+}
+
+impl Book {
+    /// The built-in flow metrics (`flow.<kind>.<in|out>.<id>`) of the kept entities into
+    /// `metrics`; returns how many of the others' it left out.
+    pub(crate) fn builtin_metrics(
+        &self,
+        names: &Names,
+        keep: Keep<'_>,
+        metrics: &mut BTreeMap<String, f64>,
+    ) -> usize {
+        let mut left_out = 0;
+        for (sym, entry) in &self.ledger {
+            let kept = keep.keeps(*sym);
+            for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
+                for (direction, value) in [
+                    (Direction::In, entry.total_in(kind.as_str())),
+                    (Direction::Out, entry.total_out(kind.as_str())),
+                ] {
+                    if value == 0.0 {
+                        continue;
+                    }
+                    if !kept {
+                        left_out += 1;
+                        continue;
+                    }
+                    let key = MetricKey::Flow {
+                        kind,
+                        direction,
+                        entity: names.name(*sym),
+                    };
+                    metrics.insert(key.to_string(), value);
+                }
+            }
+        }
+        left_out
+    }
+
+    /// The step's ledger, built-in metrics and flow lines of the kept entities, written
+    /// into `step`; each kept entry is also added to `ledger_total` when given. What it
+    /// leaves out is counted in `omitted`.
+    pub(crate) fn render(
+        self,
+        step: &mut Step,
+        names: &Names,
+        currency: &str,
+        keep: Keep<'_>,
+        mut ledger_total: Option<&mut BTreeMap<String, LedgerEntry>>,
+        omitted: &mut Omitted,
+    ) {
+        omitted.metrics += self.builtin_metrics(names, keep, &mut step.metrics);
+        for (sym, entry) in self.ledger {
+            if !keep.keeps(sym) {
+                omitted.ledger_entries += 1;
+                continue;
+            }
+            let id = names.name(sym);
+            if let Some(total) = ledger_total.as_deref_mut() {
+                match total.get_mut(id) {
+                    Some(sum) => sum.add(&entry),
+                    None => total.entry(id.to_string()).or_default().add(&entry),
+                }
+            }
+            step.ledger.insert(id.to_string(), entry);
+        }
+        step.flows = match self.lines {
+            BookLines::None => Vec::new(),
+            BookLines::PerPayer(lines) => {
+                let total = lines.len();
+                let kept: Vec<FlowLine> = lines
+                    .into_iter()
+                    .filter(|l| keep.keeps(l.from) || l.only_to.is_some_and(|to| keep.keeps(to)))
+                    .map(|l| payer_line(l, names, currency))
+                    .collect();
+                omitted.flow_lines += total - kept.len();
+                kept
+            }
+            BookLines::All(flows) => {
+                let kept: Vec<&FlowState> = flows
+                    .iter()
+                    .filter(|f| keep.keeps(f.from) || keep.keeps(f.to))
+                    .collect();
+                omitted.flow_lines += flows.len() - kept.len();
+                every_flow(&kept, names, currency)
+            }
+        };
+    }
+}
+
+/// A [`PayerLine`] as the outcome shows it.
+fn payer_line(line: PayerLine, names: &Names, currency: &str) -> FlowLine {
+    FlowLine {
+        id: (line.count == 1).then(|| names.name(line.first_id).to_string()),
+        unit: line.kind.base_unit(currency),
+        from: names.name(line.from).to_string(),
+        to: line.only_to.map(|r| names.name(r).to_string()),
+        kind: line.kind,
+        via: names.opt(line.via).map(str::to_string),
+        amount: line.amount,
+        count: line.count,
+        recipients: line.recipients,
+        rules: line.rules.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+/// Every flow as its own line (`--flows`), sorted by from, to, kind, `via` and id.
+fn every_flow(flows: &[&FlowState], names: &Names, currency: &str) -> Vec<FlowLine> {
+    let mut lines: Vec<FlowLine> = flows
+        .iter()
+        .map(|f| FlowLine {
+            id: Some(names.name(f.id).to_string()),
+            from: names.name(f.from).to_string(),
+            to: Some(names.name(f.to).to_string()),
+            kind: f.kind,
+            via: names.opt(f.via).map(str::to_string),
+            amount: f.amount,
+            unit: f.kind.base_unit(currency),
+            count: 1,
+            recipients: 1,
+            rules: match &f.origin {
+                FlowOrigin::Rule(p) => vec![p.rule.to_string()],
+                FlowOrigin::Scenario(_) => Vec::new(),
+            },
+        })
+        .collect();
+    lines.sort_by(|a, b| {
+        (&a.from, &a.to, &a.kind, &a.via, &a.id).cmp(&(&b.from, &b.to, &b.kind, &b.via, &b.id))
+    });
+    lines
+}
