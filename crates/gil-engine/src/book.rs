@@ -73,16 +73,20 @@ impl Keep<'_> {
 
 impl Book {
     /// The built-in flow metrics (`flow.<kind>.<in|out>.<id>`) of the kept entities into
-    /// `metrics`; returns how many of the others' it left out.
+    /// `metrics`; returns how many of the others' it left out when `count` is set.
     pub(crate) fn builtin_metrics(
         &self,
         names: &Names,
         keep: Keep<'_>,
         metrics: &mut BTreeMap<String, f64>,
+        count: bool,
     ) -> usize {
         let mut left_out = 0;
         for (sym, entry) in &self.ledger {
             let kept = keep.keeps(*sym);
+            if !kept && !count {
+                continue;
+            }
             for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
                 for (direction, value) in [
                     (Direction::In, entry.total_in(kind.as_str())),
@@ -108,29 +112,27 @@ impl Book {
     }
 
     /// The step's ledger, built-in metrics and flow lines of the kept entities, written
-    /// into `step`; each kept entry is also added to `ledger_total` when given. What it
-    /// leaves out is counted in `omitted`.
+    /// into `step`; each kept entry is also added to `ledger_total`. What it leaves out
+    /// is counted in `omitted`.
     pub(crate) fn render(
         self,
         step: &mut Step,
         names: &Names,
         currency: &str,
         keep: Keep<'_>,
-        mut ledger_total: Option<&mut BTreeMap<String, LedgerEntry>>,
+        ledger_total: &mut BTreeMap<String, LedgerEntry>,
         omitted: &mut Omitted,
     ) {
-        omitted.metrics += self.builtin_metrics(names, keep, &mut step.metrics);
+        omitted.metrics += self.builtin_metrics(names, keep, &mut step.metrics, true);
         for (sym, entry) in self.ledger {
             if !keep.keeps(sym) {
                 omitted.ledger_entries += 1;
                 continue;
             }
             let id = names.name(sym);
-            if let Some(total) = ledger_total.as_deref_mut() {
-                match total.get_mut(id) {
-                    Some(sum) => sum.add(&entry),
-                    None => total.entry(id.to_string()).or_default().add(&entry),
-                }
+            match ledger_total.get_mut(id) {
+                Some(sum) => sum.add(&entry),
+                None => ledger_total.entry(id.to_string()).or_default().add(&entry),
             }
             step.ledger.insert(id.to_string(), entry);
         }

@@ -119,8 +119,9 @@ pub enum Detail {
     #[default]
     Full,
     /// What a sweep keeps of a run: each step's metrics, the findings and the analyses
-    /// (targets among them). No flow lines, no ledger over the horizon and no roles,
-    /// which a sweep never reads; every number that is built is the same as in `Full`.
+    /// (targets among them). No flow lines, no ledger (per step or over the horizon)
+    /// and no roles, which a sweep never reads; every number that is built is the same
+    /// as in `Full`.
     Metrics,
 }
 
@@ -383,11 +384,8 @@ pub fn evaluate_interned(
     // The targets read their metrics from the steps: built-in ones rendered first.
     let target_entities = target_entities(s, &names);
     for (step, book) in steps.iter_mut().zip(&books) {
-        book.builtin_metrics(
-            &names,
-            book::Keep::Only(&target_entities),
-            &mut step.metrics,
-        );
+        let keep = book::Keep::Only(&target_entities);
+        book.builtin_metrics(&names, keep, &mut step.metrics, false);
     }
 
     run_analyses(
@@ -575,7 +573,7 @@ impl<'a> StepLoop<'a> {
             if let (Some(step), Some(book)) = (settled, self.collected.books.last()) {
                 // Every built-in metric too: a rule may read any of them.
                 let mut metrics = step.metrics.clone();
-                book.builtin_metrics(self.names, book::Keep::All, &mut metrics);
+                book.builtin_metrics(self.names, book::Keep::All, &mut metrics, false);
                 self.metric_history.push((step.year, Arc::new(metrics)));
             }
         }
@@ -720,9 +718,16 @@ fn target_entities(s: &Scenario, names: &Names) -> rustc_hash::FxHashSet<Sym> {
 /// with every kept entity's ledger over the horizon (with `Detail::Full`).
 fn render_books(outcome: &mut Outcome, books: Vec<book::Book>, names: &Names, options: &Options) {
     let full = options.detail == Detail::Full;
+    if !full {
+        // A sweep's run: the metrics alone.
+        for (step, book) in outcome.steps.iter_mut().zip(&books) {
+            book.builtin_metrics(names, book::Keep::All, &mut step.metrics, false);
+        }
+        return;
+    }
     let named = match options.listing {
-        Listing::Named if full => named_entities(outcome, &books, names),
-        _ => None,
+        Listing::Named => named_entities(outcome, &books, names),
+        Listing::Every => None,
     };
     let keep = match &named {
         Some((set, _)) => book::Keep::Only(set),
@@ -737,8 +742,14 @@ fn render_books(outcome: &mut Outcome, books: Vec<book::Book>, names: &Names, op
     let mut ledger_total = BTreeMap::new();
     let currency = outcome.scenario.currency.clone();
     for (step, book) in outcome.steps.iter_mut().zip(books) {
-        let total = full.then_some(&mut ledger_total);
-        book.render(step, names, &currency, keep, total, &mut omitted);
+        book.render(
+            step,
+            names,
+            &currency,
+            keep,
+            &mut ledger_total,
+            &mut omitted,
+        );
     }
     outcome.ledger_total = ledger_total;
     if let Some((_, unnamed)) = named {
