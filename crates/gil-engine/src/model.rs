@@ -163,19 +163,33 @@ impl Model {
 
 /// One run of `model` with `rules` compiled from it, `params` on top of its own; with
 /// `explain`, the trace keeps what `explain` shows (`Options::explain`).
+/// What a run asks for beyond the model's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// Nothing more.
+    Plain,
+    /// What `explain` shows (`Options::explain`).
+    Traced,
+    /// The document `gil run` writes as JSON (`Listing::Named`).
+    Document,
+}
+
 fn evaluate_with(
     model: &Model,
     rules: &RuleRuntime,
     params: &Params,
-    explain: bool,
+    ask: Ask,
 ) -> Result<Evaluation, EngineError> {
     rules.begin_run();
     let (s, interned) = (&model.scenario, &model.interned);
-    if params.is_empty() && !explain {
+    if params.is_empty() && ask == Ask::Plain {
         return evaluate_interned(s, interned, rules, &model.options);
     }
     let mut options = model.options.clone();
-    options.explain |= explain;
+    options.explain |= ask == Ask::Traced;
+    if ask == Ask::Document {
+        options.listing = crate::Listing::Named;
+    }
     options
         .params
         .extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -190,6 +204,10 @@ pub trait Evaluate {
     /// [`Evaluate::evaluate`] keeping in the trace what `explain` shows
     /// (`Options::explain`).
     fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError>;
+    /// [`Evaluate::evaluate`] building the document `gil run` writes as JSON: at
+    /// national scale only the entities it names ([`crate::Listing::Named`]), the same
+    /// as [`crate::Outcome::summarized`] of the whole outcome.
+    fn evaluate_document(&self, params: &Params) -> Result<Evaluation, EngineError>;
     fn scenario(&self) -> &Scenario;
     fn rules(&self) -> &RuleRuntime;
 }
@@ -222,10 +240,13 @@ impl SharedEvaluator {
 
 impl Evaluate for SharedEvaluator {
     fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        evaluate_with(&self.model, &self.rules, params, false)
+        evaluate_with(&self.model, &self.rules, params, Ask::Plain)
     }
     fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        evaluate_with(&self.model, &self.rules, params, true)
+        evaluate_with(&self.model, &self.rules, params, Ask::Traced)
+    }
+    fn evaluate_document(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        evaluate_with(&self.model, &self.rules, params, Ask::Document)
     }
     fn scenario(&self) -> &Scenario {
         &self.model.scenario
@@ -240,7 +261,10 @@ impl Evaluate for Evaluator<'_> {
         Evaluator::evaluate(self, params)
     }
     fn evaluate_traced(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        evaluate_with(self.model, &self.rules, params, true)
+        evaluate_with(self.model, &self.rules, params, Ask::Traced)
+    }
+    fn evaluate_document(&self, params: &Params) -> Result<Evaluation, EngineError> {
+        evaluate_with(self.model, &self.rules, params, Ask::Document)
     }
     fn scenario(&self) -> &Scenario {
         Evaluator::scenario(self)
@@ -256,7 +280,7 @@ impl Evaluator<'_> {
     /// of their own between calls (a file-level `local` table they write to), which
     /// the rule API forbids and the sandbox cannot see.
     pub fn evaluate(&self, params: &Params) -> Result<Evaluation, EngineError> {
-        evaluate_with(self.model, &self.rules, params, false)
+        evaluate_with(self.model, &self.rules, params, Ask::Plain)
     }
 
     /// The scenario the runs evaluate.

@@ -148,16 +148,17 @@ pub fn render(evaluator: &impl Evaluate, params: &Params, render: &Render) -> Ru
     // `explain` shows rule metrics per entity, as the CLI's does.
     let e = match render {
         Render::Explain { .. } => evaluator.evaluate_traced(params),
+        // Built as `gil run --format json` builds it: at national scale, only what the
+        // document names is rendered.
+        Render::Outcome => evaluator.evaluate_document(params),
         _ => evaluator.evaluate(params),
     }
     .map_err(|e| failure(evaluator, e))?;
     let scenario = evaluator.scenario();
     match render {
         Render::Outcome => {
-            let summarized = e.outcome.summarized();
-            let outcome = summarized.as_ref().unwrap_or(&e.outcome);
             // Byte for byte what `gil run --format json` prints.
-            json(outcome)
+            json(&e.outcome)
         }
         Render::Diff { reform } => {
             let mut with = params.clone();
