@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use mlua::{FromLua, Lua, MetaMethod, UserData, UserDataMethods, Value};
 
-use crate::names::Sym;
+use crate::names::{Names, Sym};
 
 /// Numbers, one per selected entity.
 #[derive(Debug, Clone)]
@@ -15,36 +15,81 @@ pub struct NumCol(pub Rc<Vec<f64>>);
 
 /// Names (ids, kinds, …), one per selected entity.
 #[derive(Debug, Clone)]
-pub struct StrCol {
-    pub texts: Rc<Vec<String>>,
-    /// Each row's symbol, for a column of names taken from the world (ids, `from`,
-    /// `to`): an effect naming an entity by this column finds it without its text.
-    pub syms: Option<Rc<Vec<Sym>>>,
+pub struct StrCol(Rc<StrRows>);
+
+#[derive(Debug)]
+enum StrRows {
+    /// Texts made by a rule or read from attributes.
+    Texts(Vec<String>),
+    /// Names the world holds as symbols (ids, `from`, `to`): each row's symbol, its text
+    /// read from the run's names only when asked. An effect naming entities by such a
+    /// column, a comparison with a name and `filter` need no text at all.
+    Names { syms: Vec<Sym>, names: Names },
 }
 
 impl StrCol {
     /// A column of texts made by a rule or read from attributes.
     pub fn texts(texts: Vec<String>) -> Self {
-        StrCol {
-            texts: Rc::new(texts),
-            syms: None,
-        }
+        StrCol(Rc::new(StrRows::Texts(texts)))
     }
 
-    /// A column of names with their symbols (the two of the same length).
-    pub fn names(texts: Vec<String>, syms: Vec<Sym>) -> Self {
-        StrCol {
-            texts: Rc::new(texts),
-            syms: Some(Rc::new(syms)),
-        }
+    /// A column of names by their symbols in `names`.
+    pub fn names(syms: Vec<Sym>, names: Names) -> Self {
+        StrCol(Rc::new(StrRows::Names { syms, names }))
     }
 
     pub fn len(&self) -> usize {
-        self.texts.len()
+        match &*self.0 {
+            StrRows::Texts(texts) => texts.len(),
+            StrRows::Names { syms, .. } => syms.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
+        self.len() == 0
+    }
+
+    /// Row `i`'s text (0-based).
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match &*self.0 {
+            StrRows::Texts(texts) => texts.get(i).map(String::as_str),
+            StrRows::Names { syms, names } => syms.get(i).map(|&sym| names.name(sym)),
+        }
+    }
+
+    /// Each row's text, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Each row's symbol, for a column of names the world holds.
+    pub fn syms(&self) -> Option<&[Sym]> {
+        match &*self.0 {
+            StrRows::Texts(_) => None,
+            StrRows::Names { syms, .. } => Some(syms),
+        }
+    }
+
+    /// Row by row: the text is one of `wanted`. A column of names compares symbols.
+    fn is_any_of(&self, wanted: &[String]) -> BoolCol {
+        BoolCol(Rc::new(match &*self.0 {
+            StrRows::Texts(texts) => texts.iter().map(|x| wanted.contains(x)).collect(),
+            StrRows::Names { syms, names } => {
+                // A text that is no name is no row's.
+                let wanted: Vec<Sym> = wanted.iter().filter_map(|w| names.get(w)).collect();
+                syms.iter().map(|s| wanted.contains(s)).collect()
+            }
+        }))
+    }
+
+    fn filtered(&self, keep: &BoolCol) -> mlua::Result<StrCol> {
+        Ok(StrCol(Rc::new(match &*self.0 {
+            StrRows::Texts(texts) => StrRows::Texts(filter(texts, keep)?),
+            StrRows::Names { syms, names } => StrRows::Names {
+                syms: filter(syms, keep)?,
+                names: names.clone(),
+            },
+        })))
     }
 }
 
@@ -195,27 +240,13 @@ impl UserData for StrCol {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.len()));
         methods.add_method("get", |_, this, i: usize| {
-            Ok(this.texts.get(i.wrapping_sub(1)).cloned())
+            Ok(this.get(i.wrapping_sub(1)).map(str::to_string))
         });
-        methods.add_method("eq", |_, this, s: String| {
-            Ok(BoolCol(Rc::new(
-                this.texts.iter().map(|x| *x == s).collect(),
-            )))
-        });
+        methods.add_method("eq", |_, this, s: String| Ok(this.is_any_of(&[s])));
         methods.add_method("is_in", |_, this, names: Vec<String>| {
-            Ok(BoolCol(Rc::new(
-                this.texts.iter().map(|x| names.contains(x)).collect(),
-            )))
+            Ok(this.is_any_of(&names))
         });
-        methods.add_method("filter", |_, this, keep: BoolCol| {
-            Ok(StrCol {
-                texts: Rc::new(filter(&this.texts, &keep)?),
-                syms: match &this.syms {
-                    Some(syms) => Some(Rc::new(filter(syms, &keep)?)),
-                    None => None,
-                },
-            })
-        });
+        methods.add_method("filter", |_, this, keep: BoolCol| this.filtered(&keep));
     }
 }
 

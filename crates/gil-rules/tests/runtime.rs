@@ -817,6 +817,7 @@ fn rows_made(effects: &[Effect], names: &gil_rules::Names) -> Vec<String> {
             EffectKind::MetricRows { name, values } => {
                 made.extend(values.iter().map(|v| format!("metric {name} {v}")))
             }
+            EffectKind::Metric { name, value } => made.push(format!("metric {name} {value}")),
             other => made.push(format!("{other:?}")),
         }
     }
@@ -912,5 +913,39 @@ return {
         rows_made(&effects, &names),
         ["flow nipa->gov 100", "flow nipa->gov 300"],
         "an explicit id makes one flow per row, as before"
+    );
+}
+
+/// A column of ids compares, filters and reads its rows by name whether or not a name
+/// is one the run knows.
+#[test]
+fn id_columns_compare_and_read_rows_by_name() {
+    let (effects, names) = run_one_named(
+        r#"
+return {
+  id = "cols",
+  on_actors = function(cols, ctx)
+    ctx.metric("s2", cols.id:eq("s2"):count())
+    ctx.metric("nobody", cols.id:eq("nobody"):count())
+    ctx.metric("some", cols.id:is_in({ "s1", "gov", "nobody" }):count())
+    local startups = cols.id:filter(cols.kind:eq("startup"))
+    ctx.metric("second is s2", startups:get(2) == "s2" and 1 or 0)
+    ctx.metric("rows", #startups)
+    ctx.metric("past the end", startups:get(3) == nil and 1 or 0)
+  end,
+}
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        rows_made(&effects, &names),
+        [
+            "metric s2 1",
+            "metric nobody 0",
+            "metric some 2",
+            "metric second is s2 1",
+            "metric rows 2",
+            "metric past the end 1",
+        ]
     );
 }

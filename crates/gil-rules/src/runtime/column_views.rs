@@ -46,21 +46,17 @@ pub(super) fn columns_table(
         }
         let w = s.world.borrow();
         let texts = |f: &dyn Fn(usize) -> String| StrCol::texts(r.iter().map(|&i| f(i)).collect());
-        // Names the world holds as symbols keep them: an effect naming an entity by
-        // this column needs no lookup by text.
+        // Names the world holds as symbols stay symbols: their texts are read only
+        // when a rule asks for one, and an effect naming an entity by this column
+        // needs no lookup by text.
         let names = |f: &dyn Fn(usize) -> Sym| {
-            let syms: Vec<Sym> = r.iter().map(|&i| f(i)).collect();
-            let texts = syms.iter().map(|&sym| w.name(sym).to_string()).collect();
-            StrCol::names(texts, syms)
+            StrCol::names(r.iter().map(|&i| f(i)).collect(), w.names.clone())
         };
         let numbers = |f: &dyn Fn(usize) -> f64| NumCol(Rc::new(r.iter().map(|&i| f(i)).collect()));
         let (a, f, n) = (&w.actors, &w.flows, &w.names);
         let value = match (of, key.as_str()) {
             (ColumnsOf::Actors, "id") => match r.iter().map(|&i| w.actor_sym(i)).collect() {
-                Some(syms) => Some(Column::Text(StrCol::names(
-                    r.iter().map(|&i| a[i].id.clone()).collect(),
-                    syms,
-                ))),
+                Some(syms) => Some(Column::Text(StrCol::names(syms, w.names.clone()))),
                 None => Some(Column::Text(texts(&|i| a[i].id.clone()))),
             },
             (ColumnsOf::Actors, "kind") => Some(Column::Text(texts(&|i| a[i].kind.clone()))),

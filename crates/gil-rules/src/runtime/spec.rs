@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use mlua::{Function, Lua, Table, Value};
 
 use crate::api;
-use crate::columns::{Cell, StrCol};
+use crate::columns::Cell;
 use crate::effect::{EffectKind, Provenance};
 use crate::meta;
 use crate::names::Sym;
@@ -212,8 +212,8 @@ impl<'a, 'c> Spec<'a, 'c> {
             Fields::Row(cells, i) => match cells.get(key) {
                 None => Field::Nil,
                 Some(Cell::Text(s)) => Field::Text(s.as_str().into()),
-                Some(Cell::Texts(c)) => match c.texts.get(*i) {
-                    Some(s) => Field::Text(s.as_str().into()),
+                Some(Cell::Texts(c)) => match c.get(*i) {
+                    Some(s) => Field::Text(s.into()),
                     None => Field::Nil,
                 },
                 Some(Cell::Number(n)) => Field::Number(*n),
@@ -258,10 +258,10 @@ impl<'a, 'c> Spec<'a, 'c> {
         key: &str,
     ) -> mlua::Result<Option<Result<(Sym, EntityAt), String>>> {
         if let Fields::Row(cells, i) = &self.fields {
-            if let Some(Cell::Texts(StrCol {
-                syms: Some(syms), ..
-            })) = cells.get(key)
-            {
+            if let Some(syms) = match cells.get(key) {
+                Some(Cell::Texts(c)) => c.syms(),
+                _ => None,
+            } {
                 let Some(&sym) = syms.get(*i) else {
                     return Ok(None);
                 };

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use gil_model::FlowKind;
 
-use crate::columns::{Cell, StrCol};
+use crate::columns::Cell;
 use crate::effect::{AdjustOp, EffectKind, EntityKind, FlowRows, PerRow};
 use crate::names::Sym;
 use crate::world::{AttrVal, EntityAt, WorldState};
@@ -69,17 +69,16 @@ fn adjust_rows(world: &WorldState, cells: &Cells, rows: usize) -> Option<EffectK
     only(cells, &["flow", "scale", "add", "set"])?;
     let flows: Vec<usize> = match cells.get("flow")? {
         Cell::Text(id) => vec![world.flow_index(id)?; rows],
-        Cell::Texts(StrCol {
-            syms: Some(syms), ..
-        }) => syms
-            .iter()
-            .map(|&sym| world.flow_index_of(sym))
-            .collect::<Option<_>>()?,
-        Cell::Texts(c) => c
-            .texts
-            .iter()
-            .map(|id| world.flow_index(id))
-            .collect::<Option<_>>()?,
+        Cell::Texts(c) => match c.syms() {
+            Some(syms) => syms
+                .iter()
+                .map(|&sym| world.flow_index_of(sym))
+                .collect::<Option<_>>()?,
+            None => c
+                .iter()
+                .map(|id| world.flow_index(id))
+                .collect::<Option<_>>()?,
+        },
         _ => return None,
     };
     let given: Vec<(&str, &Cell)> = ["scale", "add", "set"]
@@ -120,7 +119,7 @@ fn set_rows(world: &WorldState, cells: &Cells, rows: usize) -> Option<EffectKind
     let attr = text(cells, "attr")??.to_string();
     let value = match cells.get("value")? {
         Cell::Text(t) => PerRow::Same(AttrVal::Text(t.clone())),
-        Cell::Texts(c) => PerRow::Each(c.texts.iter().cloned().map(AttrVal::Text).collect()),
+        Cell::Texts(c) => PerRow::Each(c.iter().map(|t| AttrVal::Text(t.to_string())).collect()),
         cell => match numbers(cell, rows)? {
             PerRow::Same(n) => PerRow::Same(AttrVal::Num(n)),
             PerRow::Each(ns) => PerRow::Each(ns.into_iter().map(AttrVal::Num).collect()),
@@ -174,19 +173,18 @@ fn all<T>(values: &PerRow<T>, test: impl Fn(&T) -> bool) -> bool {
 fn entities(world: &WorldState, cell: &Cell, rows: usize) -> Option<PerRow<(Sym, EntityAt)>> {
     match cell {
         Cell::Text(id) => world.entity_named(id).map(PerRow::Same),
-        Cell::Texts(StrCol {
-            syms: Some(syms), ..
-        }) if syms.len() == rows => syms
-            .iter()
-            .map(|&sym| world.entity_of(sym).map(|at| (sym, at)))
-            .collect::<Option<_>>()
-            .map(PerRow::Each),
-        Cell::Texts(c) if c.len() == rows => c
-            .texts
-            .iter()
-            .map(|id| world.entity_named(id))
-            .collect::<Option<_>>()
-            .map(PerRow::Each),
+        Cell::Texts(c) if c.len() == rows => match c.syms() {
+            Some(syms) => syms
+                .iter()
+                .map(|&sym| world.entity_of(sym).map(|at| (sym, at)))
+                .collect::<Option<_>>()
+                .map(PerRow::Each),
+            None => c
+                .iter()
+                .map(|id| world.entity_named(id))
+                .collect::<Option<_>>()
+                .map(PerRow::Each),
+        },
         _ => None,
     }
 }
