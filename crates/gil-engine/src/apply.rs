@@ -86,7 +86,7 @@ pub(crate) fn apply(
                 let set = AttrSet {
                     entity,
                     index,
-                    attr,
+                    attr: attr.into(),
                     value,
                 };
                 let trace = acc.explain.then_some(&mut *trace);
@@ -99,11 +99,12 @@ pub(crate) fn apply(
                 value,
             } => {
                 let mut trace = acc.explain.then_some(&mut *trace);
+                let attr: Arc<str> = attr.into();
                 for (row, index) in indexes.into_iter().enumerate() {
                     let set = AttrSet {
                         entity,
                         index,
-                        attr: attr.clone(),
+                        attr: Arc::clone(&attr),
                         value: value.at(row).clone(),
                     };
                     let trace = trace.as_deref_mut();
@@ -142,9 +143,9 @@ pub(crate) fn apply(
 /// first: attributes set, flows adjusted (and whether by a set), flow ids created.
 #[derive(Default)]
 struct Claims<'e> {
-    sets: BTreeMap<(EntityKind, usize, &'e str), &'e Provenance>,
-    adjusted: BTreeMap<usize, (&'e Provenance, bool)>,
-    new_ids: BTreeMap<&'e str, &'e Provenance>,
+    sets: FxHashMap<(EntityKind, usize, &'e str), &'e Provenance>,
+    adjusted: FxHashMap<usize, (&'e Provenance, bool)>,
+    new_ids: FxHashMap<&'e str, &'e Provenance>,
 }
 
 /// Checks the effects against each other and the world, and resolves the flows each
@@ -408,7 +409,8 @@ fn entity_id(world: &WorldState, entity: EntityKind, index: usize) -> &str {
 struct AttrSet {
     entity: EntityKind,
     index: usize,
-    attr: String,
+    /// Shared by the rows of one columnar set.
+    attr: Arc<str>,
     value: AttrVal,
 }
 
@@ -439,7 +441,7 @@ fn apply_set(
         trace.sets.push(SetRecord {
             entity,
             id: entity_id(world, entity, index).to_string(),
-            attr: attr.clone(),
+            attr: attr.to_string(),
             before,
             after: value.clone(),
             provenance: p.clone(),
@@ -498,7 +500,12 @@ fn set_attr(
             world.asset_mut(index).map(|a| &mut a.attrs)
         }
     };
-    attrs.and_then(|a| a.insert(attr.to_string(), value.clone()))
+    let attrs = attrs?;
+    // Most sets change an attribute the entity has: no new key.
+    match attrs.get_mut(attr) {
+        Some(old) => Some(std::mem::replace(old, value.clone())),
+        None => attrs.insert(attr.to_string(), value.clone()),
+    }
 }
 
 /// Adds `values` to the step's metric, one after the other (the order a per-entity

@@ -14,7 +14,7 @@ pub const CAPACITY_PREFIX: &str = "capacity.";
 /// Attribute values set by `ctx.set`, in force from their step on: by the entity's
 /// place in the world (the same every year of a run) and the attribute's name. The
 /// order does not matter: each entry sets a different attribute.
-pub type Persistent = rustc_hash::FxHashMap<(EntityKind, usize, String), AttrVal>;
+pub type Persistent = rustc_hash::FxHashMap<(EntityKind, usize, std::sync::Arc<str>), AttrVal>;
 
 pub(crate) fn attr_at(value: &AttrValue, year: i32) -> Option<AttrVal> {
     match value {
@@ -263,7 +263,7 @@ fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
         match kind {
             EntityKind::Actor => {
                 if let Some(actor) = world.actor_mut(*index) {
-                    actor.attrs.insert(attr.clone(), value.clone());
+                    put(&mut actor.attrs, attr, value);
                 }
             }
             EntityKind::Asset => {
@@ -272,14 +272,24 @@ fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
                 };
                 match (attr.strip_prefix(CAPACITY_PREFIX), value) {
                     (Some(cap), AttrVal::Num(v)) => {
-                        asset.attrs.remove(attr);
+                        asset.attrs.remove(&**attr);
                         asset.capacity.insert(cap.to_string(), *v);
                     }
                     _ => {
-                        asset.attrs.insert(attr.clone(), value.clone());
+                        put(&mut asset.attrs, attr, value);
                     }
                 }
             }
+        }
+    }
+}
+
+/// Sets `attr` to `value`, making a key only for an attribute the entity lacks.
+fn put(attrs: &mut BTreeMap<String, AttrVal>, attr: &str, value: &AttrVal) {
+    match attrs.get_mut(attr) {
+        Some(old) => *old = value.clone(),
+        None => {
+            attrs.insert(attr.to_string(), value.clone());
         }
     }
 }
