@@ -35,46 +35,55 @@ impl Selector {
         self.clauses.is_empty()
     }
 
-    fn accepts(&self, field: &str, value: Option<&str>) -> bool {
+    /// Every clause holds, each read through `clause` (field name, allowed values);
+    /// one pass over the clauses, so an entity's fields no clause names are never read.
+    fn all(&self, clause: impl Fn(&str, &[String]) -> bool) -> bool {
         self.clauses
             .iter()
-            .filter(|(f, _)| *f == field)
-            .all(|(_, allowed)| value.is_some_and(|v| allowed.iter().any(|a| a == v)))
-    }
-
-    /// Every `tags` clause names at least one tag the entity has (`has_tag`).
-    fn accepts_tags(&self, has_tag: impl Fn(&str) -> bool) -> bool {
-        self.clauses
-            .iter()
-            .filter(|(f, _)| *f == "tags")
-            .all(|(_, allowed)| allowed.iter().any(|a| has_tag(a)))
+            .all(|(field, allowed)| clause(field, allowed))
     }
 
     pub fn matches_actor(&self, a: &ActorState) -> bool {
-        self.accepts("id", Some(&a.id))
-            && self.accepts("kind", Some(&a.kind))
-            && self.accepts("region", a.region.as_deref())
-            && self.accepts_tags(|tag| a.tags.iter().any(|t| t == tag))
+        self.all(|field, allowed| match field {
+            "id" => is_one_of(Some(&a.id), allowed),
+            "kind" => is_one_of(Some(&a.kind), allowed),
+            "region" => is_one_of(a.region.as_deref(), allowed),
+            "tags" => allowed.iter().any(|tag| a.tags.iter().any(|t| t == tag)),
+            _ => true, // a field actors do not have (the parser rejects it)
+        })
     }
 
     pub fn matches_asset(&self, a: &AssetState) -> bool {
-        self.accepts("id", Some(&a.id))
-            && self.accepts("kind", Some(&a.kind))
-            && self.accepts("owner", a.owner.as_deref())
-            && self.accepts("region", a.region.as_deref())
-            && self.accepts_tags(|tag| a.tags.iter().any(|t| t == tag))
+        self.all(|field, allowed| match field {
+            "id" => is_one_of(Some(&a.id), allowed),
+            "kind" => is_one_of(Some(&a.kind), allowed),
+            "owner" => is_one_of(a.owner.as_deref(), allowed),
+            "region" => is_one_of(a.region.as_deref(), allowed),
+            "tags" => allowed.iter().any(|tag| a.tags.iter().any(|t| t == tag)),
+            _ => true,
+        })
     }
 
     /// Whether flow `f`, whose symbols are of `names`, matches.
     pub fn matches_flow(&self, f: &FlowState, names: &Names) -> bool {
-        self.accepts("id", Some(names.name(f.id)))
-            && self.accepts("from", Some(names.name(f.from)))
-            && self.accepts("to", Some(names.name(f.to)))
-            && self.accepts("kind", Some(f.kind.as_str()))
-            && self.accepts("via", names.opt(f.via))
-            && self.accepts("project", names.opt(f.project))
-            && self.accepts_tags(|tag| names.tag_names(&f.tags).any(|t| t == tag))
+        self.all(|field, allowed| match field {
+            "id" => is_one_of(Some(names.name(f.id)), allowed),
+            "from" => is_one_of(Some(names.name(f.from)), allowed),
+            "to" => is_one_of(Some(names.name(f.to)), allowed),
+            "kind" => is_one_of(Some(f.kind.as_str()), allowed),
+            "via" => is_one_of(names.opt(f.via), allowed),
+            "project" => is_one_of(names.opt(f.project), allowed),
+            "tags" => allowed
+                .iter()
+                .any(|tag| names.tag_names(&f.tags).any(|t| t == tag)),
+            _ => true,
+        })
     }
+}
+
+/// A clause on a field: the entity has the field, with one of the allowed values.
+fn is_one_of(value: Option<&str>, allowed: &[String]) -> bool {
+    value.is_some_and(|v| allowed.iter().any(|a| a == v))
 }
 
 /// A rule's `select`: one optional selector per entity type.
