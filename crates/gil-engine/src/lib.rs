@@ -363,9 +363,13 @@ pub fn evaluate_interned(
         rules_done: 0,
         auto_ids: apply::AutoIds::default(),
         last_base: None,
+        last_actors: None,
         collected: Collected::default(),
     };
     step_loop.run()?;
+    // What only the next step would have used goes before the analyses.
+    step_loop.last_actors = None;
+    step_loop.last_base = None;
     let StepLoop {
         history,
         rules_time,
@@ -484,6 +488,9 @@ struct StepLoop<'a> {
     /// The last year's scenario values, which the next year's start from (see
     /// [`materialize`]).
     last_base: Option<WorldState>,
+    /// The actors as the last step ended, which the next step carries on where their
+    /// scenario values did not change (see [`materialize`]).
+    last_actors: Option<Vec<Arc<gil_rules::ActorState>>>,
     collected: Collected,
 }
 
@@ -594,6 +601,8 @@ impl<'a> StepLoop<'a> {
             &self.options.text_params,
             &self.persistent,
             &mut self.last_base,
+            // Given, not lent: an actor the step then sets is changed in place, not copied.
+            self.last_actors.take(),
         );
         world.history = std::mem::take(&mut self.history);
         if self.rules.reads_metrics() {
@@ -609,6 +618,7 @@ impl<'a> StepLoop<'a> {
     fn take_world_back(&mut self) -> (WorldState, Arc<Vec<FlowState>>) {
         let mut world = self.rules.take_world();
         self.history = std::mem::take(&mut world.history);
+        self.last_actors = Some(world.actors.clone());
         // Kept for the rest of the run (trace, ctx.total, circular analysis): drop the
         // spare capacity the rules' pushes left (up to half the vector).
         world.flows.shrink_to_fit();

@@ -67,6 +67,11 @@ fn apply_overrides(
 /// Without resolved years, each year is resolved from `last_base`, the year before's
 /// (kept there for the next): unchanged entities and the id indexes are shared, and
 /// only one year's base is held.
+///
+/// `last_actors` are the actors as the year before ended. An actor whose scenario
+/// values did not change since (the same shared base state) is that actor again: it
+/// already carries every lasting `ctx.set` (`persistent` holds no other value for it),
+/// so it is neither copied nor set again, and views of it carry over as they are.
 #[allow(clippy::too_many_arguments)]
 pub fn materialize(
     s: &Scenario,
@@ -77,15 +82,21 @@ pub fn materialize(
     text_overrides: &BTreeMap<String, TextValue>,
     persistent: &Persistent,
     last_base: &mut Option<WorldState>,
+    last_actors: Option<Vec<Arc<ActorState>>>,
 ) -> WorldState {
-    let mut world = match interned.year(year) {
-        Some(base) => base.clone(),
+    let (mut world, previous_base) = match interned.year(year) {
+        Some(base) => (
+            base.clone(),
+            interned.year(year - 1).map(|b| b.actors.clone()),
+        ),
         None => {
             let base = year_base(s, year, last_base.as_ref(), names);
-            *last_base = Some(base.clone());
-            base
+            let previous = last_base.replace(base.clone()).map(|b| b.actors);
+            (base, previous)
         }
     };
+    let carried = carry_actors(&mut world, previous_base.as_deref(), last_actors);
+    drop(previous_base);
     world.names = names.clone();
     override_params(s, &mut world, year, overrides);
     if !text_overrides.is_empty() {
@@ -96,7 +107,7 @@ pub fn materialize(
             }
         }
     }
-    overlay_persistent(&mut world, persistent);
+    overlay_persistent(&mut world, persistent, &carried);
     world.flows = s
         .flows
         .iter()
@@ -256,12 +267,40 @@ fn override_params(
     }
 }
 
+/// Takes each actor whose base state is the year before's (the same shared state) as
+/// the year before ended (see [`materialize`]); says which it took.
+fn carry_actors(
+    world: &mut WorldState,
+    previous_base: Option<&[Arc<ActorState>]>,
+    last_actors: Option<Vec<Arc<ActorState>>>,
+) -> Vec<bool> {
+    let (Some(before), Some(ended)) = (previous_base, last_actors) else {
+        return Vec::new();
+    };
+    world
+        .actors
+        .iter_mut()
+        .enumerate()
+        .map(|(i, actor)| match (before.get(i), ended.get(i)) {
+            (Some(b), Some(e)) if Arc::ptr_eq(actor, b) => {
+                *actor = Arc::clone(e);
+                true
+            }
+            _ => false,
+        })
+        .collect()
+}
+
 /// The attributes `ctx.set` has set in earlier steps, on copies of the entities they
-/// change; a numeric `capacity.<name>` on an asset sets that capacity.
-fn overlay_persistent(world: &mut WorldState, persistent: &Persistent) {
+/// change (not on the actors `carried` from the year before, which have them); a
+/// numeric `capacity.<name>` on an asset sets that capacity.
+fn overlay_persistent(world: &mut WorldState, persistent: &Persistent, carried: &[bool]) {
     for ((kind, index, attr), value) in persistent {
         match kind {
             EntityKind::Actor => {
+                if carried.get(*index).copied().unwrap_or(false) {
+                    continue;
+                }
                 if let Some(actor) = world.actor_mut(*index) {
                     put(&mut actor.attrs, attr, value);
                 }
@@ -352,5 +391,62 @@ assets:
         assert_eq!(second.assets[1].capacity["gpus"], 10.0);
         let third = year_base(&s, 2028, Some(&second), &names);
         assert_eq!(third.assets[2].capacity["gpus"], 5.0);
+    }
+
+    /// A year starts from the actor as the year before ended when the actor's scenario
+    /// values did not change (it already carries the lasting sets); an actor with a
+    /// dated value is built again and the lasting sets are laid on it.
+    #[test]
+    fn unchanged_actors_carry_on_as_the_year_before_ended() {
+        let text = r#"
+scenario: { id: t, horizon: { start: 2026, end: 2027 }, currency: KRW, rules: [] }
+actors:
+  - { id: fixed, kind: government, attrs: { budget: 1 } }
+  - { id: dated, kind: startup, attrs: { demand: { 2026: 1, 2027: 2 } } }
+"#;
+        let s = gil_model::load_str("t.yaml", text, std::path::Path::new("."))
+            .unwrap_or_else(|e| panic!("{}", e.render(false)));
+        let interned = Interned::new(&s);
+        let names = interned.run_names();
+        let (none, no_text) = (BTreeMap::new(), BTreeMap::new());
+        let mut last_base = None;
+        let mut persistent = Persistent::default();
+        let mut world = materialize(
+            &s,
+            &interned,
+            &names,
+            2026,
+            &none,
+            &no_text,
+            &persistent,
+            &mut last_base,
+            None,
+        );
+        // What a rule's lasting set does to both actors in 2026.
+        for (i, value) in [(0, 7.0), (1, 8.0)] {
+            let attrs = &mut world.actor_mut(i).unwrap().attrs;
+            attrs.insert("set".into(), AttrVal::Num(value));
+            persistent.insert((EntityKind::Actor, i, "set".into()), AttrVal::Num(value));
+        }
+        let ended = world.actors.clone();
+        let next = materialize(
+            &s,
+            &interned,
+            &names,
+            2027,
+            &none,
+            &no_text,
+            &persistent,
+            &mut last_base,
+            Some(ended.clone()),
+        );
+        assert!(Arc::ptr_eq(&next.actors[0], &ended[0]), "fixed carries on");
+        assert!(
+            !Arc::ptr_eq(&next.actors[1], &ended[1]),
+            "dated is built again"
+        );
+        assert_eq!(next.actors[0].attrs["set"], AttrVal::Num(7.0));
+        assert_eq!(next.actors[1].attrs["set"], AttrVal::Num(8.0));
+        assert_eq!(next.actors[1].attrs["demand"], AttrVal::Num(2.0));
     }
 }
