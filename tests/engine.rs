@@ -116,6 +116,13 @@ fn later_rules_see_earlier_effects_through_their_views() {
     assert_eq!(m["demand.b"], 20.0, "b was not touched");
     assert_eq!(m["flow.p"], 2.0, "p was halved by the first rule");
     assert_eq!(m["flow.g"], 100.0, "g was not touched");
+    // The next year starts from the lasting set (30) and sets it again.
+    let m = &e.outcome.steps[1].metrics;
+    assert_eq!(m["demand.a"], 90.0, "a's demand was set again from 30");
+    assert_eq!(m["lookup.a"], 90.0);
+    assert_eq!(m["demand.b"], 20.0);
+    assert_eq!(m["flow.p"], 2.0, "the scenario's amount, halved again");
+    assert_eq!(m["flow.g"], 100.0);
 }
 
 /// A scenario of `actors` startups (each line from `actor_line(i)`) with `rules` (file

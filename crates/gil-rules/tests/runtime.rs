@@ -680,22 +680,24 @@ return {
     assert_eq!(names, ["mine.3"]);
 }
 
-/// Views are snapshots of their step: a flow whose amount changes shows the new step's
-/// amount, and a view a rule kept (in a file-level table) from the step before still
-/// shows that step's.
+/// A flow whose amount changes shows the new step's amount. Views are brought up to
+/// date in place, so a rule that keeps values (not views) from the step before sees
+/// them as they were, and a view kept past its call shows the entity as it is now.
 #[test]
 fn a_flow_view_shows_its_own_steps_amount() {
     let rt = load(&[(
         "r",
         r#"
-local last = {}
+local last, kept = {}, {}
 return {
   id = "growth",
   on_step = function(w, ctx)
     for _, f in ipairs(ctx.flows { kind = "funding" }) do
       ctx.metric(f.id, f.amount)
-      if last[f.id] then ctx.metric("growth", f.amount - last[f.id].amount) end
-      last[f.id] = f
+      if last[f.id] then ctx.metric("growth", f.amount - last[f.id]) end
+      if kept[f.id] then ctx.metric("kept", kept[f.id].amount) end
+      last[f.id] = f.amount
+      kept[f.id] = f
     end
   end,
 }
@@ -726,7 +728,8 @@ return {
         metrics(rt.run(0).unwrap()),
         [
             ("budget".to_string(), 1500.0),
-            ("growth".to_string(), 500.0)
+            ("growth".to_string(), 500.0),
+            ("kept".to_string(), 1500.0)
         ]
     );
 }

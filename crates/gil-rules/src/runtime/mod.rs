@@ -182,10 +182,11 @@ impl RuleRuntime {
                     .map_err(|e| sandbox_error("<views>", e))?;
             }
         }
+        let world = self.shared.world.borrow();
         self.shared
             .views
             .borrow_mut()
-            .forget(touched)
+            .forget(touched, &world)
             .map_err(|e| sandbox_error("<views>", e))
     }
 

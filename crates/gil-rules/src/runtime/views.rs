@@ -50,9 +50,11 @@ struct Basis {
 }
 
 impl Views {
-    /// Drops the cached views of the entities in `touched`, and the lists holding them;
-    /// every other view stays valid.
-    pub(super) fn forget(&mut self, touched: &Touched) -> mlua::Result<()> {
+    /// Brings the cached views of the entities in `touched` up to date with `world`:
+    /// an actor's attributes (what a rule's `ctx.set` changes) and a flow's amount (what
+    /// `ctx.adjust` changes) in place, any other view dropped; the lists holding them are
+    /// dropped. Every other view stays valid.
+    pub(super) fn forget(&mut self, touched: &Touched, world: &WorldState) -> mlua::Result<()> {
         if !touched.actors.is_empty() {
             self.actor_list = None;
         }
@@ -70,9 +72,38 @@ impl Views {
             }
             Ok(())
         };
-        forget(&self.actors, &touched.actors)
-            .and_then(|()| forget(&self.assets, &touched.assets))
-            .and_then(|()| forget(&self.flows, &touched.flows))
+        let patch = |cache: &Option<Table>,
+                     indices: &[usize],
+                     update: &dyn Fn(&Table, usize) -> mlua::Result<bool>|
+         -> mlua::Result<()> {
+            if let Some(cache) = cache {
+                for &i in indices {
+                    if let Value::Table(view) = cache.raw_get::<Value>(i + 1)? {
+                        if !update(&view, i)? {
+                            cache.raw_set(i + 1, Value::Nil)?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        patch(
+            &self.actors,
+            &touched.actors,
+            &|view, i| match world.actors.get(i) {
+                Some(now) => set_attrs(view, now),
+                None => Ok(false),
+            },
+        )?;
+        patch(
+            &self.flows,
+            &touched.flows,
+            &|view, i| match world.flows.get(i) {
+                Some(now) => writable(view, |t| t.raw_set("amount", now.amount)).map(|()| true),
+                None => Ok(false),
+            },
+        )?;
+        forget(&self.assets, &touched.assets)
     }
 
     /// The step is over and its world leaves the runtime: remembers the states the
@@ -107,32 +138,45 @@ impl Views {
                 basis.actors.as_deref(),
                 &world.actors,
                 same,
+                |view: &Table, old: &Arc<ActorState>, now: &Arc<ActorState>| {
+                    patch_actor(view, old, now)
+                },
             )?,
             keep_unchanged(
                 &mut self.assets,
                 basis.assets.as_deref(),
                 &world.assets,
                 same,
+                no_patch,
             )?,
             keep_unchanged(
                 &mut self.projects,
                 basis.projects.as_deref().map(Vec::as_slice),
                 &world.projects,
                 PartialEq::eq,
+                no_patch,
             )?,
-            keep_unchanged(&mut self.flows, previous_flows, &world.flows, PartialEq::eq)?,
+            keep_unchanged(
+                &mut self.flows,
+                previous_flows,
+                &world.flows,
+                PartialEq::eq,
+                patch_flow,
+            )?,
         ];
         Ok(kept.contains(&true))
     }
 }
 
 /// Keeps the cached view of entity `i` when `now[i]` equals `before[i]`, the state it
-/// was built from; without `before`, drops the whole cache. Returns whether any is kept.
+/// was built from, or when `patch` brings the view up to date in place; without
+/// `before`, drops the whole cache. Returns whether any is kept.
 fn keep_unchanged<T>(
     cache: &mut Option<Table>,
     before: Option<&[T]>,
     now: &[T],
     same: impl Fn(&T, &T) -> bool,
+    patch: impl Fn(&Table, &T, &T) -> mlua::Result<bool>,
 ) -> mlua::Result<bool> {
     let (Some(table), Some(before)) = (cache.as_ref(), before) else {
         *cache = None;
@@ -140,7 +184,19 @@ fn keep_unchanged<T>(
     };
     let mut kept = false;
     for (i, old) in before.iter().enumerate() {
-        if now.get(i).is_some_and(|now| same(now, old)) {
+        let Some(now) = now.get(i) else {
+            table.raw_set(i + 1, Value::Nil)?;
+            continue;
+        };
+        if same(now, old) {
+            kept = true;
+            continue;
+        }
+        let patched = match table.raw_get::<Value>(i + 1)? {
+            Value::Table(view) => patch(&view, old, now)?,
+            _ => false,
+        };
+        if patched {
             kept = true;
         } else {
             table.raw_set(i + 1, Value::Nil)?;
@@ -150,6 +206,94 @@ fn keep_unchanged<T>(
         *cache = None;
     }
     Ok(kept)
+}
+
+/// Views of this kind are built again whenever their entity changed.
+fn no_patch<T>(_: &Table, _: &T, _: &T) -> mlua::Result<bool> {
+    Ok(false)
+}
+
+/// Brings an actor's view from `old` to `now` in place when only its count or the values
+/// of attributes it already had changed (a rule's lasting `ctx.set`, year after year):
+/// no new table, and the unchanged fields stay as they are. `false` when it must be
+/// built again.
+fn patch_actor(view: &Table, old: &ActorState, now: &ActorState) -> mlua::Result<bool> {
+    let same_shape = old.id == now.id
+        && old.name == now.name
+        && old.kind == now.kind
+        && old.region == now.region
+        && old.tags == now.tags
+        && old.attrs.len() == now.attrs.len()
+        && old.attrs.keys().eq(now.attrs.keys());
+    if !same_shape {
+        return Ok(false);
+    }
+    let Value::Table(attrs) = view.raw_get::<Value>("attrs")? else {
+        return Ok(false);
+    };
+    if old.count != now.count {
+        writable(view, |t| t.raw_set("count", now.count))?;
+    }
+    let changed = old
+        .attrs
+        .values()
+        .zip(&now.attrs)
+        .filter(|(a, (_, b))| a != b);
+    writable(&attrs, |t| {
+        for (_, (key, value)) in changed {
+            match value {
+                AttrVal::Num(n) => t.raw_set(key.as_str(), *n)?,
+                AttrVal::Text(s) => t.raw_set(key.as_str(), s.as_str())?,
+                AttrVal::Bool(b) => t.raw_set(key.as_str(), *b)?,
+            }
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// Writes an actor's count and every attribute's value into its view (a rule's sets
+/// only add or change attributes, so nothing the view shows is left stale).
+fn set_attrs(view: &Table, now: &ActorState) -> mlua::Result<bool> {
+    let Value::Table(attrs) = view.raw_get::<Value>("attrs")? else {
+        return Ok(false);
+    };
+    writable(view, |t| t.raw_set("count", now.count))?;
+    writable(&attrs, |t| {
+        for (key, value) in &now.attrs {
+            match value {
+                AttrVal::Num(n) => t.raw_set(key.as_str(), *n)?,
+                AttrVal::Text(s) => t.raw_set(key.as_str(), s.as_str())?,
+                AttrVal::Bool(b) => t.raw_set(key.as_str(), *b)?,
+            }
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// Brings a flow's view from `old` to `now` in place when only its amount changed (an
+/// adjustment, a dated amount).
+fn patch_flow(view: &Table, old: &FlowState, now: &FlowState) -> mlua::Result<bool> {
+    let same_shape = old.id == now.id
+        && old.from == now.from
+        && old.to == now.to
+        && old.kind == now.kind
+        && old.via == now.via
+        && old.project == now.project
+        && old.tags == now.tags;
+    if same_shape {
+        writable(view, |t| t.raw_set("amount", now.amount))?;
+    }
+    Ok(same_shape)
+}
+
+/// Runs `change` on a read-only view with writing allowed for its duration.
+fn writable(t: &Table, change: impl FnOnce(&Table) -> mlua::Result<()>) -> mlua::Result<()> {
+    t.set_readonly(false);
+    let changed = change(t);
+    t.set_readonly(true);
+    changed
 }
 
 /// Builds (or fetches) the view of entity `i`.
