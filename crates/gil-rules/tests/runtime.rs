@@ -952,3 +952,65 @@ return {
         ]
     );
 }
+
+/// `ctx.set` with plain values is recorded inside Luau: numbers, texts and booleans
+/// arrive as the same effects the host makes, for the entity the loop was at, and an
+/// id of the wrong kind still gets the host's error.
+#[test]
+fn plain_sets_are_recorded_as_the_host_records_them() {
+    let (effects, names) = run_one_named(
+        r#"
+return {
+  id = "sets", select = { actors = { kind = "startup" } },
+  on_actor = function(actor, ctx)
+    ctx.set { actor = actor.id, attr = "demand", value = actor.attrs.demand * 2 }
+    ctx.set { actor = actor.id, attr = "label", value = "x" .. actor.id }
+    ctx.set { attr = "ok", value = true, actor = actor.id }
+  end,
+}
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        rows_made(&effects, &names),
+        [
+            "set Actor 2 demand Num(200.0)",
+            "set Actor 2 label Text(\"xs1\")",
+            "set Actor 2 ok Bool(true)",
+            "set Actor 3 demand Num(600.0)",
+            "set Actor 3 label Text(\"xs2\")",
+            "set Actor 3 ok Bool(true)",
+        ]
+    );
+    assert_eq!(effects[3].entity, Some(gil_rules::HookEntity::Actor(3)));
+    assert_eq!(effects[3].provenance.line, 5);
+
+    let err = run_one(
+        r#"
+return {
+  id = "sets", select = { actors = { kind = "startup" } },
+  on_actor = function(actor, ctx)
+    ctx.set { asset = actor.id, attr = "demand", value = 1 }
+  end,
+}
+"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ctx.set: field `asset`: unknown asset `s1`"),
+        "{err}"
+    );
+    let err = run_one(
+        r#"
+return {
+  id = "sets", select = { actors = { kind = "startup" } },
+  on_actor = function(actor, ctx)
+    ctx.set { actor = actor.id, attr = "demand", value = 0 / 0 }
+  end,
+}
+"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("ctx.set: field `value`"), "{err}");
+}

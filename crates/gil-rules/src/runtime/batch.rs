@@ -2,8 +2,8 @@
 //! effect calls recorded inside Luau, so Rust and Lua cross once per rule part rather
 //! than once per entity and per effect field.
 //!
-//! `ctx.flow`, `ctx.metric`, `ctx.param`, `ctx.actor` and `ctx.asset` are Luau
-//! functions. A call whose arguments are plainly valid — known ids, finite numbers,
+//! `ctx.flow`, `ctx.metric`, `ctx.set`, `ctx.param`, `ctx.actor` and `ctx.asset` are
+//! Luau functions. A call whose arguments are plainly valid — known ids, finite numbers,
 //! only fields of the right type — is answered in Luau: a parameter from this step's
 //! table, a view already looked up by id, or an effect appended to the buffer (numbers
 //! and interned codes, the calling line from `debug.info`). Any other
@@ -23,8 +23,8 @@ use std::sync::Arc;
 
 use mlua::{Function, Lua, Table};
 
-use crate::effect::{Effect, EffectKind, NewFlow, Provenance};
-use crate::world::WorldState;
+use crate::effect::{Effect, EffectKind, EntityKind, NewFlow, Provenance};
+use crate::world::{AttrVal, WorldState};
 
 use super::shared::Shared;
 
@@ -56,6 +56,12 @@ const AT_POSITION: usize = 48;
 /// Effect codes in a record's first byte.
 const FLOW: u8 = 1;
 const METRIC: u8 = 2;
+/// A set: codes are the entity, the attribute's name, the value's type (`VALUE_*`),
+/// and a text value's name or a boolean (0, 1); a number is the record's value.
+const SET: u8 = 3;
+const VALUE_NUMBER: u32 = 1;
+const VALUE_TEXT: u32 = 2;
+const VALUE_BOOL: u32 = 3;
 
 /// Interned strings kept before the interner starts afresh (long-lived states make many
 /// runs, and rules may format a new note each time).
@@ -138,6 +144,43 @@ local function flow(spec)
   return H.flow(spec)
 end
 
+-- `ctx.set{actor = id | asset = id, attr = name, value = v}` with a known entity of
+-- that kind (codes up to `S.NA` are actors), a number, text or boolean value and no
+-- other field.
+local SET_FIELD = { actor = true, asset = true, attr = true, value = true }
+local function set(spec)
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    local plain = true
+    for k in next, spec do
+      if not SET_FIELD[k] then plain = false break end
+    end
+    local actor, asset, attr, value = spec.actor, spec.asset, spec.attr, spec.value
+    if plain and type(attr) == "string" and (actor == nil) ~= (asset == nil) then
+      local code = S.E[actor or asset]
+      local kind_ok = code and (if actor then code <= S.NA else code > S.NA)
+      local t = type(value)
+      if kind_ok and (t == "string" or t == "boolean"
+          or (t == "number" and value > -math.huge and value < math.huge)) then
+        local at = record(3)
+        buffer.writeu32(BUF, at + 16, code)
+        buffer.writeu32(BUF, at + 20, SYM[attr] or intern(attr))
+        if t == "number" then
+          buffer.writeu32(BUF, at + 24, 1)
+          buffer.writef64(BUF, at + 8, value)
+        elseif t == "string" then
+          buffer.writeu32(BUF, at + 24, 2)
+          buffer.writeu32(BUF, at + 28, SYM[value] or intern(value))
+        else
+          buffer.writeu32(BUF, at + 24, 3)
+          buffer.writeu32(BUF, at + 28, if value then 1 else 0)
+        end
+        return
+      end
+    end
+  end
+  return H.set(spec)
+end
+
 local function metric(name, value)
   if type(name) == "string" and type(value) == "number" and value > -math.huge and value < math.huge then
     local at = record(2)
@@ -178,7 +221,7 @@ local function drive(f, views, ctx)
   buffer.writeu32(BUF, 4, 0)
 end
 
-return flow, metric, param, actor, asset, drive
+return flow, metric, set, param, actor, asset, drive
 "#;
 
 /// The Luau functions and what they share with Rust.
@@ -196,6 +239,8 @@ pub(super) struct Batch {
     pub(super) drive: Function,
     /// The entity ids `E` was built from, actors then assets: codes are positions here.
     entity_ids: RefCell<Vec<Arc<str>>>,
+    /// How many of `entity_ids` are actors (`S.NA`).
+    actor_count: std::cell::Cell<usize>,
     /// The same ids as symbols of the run's names (`entity_syms_of`), so a buffered
     /// flow's ends reach the engine as symbols.
     entity_syms: RefCell<Vec<crate::Sym>>,
@@ -208,6 +253,7 @@ pub(super) struct Batch {
 pub(super) struct Wrapped {
     pub(super) flow: Function,
     pub(super) metric: Function,
+    pub(super) set: Function,
     pub(super) param: Function,
     pub(super) actor: Function,
     pub(super) asset: Function,
@@ -231,7 +277,8 @@ impl Batch {
         state.raw_set("NAMES", &symbol_names)?;
         let buffer = lua.create_buffer_with_capacity(HEADER + CHUNK * RECORD)?;
         let debug_info: Function = lua.named_registry_value(crate::sandbox::DEBUG_INFO_KEY)?;
-        let (flow, metric, param, actor, asset, drive): (
+        let (flow, metric, set, param, actor, asset, drive): (
+            Function,
             Function,
             Function,
             Function,
@@ -251,6 +298,7 @@ impl Batch {
             buffer,
             drive,
             entity_ids: Default::default(),
+            actor_count: Default::default(),
             entity_syms: Default::default(),
             entity_syms_of: Default::default(),
             names: Default::default(),
@@ -260,6 +308,7 @@ impl Batch {
             Wrapped {
                 flow,
                 metric,
+                set,
                 param,
                 actor,
                 asset,
@@ -295,12 +344,13 @@ impl Batch {
         };
         // Codes only stand for ids, so the split between actors and assets is not part
         // of what must match.
-        let same = self
-            .entity_ids
-            .borrow()
-            .iter()
-            .map(|id| &**id)
-            .eq(world_ids());
+        let same = self.actor_count.get() == world.actors.len()
+            && self
+                .entity_ids
+                .borrow()
+                .iter()
+                .map(|id| &**id)
+                .eq(world_ids());
         if !same {
             let n = world.actors.len() + world.assets.len();
             let codes = lua.create_table_with_capacity(0, n)?;
@@ -310,6 +360,8 @@ impl Batch {
                 codes.raw_set(id, ids.len())?;
             }
             self.state.raw_set("E", codes)?;
+            self.state.raw_set("NA", world.actors.len())?;
+            self.actor_count.set(world.actors.len());
             *self.entity_ids.borrow_mut() = ids;
         }
         // Symbols belong to a run: found again for a new run's names (a base lookup
@@ -437,6 +489,29 @@ impl Batch {
                     name: name(code(0)).unwrap_or_default(),
                     value,
                 },
+                SET => {
+                    let place = (code(0) as usize).checked_sub(1).unwrap_or(usize::MAX);
+                    let actors = self.actor_count.get();
+                    let (entity, index) = match place.checked_sub(actors) {
+                        None => (EntityKind::Actor, place),
+                        Some(asset) => (EntityKind::Asset, asset),
+                    };
+                    EffectKind::Set {
+                        entity,
+                        index,
+                        attr: name(code(1)).unwrap_or_default(),
+                        value: match code(2) {
+                            VALUE_NUMBER => AttrVal::Num(value),
+                            VALUE_TEXT => AttrVal::Text(name(code(3)).unwrap_or_default()),
+                            VALUE_BOOL => AttrVal::Bool(code(3) == 1),
+                            _ => {
+                                return Err(mlua::Error::runtime(
+                                    "gil: unknown value in the buffer",
+                                ))
+                            }
+                        },
+                    }
+                }
                 _ => return Err(mlua::Error::runtime("gil: unknown effect in the buffer")),
             };
             let site = (u32_at(AT_SOURCE), u32_at(AT_LINE));
