@@ -241,11 +241,7 @@ fn patch_actor(view: &Table, old: &ActorState, now: &ActorState) -> mlua::Result
         .filter(|(a, (_, b))| a != b);
     writable(&attrs, |t| {
         for (_, (key, value)) in changed {
-            match value {
-                AttrVal::Num(n) => t.raw_set(key.as_str(), *n)?,
-                AttrVal::Text(s) => t.raw_set(key.as_str(), s.as_str())?,
-                AttrVal::Bool(b) => t.raw_set(key.as_str(), *b)?,
-            }
+            put_attr(t, key, value)?;
         }
         Ok(())
     })?;
@@ -261,11 +257,7 @@ fn set_attrs(view: &Table, now: &ActorState) -> mlua::Result<bool> {
     writable(view, |t| t.raw_set("count", now.count))?;
     writable(&attrs, |t| {
         for (key, value) in &now.attrs {
-            match value {
-                AttrVal::Num(n) => t.raw_set(key.as_str(), *n)?,
-                AttrVal::Text(s) => t.raw_set(key.as_str(), s.as_str())?,
-                AttrVal::Bool(b) => t.raw_set(key.as_str(), *b)?,
-            }
+            put_attr(t, key, value)?;
         }
         Ok(())
     })?;
@@ -286,6 +278,15 @@ fn patch_flow(view: &Table, old: &FlowState, now: &FlowState) -> mlua::Result<bo
         writable(view, |t| t.raw_set("amount", now.amount))?;
     }
     Ok(same_shape)
+}
+
+/// One attribute's value into a view's `attrs` table.
+fn put_attr(t: &Table, key: &str, value: &AttrVal) -> mlua::Result<()> {
+    match value {
+        AttrVal::Num(n) => t.raw_set(key, *n),
+        AttrVal::Text(s) => t.raw_set(key, s.as_str()),
+        AttrVal::Bool(b) => t.raw_set(key, *b),
+    }
 }
 
 /// Runs `change` on a read-only view with writing allowed for its duration.
