@@ -113,7 +113,6 @@ pub enum AdjustTarget {
     /// One flow by id, found at the call: `index` is its place in the step's world as
     /// the rule saw it (applying looks it up no more).
     Flow {
-        id: String,
         index: usize,
     },
     Select(Selector),

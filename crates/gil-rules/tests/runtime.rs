@@ -1003,3 +1003,55 @@ return {
         assert!(err.to_string().contains(error), "{err}");
     }
 }
+
+/// `ctx.adjust` of a flow the step began with, by id and one plain operand, is recorded
+/// inside Luau as the host records it; anything else still gets the host's error.
+#[test]
+fn plain_adjustments_are_recorded_as_the_host_records_them() {
+    let effects = run_one(
+        r#"
+return {
+  id = "adj",
+  on_flow = function(flow, ctx)
+    ctx.adjust { flow = flow.id, scale = 0.5 }
+    ctx.adjust { add = -1, flow = flow.id }
+    ctx.adjust { flow = "budget", set = 3 }
+  end,
+}
+"#,
+    )
+    .unwrap();
+    let made: Vec<String> = effects.iter().map(|e| format!("{:?}", e.kind)).collect();
+    assert_eq!(
+        made,
+        [
+            "Adjust { target: Flow { index: 0 }, op: Scale(0.5) }",
+            "Adjust { target: Flow { index: 0 }, op: Add(-1.0) }",
+            "Adjust { target: Flow { index: 0 }, op: Set(3.0) }",
+        ]
+    );
+    assert_eq!(effects[0].entity, Some(gil_rules::HookEntity::Flow(0)));
+    assert_eq!(effects[1].provenance.line, 6);
+    for (call, error) in [
+        (
+            "ctx.adjust { flow = 'nope', scale = 1 }",
+            "ctx.adjust: field `flow`: unknown flow `nope` in this step",
+        ),
+        (
+            "ctx.adjust { flow = flow.id, scale = -1 }",
+            "ctx.adjust: field `scale` must not be negative, got -1",
+        ),
+        (
+            "ctx.adjust { flow = flow.id, scale = 1, add = 1 }",
+            "ctx.adjust: give only one of `scale`, `add` or `set`",
+        ),
+        (
+            "ctx.adjust { flow = flow.id, scale = 0 / 0 }",
+            "ctx.adjust: field `scale`",
+        ),
+    ] {
+        let text = format!("return {{ id = 'adj', on_flow = function(flow, ctx) {call} end }}");
+        let err = run_one(&text).unwrap_err();
+        assert!(err.to_string().contains(error), "{err}");
+    }
+}

@@ -2,8 +2,8 @@
 //! effect calls recorded inside Luau, so Rust and Lua cross once per rule part rather
 //! than once per entity and per effect field.
 //!
-//! `ctx.flow`, `ctx.metric`, `ctx.set`, `ctx.param`, `ctx.actor` and `ctx.asset` are
-//! Luau functions. A call whose arguments are plainly valid — known ids, finite numbers,
+//! `ctx.flow`, `ctx.metric`, `ctx.set`, `ctx.adjust`, `ctx.param`, `ctx.actor` and
+//! `ctx.asset` are Luau functions. A call whose arguments are plainly valid — known ids, finite numbers,
 //! only fields of the right type — is answered in Luau: a parameter from this step's
 //! table, a view already looked up by id, or an effect appended to the buffer (numbers
 //! and interned codes, the calling line from `debug.info`). Any other
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use mlua::{Function, Lua, Table};
 
-use crate::effect::{Effect, EffectKind, EntityKind, NewFlow, Provenance};
+use crate::effect::{AdjustOp, AdjustTarget, Effect, EffectKind, EntityKind, NewFlow, Provenance};
 use crate::world::{AttrVal, WorldState};
 
 use super::shared::Shared;
@@ -62,6 +62,9 @@ const SET: u8 = 3;
 const VALUE_NUMBER: u32 = 1;
 const VALUE_TEXT: u32 = 2;
 const VALUE_BOOL: u32 = 3;
+/// An adjustment of one flow by id: codes are the flow's place in the step's world + 1
+/// and the operation (1 scale, 2 add, 3 set); the operand is the value.
+const ADJUST: u8 = 4;
 
 /// Interned strings kept before the interner starts afresh (long-lived states make many
 /// runs, and rules may format a new note each time).
@@ -181,6 +184,33 @@ local function set(spec)
   return H.set(spec)
 end
 
+-- `ctx.adjust{flow = id, scale | add | set = n}` of a flow the step began with (`S.F`,
+-- id to place + 1), one finite operand, not negative for `scale` and `set`.
+local ADJUST_OP = { scale = 1, add = 2, set = 3 }
+local function adjust(spec)
+  if type(spec) == "table" and getmetatable(spec) == nil then
+    local id, op, operand, plain = spec.flow, nil, nil, true
+    for k, v in next, spec do
+      local code = ADJUST_OP[k]
+      if code and op == nil and type(v) == "number" then
+        op, operand = code, v
+      elseif k ~= "flow" then
+        plain = false break
+      end
+    end
+    local place = plain and type(id) == "string" and S.F[id]
+    if place and op and operand > -math.huge and operand < math.huge
+      and (op == 2 or operand >= 0) then
+      local at = record(4)
+      buffer.writef64(BUF, at + 8, operand)
+      buffer.writeu32(BUF, at + 16, place)
+      buffer.writeu32(BUF, at + 20, op)
+      return
+    end
+  end
+  return H.adjust(spec)
+end
+
 local function metric(name, value)
   if type(name) == "string" and type(value) == "number" and value > -math.huge and value < math.huge then
     local at = record(2)
@@ -221,7 +251,7 @@ local function drive(f, views, ctx)
   buffer.writeu32(BUF, 4, 0)
 end
 
-return flow, metric, set, param, actor, asset, drive
+return flow, metric, set, adjust, param, actor, asset, drive
 "#;
 
 /// The Luau functions and what they share with Rust.
@@ -241,6 +271,9 @@ pub(super) struct Batch {
     entity_ids: RefCell<Vec<Arc<str>>>,
     /// How many of `entity_ids` are actors (`S.NA`).
     actor_count: std::cell::Cell<usize>,
+    /// The flow ids `F` was built from, in the world's order, and the run they are of.
+    flow_ids: RefCell<Vec<crate::Sym>>,
+    flow_ids_of: RefCell<Option<crate::Names>>,
     /// The same ids as symbols of the run's names (`entity_syms_of`), so a buffered
     /// flow's ends reach the engine as symbols.
     entity_syms: RefCell<Vec<crate::Sym>>,
@@ -254,6 +287,7 @@ pub(super) struct Wrapped {
     pub(super) flow: Function,
     pub(super) metric: Function,
     pub(super) set: Function,
+    pub(super) adjust: Function,
     pub(super) param: Function,
     pub(super) actor: Function,
     pub(super) asset: Function,
@@ -264,7 +298,7 @@ impl Batch {
     /// `param`, `drain`: the Rust implementations).
     pub(super) fn new(lua: &Lua, host: Table) -> mlua::Result<(Self, Wrapped)> {
         let state = lua.create_table()?;
-        for name in ["E", "P", "PV", "AV", "SV", "DECLS"] {
+        for name in ["E", "F", "P", "PV", "AV", "SV", "DECLS"] {
             state.raw_set(name, lua.create_table()?)?;
         }
         let (symbols, symbol_names) = (lua.create_table()?, lua.create_table()?);
@@ -277,7 +311,8 @@ impl Batch {
         state.raw_set("NAMES", &symbol_names)?;
         let buffer = lua.create_buffer_with_capacity(HEADER + CHUNK * RECORD)?;
         let debug_info: Function = lua.named_registry_value(crate::sandbox::DEBUG_INFO_KEY)?;
-        let (flow, metric, set, param, actor, asset, drive): (
+        let (flow, metric, set, adjust, param, actor, asset, drive): (
+            Function,
             Function,
             Function,
             Function,
@@ -299,6 +334,8 @@ impl Batch {
             drive,
             entity_ids: Default::default(),
             actor_count: Default::default(),
+            flow_ids: Default::default(),
+            flow_ids_of: Default::default(),
             entity_syms: Default::default(),
             entity_syms_of: Default::default(),
             names: Default::default(),
@@ -309,6 +346,7 @@ impl Batch {
                 flow,
                 metric,
                 set,
+                adjust,
                 param,
                 actor,
                 asset,
@@ -374,6 +412,28 @@ impl Batch {
         if !same || !same_run {
             *self.entity_syms.borrow_mut() = world_ids().map(|id| world.names.intern(id)).collect();
             *self.entity_syms_of.borrow_mut() = Some(world.names.clone());
+        }
+        // The flows the step begins with, by id: the same from year to year when the
+        // scenario's flows are (places only move when a flow has no amount in a year).
+        let same_flows = self
+            .flow_ids_of
+            .borrow()
+            .as_ref()
+            .is_some_and(|names| names.same_run(&world.names))
+            && self
+                .flow_ids
+                .borrow()
+                .iter()
+                .copied()
+                .eq(world.flows.iter().map(|f| f.id));
+        if !same_flows {
+            let codes = lua.create_table_with_capacity(0, world.flows.len())?;
+            for (i, f) in world.flows.iter().enumerate() {
+                codes.raw_set(world.names.name(f.id), i + 1)?;
+            }
+            self.state.raw_set("F", codes)?;
+            *self.flow_ids.borrow_mut() = world.flows.iter().map(|f| f.id).collect();
+            *self.flow_ids_of.borrow_mut() = Some(world.names.clone());
         }
         let projects = lua.create_table_with_capacity(0, world.projects.len())?;
         for p in world.projects.iter() {
@@ -488,6 +548,16 @@ impl Batch {
                 METRIC => EffectKind::Metric {
                     name: name(code(0)).unwrap_or_default(),
                     value,
+                },
+                ADJUST => EffectKind::Adjust {
+                    target: AdjustTarget::Flow {
+                        index: (code(0) as usize).saturating_sub(1),
+                    },
+                    op: match code(1) {
+                        1 => AdjustOp::Scale(value),
+                        2 => AdjustOp::Add(value),
+                        _ => AdjustOp::Set(value),
+                    },
                 },
                 SET => {
                     let place = (code(0) as usize).checked_sub(1).unwrap_or(usize::MAX);

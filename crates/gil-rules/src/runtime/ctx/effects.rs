@@ -118,7 +118,7 @@ pub(super) fn adjust(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
             let Some(index) = s.world.borrow().flow_index(&id) else {
                 return Err(spec.fail(format!("field `flow`: unknown flow `{id}` in this step")));
             };
-            AdjustTarget::Flow { id, index }
+            AdjustTarget::Flow { index }
         }
         (None, sel @ Value::Table(_)) => AdjustTarget::Select(spec.selector(sel)?),
         (None, Value::Nil) => {

@@ -28,7 +28,13 @@ pub(super) fn build(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
         let f = implementation(lua, shared.clone(), function.function)?;
         if matches!(
             function.function,
-            CtxFn::Flow | CtxFn::Metric | CtxFn::Set | CtxFn::Param | CtxFn::Actor | CtxFn::Asset
+            CtxFn::Flow
+                | CtxFn::Metric
+                | CtxFn::Set
+                | CtxFn::Adjust
+                | CtxFn::Param
+                | CtxFn::Actor
+                | CtxFn::Asset
         ) {
             host.raw_set(function.name(), f)?;
         } else {
@@ -41,6 +47,7 @@ pub(super) fn build(lua: &Lua, shared: &Rc<Shared>) -> mlua::Result<Table> {
     ctx.raw_set(CtxFn::Flow.name(), wrapped.flow)?;
     ctx.raw_set(CtxFn::Metric.name(), wrapped.metric)?;
     ctx.raw_set(CtxFn::Set.name(), wrapped.set)?;
+    ctx.raw_set(CtxFn::Adjust.name(), wrapped.adjust)?;
     ctx.raw_set(CtxFn::Param.name(), wrapped.param)?;
     ctx.raw_set(CtxFn::Actor.name(), wrapped.actor)?;
     ctx.raw_set(CtxFn::Asset.name(), wrapped.asset)?;
