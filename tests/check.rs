@@ -151,8 +151,7 @@ fn a_large_file_is_parsed_on_two_threads_with_the_same_verdicts() {
 fn parquet_tables_report_their_problems_at_row_and_column() {
     use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampSecondArray};
     use std::sync::Arc;
-    let dir = std::env::temp_dir().join(format!("gil-parquet-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-parquet-check");
     let write = |name: &str, columns: Vec<(&str, ArrayRef)>| {
         let batch = RecordBatch::try_from_iter(columns).unwrap();
         let file = std::fs::File::create(dir.join(name)).unwrap();
@@ -200,5 +199,4 @@ fn parquet_tables_report_their_problems_at_row_and_column() {
         text.contains("the column `founded` holds Timestamp"),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

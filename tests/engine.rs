@@ -126,21 +126,21 @@ fn later_rules_see_earlier_effects_through_their_views() {
 }
 
 /// A scenario of `actors` startups (each line from `actor_line(i)`) with `rules` (file
-/// name, Lua text) in a fresh temporary folder; returns the folder and the loaded scenario.
+/// name, Lua text) in a scratch folder, removed when the test ends; returns the folder
+/// and the loaded scenario.
 fn startups_scenario(
     name: &str,
     actors: usize,
     actor_line: impl Fn(usize) -> String,
     rules: &[(&str, String)],
-) -> (PathBuf, gil_model::Scenario) {
+) -> (gil_tests::Scratch, gil_model::Scenario) {
     let mut text = format!(
         "scenario: {{ id: {name}, horizon: {{ start: 2026, end: 2027 }}, currency: KRW, rules: [rules] }}\nactors:\n"
     );
     for i in 0..actors {
         text.push_str(&format!("  - {}\n", actor_line(i)));
     }
-    let dir = std::env::temp_dir().join(format!("gil-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gil_tests::Scratch::new(&format!("gil-{name}"));
     std::fs::create_dir_all(dir.join("rules")).unwrap();
     std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
     for (file, lua) in rules {
@@ -156,7 +156,7 @@ fn worker_threads_see_earlier_effects_too() {
     // the first rule's ctx.set like the main runtime's do.
     let second = std::fs::read_to_string("fixtures/engine/views/rules/second.lua").unwrap();
     let first = "return { id = \"views.first\", on_actor = function(a, ctx)\n  ctx.set { actor = a.id, attr = \"demand\", value = a.attrs.demand + 1 }\nend }\n";
-    let (dir, s) = startups_scenario(
+    let (_dir, s) = startups_scenario(
         "worker-views",
         600,
         |i| format!("{{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}"),
@@ -180,7 +180,6 @@ fn worker_threads_see_earlier_effects_too() {
             );
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -196,7 +195,7 @@ fn rules_read_earlier_years_metrics_and_this_years_from_earlier_rules() {
   ctx.metric("seen.own", ctx.metric_at("seen.now") or -1)
 end }
 "#;
-    let (dir, s) = startups_scenario(
+    let (_dir, s) = startups_scenario(
         "metric-reads",
         600,
         |i| format!("{{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}"),
@@ -225,7 +224,6 @@ end }
         assert_eq!(seen(0, "seen.in_a0_last"), -1.0, "threads {threads}");
         assert_eq!(seen(1, "seen.in_a0_last"), 2.0 * 599.0, "threads {threads}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -233,7 +231,7 @@ fn the_rules_memory_limit_does_not_count_the_engines_own_views() {
     // 30,000 actor views are several MiB: more than the 4 MiB the rules may use, which
     // must still hold for the rules' own allocations only.
     let sum = "return { id = \"m.sum\", on_actor = function(a, ctx)\n  local row = { value = a.attrs.demand, who = a.id .. \"!\" }  -- allocates\n  ctx.metric(\"demand\", row.value)\nend }\n";
-    let (dir, s) = startups_scenario(
+    let (_dir, s) = startups_scenario(
         "memory-views",
         30_000,
         |i| {
@@ -253,7 +251,6 @@ fn the_rules_memory_limit_does_not_count_the_engines_own_views() {
         e.outcome.steps[1].metrics["demand"],
         (0..30_000).sum::<u64>() as f64
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -522,11 +519,10 @@ fn write_parquet(path: &Path, columns: Vec<(&str, arrow_array::ArrayRef)>) {
     writer.close().unwrap();
 }
 
-fn parquet_twin_dir() -> PathBuf {
+fn parquet_twin_dir() -> gil_tests::Scratch {
     use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int64Array, StringArray};
     use std::sync::Arc;
-    let dir = std::env::temp_dir().join(format!("gil-parquet-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-parquet");
     let text = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
     // `kind` dictionary-encoded, as pandas categoricals arrive; `count` as integers.
     let kinds: DictionaryArray<arrow_array::types::Int32Type> =
@@ -630,7 +626,6 @@ fn a_scenario_read_from_parquet_tables_evaluates_as_its_yaml_twin() {
     let from_parquet = outcome(&dir.join("scenario.yaml"));
     let from_yaml = outcome(&workspace_root().join("examples/minimal/scenario.yaml"));
     assert_eq!(from_parquet, from_yaml);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

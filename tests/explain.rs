@@ -76,8 +76,7 @@ fn a_list_parameter_and_its_override_reach_the_rule() {
 /// rule saw must be taken before its `ctx.set` changed them.
 #[test]
 fn per_entity_shares_survive_buffer_drains_host_calls_and_threads() {
-    let dir = std::env::temp_dir().join(format!("gil-explain-many-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-explain-many");
     let n = 1500;
     let mut yaml = String::from(
         "scenario: { id: many, horizon: { start: 2026, end: 2026 }, currency: KRW, rules: [grant.lua] }\nactors:\n  - { id: gov, kind: government }\n",
@@ -140,5 +139,4 @@ fn per_entity_shares_survive_buffer_drains_host_calls_and_threads() {
     let step = &e.trace.steps[0];
     assert!(step.metrics.is_empty() && step.adjustments.is_empty() && step.sets.is_empty());
     assert!(!step.flows.is_empty());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -38,9 +38,7 @@ fn rule_id(lua: &str) -> String {
 fn rules_readme_examples_run_and_give_what_they_say() {
     let page = std::fs::read_to_string(workspace_root().join("rules/README.md")).unwrap();
     let blocks = blocks(&page);
-    let dir = std::env::temp_dir().join(format!("gil-readme-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-readme");
     let scenario = dir.join("scenario.yaml");
     let (_, scenario_text) = blocks.iter().find(|(lang, _)| lang == "yaml").unwrap();
     std::fs::write(&scenario, scenario_text).unwrap();
@@ -107,5 +105,4 @@ fn rules_readme_examples_run_and_give_what_they_say() {
     let suite = gil_testing::load_suite(&test_dir.join("compute_voucher.test.yaml"))
         .unwrap_or_else(|e| panic!("{}", gil_tests::render_load_error(&e)));
     assert_eq!(suite.cases.len(), 1);
-    std::fs::remove_dir_all(dir).unwrap();
 }

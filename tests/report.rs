@@ -89,8 +89,7 @@ fn the_report_renders_in_headless_chromium() {
         missing_tool("rendering the report needs Debian's chromium, which is not installed");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("gil-report-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-report");
     let html = dir.join("korea.html");
     std::fs::write(&html, report("korea-2030")).unwrap();
     let png = dir.join("korea.png");
@@ -124,7 +123,6 @@ fn the_report_renders_in_headless_chromium() {
         "the screenshot is nearly empty ({} bytes)",
         bytes.len()
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -186,8 +184,7 @@ fn a_national_sankey_draws_the_largest_payers_and_folds_the_rest_into_other() {
             "  - {{ from: gov, to: s{i}, kind: funding, via: grant, amount: {amount} }}\n  - {{ from: s{i}, to: v{i}, kind: funding, via: purchase, amount: {amount}, source: \"invoice {i}\" }}\n"
         ));
     }
-    let dir = std::env::temp_dir().join(format!("gil-wide-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-wide");
     let path = dir.join("scenario.yaml");
     std::fs::write(&path, &text).unwrap();
     let s = gil_model::load(&path).unwrap();
@@ -228,7 +225,6 @@ fn a_national_sankey_draws_the_largest_payers_and_folds_the_rest_into_other() {
     // 121 actors move money: gov, the 22 largest startups and vendors by what goes
     // through them drawn, 98 folded.
     assert!(funding.contains("98 other actors"), "{funding}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The page as a person reads it: headings, cards, paragraphs, table rows and list

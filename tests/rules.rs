@@ -80,8 +80,7 @@ fn rule_errors_name_the_line() {
 fn library_tampering_does_not_leak_into_another_rule() {
     // The tampering rule fails; and when it only tries (under pcall), the next rule
     // still sees the real library.
-    let dir = std::env::temp_dir().join(format!("gil-tamper-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-tamper");
     std::fs::write(
         dir.join("a.lua"),
         "return { id = 'a', on_step = function(w, ctx)\n  pcall(function() string.format = nil end)\n  pcall(function() math.max = function() return 0 end end)\nend }\n",
@@ -92,9 +91,8 @@ fn library_tampering_does_not_leak_into_another_rule() {
         "return { id = 'b', after = { 'a' }, on_step = function(w, ctx)\n  ctx.metric('max', math.max(1, 2))\n  ctx.metric('format', #string.format('%d', 42))\nend }\n",
     )
     .unwrap();
-    let eval = evaluate(Path::new(SCENARIO), std::slice::from_ref(&dir)).unwrap();
+    let eval = evaluate(Path::new(SCENARIO), &[dir.to_path_buf()]).unwrap();
     let metrics = &eval.outcome.steps[0].metrics;
     assert_eq!(metrics["max"], 2.0);
     assert_eq!(metrics["format"], 2.0);
-    std::fs::remove_dir_all(dir).unwrap();
 }

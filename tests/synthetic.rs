@@ -39,8 +39,7 @@ fn compare(name: &str, e: &gil_engine::Evaluation, lines: &[(i32, String, f64)])
 
 #[test]
 fn the_synthetic_workload_matches_its_baselines() {
-    let dir = std::env::temp_dir().join(format!("gil-synthetic-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gil_tests::Scratch::new("gil-synthetic");
     let spec = gil_synthetic::Spec {
         actors: 300,
         flows: 900,
@@ -98,7 +97,6 @@ fn the_synthetic_workload_matches_its_baselines() {
         ),
         Err(_) => missing_tool("the numpy baseline needs python3, which is not installed"),
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -116,8 +114,7 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
         years: 3,
         seed: 11,
     };
-    let base = std::env::temp_dir().join(format!("gil-columnar-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = gil_tests::Scratch::new("gil-columnar");
     write(
         &base.join("per-entity"),
         &gil_synthetic::generate(spec, false),
@@ -170,5 +167,4 @@ fn columnar_hooks_give_the_same_outcome_as_per_entity_hooks() {
     ] {
         assert!(a.outcome.steps[0].metrics[metric] > 0.0, "{metric}");
     }
-    std::fs::remove_dir_all(&base).unwrap();
 }

@@ -110,8 +110,7 @@ fn every_example_outcome_validates_against_the_schema() {
         );
         return;
     }
-    let dir = std::env::temp_dir().join(format!("gil-schema-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = gil_tests::Scratch::new("gil-schema");
     let schema = dir.join("outcome.schema.json");
     std::fs::write(&schema, outcome_schema()).unwrap();
     let validate = |outcome: &Path| {
@@ -151,7 +150,6 @@ fn every_example_outcome_validates_against_the_schema() {
             "{example}: the schema accepts anything"
         );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Rust files below `dir`, recursively.
