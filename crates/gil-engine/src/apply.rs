@@ -500,12 +500,7 @@ fn set_attr(
             world.asset_mut(index).map(|a| &mut a.attrs)
         }
     };
-    let attrs = attrs?;
-    // Most sets change an attribute the entity has: no new key.
-    match attrs.get_mut(attr) {
-        Some(old) => Some(std::mem::replace(old, value.clone())),
-        None => attrs.insert(attr.to_string(), value.clone()),
-    }
+    crate::materialize::put(attrs?, attr, value)
 }
 
 /// Adds `values` to the step's metric, one after the other (the order a per-entity

@@ -7,16 +7,20 @@
 //! maps keyed by text, built-in metric names included, and then dropping all but a few
 //! hundred cost more than a third of a columnar run's analyses phase and most of the
 //! outcome's memory; a book costs a symbol and the sums.
+//!
+//! [`render_books`] is that last part of a run: which entities the outcome lists
+//! ([`crate::Listing`]), the targets' built-in metrics first, and every step's book.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gil_model::metric::{Direction, MetricKey};
-use gil_model::FlowKind;
+use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, FlowState, Names, Sym};
 use rustc_hash::FxHashSet;
 
-use crate::outcome::{FlowLine, LedgerEntry, Omitted, Step};
+use crate::outcome::{FlowLine, LedgerEntry, Omitted, Outcome, Step};
+use crate::{Detail, Listing, Options};
 
 /// One step's sums by symbol, waiting to become the step's texts.
 #[derive(Debug, Default)]
@@ -200,4 +204,97 @@ fn every_flow(flows: &[&FlowState], names: &Names, currency: &str) -> Vec<FlowLi
         (&a.from, &a.to, &a.kind, &a.via, &a.id).cmp(&(&b.from, &b.to, &b.kind, &b.via, &b.id))
     });
     lines
+}
+
+/// The built-in flow metrics the projects' targets read, into each step's metrics, so the
+/// analyses can judge the targets before the outcome is rendered.
+pub(crate) fn render_target_metrics(
+    s: &Scenario,
+    steps: &mut [Step],
+    books: &[Book],
+    names: &Names,
+) {
+    let targeted = target_entities(s, names);
+    for (step, book) in steps.iter_mut().zip(books) {
+        book.builtin_metrics(names, Keep::Only(&targeted), &mut step.metrics, false);
+    }
+}
+
+/// The actors and assets whose built-in flow metrics a project's target reads.
+fn target_entities(s: &Scenario, names: &Names) -> FxHashSet<Sym> {
+    s.projects
+        .iter()
+        .flat_map(|p| &p.targets)
+        .filter_map(|t| match MetricKey::builtin_form(&t.metric.value) {
+            Some(MetricKey::Flow { entity, .. }) => names.get(entity),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each step's book into the outcome's texts, for the entities `options.listing` lists,
+/// with every kept entity's ledger over the horizon (with `Detail::Full`).
+pub(crate) fn render_books(
+    outcome: &mut Outcome,
+    books: Vec<Book>,
+    names: &Names,
+    options: &Options,
+) {
+    let full = options.detail == Detail::Full;
+    if !full {
+        // A sweep's run: the metrics alone.
+        for (step, book) in outcome.steps.iter_mut().zip(&books) {
+            book.builtin_metrics(names, Keep::All, &mut step.metrics, false);
+        }
+        return;
+    }
+    let named = match options.listing {
+        Listing::Named => named_entities(outcome, &books, names),
+        Listing::Every => None,
+    };
+    let keep = match &named {
+        Some((set, _)) => Keep::Only(set),
+        None => Keep::All,
+    };
+    let mut omitted = Omitted::default();
+    let mut ledger_total = BTreeMap::new();
+    let currency = outcome.scenario.currency.clone();
+    for (step, book) in outcome.steps.iter_mut().zip(books) {
+        book.render(
+            step,
+            names,
+            &currency,
+            keep,
+            &mut ledger_total,
+            &mut omitted,
+        );
+    }
+    outcome.ledger_total = ledger_total;
+    if let Some((_, unnamed)) = named {
+        omitted.entities = unnamed;
+        outcome.omitted = Some(omitted);
+    }
+}
+
+/// The entities a summarized document lists (see `summary.rs`), as symbols, and how
+/// many entities with flows it leaves out; `None` when it lists every one.
+fn named_entities(
+    outcome: &Outcome,
+    books: &[Book],
+    names: &Names,
+) -> Option<(FxHashSet<Sym>, usize)> {
+    let with_flows: FxHashSet<Sym> = books
+        .iter()
+        .flat_map(|b| b.ledger.iter().map(|(sym, _)| *sym))
+        .collect();
+    if with_flows.len() <= crate::summary::FULL_DOCUMENT_MAX {
+        return None;
+    }
+    let named: FxHashSet<Sym> = outcome
+        .named_entities()
+        .into_iter()
+        .filter_map(|id| names.get(id))
+        .collect();
+    let unnamed = with_flows.iter().filter(|e| !named.contains(e)).count();
+    (unnamed > 0).then_some((named, unnamed))
 }

@@ -32,8 +32,7 @@ use gil_model::code::Code;
 use gil_model::diag::Diagnostic;
 use gil_model::{LoadError, Scenario};
 use gil_rules::{
-    FlowState, KnownNames, Names, RuleError, RuleRuntime, RuleSource, SandboxConfig, Sym,
-    WorldState,
+    FlowState, KnownNames, Names, RuleError, RuleRuntime, RuleSource, SandboxConfig, WorldState,
 };
 
 pub use analysis::{number, scale_si, HOURS_PER_YEAR, MAX_LOOP_LEN};
@@ -386,11 +385,7 @@ pub fn evaluate_interned(
     } = collected;
     trace.names = names.clone();
     // The targets read their metrics from the steps: built-in ones rendered first.
-    let target_entities = target_entities(s, &names);
-    for (step, book) in steps.iter_mut().zip(&books) {
-        let keep = book::Keep::Only(&target_entities);
-        book.builtin_metrics(&names, keep, &mut step.metrics, false);
-    }
+    book::render_target_metrics(s, &mut steps, &books, &names);
 
     run_analyses(
         s,
@@ -418,7 +413,7 @@ pub fn evaluate_interned(
         roles,
         omitted: None,
     };
-    render_books(&mut outcome, books, &names, options);
+    book::render_books(&mut outcome, books, &names, options);
     let analyses_time = started.elapsed().saturating_sub(rules_time);
     let worker_calls = workers.as_ref().map(|w| w.calls).unwrap_or(0);
     drop(workers);
@@ -710,85 +705,6 @@ fn run_analyses(
             || is_builtin_metric_name(s, regions, name)
     };
     analyses.targets = analysis::targets(s, steps, known_metric, findings);
-}
-
-/// The actors and assets whose built-in flow metrics a project's target reads.
-fn target_entities(s: &Scenario, names: &Names) -> rustc_hash::FxHashSet<Sym> {
-    s.projects
-        .iter()
-        .flat_map(|p| &p.targets)
-        .filter_map(|t| match MetricKey::builtin_form(&t.metric.value) {
-            Some(MetricKey::Flow { entity, .. }) => names.get(entity),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Each step's book into the outcome's texts, for the entities `options.listing` lists,
-/// with every kept entity's ledger over the horizon (with `Detail::Full`).
-fn render_books(outcome: &mut Outcome, books: Vec<book::Book>, names: &Names, options: &Options) {
-    let full = options.detail == Detail::Full;
-    if !full {
-        // A sweep's run: the metrics alone.
-        for (step, book) in outcome.steps.iter_mut().zip(&books) {
-            book.builtin_metrics(names, book::Keep::All, &mut step.metrics, false);
-        }
-        return;
-    }
-    let named = match options.listing {
-        Listing::Named => named_entities(outcome, &books, names),
-        Listing::Every => None,
-    };
-    let keep = match &named {
-        Some((set, _)) => book::Keep::Only(set),
-        None => book::Keep::All,
-    };
-    let mut omitted = Omitted {
-        entities: 0,
-        ledger_entries: 0,
-        flow_lines: 0,
-        metrics: 0,
-    };
-    let mut ledger_total = BTreeMap::new();
-    let currency = outcome.scenario.currency.clone();
-    for (step, book) in outcome.steps.iter_mut().zip(books) {
-        book.render(
-            step,
-            names,
-            &currency,
-            keep,
-            &mut ledger_total,
-            &mut omitted,
-        );
-    }
-    outcome.ledger_total = ledger_total;
-    if let Some((_, unnamed)) = named {
-        omitted.entities = unnamed;
-        outcome.omitted = Some(omitted);
-    }
-}
-
-/// The entities a summarized document lists (see `summary.rs`), as symbols, and how
-/// many entities with flows it leaves out; `None` when it lists every one.
-fn named_entities(
-    outcome: &Outcome,
-    books: &[book::Book],
-    names: &Names,
-) -> Option<(rustc_hash::FxHashSet<Sym>, usize)> {
-    let with_flows: rustc_hash::FxHashSet<Sym> = books
-        .iter()
-        .flat_map(|b| b.ledger.iter().map(|(sym, _)| *sym))
-        .collect();
-    if with_flows.len() <= summary::FULL_DOCUMENT_MAX {
-        return None;
-    }
-    let named: rustc_hash::FxHashSet<Sym> = outcome
-        .named_entities()
-        .into_iter()
-        .filter_map(|id| names.get(id))
-        .collect();
-    let unnamed = with_flows.iter().filter(|e| !named.contains(e)).count();
-    (unnamed > 0).then_some((named, unnamed))
 }
 
 /// The scenario as the outcome names it, with its rules in evaluation order.

@@ -323,13 +323,16 @@ fn overlay_persistent(world: &mut WorldState, persistent: &Persistent, carried: 
     }
 }
 
-/// Sets `attr` to `value`, making a key only for an attribute the entity lacks.
-fn put(attrs: &mut BTreeMap<String, AttrVal>, attr: &str, value: &AttrVal) {
+/// Sets `attr` to `value`, making a key only for an attribute the entity lacks (most
+/// sets change one it has); returns the value it replaces.
+pub(crate) fn put(
+    attrs: &mut BTreeMap<String, AttrVal>,
+    attr: &str,
+    value: &AttrVal,
+) -> Option<AttrVal> {
     match attrs.get_mut(attr) {
-        Some(old) => *old = value.clone(),
-        None => {
-            attrs.insert(attr.to_string(), value.clone());
-        }
+        Some(old) => Some(std::mem::replace(old, value.clone())),
+        None => attrs.insert(attr.to_string(), value.clone()),
     }
 }
 
@@ -355,6 +358,11 @@ fn attrs_at(
 mod tests {
     use super::*;
 
+    fn load(text: &str) -> Scenario {
+        gil_model::load_str("t.yaml", text, std::path::Path::new("."))
+            .unwrap_or_else(|e| panic!("{}", e.render(false)))
+    }
+
     /// An entity with no dated value is one state for the whole horizon; one with a
     /// dated attribute, a dated capacity or an `online` year is resolved every year.
     #[test]
@@ -369,8 +377,7 @@ assets:
   - { id: later, kind: gpu_cluster, owner: fixed, capacity: { gpus: 10 }, online: 2027 }
   - { id: growing, kind: gpu_cluster, owner: fixed, capacity: { gpus: { 2026: 1, 2028: 5 } } }
 "#;
-        let s = gil_model::load_str("t.yaml", text, std::path::Path::new("."))
-            .unwrap_or_else(|e| panic!("{}", e.render(false)));
+        let s = load(text);
         let names = Names::default();
         let first = year_base(&s, 2026, None, &names);
         let second = year_base(&s, 2027, Some(&first), &names);
@@ -404,8 +411,7 @@ actors:
   - { id: fixed, kind: government, attrs: { budget: 1 } }
   - { id: dated, kind: startup, attrs: { demand: { 2026: 1, 2027: 2 } } }
 "#;
-        let s = gil_model::load_str("t.yaml", text, std::path::Path::new("."))
-            .unwrap_or_else(|e| panic!("{}", e.render(false)));
+        let s = load(text);
         let interned = Interned::new(&s);
         let names = interned.run_names();
         let (none, no_text) = (BTreeMap::new(), BTreeMap::new());

@@ -24,7 +24,7 @@ pub struct Outcome {
 }
 
 /// What a summarized document left out.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Omitted {
     /// Actors and assets with flows that no project, target, finding, loop or cluster
     /// names: their ledger, flow lines and built-in metrics are not listed.

@@ -37,9 +37,7 @@ impl Outcome {
         }
         let mut omitted = Omitted {
             entities: unnamed,
-            ledger_entries: 0,
-            flow_lines: 0,
-            metrics: 0,
+            ..Omitted::default()
         };
         let steps = self
             .steps

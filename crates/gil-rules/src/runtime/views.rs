@@ -215,8 +215,7 @@ fn no_patch<T>(_: &Table, _: &T, _: &T) -> mlua::Result<bool> {
 
 /// Brings an actor's view from `old` to `now` in place when only its count or the values
 /// of attributes it already had changed (a rule's lasting `ctx.set`, year after year):
-/// no new table, and the unchanged fields stay as they are. `false` when it must be
-/// built again.
+/// no new table. `false` when it must be built again.
 fn patch_actor(view: &Table, old: &ActorState, now: &ActorState) -> mlua::Result<bool> {
     let same_shape = old.id == now.id
         && old.name == now.name
@@ -228,24 +227,7 @@ fn patch_actor(view: &Table, old: &ActorState, now: &ActorState) -> mlua::Result
     if !same_shape {
         return Ok(false);
     }
-    let Value::Table(attrs) = view.raw_get::<Value>("attrs")? else {
-        return Ok(false);
-    };
-    if old.count != now.count {
-        writable(view, |t| t.raw_set("count", now.count))?;
-    }
-    let changed = old
-        .attrs
-        .values()
-        .zip(&now.attrs)
-        .filter(|(a, (_, b))| a != b);
-    writable(&attrs, |t| {
-        for (_, (key, value)) in changed {
-            put_attr(t, key, value)?;
-        }
-        Ok(())
-    })?;
-    Ok(true)
+    set_attrs(view, now)
 }
 
 /// Writes an actor's count and every attribute's value into its view (a rule's sets
