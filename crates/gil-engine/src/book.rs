@@ -108,7 +108,7 @@ impl Book {
                         direction,
                         entity: names.name(*sym),
                     };
-                    metrics.insert(key.to_string(), value);
+                    metrics.insert(key.name(), value);
                 }
             }
         }

@@ -69,7 +69,7 @@ pub(crate) fn settle(
                 measure,
                 region: &line.region,
             };
-            metrics.insert(key.to_string(), value);
+            metrics.insert(key.name(), value);
         }
     }
     let rule_made = rule_metrics.keys().cloned().collect();

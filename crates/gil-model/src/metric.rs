@@ -110,6 +110,28 @@ impl<'a> MetricKey<'a> {
     pub fn is_builtin(&self) -> bool {
         !matches!(self, MetricKey::Rule(_))
     }
+
+    /// The metric's name, as [`fmt::Display`] writes it, joined without the formatting
+    /// machinery: every step names each entity's built-in metrics.
+    pub fn name(&self) -> String {
+        let parts: [&str; 3] = match self {
+            MetricKey::Flow {
+                kind,
+                direction,
+                entity,
+            } => [kind.as_str(), direction.as_str(), entity],
+            MetricKey::Power { measure, region } => ["power", measure.as_str(), region],
+            MetricKey::Rule(name) => return (*name).to_string(),
+        };
+        let mut name = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                name.push('.');
+            }
+            name.push_str(part);
+        }
+        name
+    }
 }
 
 impl fmt::Display for MetricKey<'_> {
@@ -143,6 +165,7 @@ mod tests {
         ] {
             let key = MetricKey::builtin_form(name).unwrap();
             assert_eq!(key.to_string(), name);
+            assert_eq!(key.name(), name);
             assert!(key.is_builtin());
         }
         for name in [

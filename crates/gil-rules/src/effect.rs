@@ -66,11 +66,13 @@ pub struct NewFlow {
     pub from: crate::Sym,
     pub to: crate::Sym,
     pub kind: FlowKind,
-    pub via: Option<String>,
+    /// `via`, `project` and `note` are shared texts: a rule making a flow per entity
+    /// repeats the same few, and the host reads them only to intern them.
+    pub via: Option<std::sync::Arc<str>>,
     pub amount: f64,
-    pub project: Option<String>,
+    pub project: Option<std::sync::Arc<str>>,
     pub tags: Vec<String>,
-    pub note: Option<String>,
+    pub note: Option<std::sync::Arc<str>>,
 }
 
 /// A value given once for every row of a column effect, or once per row.

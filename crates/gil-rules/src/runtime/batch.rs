@@ -488,12 +488,13 @@ impl Batch {
                 .copied()
                 .ok_or_else(|| mlua::Error::runtime("gil: unknown entity code in the buffer"))
         };
-        let name = |code: u32| -> Option<String> {
+        let shared_name = |code: u32| -> Option<Arc<str>> {
             (code as usize)
                 .checked_sub(1)
                 .and_then(|i| names.get(i))
-                .map(|s| s.to_string())
+                .cloned()
         };
+        let name = |code: u32| shared_name(code).map(|s| s.to_string());
         // The calling file of the last record: nearly always the rule's own.
         let mut last_source: Option<(u32, Arc<str>)> = None;
         let mut file_of = |code: u32| -> Arc<str> {
@@ -539,11 +540,11 @@ impl Batch {
                         2 => gil_model::FlowKind::Compute,
                         _ => gil_model::FlowKind::Power,
                     },
-                    via: name(code(3)),
+                    via: shared_name(code(3)),
                     amount: value,
-                    project: name(code(4)),
+                    project: shared_name(code(4)),
                     tags: Vec::new(),
-                    note: name(code(6)),
+                    note: shared_name(code(6)),
                 }),
                 METRIC => EffectKind::Metric {
                     name: name(code(0)).unwrap_or_default(),

@@ -16,7 +16,6 @@ use crate::sandbox::{self, EntitySeeds};
 
 use super::column_views::{columns_table, ColumnsOf};
 use super::errors::sandbox_error;
-use super::shared::Caller;
 use super::views::{
     actor_view_at, asset_view_at, flow_view_at, project_view_at, world_view, ViewAt,
 };
@@ -338,13 +337,9 @@ impl RuleRuntime {
         let info = self.infos.get(index)?;
         let hooks = self.hooks.get(index)?;
         let step = self.shared.world.borrow().year;
-        let (params, _) = self.declared.get(index)?;
-        *self.shared.caller.borrow_mut() = Caller {
-            rule: info.id.as_str().into(),
-            file: info.file.as_str().into(),
-            step,
-            params: params.clone(),
-        };
+        let mut caller = self.callers.get(index)?.clone();
+        caller.step = step;
+        *self.shared.caller.borrow_mut() = caller;
         self.shared.effects.borrow_mut().clear();
         if let Some(batch) = self.shared.batch.get() {
             batch.discard();

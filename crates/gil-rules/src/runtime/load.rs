@@ -81,6 +81,7 @@ impl RuleRuntime {
             infos: Vec::new(),
             hooks: Vec::new(),
             declared: Vec::new(),
+            callers: Vec::new(),
             order: Vec::new(),
             clock,
             random,
@@ -133,6 +134,17 @@ impl RuleRuntime {
         if !errors.is_empty() {
             return Err(LoadFailure::Rules(errors));
         }
+        runtime.callers = runtime
+            .infos
+            .iter()
+            .zip(&runtime.declared)
+            .map(|(info, (params, _))| super::shared::Caller {
+                rule: info.id.as_str().into(),
+                file: info.file.as_str().into(),
+                step: 0,
+                params: params.clone(),
+            })
+            .collect();
         if let Some(batch) = runtime.shared.batch.get() {
             let tables: Vec<mlua::Table> =
                 runtime.declared.iter().map(|(_, t)| t.clone()).collect();

@@ -68,6 +68,9 @@ pub struct RuleRuntime {
     hooks: Vec<Hooks>,
     /// Per rule (as `infos`), the parameters it declares.
     declared: Vec<DeclaredParams>,
+    /// Per rule (as `infos`), who is calling as `ctx` records it, made once (the step
+    /// is set as each part of the rule begins).
+    callers: Vec<shared::Caller>,
     order: Vec<usize>,
     clock: Rc<Clock>,
     random: Rc<Random>,
@@ -172,22 +175,28 @@ impl RuleRuntime {
         RefMut::map(self.shared.world.borrow_mut(), Arc::make_mut)
     }
 
-    /// Drops the cached views of the entities a rule's effects changed (and the whole-
-    /// world view); every other view stays valid for the next rule of the step.
+    /// Brings the cached views of the entities a rule's effects changed up to date, in
+    /// place where it can, and drops the rest with the world's lists that held them;
+    /// every other view stays valid for the next rule of the step.
     pub fn forget_views(&self, touched: &Touched) -> Result<(), RuleError> {
+        let dropped = {
+            let world = self.shared.world.borrow();
+            self.shared
+                .views
+                .borrow_mut()
+                .forget(touched, &world)
+                .map_err(|e| sandbox_error("<views>", e))?
+        };
+        // ctx's Luau side keeps the views it found by id: still true unless one of them
+        // was dropped rather than patched in place.
         if let Some(batch) = self.shared.batch.get() {
-            if !touched.actors.is_empty() || !touched.assets.is_empty() {
+            if dropped {
                 batch
                     .forget_views(&self.lua)
                     .map_err(|e| sandbox_error("<views>", e))?;
             }
         }
-        let world = self.shared.world.borrow();
-        self.shared
-            .views
-            .borrow_mut()
-            .forget(touched, &world)
-            .map_err(|e| sandbox_error("<views>", e))
+        Ok(())
     }
 
     /// Takes the world out (at the end of a step). The cached views stay, with the

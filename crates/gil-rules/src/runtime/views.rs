@@ -36,6 +36,9 @@ pub(super) struct Views {
     flow_list: Option<(Table, usize)>,
     /// The table `on_step` receives: the year, and the lists above looked up on read.
     world: Option<Table>,
+    /// The lists above by key, where the world table looks first: a list already built
+    /// is read inside Luau, without a call into the host ([`world_view`]).
+    listed: Option<Table>,
     /// The entity states the cached views were built from, as the last step ended.
     basis: Basis,
 }
@@ -52,42 +55,32 @@ struct Basis {
 impl Views {
     /// Brings the cached views of the entities in `touched` up to date with `world`:
     /// an actor's attributes (what a rule's `ctx.set` changes) and a flow's amount (what
-    /// `ctx.adjust` changes) in place, any other view dropped; the lists holding them are
-    /// dropped. Every other view stays valid.
-    pub(super) fn forget(&mut self, touched: &Touched, world: &WorldState) -> mlua::Result<()> {
-        if !touched.actors.is_empty() {
-            self.actor_list = None;
-        }
-        if !touched.assets.is_empty() {
-            self.asset_list = None;
-        }
-        if !touched.flows.is_empty() {
-            self.flow_list = None;
-        }
-        let forget = |cache: &Option<Table>, indices: &[usize]| -> mlua::Result<()> {
-            if let Some(cache) = cache {
-                for &i in indices {
-                    cache.raw_set(i + 1, Value::Nil)?;
-                }
-            }
-            Ok(())
-        };
+    /// `ctx.adjust` changes) in place, any other view dropped with the list holding
+    /// it. Every other view stays valid. Returns whether an actor's or an asset's view
+    /// was dropped.
+    pub(super) fn forget(&mut self, touched: &Touched, world: &WorldState) -> mlua::Result<bool> {
+        // A list holds the views themselves: one patched in place leaves it true, one
+        // dropped (or never built) makes it stale.
         let patch = |cache: &Option<Table>,
                      indices: &[usize],
                      update: &dyn Fn(&Table, usize) -> mlua::Result<bool>|
-         -> mlua::Result<()> {
+         -> mlua::Result<bool> {
+            let mut stale = false;
             if let Some(cache) = cache {
                 for &i in indices {
-                    if let Value::Table(view) = cache.raw_get::<Value>(i + 1)? {
-                        if !update(&view, i)? {
-                            cache.raw_set(i + 1, Value::Nil)?;
-                        }
+                    let patched = match cache.raw_get::<Value>(i + 1)? {
+                        Value::Table(view) => update(&view, i)?,
+                        _ => false,
+                    };
+                    if !patched {
+                        cache.raw_set(i + 1, Value::Nil)?;
+                        stale = true;
                     }
                 }
             }
-            Ok(())
+            Ok(stale)
         };
-        patch(
+        let actors_stale = patch(
             &self.actors,
             &touched.actors,
             &|view, i| match world.actors.get(i) {
@@ -95,7 +88,7 @@ impl Views {
                 None => Ok(false),
             },
         )?;
-        patch(
+        let flows_stale = patch(
             &self.flows,
             &touched.flows,
             &|view, i| match world.flows.get(i) {
@@ -103,7 +96,34 @@ impl Views {
                 None => Ok(false),
             },
         )?;
-        forget(&self.assets, &touched.assets)
+        let assets_stale = patch(&self.assets, &touched.assets, &|_, _| Ok(false))?;
+        if actors_stale {
+            self.actor_list = None;
+            self.unlist("actors")?;
+        }
+        if assets_stale {
+            self.asset_list = None;
+            self.unlist("assets")?;
+        }
+        // Rules only add flows: a longer world than the list means new ones.
+        let flows_added = self
+            .flow_list
+            .as_ref()
+            .is_some_and(|(_, listed)| *listed != world.flows.len());
+        if flows_stale || flows_added {
+            self.flow_list = None;
+            self.unlist("flows")?;
+        }
+        Ok(actors_stale || assets_stale)
+    }
+
+    /// Drops the list the world table shows under `key`, so its next read builds it
+    /// again from the views.
+    fn unlist(&self, key: &str) -> mlua::Result<()> {
+        match &self.listed {
+            Some(listed) => listed.raw_set(key, Value::Nil),
+            None => Ok(()),
+        }
     }
 
     /// The step is over and its world leaves the runtime: remembers the states the
@@ -126,6 +146,7 @@ impl Views {
         self.project_list = None;
         self.flow_list = None;
         self.world = None;
+        self.listed = None;
         let previous_flows = world.history.last().map(|flows| flows.as_slice());
         // The same shared state needs no comparison (an entity no effect changed and
         // whose dated values did not move since last step).
@@ -570,23 +591,33 @@ pub(super) fn world_view(lua: &Lua, shared: &Shared) -> mlua::Result<Table> {
         ));
     };
     let year = shared.world.borrow().year;
-    let t = shared.memory.unguarded(lua, || {
+    let (t, listed) = shared.memory.unguarded(lua, || {
+        // world → (its own metatable) → listed → (the shared metatable) → world_index:
+        // a list read before is found in `listed`; a first read builds it in the host.
+        let listed = lua.create_table_with_capacity(0, 4)?;
+        listed.set_metatable(Some(meta.clone()))?;
+        let own = lua.create_table_with_capacity(0, 2)?;
+        own.raw_set("__index", &listed)?;
+        own.raw_set("__metatable", false)?;
+        own.set_readonly(true);
         let t = lua.create_table_with_capacity(0, 1)?;
         t.raw_set(shared.keys.k("year")?, year)?;
-        t.set_metatable(Some(meta.clone()))?;
+        t.set_metatable(Some(own))?;
         t.set_readonly(true);
-        Ok(t)
+        Ok((t, listed))
     })?;
-    shared.views.borrow_mut().world = Some(t.clone());
+    let mut views = shared.views.borrow_mut();
+    views.world = Some(t.clone());
+    views.listed = Some(listed);
     Ok(t)
 }
 
-/// The world table's metatable: reads of its lists go to [`world_index`], and
-/// `getmetatable` sees only `false`.
+/// The metatable of the lists a world table shows: a list not built yet comes from
+/// [`world_index`].
 pub(super) fn world_metatable(lua: &Lua, shared: &std::rc::Rc<Shared>) -> mlua::Result<Table> {
     let s = shared.clone();
     let index =
-        lua.create_function(move |lua, (_world, key): (Value, Value)| world_index(lua, &s, key))?;
+        lua.create_function(move |lua, (_listed, key): (Value, Value)| world_index(lua, &s, key))?;
     let meta = lua.create_table()?;
     meta.raw_set("__index", index)?;
     meta.raw_set("__metatable", false)?;
@@ -635,6 +666,11 @@ fn world_index(lua: &Lua, shared: &Shared, key: Value) -> mlua::Result<Value> {
         Ok(list)
     })?;
     let mut views = shared.views.borrow_mut();
+    if let Some(listed) = &views.listed {
+        shared
+            .memory
+            .unguarded(lua, || listed.raw_set(key.clone(), &list))?;
+    }
     match key.as_bytes().as_ref() {
         b"actors" => views.actor_list = Some(list.clone()),
         b"assets" => views.asset_list = Some(list.clone()),

@@ -77,11 +77,11 @@ pub(super) fn flow(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
         from,
         to,
         kind,
-        via: spec.string("via")?,
+        via: spec.string("via")?.map(Into::into),
         amount,
-        project,
+        project: project.map(Into::into),
         tags: spec.names("tags")?,
-        note: spec.string("note")?,
+        note: spec.string("note")?.map(Into::into),
     };
     spec.push(EffectKind::Flow(flow));
     Ok(())
