@@ -116,10 +116,23 @@ fn later_rules_see_earlier_effects_through_their_views() {
     assert_eq!(m["demand.b"], 20.0, "b was not touched");
     assert_eq!(m["flow.p"], 2.0, "p was halved by the first rule");
     assert_eq!(m["flow.g"], 100.0, "g was not touched");
+    // The world's lists the first rule read before its effects show them after.
+    assert_eq!(
+        m["listed.flows"], 3.0,
+        "the first rule's new flow is listed"
+    );
+    assert_eq!(m["listed.funding"], 107.0);
+    assert_eq!(m["listed.p"], 2.0, "the listed p is halved");
+    assert_eq!(m["listed.a"], 30.0, "the listed a is changed");
     // The next year starts from the lasting set (30) and sets it again.
     let m = &e.outcome.steps[1].metrics;
     assert_eq!(m["demand.a"], 90.0, "a's demand was set again from 30");
     assert_eq!(m["lookup.a"], 90.0);
+    assert_eq!(
+        m["listed.flows"], 3.0,
+        "last year's rule-made flow is not carried"
+    );
+    assert_eq!(m["listed.a"], 90.0);
     assert_eq!(m["demand.b"], 20.0);
     assert_eq!(m["flow.p"], 2.0, "the scenario's amount, halved again");
     assert_eq!(m["flow.g"], 100.0);
