@@ -124,6 +124,8 @@ fn later_rules_see_earlier_effects_through_their_views() {
     assert_eq!(m["listed.funding"], 107.0);
     assert_eq!(m["listed.p"], 2.0, "the listed p is halved");
     assert_eq!(m["listed.a"], 30.0, "the listed a is changed");
+    assert_eq!(m["listed.dc"], 12.0, "the listed dc is changed");
+    assert_eq!(m["lookup.dc"], 12.0, "ctx.asset finds the changed dc");
     // The next year starts from the lasting set (30) and sets it again.
     let m = &e.outcome.steps[1].metrics;
     assert_eq!(m["demand.a"], 90.0, "a's demand was set again from 30");
@@ -133,6 +135,8 @@ fn later_rules_see_earlier_effects_through_their_views() {
         "last year's rule-made flow is not carried"
     );
     assert_eq!(m["listed.a"], 90.0);
+    assert_eq!(m["listed.dc"], 14.0, "dc's capacity set again from 12");
+    assert_eq!(m["lookup.dc"], 14.0);
     assert_eq!(m["demand.b"], 20.0);
     assert_eq!(m["flow.p"], 2.0, "the scenario's amount, halved again");
     assert_eq!(m["flow.g"], 100.0);

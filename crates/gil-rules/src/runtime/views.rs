@@ -54,9 +54,9 @@ struct Basis {
 
 impl Views {
     /// Brings the cached views of the entities in `touched` up to date with `world`:
-    /// an actor's attributes (what a rule's `ctx.set` changes) and a flow's amount (what
-    /// `ctx.adjust` changes) in place, any other view dropped with the list holding
-    /// it. Every other view stays valid. Returns whether an actor's or an asset's view
+    /// an actor's or an asset's values (what a rule's `ctx.set` changes) and a flow's
+    /// amount (what `ctx.adjust` changes) in place, any other view dropped with the list
+    /// holding it. Every other view stays valid. Returns whether an actor's or an asset's view
     /// was dropped.
     pub(super) fn forget(&mut self, touched: &Touched, world: &WorldState) -> mlua::Result<bool> {
         // A list holds the views themselves: one patched in place leaves it true, one
@@ -96,7 +96,14 @@ impl Views {
                 None => Ok(false),
             },
         )?;
-        let assets_stale = patch(&self.assets, &touched.assets, &|_, _| Ok(false))?;
+        let assets_stale = patch(
+            &self.assets,
+            &touched.assets,
+            &|view, i| match world.assets.get(i) {
+                Some(now) => set_asset_values(view, now),
+                None => Ok(false),
+            },
+        )?;
         if actors_stale {
             self.actor_list = None;
             self.unlist("actors")?;
@@ -168,7 +175,9 @@ impl Views {
                 basis.assets.as_deref(),
                 &world.assets,
                 same,
-                no_patch,
+                |view: &Table, old: &Arc<AssetState>, now: &Arc<AssetState>| {
+                    patch_asset(view, old, now)
+                },
             )?,
             keep_unchanged(
                 &mut self.projects,
@@ -258,6 +267,49 @@ fn set_attrs(view: &Table, now: &ActorState) -> mlua::Result<bool> {
         return Ok(false);
     };
     writable(view, |t| t.raw_set("count", now.count))?;
+    writable(&attrs, |t| {
+        for (key, value) in &now.attrs {
+            put_attr(t, key, value)?;
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// Brings an asset's view from `old` to `now` in place when only the values of
+/// capacities and attributes it already had changed (a rule's lasting `ctx.set`, year
+/// after year). `false` when it must be built again.
+fn patch_asset(view: &Table, old: &AssetState, now: &AssetState) -> mlua::Result<bool> {
+    let same_shape = old.id == now.id
+        && old.name == now.name
+        && old.kind == now.kind
+        && old.owner == now.owner
+        && old.region == now.region
+        && old.online == now.online
+        && old.tags == now.tags
+        && old.capacity.keys().eq(now.capacity.keys())
+        && old.attrs.keys().eq(now.attrs.keys());
+    if !same_shape {
+        return Ok(false);
+    }
+    set_asset_values(view, now)
+}
+
+/// Writes an asset's every capacity and attribute value into its view (a rule's sets
+/// only add or change them, so nothing the view shows is left stale).
+fn set_asset_values(view: &Table, now: &AssetState) -> mlua::Result<bool> {
+    let (Value::Table(capacity), Value::Table(attrs)) = (
+        view.raw_get::<Value>("capacity")?,
+        view.raw_get::<Value>("attrs")?,
+    ) else {
+        return Ok(false);
+    };
+    writable(&capacity, |t| {
+        for (key, value) in &now.capacity {
+            t.raw_set(key.as_str(), *value)?;
+        }
+        Ok(())
+    })?;
     writable(&attrs, |t| {
         for (key, value) in &now.attrs {
             put_attr(t, key, value)?;
