@@ -135,6 +135,10 @@ fn later_rules_see_earlier_effects_through_their_views() {
         "last year's rule-made flow is not carried"
     );
     assert_eq!(m["listed.a"], 90.0);
+    assert_eq!(
+        m["listed.funding"], 108.0,
+        "the first rule's flow made again, with 8"
+    );
     assert_eq!(m["listed.dc"], 14.0, "dc's capacity set again from 12");
     assert_eq!(m["lookup.dc"], 14.0);
     assert_eq!(m["demand.b"], 20.0);

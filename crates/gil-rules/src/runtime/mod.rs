@@ -111,9 +111,10 @@ impl RuleRuntime {
     pub fn set_world(&self, world: WorldState) -> Result<(), RuleError> {
         let kept = self
             .shared
-            .views
-            .borrow_mut()
-            .carry_over(&world)
+            .memory
+            .unguarded(&self.lua, || {
+                self.shared.views.borrow_mut().carry_over(&self.lua, &world)
+            })
             .map_err(|e| errors::sandbox_error("<views>", e))?;
         self.begin_step(Arc::new(world), kept)
     }

@@ -36,6 +36,10 @@ pub(super) struct Views {
     flow_list: Option<(Table, usize)>,
     /// The table `on_step` receives: the year, and the lists above looked up on read.
     world: Option<Table>,
+    /// The views of the flows rules made in the last step, by index, kept aside when a
+    /// step begins: the same rules tend to make the same flows again, and such a view
+    /// is taken back and its amount patched ([`flow_view_at`]) rather than built anew.
+    spare_flows: Option<Table>,
     /// The lists above by key, where the world table looks first: a list already built
     /// is read inside Luau, without a call into the host ([`world_view`]).
     listed: Option<Table>,
@@ -146,7 +150,7 @@ impl Views {
     /// A new step's world: keeps the view of every entity whose state is the same as
     /// when the last step ended, drops the others and every list. Returns whether any
     /// cached view was kept.
-    pub(super) fn carry_over(&mut self, world: &WorldState) -> mlua::Result<bool> {
+    pub(super) fn carry_over(&mut self, lua: &Lua, world: &WorldState) -> mlua::Result<bool> {
         let basis = std::mem::take(&mut self.basis);
         self.actor_list = None;
         self.asset_list = None;
@@ -155,6 +159,18 @@ impl Views {
         self.world = None;
         self.listed = None;
         let previous_flows = world.history.last().map(|flows| flows.as_slice());
+        self.spare_flows = None;
+        if let (Some(cache), Some(before)) = (&self.flows, previous_flows) {
+            if before.len() > world.flows.len() {
+                let spare = lua.create_table_with_capacity(before.len(), 0)?;
+                for i in world.flows.len()..before.len() {
+                    if let Value::Table(view) = cache.raw_get::<Value>(i + 1)? {
+                        spare.raw_set(i + 1, view)?;
+                    }
+                }
+                self.spare_flows = Some(spare);
+            }
+        }
         // The same shared state needs no comparison (an entity no effect changed and
         // whose dated values did not move since last step).
         fn same<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
@@ -610,25 +626,56 @@ macro_rules! cached_view {
             #[allow(clippy::redundant_closure_call)]
             let t = shared
                 .memory
-                .unguarded(lua, || ($build)(lua, &shared.keys, item, &*world))?;
+                .unguarded(lua, || ($build)(lua, shared, i, item, &*world))?;
             shared.memory.unguarded(lua, || cache.raw_set(i + 1, &t))?;
             Ok(t)
         }
     };
 }
 
-cached_view!(actor_view_at, actors, |lua, k, a, _w: &WorldState| {
-    actor_view(lua, k, a)
-});
-cached_view!(asset_view_at, assets, |lua, k, a, _w: &WorldState| {
-    asset_view(lua, k, a)
-});
-cached_view!(flow_view_at, flows, |lua, k, f, w: &WorldState| flow_view(
-    lua, k, f, w
-));
-cached_view!(project_view_at, projects, |lua, k, p, _w: &WorldState| {
-    project_view(lua, k, p)
-});
+cached_view!(
+    actor_view_at,
+    actors,
+    |lua, s: &Shared, _, a, _w: &WorldState| actor_view(lua, &s.keys, a)
+);
+cached_view!(
+    asset_view_at,
+    assets,
+    |lua, s: &Shared, _, a, _w: &WorldState| asset_view(lua, &s.keys, a)
+);
+cached_view!(flow_view_at, flows, reused_flow_view);
+cached_view!(
+    project_view_at,
+    projects,
+    |lua, s: &Shared, _, p, _w: &WorldState| project_view(lua, &s.keys, p)
+);
+
+/// Flow `i`'s view: the one the last step's flow `i` had, patched, when this step's
+/// flow `i` differs from it only in amount (a rule making the same flow again), else a
+/// new one.
+fn reused_flow_view(
+    lua: &Lua,
+    shared: &Shared,
+    i: usize,
+    now: &FlowState,
+    world: &WorldState,
+) -> mlua::Result<Table> {
+    let spare = shared.views.borrow().spare_flows.clone();
+    if let Some(spare) = spare {
+        if let Value::Table(view) = spare.raw_get::<Value>(i + 1)? {
+            spare.raw_set(i + 1, Value::Nil)?;
+            // The view shows the last step's final state of flow `i`: views are kept
+            // up to date in place to the end of a step.
+            let before = world.history.last().and_then(|flows| flows.get(i));
+            if let Some(before) = before {
+                if patch_flow(&view, before, now)? {
+                    return Ok(view);
+                }
+            }
+        }
+    }
+    flow_view(lua, &shared.keys, now, world)
+}
 
 /// The table `on_step` receives: `year`, and `actors`, `assets`, `flows` and
 /// `projects` looked up on read (through [`world_index`]), so a rule pays only for the
