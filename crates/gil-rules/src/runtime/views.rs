@@ -283,12 +283,7 @@ fn set_attrs(view: &Table, now: &ActorState) -> mlua::Result<bool> {
         return Ok(false);
     };
     writable(view, |t| t.raw_set("count", now.count))?;
-    writable(&attrs, |t| {
-        for (key, value) in &now.attrs {
-            put_attr(t, key, value)?;
-        }
-        Ok(())
-    })?;
+    put_attrs(&attrs, &now.attrs)?;
     Ok(true)
 }
 
@@ -326,13 +321,18 @@ fn set_asset_values(view: &Table, now: &AssetState) -> mlua::Result<bool> {
         }
         Ok(())
     })?;
-    writable(&attrs, |t| {
-        for (key, value) in &now.attrs {
+    put_attrs(&attrs, &now.attrs)?;
+    Ok(true)
+}
+
+/// Every attribute's value into a view's read-only `attrs` table.
+fn put_attrs(attrs: &Table, values: &BTreeMap<String, AttrVal>) -> mlua::Result<()> {
+    writable(attrs, |t| {
+        for (key, value) in values {
             put_attr(t, key, value)?;
         }
         Ok(())
-    })?;
-    Ok(true)
+    })
 }
 
 /// Brings a flow's view from `old` to `now` in place when only its amount changed (an
