@@ -327,10 +327,6 @@ pub(crate) fn new_state(
         | StdLib::DEBUG;
     let lua = Lua::new_with(libs, LuaOptions::default())
         .map_err(|e| sandbox_err("cannot create the Lua state", e))?;
-    // Luau's level 2 inlines local functions and folds more constants; the code keeps
-    // each instruction's own line, so errors and provenance name the same file:line
-    // (the rules and hostile-rule snapshots pin them). Coverage chunks keep level 1.
-    lua.set_compiler(mlua::chunk::Compiler::new().set_optimization_level(2));
     let globals = lua.globals();
     let keep_debug_info = || -> mlua::Result<()> {
         let debug: mlua::Table = globals.get("debug")?;
