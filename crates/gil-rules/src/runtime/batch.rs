@@ -7,11 +7,11 @@
 //! ids, finite numbers, only fields of the right type — is answered in Luau: a
 //! parameter from this step's table, a view already looked up by id, or an effect
 //! appended to the buffer (numbers and interned codes, the calling line from
-//! `debug.info`). Any other call goes to the Rust implementation, which words every error exactly as before; it
-//! first drains the buffer, so effects keep their call order. Effects are fixed-size
-//! records in one Luau `buffer` (strings interned to codes in Luau); Rust reads them in
-//! one pass, without entering Lua, when the part of the rule ends ([`Batch::drain`]) or
-//! when [`CHUNK`] are buffered.
+//! `debug.info`). Any other call goes to the Rust implementation, which words every
+//! error exactly as before; it first drains the buffer, so effects keep their call
+//! order. Effects are fixed-size records in one Luau `buffer` (strings interned to
+//! codes in Luau); Rust reads them in one pass, without entering Lua, when the part of
+//! the rule ends ([`Batch::drain`]) or when [`CHUNK`] are buffered.
 //!
 //! Per-entity hooks run in `drive`, a Luau loop over the selection's views. It writes
 //! the position it is at into the buffer's header, which is how `math.random` reseeds

@@ -26,23 +26,20 @@ pub(super) struct Views {
     assets: Option<Table>,
     flows: Option<Table>,
     projects: Option<Table>,
-    /// `world.actors`, `world.assets`, `world.projects`: lists of the views above, built
-    /// on the first read in a step.
-    actor_list: Option<Table>,
-    asset_list: Option<Table>,
-    project_list: Option<Table>,
-    /// `world.flows`, with the number of flows it lists: rules only ever add flows, so a
-    /// longer world means a stale list.
-    flow_list: Option<(Table, usize)>,
-    /// The table `on_step` receives: the year, and the lists above looked up on read.
+    /// The table `on_step` receives: the year, and its lists (`world.actors`, …) of the
+    /// views above, looked up on read.
     world: Option<Table>,
     /// The views of the flows rules made in the last step, by index, kept aside when a
     /// step begins: the same rules tend to make the same flows again, and such a view
     /// is taken back and its amount patched ([`flow_view_at`]) rather than built anew.
     spare_flows: Option<Table>,
-    /// The lists above by key, where the world table looks first: a list already built
-    /// is read inside Luau, without a call into the host ([`world_view`]).
+    /// The world table's lists built so far in the step, by key, where the world table
+    /// looks first: a list already built is read inside Luau, without a call into the
+    /// host ([`world_view`]).
     listed: Option<Table>,
+    /// How many flows the listed `flows` holds: rules only ever add flows, so a longer
+    /// world means a stale list.
+    flows_listed: Option<usize>,
     /// The entity states the cached views were built from, as the last step ended.
     basis: Basis,
 }
@@ -60,8 +57,8 @@ impl Views {
     /// Brings the cached views of the entities in `touched` up to date with `world`:
     /// an actor's or an asset's values (what a rule's `ctx.set` changes) and a flow's
     /// amount (what `ctx.adjust` changes) in place, any other view dropped with the list
-    /// holding it. Every other view stays valid. Returns whether an actor's or an asset's view
-    /// was dropped.
+    /// holding it. Every other view stays valid. Returns whether an actor's or an
+    /// asset's view was dropped.
     pub(super) fn forget(&mut self, touched: &Touched, world: &WorldState) -> mlua::Result<bool> {
         // A list holds the views themselves: one patched in place leaves it true, one
         // dropped (or never built) makes it stale.
@@ -96,7 +93,7 @@ impl Views {
             &self.flows,
             &touched.flows,
             &|view, i| match world.flows.get(i) {
-                Some(now) => writable(view, |t| t.raw_set("amount", now.amount)).map(|()| true),
+                Some(now) => set_amount(view, now).map(|()| true),
                 None => Ok(false),
             },
         )?;
@@ -109,20 +106,17 @@ impl Views {
             },
         )?;
         if actors_stale {
-            self.actor_list = None;
             self.unlist("actors")?;
         }
         if assets_stale {
-            self.asset_list = None;
             self.unlist("assets")?;
         }
         // Rules only add flows: a longer world than the list means new ones.
         let flows_added = self
-            .flow_list
-            .as_ref()
-            .is_some_and(|(_, listed)| *listed != world.flows.len());
+            .flows_listed
+            .is_some_and(|listed| listed != world.flows.len());
         if flows_stale || flows_added {
-            self.flow_list = None;
+            self.flows_listed = None;
             self.unlist("flows")?;
         }
         Ok(actors_stale || assets_stale)
@@ -152,12 +146,9 @@ impl Views {
     /// cached view was kept.
     pub(super) fn carry_over(&mut self, lua: &Lua, world: &WorldState) -> mlua::Result<bool> {
         let basis = std::mem::take(&mut self.basis);
-        self.actor_list = None;
-        self.asset_list = None;
-        self.project_list = None;
-        self.flow_list = None;
         self.world = None;
         self.listed = None;
+        self.flows_listed = None;
         let previous_flows = world.history.last().map(|flows| flows.as_slice());
         self.spare_flows = None;
         if let (Some(cache), Some(before)) = (&self.flows, previous_flows) {
@@ -346,9 +337,14 @@ fn patch_flow(view: &Table, old: &FlowState, now: &FlowState) -> mlua::Result<bo
         && old.project == now.project
         && old.tags == now.tags;
     if same_shape {
-        writable(view, |t| t.raw_set("amount", now.amount))?;
+        set_amount(view, now)?;
     }
     Ok(same_shape)
+}
+
+/// A flow's amount into its view.
+fn set_amount(view: &Table, now: &FlowState) -> mlua::Result<()> {
+    writable(view, |t| t.raw_set("amount", now.amount))
 }
 
 /// One attribute's value into a view's `attrs` table.
@@ -725,37 +721,22 @@ pub(super) fn world_metatable(lua: &Lua, shared: &std::rc::Rc<Shared>) -> mlua::
 }
 
 /// `world.actors`, `world.assets`, `world.flows`, `world.projects` (nil for any other
-/// key): the cached list, or a new one of the cached views.
+/// key), read for the first time since the list was built or dropped: a new list of
+/// the cached views, kept in the world table's `listed` for later reads.
 fn world_index(lua: &Lua, shared: &Shared, key: Value) -> mlua::Result<Value> {
     let Value::String(key) = key else {
         return Ok(Value::Nil);
     };
-    let (n, view_at, cached): (usize, ViewAt, Option<Table>) = {
+    let (n, view_at): (usize, ViewAt) = {
         let world = shared.world.borrow();
-        let views = shared.views.borrow();
         match key.as_bytes().as_ref() {
-            b"actors" => (world.actors.len(), actor_view_at, views.actor_list.clone()),
-            b"assets" => (world.assets.len(), asset_view_at, views.asset_list.clone()),
-            b"projects" => (
-                world.projects.len(),
-                project_view_at,
-                views.project_list.clone(),
-            ),
-            b"flows" => {
-                let n = world.flows.len();
-                let current = views
-                    .flow_list
-                    .as_ref()
-                    .filter(|(_, listed)| *listed == n)
-                    .map(|(t, _)| t.clone());
-                (n, flow_view_at, current)
-            }
+            b"actors" => (world.actors.len(), actor_view_at),
+            b"assets" => (world.assets.len(), asset_view_at),
+            b"projects" => (world.projects.len(), project_view_at),
+            b"flows" => (world.flows.len(), flow_view_at),
             _ => return Ok(Value::Nil),
         }
     };
-    if let Some(list) = cached {
-        return Ok(Value::Table(list));
-    }
     let list = shared.memory.unguarded(lua, || {
         let list = lua.create_table_with_capacity(n, 0)?;
         for i in 0..n {
@@ -770,11 +751,8 @@ fn world_index(lua: &Lua, shared: &Shared, key: Value) -> mlua::Result<Value> {
             .memory
             .unguarded(lua, || listed.raw_set(key.clone(), &list))?;
     }
-    match key.as_bytes().as_ref() {
-        b"actors" => views.actor_list = Some(list.clone()),
-        b"assets" => views.asset_list = Some(list.clone()),
-        b"projects" => views.project_list = Some(list.clone()),
-        _ => views.flow_list = Some((list.clone(), n)),
+    if key.as_bytes().as_ref() == b"flows" {
+        views.flows_listed = Some(n);
     }
     Ok(Value::Table(list))
 }
