@@ -232,10 +232,10 @@ fn every_diagnostic_code_written_in_the_sources_is_a_code() {
 fn every_command_is_in_the_readme_and_the_cli_reference() {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     let cli = std::fs::read_to_string(workspace_root().join("docs/cli.md")).unwrap();
-    let main =
-        std::fs::read_to_string(workspace_root().join("crates/gil-cli/src/main.rs")).unwrap();
+    let grammar =
+        std::fs::read_to_string(workspace_root().join("crates/gil-cli/src/args.rs")).unwrap();
     // The subcommands as clap names them: kebab-case variants of `enum Command`.
-    let body = main.split("enum Command {").nth(1).unwrap();
+    let body = grammar.split("enum Command {").nth(1).unwrap();
     let body = body.split("\n}\n").next().unwrap();
     let mut missing = Vec::new();
     for line in body.lines() {
