@@ -71,7 +71,6 @@ pub(crate) struct Clock {
     pub tripped: Cell<Tripped>,
     pub budget_left: Cell<Duration>,
     pub call_started: Cell<Option<Instant>>,
-    ticks: Cell<u32>,
     /// Which limit the armed deadline stands for.
     reason: Cell<Tripped>,
     cancel: Option<Arc<AtomicBool>>,
@@ -90,7 +89,6 @@ impl Clock {
             tripped: Cell::new(Tripped::None),
             budget_left: Cell::new(budget),
             call_started: Cell::new(None),
-            ticks: Cell::new(0),
             reason: Cell::new(Tripped::Deadline),
             cancel,
             where_: std::cell::RefCell::new(None),
@@ -132,7 +130,6 @@ impl Clock {
         self.deadline.set(Some(now + limit));
         self.tripped.set(Tripped::None);
         self.call_started.set(Some(now));
-        self.ticks.set(0);
         self.reason.set(reason);
     }
 
@@ -145,14 +142,10 @@ impl Clock {
         self.deadline.set(None);
     }
 
-    /// Called from the interrupt: true when the call must stop. The clock is read every
-    /// 64th interrupt, which keeps the check cheap inside tight loops.
+    /// Called from the interrupt, every `SAFEPOINTS_PER_CHECK`th safepoint (see
+    /// `gil_safepoints`), which keeps the check cheap inside tight loops: true when the
+    /// call must stop.
     fn expired(&self) -> bool {
-        let t = self.ticks.get().wrapping_add(1);
-        self.ticks.set(t);
-        if t % 64 != 0 {
-            return false;
-        }
         self.loop_moved_on();
         if self
             .cancel
@@ -443,6 +436,12 @@ pub(crate) fn new_state(
         }
         Ok(VmState::Continue)
     });
+    if !gil_safepoints::check_every_nth_safepoint(&lua) {
+        return Err(sandbox_err(
+            "cannot set the interrupt",
+            mlua::Error::runtime("the safepoint counter did not take its place"),
+        ));
+    }
     Ok(lua)
 }
 
