@@ -11,6 +11,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gil_engine::{Model, Params};
 use gil_rules::SandboxConfig;
 
+/// The `gil` binary's allocator, so the figures are the ones users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn korea() -> &'static Path {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),

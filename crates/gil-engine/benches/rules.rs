@@ -6,6 +6,10 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use gil_synthetic::{generate, Spec};
 
+/// The `gil` binary's allocator, so the figures are the ones users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rules_phase(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("gil-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
