@@ -27,6 +27,7 @@ use args::*;
 
 /// mimalloc: runs allocate many small, short-lived objects (Luau's among them), where it
 /// is faster than the system allocator (see the workspace Cargo.toml).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
