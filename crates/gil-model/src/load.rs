@@ -68,6 +68,39 @@ struct Sections {
     header_written: bool,
 }
 
+/// The list sections whose items are read while the file is parsed.
+const STREAMED_SECTIONS: &[&str] = &["actors", "assets", "flows", "projects"];
+
+/// How many entities of each list section were read, and whether a table was lost: what
+/// a file that turns out not to be YAML must give back.
+struct SectionLengths {
+    actors: usize,
+    assets: usize,
+    flows: usize,
+    projects: usize,
+    table_lost: bool,
+}
+
+impl Sections {
+    fn lengths(&self) -> SectionLengths {
+        SectionLengths {
+            actors: self.actors.len(),
+            assets: self.assets.len(),
+            flows: self.flows.len(),
+            projects: self.projects.len(),
+            table_lost: self.table_lost,
+        }
+    }
+
+    fn truncate(&mut self, to: SectionLengths) {
+        self.actors.truncate(to.actors);
+        self.assets.truncate(to.assets);
+        self.flows.truncate(to.flows);
+        self.projects.truncate(to.projects);
+        self.table_lost = to.table_lost;
+    }
+}
+
 struct Loader {
     sources: SourceMap,
     diagnostics: Vec<Diagnostic>,
@@ -254,7 +287,29 @@ impl Loader {
 
     fn read_text(&mut self, file: FileId, dir: &Path, is_root: bool) {
         let text = self.sources.text(file).to_string();
-        let node = match yaml::parse(&text, file) {
+        // The items of the entity lists are read as the parser completes each one, so a
+        // national file's actors and flows are never all held as YAML nodes at once.
+        let before = self.sections.lengths();
+        let diagnostics_before = self.diagnostics.len();
+        let parsed = {
+            let mut read_item = |key: &str, index: usize, item: Node| match key {
+                "actors" => self.read_list_item(&item, "actors", index, dir, &|s| &mut s.actors),
+                "assets" => self.read_list_item(&item, "assets", index, dir, &|s| &mut s.assets),
+                "flows" => self.read_list_item(&item, "flows", index, dir, &|s| &mut s.flows),
+                "projects" => {
+                    self.read_list_item(&item, "projects", index, dir, &|s| &mut s.projects)
+                }
+                _ => {} // the parser streams only STREAMED_SECTIONS
+            };
+            yaml::parse_streaming(&text, file, STREAMED_SECTIONS, &mut read_item)
+        };
+        if parsed.is_err() {
+            // A file that is not YAML says only that: what its first items held is set
+            // aside, as if they had never been read.
+            self.sections.truncate(before);
+            self.diagnostics.truncate(diagnostics_before);
+        }
+        let node = match parsed {
             Ok(Some(node)) => node,
             Ok(None) => {
                 let name = self.sources.name(file);
@@ -485,16 +540,28 @@ impl Loader {
                 return;
             }
         };
-        let base = KeyPath::Root(section);
         list(&mut self.sections).reserve(items.len());
         for (index, item) in items.iter().enumerate() {
-            if takes_tables && item.get("table").is_some() {
-                self.read_table(item, section, dir, &list);
-                continue;
-            }
-            let path = KeyPath::Index(&base, index);
-            self.read_entity(item, &path, path.to_string(), &list);
+            self.read_list_item(item, section, index, dir, &list);
         }
+    }
+
+    /// One item of a list section: an entity, or (but in `projects`) `{ table: … }`.
+    fn read_list_item<T: for<'de> serde::Deserialize<'de>>(
+        &mut self,
+        item: &Node,
+        section: &'static str,
+        index: usize,
+        dir: &Path,
+        list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
+    ) {
+        if section != "projects" && item.get("table").is_some() {
+            self.read_table(item, section, dir, list);
+            return;
+        }
+        let base = KeyPath::Root(section);
+        let path = KeyPath::Index(&base, index);
+        self.read_entity(item, &path, path.to_string(), list);
     }
 
     /// One entity from its node (a YAML list item or a table row).

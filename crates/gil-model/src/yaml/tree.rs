@@ -14,8 +14,12 @@ use super::MAX_DEPTH;
 use crate::code::Code;
 use crate::span::{FileId, Span};
 
+/// Where the items of a streamed list go, as each is complete: the list's key at the
+/// top of the document, the item's index in the list, and the item.
+pub type ItemSink<'s> = &'s mut dyn FnMut(&str, usize, Node);
+
 /// Builds the spanned tree of one document from saphyr-parser's events.
-pub(super) struct TreeBuilder<'a> {
+pub(super) struct TreeBuilder<'a, 's> {
     text: &'a str,
     file: FileId,
     line_starts: Vec<usize>,
@@ -27,6 +31,8 @@ pub(super) struct TreeBuilder<'a> {
     root: Option<Node>,
     /// Documents started so far: a second one is refused.
     documents: usize,
+    /// The top-level keys whose lists are streamed, and where their items go.
+    streamed: Option<(&'s [&'s str], ItemSink<'s>)>,
 }
 
 /// A collection being read: what it holds so far, where it starts and its anchor
@@ -36,6 +42,9 @@ enum Frame {
         items: Vec<Node>,
         start: usize,
         anchor: usize,
+        /// For a streamed list: its key, how many items went to the sink and where the
+        /// last one ended (the list's node keeps no items).
+        streamed: Option<Streamed>,
     },
     Map {
         entries: Vec<(Node, Node)>,
@@ -45,7 +54,14 @@ enum Frame {
     },
 }
 
-impl<'a> TreeBuilder<'a> {
+/// A streamed list being read.
+struct Streamed {
+    key: String,
+    items: usize,
+    last_end: Option<usize>,
+}
+
+impl<'a, 's> TreeBuilder<'a, 's> {
     pub(super) fn new(text: &'a str, file: FileId) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
@@ -59,7 +75,17 @@ impl<'a> TreeBuilder<'a> {
             stack: Vec::new(),
             root: None,
             documents: 0,
+            streamed: None,
         }
+    }
+
+    /// Hands every item of a list under one of `keys` at the top of the document to
+    /// `sink` as soon as it is read, instead of keeping it in the tree: a national file's
+    /// actors and flows are never all held as nodes at once. The list's node stays, with
+    /// no items.
+    pub(super) fn streaming(mut self, keys: &'s [&'s str], sink: ItemSink<'s>) -> Self {
+        self.streamed = Some((keys, sink));
+        self
     }
 
     /// Reads every event in order; each node an event completes goes into the
@@ -95,6 +121,7 @@ impl<'a> TreeBuilder<'a> {
                     items: Vec::new(),
                     start,
                     anchor,
+                    streamed: self.streamed_key(),
                 };
                 self.open_collection(frame, start).map(|()| None)
             }
@@ -159,6 +186,25 @@ impl<'a> TreeBuilder<'a> {
         Ok(node)
     }
 
+    /// A list opening now is streamed when it is the value of a streamed key of the
+    /// document's top mapping.
+    fn streamed_key(&self) -> Option<Streamed> {
+        let (keys, _) = self.streamed.as_ref()?;
+        let [Frame::Map {
+            pending_key: Some(key),
+            ..
+        }] = self.stack.as_slice()
+        else {
+            return None;
+        };
+        let key = key.as_str()?;
+        keys.contains(&key).then(|| Streamed {
+            key: key.to_string(),
+            items: 0,
+            last_end: None,
+        })
+    }
+
     fn open_collection(&mut self, frame: Frame, start: usize) -> Result<(), YamlError> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(self.error(
@@ -178,15 +224,16 @@ impl<'a> TreeBuilder<'a> {
             items,
             start: opened,
             anchor,
+            streamed,
         }) = self.stack.pop()
         else {
             return Err(self.error("unbalanced sequence".into(), start, Code::YamlSyntax));
         };
-        let end = items
-            .last()
-            .map(|n| n.span.end as usize)
-            .unwrap_or(end)
-            .max(end);
+        let last_end = match &streamed {
+            Some(streamed) => streamed.last_end,
+            None => items.last().map(|n| n.span.end as usize),
+        };
+        let end = last_end.unwrap_or(end).max(end);
         self.complete(NodeKind::Seq(items), opened, end, anchor)
     }
 
@@ -233,6 +280,16 @@ impl<'a> TreeBuilder<'a> {
     fn attach(&mut self, node: Node) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.root = Some(node),
+            Some(Frame::Seq {
+                streamed: Some(streamed),
+                ..
+            }) => {
+                if let Some((_, sink)) = self.streamed.as_mut() {
+                    streamed.last_end = Some(node.span.end as usize);
+                    sink(&streamed.key, streamed.items, node);
+                    streamed.items += 1;
+                }
+            }
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries,
