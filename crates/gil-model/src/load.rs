@@ -292,14 +292,8 @@ impl Loader {
         let before = self.sections.lengths();
         let diagnostics_before = self.diagnostics.len();
         let parsed = {
-            let mut read_item = |key: &str, index: usize, item: Node| match key {
-                "actors" => self.read_list_item(&item, "actors", index, dir, &|s| &mut s.actors),
-                "assets" => self.read_list_item(&item, "assets", index, dir, &|s| &mut s.assets),
-                "flows" => self.read_list_item(&item, "flows", index, dir, &|s| &mut s.flows),
-                "projects" => {
-                    self.read_list_item(&item, "projects", index, dir, &|s| &mut s.projects)
-                }
-                _ => {} // the parser streams only STREAMED_SECTIONS
+            let mut read_item = |section: &str, index: usize, item: Node| {
+                self.read_item(section, index, &item, dir)
             };
             yaml::parse_streaming(&text, file, STREAMED_SECTIONS, &mut read_item)
         };
@@ -379,10 +373,9 @@ impl Loader {
                     Err(e) => self.push_yaml(e),
                 },
                 "parameters" => self.read_parameters(value),
-                "actors" => self.read_list(value, "actors", dir, |s| &mut s.actors),
-                "assets" => self.read_list(value, "assets", dir, |s| &mut s.assets),
-                "flows" => self.read_list(value, "flows", dir, |s| &mut s.flows),
-                "projects" => self.read_list(value, "projects", dir, |s| &mut s.projects),
+                section if STREAMED_SECTIONS.contains(&section) => {
+                    self.read_list(value, section, dir)
+                }
                 other => {
                     let mut d =
                         Diagnostic::error(Code::UnknownField, format!("unknown section `{other}`"))
@@ -505,14 +498,10 @@ impl Loader {
 
     /// Reads each element of a list section on its own, so one bad entity does not hide
     /// the problems of the next. `actors`, `assets` and `flows` may also be (or list)
-    /// `{ table: file.csv }`, relative to `dir`, the folder of the file naming it.
-    fn read_list<T: for<'de> serde::Deserialize<'de>>(
-        &mut self,
-        node: &Node,
-        section: &'static str,
-        dir: &Path,
-        list: impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
-    ) {
+    /// `{ table: file.csv }`, relative to `dir`, the folder of the file naming it. A list
+    /// written out in the file arrives empty: the parser streamed its items to
+    /// [`Self::read_item`] already.
+    fn read_list(&mut self, node: &Node, section: &str, dir: &Path) {
         let takes_tables = section != "projects";
         let items = match &node.kind {
             NodeKind::Seq(items) => items.as_slice(),
@@ -540,9 +529,20 @@ impl Loader {
                 return;
             }
         };
-        list(&mut self.sections).reserve(items.len());
         for (index, item) in items.iter().enumerate() {
-            self.read_list_item(item, section, index, dir, &list);
+            self.read_item(section, index, item, dir);
+        }
+    }
+
+    /// Item `index` of the list section `section` (one of [`STREAMED_SECTIONS`]), read
+    /// into that section's entities.
+    fn read_item(&mut self, section: &str, index: usize, item: &Node, dir: &Path) {
+        match section {
+            "actors" => self.read_list_item(item, "actors", index, dir, &|s| &mut s.actors),
+            "assets" => self.read_list_item(item, "assets", index, dir, &|s| &mut s.assets),
+            "flows" => self.read_list_item(item, "flows", index, dir, &|s| &mut s.flows),
+            "projects" => self.read_list_item(item, "projects", index, dir, &|s| &mut s.projects),
+            _ => {} // no other section holds a list of entities
         }
     }
 
