@@ -114,15 +114,8 @@ pub(crate) struct EvalArgs {
     /// Override a parameter in every year: `--param voucher.coverage=0.5`; a list parameter takes `a,b` (repeatable)
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub(crate) params: Vec<String>,
-    /// Longest one rule call may run, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    pub(crate) call_deadline: f64,
-    /// Longest all rule calls of a run may take together, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
-    pub(crate) rule_budget: f64,
-    /// Memory rules may allocate in the Lua state, in MiB, on top of the entity views gil builds
-    #[arg(long, value_name = "MIB", default_value_t = 1024)]
-    pub(crate) lua_memory: usize,
+    #[command(flatten)]
+    pub(crate) limits: RuleLimits,
     /// Worker threads for per-entity hooks (0: every core); the outcome is the same for any N
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) threads: usize,
@@ -396,18 +389,28 @@ pub(crate) enum SweepFormat {
     Json,
 }
 
-/// The sandbox limits of every run of a sweep.
+/// The sandbox limits of a run's rules: of every evaluating command and of every run
+/// of a sweep (`gil serve` has its own, tighter defaults).
 #[derive(Debug, Clone, Args)]
-pub(crate) struct SweepLimits {
+pub(crate) struct RuleLimits {
     /// Longest one rule call may run, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = RuleLimits::DEFAULT.call_deadline)]
     pub(crate) call_deadline: f64,
     /// Longest all rule calls of one run may take together, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = RuleLimits::DEFAULT.rule_budget)]
     pub(crate) rule_budget: f64,
     /// Memory rules may allocate in the Lua state, in MiB, on top of the entity views gil builds
-    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    #[arg(long, value_name = "MIB", default_value_t = RuleLimits::DEFAULT.lua_memory)]
     pub(crate) lua_memory: usize,
+}
+
+impl RuleLimits {
+    /// What the command line gives when no limit is named.
+    pub(crate) const DEFAULT: RuleLimits = RuleLimits {
+        call_deadline: 5.0,
+        rule_budget: 600.0,
+        lua_memory: 1024,
+    };
 }
 
 #[derive(Debug, Args)]
@@ -431,7 +434,7 @@ pub(crate) struct SweepArgs {
     #[arg(long)]
     pub(crate) force: bool,
     #[command(flatten)]
-    pub(crate) limits: SweepLimits,
+    pub(crate) limits: RuleLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -467,7 +470,7 @@ pub(crate) enum SweepCommand {
         #[arg(long)]
         force: bool,
         #[command(flatten)]
-        limits: SweepLimits,
+        limits: RuleLimits,
     },
     /// Evaluate one shard (`--shard I/N`, or `auto` in a Slurm or Kubernetes array
     /// task), or every shard on this machine's cores; complete shards are skipped

@@ -11,7 +11,7 @@ use gil_rules::{RuleRuntime, SandboxConfig};
 
 use crate::check::report_load_error;
 use crate::output::{emit, emit_with, print_stderr, render_rule_failure};
-use crate::{CheckFormat, DocFormat, EvalArgs, FailOn, GraphFormat};
+use crate::{CheckFormat, DocFormat, EvalArgs, FailOn, GraphFormat, RuleLimits};
 
 /// Why a command stopped early; each maps to exit code 2 after printing.
 pub enum Stop {
@@ -57,7 +57,7 @@ pub fn threads(eval: &EvalArgs) -> usize {
     }
 }
 
-pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
+pub fn sandbox_config(limits: &RuleLimits) -> Result<SandboxConfig, Stop> {
     let secs = |v: f64, flag: &str| {
         if v.is_finite() && v > 0.0 {
             Ok(Duration::from_secs_f64(v))
@@ -70,9 +70,9 @@ pub fn sandbox_config(eval: &EvalArgs) -> Result<SandboxConfig, Stop> {
     };
     Ok(SandboxConfig {
         cancel: crate::signals::flag(),
-        call_deadline: secs(eval.call_deadline, "--call-deadline")?,
-        total_budget: secs(eval.rule_budget, "--rule-budget")?,
-        memory_limit: eval.lua_memory.saturating_mul(1024 * 1024),
+        call_deadline: secs(limits.call_deadline, "--call-deadline")?,
+        total_budget: secs(limits.rule_budget, "--rule-budget")?,
+        memory_limit: limits.lua_memory.saturating_mul(1024 * 1024),
         print: Some(crate::output::print_sink()),
         ..SandboxConfig::default()
     })
@@ -210,7 +210,7 @@ fn evaluate_traced(
 ) -> Result<Evaluation, Stop> {
     let mut rules = eval.rules.clone();
     rules.extend(extra_rules.iter().cloned());
-    let runtime = load_rules(scenario, &rules, sandbox_config(eval)?, color)?;
+    let runtime = load_rules(scenario, &rules, sandbox_config(&eval.limits)?, color)?;
     let mut all_params = parse_params(scenario, &eval.params)?;
     if let Some(extra) = params {
         all_params.extend(extra.clone());
@@ -283,7 +283,12 @@ pub fn run(
         }
         let started = Instant::now();
         let scenario = load_scenario(path, color_err)?;
-        let rules = load_rules(&scenario, &eval.rules, sandbox_config(eval)?, color_err)?;
+        let rules = load_rules(
+            &scenario,
+            &eval.rules,
+            sandbox_config(&eval.limits)?,
+            color_err,
+        )?;
         let load_time = started.elapsed();
         let params = parse_params(&scenario, &eval.params)?;
         let document = match opts.format {

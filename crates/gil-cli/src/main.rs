@@ -336,9 +336,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eval: EvalArgs {
                     rules: Vec::new(),
                     params: Vec::new(),
-                    call_deadline,
-                    rule_budget,
-                    lua_memory,
+                    limits: RuleLimits {
+                        call_deadline,
+                        rule_budget,
+                        lua_memory,
+                    },
                     threads: 1,
                 },
             },

@@ -41,7 +41,7 @@ pub fn serve(args: ServeArgs, color: bool) -> anyhow::Result<ExitCode> {
         print_stderr("error: --deadline must be a positive number of seconds\n");
         return Ok(ExitCode::from(2));
     }
-    let Ok(mut sandbox) = crate::commands::sandbox_config(&args.eval) else {
+    let Ok(mut sandbox) = crate::commands::sandbox_config(&args.eval.limits) else {
         return Ok(ExitCode::from(2));
     };
     // SIGTERM drains: runs in flight finish (each within its rule budget) instead of

@@ -10,21 +10,9 @@ use gil_engine::Options;
 use gil_sweep::{Manifest, Sweep, SweepError};
 
 use crate::check::report_load_error;
-use crate::commands::{interrupted, Stop};
+use crate::commands::{interrupted, sandbox_config};
 use crate::output::print_stderr;
-use crate::{CheckFormat, SweepFormat, SweepLimits};
-
-fn config(limits: &SweepLimits) -> Result<gil_rules::SandboxConfig, Stop> {
-    let eval = crate::EvalArgs {
-        rules: Vec::new(),
-        params: Vec::new(),
-        call_deadline: limits.call_deadline,
-        rule_budget: limits.rule_budget,
-        lua_memory: limits.lua_memory,
-        threads: 1,
-    };
-    crate::commands::sandbox_config(&eval)
-}
+use crate::{CheckFormat, RuleLimits, SweepFormat};
 
 fn options() -> Options {
     Options {
@@ -77,8 +65,8 @@ pub struct PlanArgs {
     pub force: bool,
 }
 
-pub fn plan(args: PlanArgs, limits: &SweepLimits, color: bool) -> anyhow::Result<ExitCode> {
-    let config = match config(limits) {
+pub fn plan(args: PlanArgs, limits: &RuleLimits, color: bool) -> anyhow::Result<ExitCode> {
+    let config = match sandbox_config(limits) {
         Ok(c) => c,
         Err(_) => return Ok(ExitCode::from(2)),
     };
@@ -177,11 +165,7 @@ pub fn run(
     color: bool,
 ) -> anyhow::Result<ExitCode> {
     // The limits come from the plan (open_planned applies them over these).
-    let config = match config(&SweepLimits {
-        call_deadline: 5.0,
-        rule_budget: 600.0,
-        lua_memory: 1024,
-    }) {
+    let config = match sandbox_config(&RuleLimits::DEFAULT) {
         Ok(c) => c,
         Err(_) => return Ok(ExitCode::from(2)),
     };
@@ -397,10 +381,10 @@ pub fn one_shot(
     format: SweepFormat,
     thread_count: usize,
     force: bool,
-    limits: &SweepLimits,
+    limits: &RuleLimits,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = match config(limits) {
+    let config = match sandbox_config(limits) {
         Ok(c) => c,
         Err(_) => return Ok(ExitCode::from(2)),
     };
