@@ -2,6 +2,9 @@
 
 use crate::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{SourceMap, Span, Spanned};
@@ -68,7 +71,7 @@ impl Validator<'_> {
     }
 
     fn ids(&mut self) {
-        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut seen: FxHashMap<&str, Span> = FxHashMap::default();
         let entities = self
             .s
             .actors
@@ -120,7 +123,7 @@ impl Validator<'_> {
         ids: impl Iterator<Item = (&'b Spanned<String>, &'b str)>,
         what: &str,
     ) {
-        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut seen: FxHashMap<&str, Span> = FxHashMap::default();
         for (id, path) in ids {
             if let Some(first) = seen.get(id.value.as_str()) {
                 self.out.push(
@@ -192,8 +195,12 @@ impl Validator<'_> {
 
     fn parameters(&mut self) {
         for (name, p) in &self.s.parameters {
-            let path = p.value_path.clone();
-            self.dated(&p.value, &path, name.starts_with("fx."));
+            self.dated(
+                &p.value.value,
+                p.value.span,
+                Key(&[&p.value_path]),
+                name.starts_with("fx."),
+            );
             if name.starts_with("fx.") {
                 for value in p.value.value.values() {
                     if value <= 0.0 {
@@ -203,7 +210,7 @@ impl Validator<'_> {
                                 format!("the exchange rate `{name}` must be positive"),
                             )
                             .at(p.value.span)
-                            .path(path.clone()),
+                            .path(p.value_path.clone()),
                         );
                         break;
                     }
@@ -230,11 +237,15 @@ impl Validator<'_> {
     fn assets(&mut self) {
         for a in &self.s.assets {
             if let Some(owner) = &a.owner {
-                self.actor_ref(owner, &format!("{}.owner", a.path), "owner");
+                self.actor_ref(owner, Key(&[&a.path, "owner"]), "owner");
             }
             for (name, cap) in &a.capacity {
-                let path = format!("{}.capacity.{name}", a.path);
-                self.dated(cap, &path, true);
+                self.dated(
+                    &cap.value,
+                    cap.span,
+                    Key(&[&a.path, "capacity", name]),
+                    true,
+                );
             }
             if let Some(online) = &a.online {
                 let _ = online; // an asset may come online before or after the horizon
@@ -244,9 +255,15 @@ impl Validator<'_> {
     }
 
     fn flows(&mut self) {
+        let projects: FxHashSet<&str> = self
+            .s
+            .projects
+            .iter()
+            .map(|p| p.id.value.as_str())
+            .collect();
         for f in &self.s.flows {
-            self.entity_ref(&f.from, &format!("{}.from", f.path));
-            self.entity_ref(&f.to, &format!("{}.to", f.path));
+            self.entity_ref(&f.from, Key(&[&f.path, "from"]));
+            self.entity_ref(&f.to, Key(&[&f.path, "to"]));
             if f.from.value == f.to.value {
                 self.out.push(
                     Diagnostic::error(
@@ -258,7 +275,7 @@ impl Validator<'_> {
                 );
             }
             if let Some(project) = &f.project {
-                if !self.s.projects.iter().any(|p| p.id.value == project.value) {
+                if !projects.contains(project.value.as_str()) {
                     let d = unknown(
                         Code::UnknownId,
                         "project",
@@ -269,14 +286,19 @@ impl Validator<'_> {
                     self.out.push(d);
                 }
             }
-            self.dated(&f.amount, &format!("{}.amount", f.path), true);
+            self.dated(
+                &f.amount.value,
+                f.amount.span,
+                Key(&[&f.path, "amount"]),
+                true,
+            );
             if let (Some(kind), Some(unit)) = (FlowKind::parse(&f.kind.value), &f.unit) {
-                self.unit(kind, unit, &format!("{}.unit", f.path));
+                self.unit(kind, unit, Key(&[&f.path, "unit"]));
             }
         }
     }
 
-    fn unit(&mut self, kind: FlowKind, unit: &Spanned<String>, path: &str) {
+    fn unit(&mut self, kind: FlowKind, unit: &Spanned<String>, path: Key<'_>) {
         let u = unit.value.as_str();
         let currency = self.s.currency();
         let ok = match kind {
@@ -292,7 +314,7 @@ impl Validator<'_> {
                                 format!("no exchange rate for `{u}`"),
                             )
                             .at(unit.span)
-                            .path(path)
+                            .path(path.to_string())
                             .help(format!("add the parameter `{fx}` ({currency} per {u})")),
                         );
                     }
@@ -319,7 +341,7 @@ impl Validator<'_> {
                     format!("a {kind} flow cannot be measured in `{u}`"),
                 )
                 .at(unit.span)
-                .path(path)
+                .path(path.to_string())
                 .help(format!("use {}", allowed.join(", "))),
             );
         }
@@ -330,22 +352,16 @@ impl Validator<'_> {
         for p in &self.s.projects {
             self.actor_ref(
                 &p.what.owner,
-                &format!("{}.what.owner", p.path),
+                Key(&[&p.path, "what", "owner"]),
                 "What owner",
             );
             for (i, how) in p.how.iter().enumerate() {
-                self.actor_ref(
-                    &how.actor,
-                    &format!("{}.how[{i}].actor", p.path),
-                    "How actor",
-                );
+                let how_path = format!("{}.how[{i}]", p.path);
+                self.actor_ref(&how.actor, Key(&[&how_path, "actor"]), "How actor");
             }
             for (i, participant) in p.participants.iter().enumerate() {
-                self.actor_ref(
-                    participant,
-                    &format!("{}.participants[{i}]", p.path),
-                    "participant",
-                );
+                let participant_path = format!("{}.participants[{i}]", p.path);
+                self.actor_ref(participant, Key(&[&participant_path]), "participant");
             }
             for (i, target) in p.targets.iter().enumerate() {
                 let path = format!("{}.targets[{i}]", p.path);
@@ -376,19 +392,19 @@ impl Validator<'_> {
     fn attrs(&mut self, attrs: &BTreeMap<String, Spanned<AttrValue>>, path: &str) {
         for (name, value) in attrs {
             if let AttrValue::Number(dated) = &value.value {
-                let spanned = Spanned::new(value.span, dated.clone());
-                self.dated(&spanned, &format!("{path}.attrs.{name}"), false);
+                self.dated(dated, value.span, Key(&[path, "attrs", name]), false);
             }
         }
     }
 
     /// Years inside the horizon; optionally no negative values.
-    fn dated(&mut self, value: &Spanned<Dated>, path: &str, non_negative: bool) {
+    fn dated(&mut self, value: &Dated, span: Span, path: Key<'_>, non_negative: bool) {
         let years = self.s.years();
-        match &value.value {
+        match value {
             Dated::Fixed(v) => {
                 if non_negative && *v < 0.0 {
-                    self.out.push(negative(value.span, path, "this value"));
+                    self.out
+                        .push(negative(span, &path.to_string(), "this value"));
                 }
             }
             Dated::Series(points) => {
@@ -410,7 +426,7 @@ impl Validator<'_> {
         }
     }
 
-    fn entity_ref(&mut self, id: &Spanned<String>, path: &str) {
+    fn entity_ref(&mut self, id: &Spanned<String>, path: Key<'_>) {
         if self.s.entity(&id.value).is_none()
             && self.unparsed.is_some_and(|u| !u.contains(&id.value))
         {
@@ -424,21 +440,32 @@ impl Validator<'_> {
                 Code::UnknownId,
                 "actor or asset",
                 id,
-                path,
+                &path.to_string(),
                 candidates,
             ));
         }
     }
 
-    fn actor_ref(&mut self, id: &Spanned<String>, path: &str, role: &str) {
+    fn actor_ref(&mut self, id: &Spanned<String>, path: Key<'_>, role: &str) {
         if self.s.actor(&id.value).is_none()
             && self.unparsed.is_some_and(|u| !u.contains(&id.value))
         {
             let candidates = self.s.actors.iter().map(|a| a.id.value.as_str());
-            let mut d = unknown(Code::UnknownId, "actor", id, path, candidates);
+            let mut d = unknown(Code::UnknownId, "actor", id, &path.to_string(), candidates);
             d.message = format!("the {role} `{}` is not an actor", id.value);
             self.out.push(d);
         }
+    }
+}
+
+/// A key path (`flows[3].from`) written out only when a diagnostic needs it: checking
+/// a national registry's entities would otherwise format one per field checked.
+#[derive(Clone, Copy)]
+struct Key<'a>(&'a [&'a str]);
+
+impl fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("."))
     }
 }
 
