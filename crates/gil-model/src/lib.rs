@@ -13,6 +13,7 @@ pub mod reform;
 pub mod span;
 mod table;
 mod table_parquet;
+mod table_typed;
 pub mod types;
 mod validate;
 pub mod yaml;

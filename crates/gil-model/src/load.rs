@@ -6,6 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{FileId, SourceMap, Span, Spanned};
+use crate::table::Row;
+use crate::table_typed::FromRow;
 use crate::types::{
     Actor, Asset, Dated, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry, Project,
     TextValue,
@@ -547,7 +549,7 @@ impl Loader {
     }
 
     /// One item of a list section: an entity, or (but in `projects`) `{ table: … }`.
-    fn read_list_item<T: for<'de> serde::Deserialize<'de>>(
+    fn read_list_item<T: for<'de> serde::Deserialize<'de> + FromRow>(
         &mut self,
         item: &Node,
         section: &'static str,
@@ -572,23 +574,16 @@ impl Loader {
         shown_path: String,
         list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
     ) {
-        match yaml::from_node::<T>(item, path) {
-            Ok(value) => list(&mut self.sections).push(Located {
-                item: value,
-                span: item.span,
-                path: shown_path,
-            }),
-            Err(e) => {
-                if let Some(id) = item.get("id").and_then(Node::as_str) {
-                    self.sections.unparsed_ids.insert(id.to_string());
-                }
-                self.push_yaml(e);
-            }
-        }
+        let Loader {
+            sections,
+            diagnostics,
+            ..
+        } = self;
+        read_entity_into(sections, diagnostics, item, path, shown_path, list);
     }
 
     /// `{ table: file.csv }`: every row of the table as an entity of `section`.
-    fn read_table<T: for<'de> serde::Deserialize<'de>>(
+    fn read_table<T: for<'de> serde::Deserialize<'de> + FromRow>(
         &mut self,
         spec: &Node,
         section: &'static str,
@@ -699,25 +694,68 @@ impl Loader {
             }
         };
         let file = self.sources.add(display, path, text);
-        let read = crate::table::csv_rows(self.sources.text(file), file, section);
+        let text = self.sources.text(file);
+        // One allocation for a national registry's entities, not a doubling (and a copy
+        // of every entity so far) each time the list fills: a row takes at least a line.
+        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        list(&mut self.sections).reserve(lines);
+        let sections = &mut self.sections;
+        // Problems of rows read as nodes follow the table's own problems, in row order.
+        let mut row_diagnostics = Vec::new();
+        let read = crate::table::csv_rows::<T>(text, file, section, |number, row| {
+            // Rows are numbered as the spreadsheet the table comes from numbers them
+            // (the header is row 1).
+            let shown = format!("{section} row {number}");
+            match row {
+                Row::Entity(item, span) => list(sections).push(Located {
+                    item,
+                    span,
+                    path: shown,
+                }),
+                Row::Node(node) => read_entity_into(
+                    sections,
+                    &mut row_diagnostics,
+                    &node,
+                    &KeyPath::Root(&shown),
+                    shown.clone(),
+                    list,
+                ),
+            }
+        });
         // Flows are never referred to: only a lost actor or asset table hides ids.
         self.sections.table_lost = lost_before || (read.header_failed && section != "flows");
         self.sections.unparsed_ids.extend(read.lost_ids);
         self.diagnostics.extend(read.diagnostics);
-        let rows = read.nodes;
-        // One allocation for a national registry's entities, not a doubling (and a copy
-        // of every entity so far) each time the list fills.
-        list(&mut self.sections).reserve(rows.len());
-        for (number, row) in rows {
-            // Rows are numbered as the spreadsheet the table comes from numbers them
-            // (the header is row 1).
-            let shown = format!("{section} row {number}");
-            self.read_entity(&row, &KeyPath::Root(&shown), shown.clone(), list);
-        }
+        self.diagnostics.extend(row_diagnostics);
     }
 
     fn push_yaml(&mut self, err: YamlError) {
         self.diagnostics.push(yaml_diagnostic(err));
+    }
+}
+
+/// One entity from its node into its section, or its problem into `diagnostics` (and
+/// its id among those not to report again).
+fn read_entity_into<T: for<'de> serde::Deserialize<'de>>(
+    sections: &mut Sections,
+    diagnostics: &mut Vec<Diagnostic>,
+    item: &Node,
+    path: &KeyPath<'_>,
+    shown_path: String,
+    list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
+) {
+    match yaml::from_node::<T>(item, path) {
+        Ok(value) => list(sections).push(Located {
+            item: value,
+            span: item.span,
+            path: shown_path,
+        }),
+        Err(e) => {
+            if let Some(id) = item.get("id").and_then(Node::as_str) {
+                sections.unparsed_ids.insert(id.to_string());
+            }
+            diagnostics.push(yaml_diagnostic(e));
+        }
     }
 }
 

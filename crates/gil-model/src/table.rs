@@ -12,6 +12,7 @@
 use crate::code::Code;
 use crate::diag::Diagnostic;
 use crate::span::{FileId, Span};
+use crate::table_typed::{FromRow, Slot};
 use crate::yaml::{Node, NodeKind};
 
 /// Keys whose cells are text even when they look like numbers (`id` 007, `region` 1).
@@ -53,31 +54,44 @@ struct Cell {
 /// Where a column's cells go in an entity: a key path (`["amount"]`,
 /// `["capacity", "gpus"]`) and, for a dated column, its year.
 #[derive(Debug, Clone)]
-struct Column {
-    path: Vec<String>,
-    year: Option<String>,
+pub(crate) struct Column {
+    pub(crate) path: Vec<String>,
+    pub(crate) year: Option<String>,
     /// The header cell, which unknown-column errors point at.
-    span: Span,
+    pub(crate) span: Span,
 }
 
-/// A table read: its rows as entity nodes with their row numbers (the header is row
-/// 1, as in a spreadsheet; a quoted cell may span lines), every problem found, the ids
-/// of the rows that could not be used (their problem is reported; references to them
-/// are not), and whether the header failed, so no row was read at all.
+/// What reading a table found besides its rows: every problem, the ids of the rows
+/// that could not be used (their problem is reported; references to them are not), and
+/// whether the header failed, so no row was read at all.
 #[derive(Default)]
 pub(crate) struct Rows {
-    pub(crate) nodes: Vec<(usize, Node)>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) lost_ids: Vec<String>,
     pub(crate) header_failed: bool,
 }
 
-/// The rows of a CSV table.
-pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
+/// One data row: the entity itself with the row's span, or the row as a node.
+pub(crate) enum Row<T> {
+    Entity(T, Span),
+    Node(Node),
+}
+
+/// The rows of a CSV table, each handed to `on_row` with its number (the header is row
+/// 1, as in a spreadsheet; a quoted cell may span lines) as soon as it is read. Each row is first offered to [`FromRow`], which builds the
+/// entity from the cells when they have the plain forms (a number where a number goes,
+/// no key given twice); any other row becomes a node that the loader deserializes, so
+/// every problem is worded and located by the one serde path.
+pub(crate) fn csv_rows<T: FromRow>(
+    text: &str,
+    file: FileId,
+    section: &str,
+    mut on_row: impl FnMut(usize, Row<T>),
+) -> Rows {
     let mut read = Rows::default();
-    // Rows are consumed: each cell's text moves into its node, not copied.
-    let mut rows = split_records(text, file).into_iter();
-    let Some(header) = rows.next() else {
+    let mut records = Records::new(text, file);
+    let mut record = Record::default();
+    if !records.next_record(&mut record) {
         read.diagnostics.push(
             Diagnostic::error(Code::EmptyFile, "the table is empty: no header row")
                 .at(Span::new(file, 0, 0))
@@ -85,38 +99,48 @@ pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
         );
         read.header_failed = true;
         return read;
-    };
-    let (columns, header_ok) = read_header(&header, section, &mut read.diagnostics);
+    }
+    let (columns, header_ok) = read_header(&record.to_cells(), section, &mut read.diagnostics);
     if !header_ok {
         read.header_failed = true;
         return read;
     }
+    let slots = Slot::for_columns(&columns);
     let id_column = columns.iter().position(|c| c.path == ["id"]);
-    read.nodes.reserve(rows.len());
-    for (k, row) in rows.enumerate() {
-        let number = k + 2;
-        // Kept apart: the row's texts move into its node, and a failed row's id is
-        // still needed (references to it are not reported again).
-        let row_id = id_column.and_then(|i| row.get(i)).map(|c| c.text.clone());
-        if row.len() != columns.len() {
-            read.lost_ids.extend(row_id);
+    let mut number = 1;
+    while records.next_record(&mut record) {
+        number += 1;
+        let row_id = || {
+            id_column
+                .and_then(|i| record.get(i))
+                .map(|(text, _)| text.to_string())
+        };
+        if record.len() != columns.len() {
+            read.lost_ids.extend(row_id());
             read.diagnostics.push(
                 Diagnostic::error(
                     Code::TableSyntax,
                     format!(
                         "row {number} has {} cells; the header names {} columns",
-                        row.len(),
+                        record.len(),
                         columns.len()
                     ),
                 )
-                .at(row_span(&row)),
+                .at(record.span()),
             );
             continue;
         }
-        match row_node(row, &columns) {
-            Ok(node) => read.nodes.push((number, node)),
+        if let Some(entity) = slots
+            .as_deref()
+            .and_then(|slots| T::from_row(&record, slots))
+        {
+            on_row(number, Row::Entity(entity, record.span()));
+            continue;
+        }
+        match row_node(record.to_cells(), &columns) {
+            Ok(node) => on_row(number, Row::Node(node)),
             Err(d) => {
-                read.lost_ids.extend(row_id);
+                read.lost_ids.extend(row_id());
                 read.diagnostics.push(*d);
             }
         }
@@ -124,90 +148,140 @@ pub(crate) fn csv_rows(text: &str, file: FileId, section: &str) -> Rows {
     read
 }
 
-/// Every record's cells, skipping blank lines; a UTF-8 byte-order mark is skipped. The
-/// text is already known to be UTF-8, and fields split at ASCII bytes stay UTF-8.
-fn split_records(text: &str, file: FileId) -> Vec<Vec<Cell>> {
-    use csv_core::{ReadFieldResult, Reader};
-    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let bytes = &text.as_bytes()[start..];
-    let mut reader = Reader::new();
-    let mut records = Vec::new();
-    let mut record: Vec<Cell> = Vec::new();
-    let mut field = Vec::new();
-    let mut out = vec![0u8; 1024];
-    let mut at = 0; // bytes of `bytes` consumed
-    let mut field_start = 0;
-    loop {
-        let (result, nin, nout) = reader.read_field(&bytes[at..], &mut out);
-        field.extend_from_slice(&out[..nout]);
-        at += nin;
-        match result {
-            ReadFieldResult::OutputFull => out.resize(out.len() * 2, 0),
-            ReadFieldResult::InputEmpty => {
-                if at >= bytes.len() {
-                    // Tells the reader the input ended (a last line without newline).
-                    let (result, _, nout) = reader.read_field(&[], &mut out);
-                    field.extend_from_slice(&out[..nout]);
-                    if let ReadFieldResult::Field { .. } = result {
-                        continue_field(
-                            &mut record,
-                            &mut field,
-                            file,
-                            start,
-                            field_start,
-                            at,
-                            bytes,
-                        );
-                        records.push(std::mem::take(&mut record));
-                    }
-                    break;
-                }
-            }
-            ReadFieldResult::Field { record_end } => {
-                continue_field(&mut record, &mut field, file, start, field_start, at, bytes);
-                field_start = at;
-                if record_end {
-                    let blank = record.len() == 1 && record[0].text.is_empty();
-                    if !blank {
-                        // The next record most likely has as many cells as this one.
-                        let cells = Vec::with_capacity(record.len());
-                        records.push(std::mem::replace(&mut record, cells));
-                    }
-                    record.clear();
-                }
-            }
-            ReadFieldResult::End => break,
-        }
-    }
-    records
+/// One record as read: its cells' texts end to end (quotes removed), each cell's end
+/// in that text and its span in the file. Reused from row to row, so reading a national
+/// table makes no string per cell.
+#[derive(Default)]
+pub(crate) struct Record {
+    text: Vec<u8>,
+    cells: Vec<(usize, Span)>,
 }
 
-/// Ends the field read so far: its text, and its span without the delimiter or line
-/// end that closed it (nor a field's surrounding quotes' trailing newline).
-fn continue_field(
-    record: &mut Vec<Cell>,
-    field: &mut Vec<u8>,
-    file: FileId,
+impl Record {
+    pub(crate) fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Cell `i`'s text and span.
+    pub(crate) fn get(&self, i: usize) -> Option<(&str, Span)> {
+        let &(end, span) = self.cells.get(i)?;
+        let start = if i == 0 { 0 } else { self.cells[i - 1].0 };
+        // Fields are split at ASCII bytes of UTF-8 text, so each is UTF-8 itself.
+        let text = std::str::from_utf8(&self.text[start..end]).unwrap_or_default();
+        Some((text, span))
+    }
+
+    /// From the first cell's start to the last cell's end.
+    fn span(&self) -> Span {
+        match (self.cells.first(), self.cells.last()) {
+            (Some((_, a)), Some((_, b))) => Span::new(a.file, a.start as usize, b.end as usize),
+            _ => Span::new(FileId::default(), 0, 0),
+        }
+    }
+
+    fn to_cells(&self) -> Vec<Cell> {
+        (0..self.len())
+            .filter_map(|i| self.get(i))
+            .map(|(text, span)| Cell {
+                text: text.to_string(),
+                span,
+            })
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.cells.clear();
+    }
+}
+
+/// The records of a CSV text one at a time, skipping blank lines; a UTF-8 byte-order
+/// mark is skipped. The text is already known to be UTF-8.
+struct Records<'t> {
+    bytes: &'t [u8],
+    /// Bytes before `bytes` in the file (a byte-order mark).
     offset: usize,
-    from: usize,
-    to: usize,
-    bytes: &[u8],
-) {
-    let mut end = to;
-    while end > from && matches!(bytes[end - 1], b',' | b'\n' | b'\r') {
-        end -= 1;
+    file: FileId,
+    reader: csv_core::Reader,
+    out: Vec<u8>,
+    /// Bytes of `bytes` consumed.
+    at: usize,
+    done: bool,
+}
+
+impl<'t> Records<'t> {
+    fn new(text: &'t str, file: FileId) -> Self {
+        let offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        Records {
+            bytes: &text.as_bytes()[offset..],
+            offset,
+            file,
+            reader: csv_core::Reader::new(),
+            out: vec![0u8; 1024],
+            at: 0,
+            done: false,
+        }
     }
-    // Line ends before the field (a blank line skipped by the reader) are not its own.
-    let mut begin = from;
-    while begin < end && matches!(bytes[begin], b'\n' | b'\r') {
-        begin += 1;
+
+    /// Reads the next record that is not a blank line into `record`; false at the end.
+    fn next_record(&mut self, record: &mut Record) -> bool {
+        use csv_core::ReadFieldResult;
+        record.clear();
+        let mut field_start = self.at;
+        while !self.done {
+            let (result, nin, nout) = self
+                .reader
+                .read_field(&self.bytes[self.at..], &mut self.out);
+            record.text.extend_from_slice(&self.out[..nout]);
+            self.at += nin;
+            match result {
+                ReadFieldResult::OutputFull => self.out.resize(self.out.len() * 2, 0),
+                ReadFieldResult::InputEmpty => {
+                    if self.at >= self.bytes.len() {
+                        // Tells the reader the input ended (a last line without newline).
+                        let (result, _, nout) = self.reader.read_field(&[], &mut self.out);
+                        record.text.extend_from_slice(&self.out[..nout]);
+                        self.done = true;
+                        if let ReadFieldResult::Field { .. } = result {
+                            self.end_field(record, field_start);
+                            return true;
+                        }
+                        return false;
+                    }
+                }
+                ReadFieldResult::Field { record_end } => {
+                    self.end_field(record, field_start);
+                    field_start = self.at;
+                    if record_end {
+                        let blank = record.len() == 1 && record.text.is_empty();
+                        if !blank {
+                            return true;
+                        }
+                        record.clear();
+                    }
+                }
+                ReadFieldResult::End => self.done = true,
+            }
+        }
+        false
     }
-    let text = String::from_utf8_lossy(field).into_owned();
-    field.clear();
-    record.push(Cell {
-        text,
-        span: Span::new(file, offset + begin, offset + end.max(begin)),
-    });
+
+    /// Ends the field read so far: its span without the delimiter or line end that
+    /// closed it (nor a field's surrounding quotes' trailing newline).
+    fn end_field(&self, record: &mut Record, from: usize) {
+        let bytes = self.bytes;
+        let mut end = self.at;
+        while end > from && matches!(bytes[end - 1], b',' | b'\n' | b'\r') {
+            end -= 1;
+        }
+        // Line ends before the field (a blank line skipped by the reader) are not its own.
+        let mut begin = from;
+        while begin < end && matches!(bytes[begin], b'\n' | b'\r') {
+            begin += 1;
+        }
+        let span = Span::new(self.file, self.offset + begin, self.offset + end.max(begin));
+        record.cells.push((record.text.len(), span));
+    }
 }
 
 fn row_span(row: &[Cell]) -> Span {
@@ -446,6 +520,38 @@ fn cell_node(cell: Cell, key: &str, parent: Option<&str>) -> Node {
     }
 }
 
+/// Every data row of `text` read both ways: by [`FromRow`] (`None`: declined) and by
+/// the node and serde path (`Err`: the problem it reports). For the tests that hold
+/// the two paths equal.
+#[cfg(test)]
+pub(crate) fn read_both_ways<T: FromRow + for<'de> serde::Deserialize<'de>>(
+    text: &str,
+    section: &str,
+) -> Vec<(Option<T>, Result<T, String>)> {
+    let mut records = Records::new(text, FileId::default());
+    let mut record = Record::default();
+    let mut out = Vec::new();
+    if !records.next_record(&mut record) {
+        return out;
+    }
+    let mut diagnostics = Vec::new();
+    let (columns, _) = read_header(&record.to_cells(), section, &mut diagnostics);
+    let slots = Slot::for_columns(&columns);
+    while records.next_record(&mut record) {
+        let fast = slots
+            .as_deref()
+            .and_then(|slots| T::from_row(&record, slots));
+        let slow = row_node(record.to_cells(), &columns)
+            .map_err(|d| d.message.clone())
+            .and_then(|node| {
+                crate::yaml::from_node::<T>(&node, &crate::yaml::Path::Root(section))
+                    .map_err(|e| e.message)
+            });
+        out.push((fast, slow));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -453,14 +559,19 @@ mod tests {
     use super::*;
 
     fn cells(text: &str) -> Vec<Vec<(String, usize, usize)>> {
-        split_records(text, FileId::default())
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
+        let mut records = Records::new(text, FileId::default());
+        let mut record = Record::default();
+        let mut out = Vec::new();
+        while records.next_record(&mut record) {
+            out.push(
+                record
+                    .to_cells()
+                    .into_iter()
                     .map(|c| (c.text, c.span.start as usize, c.span.end as usize))
-                    .collect()
-            })
-            .collect()
+                    .collect(),
+            );
+        }
+        out
     }
 
     #[test]
@@ -479,13 +590,16 @@ mod tests {
 
     #[test]
     fn dated_columns_make_a_series_and_other_columns_attributes() {
-        let rows = csv_rows(
-            "id,kind,gpus,capacity.mw@2026,capacity.mw@02028,tags,note\nx,datacenter,8,5,7,a;b,~\n",
-            FileId::default(),
-            "assets",
-        );
-        assert!(rows.diagnostics.is_empty(), "{:?}", rows.diagnostics);
-        let row = rows.nodes[0].1.to_value();
+        let text =
+            "id,kind,gpus,capacity.mw@2026,capacity.mw@02028,tags,note\nx,datacenter,8,5,7,a;b,~\n";
+        let mut records = Records::new(text, FileId::default());
+        let mut record = Record::default();
+        records.next_record(&mut record);
+        let mut diagnostics = Vec::new();
+        let (columns, ok) = read_header(&record.to_cells(), "assets", &mut diagnostics);
+        assert!(ok && diagnostics.is_empty(), "{diagnostics:?}");
+        records.next_record(&mut record);
+        let row = row_node(record.to_cells(), &columns).unwrap().to_value();
         let expected: serde_yaml::Value = serde_yaml::from_str(
             "{id: x, kind: datacenter, attrs: {gpus: 8}, capacity: {mw: {2026: 5, 2028: 7}}, tags: [a, b]}",
         )
