@@ -9,8 +9,8 @@ use crate::span::{FileId, SourceMap, Span, Spanned};
 use crate::table::Row;
 use crate::table_typed::FromRow;
 use crate::types::{
-    Actor, Asset, Dated, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry, Project,
-    TextValue,
+    Actor, Asset, Dated, EntityPath, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry,
+    Place, Project, TextValue,
 };
 use crate::yaml::{self, Node, NodeKind, Path as KeyPath, YamlError};
 use crate::Scenario;
@@ -563,7 +563,11 @@ impl Loader {
         }
         let base = KeyPath::Root(section);
         let path = KeyPath::Index(&base, index);
-        self.read_entity(item, &path, path.to_string(), list);
+        let shown = EntityPath {
+            section,
+            place: Place::Index(index),
+        };
+        self.read_entity(item, &path, shown, list);
     }
 
     /// One entity from its node (a YAML list item or a table row).
@@ -571,7 +575,7 @@ impl Loader {
         &mut self,
         item: &Node,
         path: &KeyPath<'_>,
-        shown_path: String,
+        shown_path: EntityPath,
         list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
     ) {
         let Loader {
@@ -705,7 +709,10 @@ impl Loader {
         let read = crate::table::csv_rows::<T>(text, file, section, |number, row| {
             // Rows are numbered as the spreadsheet the table comes from numbers them
             // (the header is row 1).
-            let shown = format!("{section} row {number}");
+            let shown = EntityPath {
+                section,
+                place: Place::Row(number),
+            };
             match row {
                 Row::Entity(item, span) => list(sections).push(Located {
                     item,
@@ -716,8 +723,8 @@ impl Loader {
                     sections,
                     &mut row_diagnostics,
                     &node,
-                    &KeyPath::Root(&shown),
-                    shown.clone(),
+                    &KeyPath::Root(&shown.to_string()),
+                    shown,
                     list,
                 ),
             }
@@ -741,7 +748,7 @@ fn read_entity_into<T: for<'de> serde::Deserialize<'de>>(
     diagnostics: &mut Vec<Diagnostic>,
     item: &Node,
     path: &KeyPath<'_>,
-    shown_path: String,
+    shown_path: EntityPath,
     list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
 ) {
     match yaml::from_node::<T>(item, path) {

@@ -115,6 +115,13 @@ fn render(batch: &RecordBatch, text: &mut String) {
     }
 }
 
+/// Appends an integer as Rust writes it, without the formatting machinery (a national
+/// table has millions of them).
+fn push_integer(text: &mut String, value: impl itoa::Integer) -> std::fmt::Result {
+    text.push_str(itoa::Buffer::new().format(value));
+    Ok(())
+}
+
 /// Appends the cell at `row` of `array` ("" for a null): text quoted as CSV needs,
 /// numbers and booleans as Rust writes them; a dictionary's value from `dictionary`.
 fn push_cell(
@@ -140,14 +147,14 @@ fn push_cell(
             Ok(())
         }
         DataType::Boolean => write!(text, "{}", array.as_boolean().value(row)),
-        DataType::Int8 => write!(text, "{}", array.as_primitive::<Int8Type>().value(row)),
-        DataType::Int16 => write!(text, "{}", array.as_primitive::<Int16Type>().value(row)),
-        DataType::Int32 => write!(text, "{}", array.as_primitive::<Int32Type>().value(row)),
-        DataType::Int64 => write!(text, "{}", array.as_primitive::<Int64Type>().value(row)),
-        DataType::UInt8 => write!(text, "{}", array.as_primitive::<UInt8Type>().value(row)),
-        DataType::UInt16 => write!(text, "{}", array.as_primitive::<UInt16Type>().value(row)),
-        DataType::UInt32 => write!(text, "{}", array.as_primitive::<UInt32Type>().value(row)),
-        DataType::UInt64 => write!(text, "{}", array.as_primitive::<UInt64Type>().value(row)),
+        DataType::Int8 => push_integer(text, array.as_primitive::<Int8Type>().value(row)),
+        DataType::Int16 => push_integer(text, array.as_primitive::<Int16Type>().value(row)),
+        DataType::Int32 => push_integer(text, array.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => push_integer(text, array.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt8 => push_integer(text, array.as_primitive::<UInt8Type>().value(row)),
+        DataType::UInt16 => push_integer(text, array.as_primitive::<UInt16Type>().value(row)),
+        DataType::UInt32 => push_integer(text, array.as_primitive::<UInt32Type>().value(row)),
+        DataType::UInt64 => push_integer(text, array.as_primitive::<UInt64Type>().value(row)),
         DataType::Float32 => write!(text, "{}", array.as_primitive::<Float32Type>().value(row)),
         DataType::Float64 => write!(text, "{}", array.as_primitive::<Float64Type>().value(row)),
         DataType::Dictionary(_, _) => {

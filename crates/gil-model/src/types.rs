@@ -670,13 +670,37 @@ pub struct Project {
     pub source: Option<Sources>,
 }
 
-/// An entity and where it stands: its span and its index in its file's section.
+/// An entity and where it stands: its span and its place in its file's section.
 #[derive(Debug, Clone)]
 pub struct Located<T> {
     pub item: T,
     pub span: Span,
-    /// Key path inside its file, e.g. `flows[3]`.
-    pub path: String,
+    /// Where it is written, as messages name it: `flows[3]`, or `flows row 4`.
+    pub path: EntityPath,
+}
+
+/// Where an entity is written: item `index` of a section's list (`flows[3]`), or row
+/// `number` of a table (`flows row 4`, the header being row 1). Written out only when a
+/// message needs it, so a national registry's entities carry no string for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityPath {
+    pub section: &'static str,
+    pub place: Place,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Index(usize),
+    Row(usize),
+}
+
+impl fmt::Display for EntityPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.place {
+            Place::Index(index) => write!(f, "{}[{index}]", self.section),
+            Place::Row(number) => write!(f, "{} row {number}", self.section),
+        }
+    }
 }
 
 impl<T> std::ops::Deref for Located<T> {

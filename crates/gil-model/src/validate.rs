@@ -8,7 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{SourceMap, Span, Spanned};
-use crate::types::{AttrValue, Dated, FlowKind, ACTOR_KINDS, ASSET_KINDS};
+use crate::types::{AttrValue, Dated, EntityPath, FlowKind, ACTOR_KINDS, ASSET_KINDS};
 use crate::{Scenario, COMPUTE_UNITS, POWER_UNITS};
 
 /// `unparsed`: ids of entities whose own problem is reported already; `None` when a
@@ -72,6 +72,7 @@ impl Validator<'_> {
 
     fn ids(&mut self) {
         let mut seen: FxHashMap<&str, Span> = FxHashMap::default();
+        seen.reserve(self.s.actors.len() + self.s.assets.len());
         let entities = self
             .s
             .actors
@@ -105,25 +106,24 @@ impl Validator<'_> {
                 seen.insert(&id.value, id.span);
             }
         }
-        self.unique(
-            self.s.projects.iter().map(|p| (&p.id, p.path.as_str())),
-            "project",
-        );
+        self.unique(self.s.projects.iter().map(|p| (&p.id, p.path)), "project");
         self.unique(
             self.s
                 .flows
                 .iter()
-                .filter_map(|f| f.id.as_ref().map(|id| (id, f.path.as_str()))),
+                .filter_map(|f| f.id.as_ref().map(|id| (id, f.path))),
             "flow",
         );
     }
 
     fn unique<'b>(
         &mut self,
-        ids: impl Iterator<Item = (&'b Spanned<String>, &'b str)>,
+        ids: impl Iterator<Item = (&'b Spanned<String>, EntityPath)>,
         what: &str,
     ) {
         let mut seen: FxHashMap<&str, Span> = FxHashMap::default();
+        // Flows give an id or not (`filter_map`): room for all of them, not none.
+        seen.reserve(ids.size_hint().1.unwrap_or(0));
         for (id, path) in ids {
             if let Some(first) = seen.get(id.value.as_str()) {
                 self.out.push(
@@ -198,7 +198,7 @@ impl Validator<'_> {
             self.dated(
                 &p.value.value,
                 p.value.span,
-                Key(&[&p.value_path]),
+                Key(&p.value_path, &[]),
                 name.starts_with("fx."),
             );
             if name.starts_with("fx.") {
@@ -237,13 +237,13 @@ impl Validator<'_> {
     fn assets(&mut self) {
         for a in &self.s.assets {
             if let Some(owner) = &a.owner {
-                self.actor_ref(owner, Key(&[&a.path, "owner"]), "owner");
+                self.actor_ref(owner, Key(&a.path, &["owner"]), "owner");
             }
             for (name, cap) in &a.capacity {
                 self.dated(
                     &cap.value,
                     cap.span,
-                    Key(&[&a.path, "capacity", name]),
+                    Key(&a.path, &["capacity", name]),
                     true,
                 );
             }
@@ -262,8 +262,8 @@ impl Validator<'_> {
             .map(|p| p.id.value.as_str())
             .collect();
         for f in &self.s.flows {
-            self.entity_ref(&f.from, Key(&[&f.path, "from"]));
-            self.entity_ref(&f.to, Key(&[&f.path, "to"]));
+            self.entity_ref(&f.from, Key(&f.path, &["from"]));
+            self.entity_ref(&f.to, Key(&f.path, &["to"]));
             if f.from.value == f.to.value {
                 self.out.push(
                     Diagnostic::error(
@@ -289,11 +289,11 @@ impl Validator<'_> {
             self.dated(
                 &f.amount.value,
                 f.amount.span,
-                Key(&[&f.path, "amount"]),
+                Key(&f.path, &["amount"]),
                 true,
             );
             if let (Some(kind), Some(unit)) = (FlowKind::parse(&f.kind.value), &f.unit) {
-                self.unit(kind, unit, Key(&[&f.path, "unit"]));
+                self.unit(kind, unit, Key(&f.path, &["unit"]));
             }
         }
     }
@@ -352,16 +352,16 @@ impl Validator<'_> {
         for p in &self.s.projects {
             self.actor_ref(
                 &p.what.owner,
-                Key(&[&p.path, "what", "owner"]),
+                Key(&p.path, &["what", "owner"]),
                 "What owner",
             );
             for (i, how) in p.how.iter().enumerate() {
                 let how_path = format!("{}.how[{i}]", p.path);
-                self.actor_ref(&how.actor, Key(&[&how_path, "actor"]), "How actor");
+                self.actor_ref(&how.actor, Key(&how_path, &["actor"]), "How actor");
             }
             for (i, participant) in p.participants.iter().enumerate() {
                 let participant_path = format!("{}.participants[{i}]", p.path);
-                self.actor_ref(participant, Key(&[&participant_path]), "participant");
+                self.actor_ref(participant, Key(&participant_path, &[]), "participant");
             }
             for (i, target) in p.targets.iter().enumerate() {
                 let path = format!("{}.targets[{i}]", p.path);
@@ -389,10 +389,10 @@ impl Validator<'_> {
         }
     }
 
-    fn attrs(&mut self, attrs: &BTreeMap<String, Spanned<AttrValue>>, path: &str) {
+    fn attrs(&mut self, attrs: &BTreeMap<String, Spanned<AttrValue>>, path: &EntityPath) {
         for (name, value) in attrs {
             if let AttrValue::Number(dated) = &value.value {
-                self.dated(dated, value.span, Key(&[path, "attrs", name]), false);
+                self.dated(dated, value.span, Key(path, &["attrs", name]), false);
             }
         }
     }
@@ -458,14 +458,16 @@ impl Validator<'_> {
     }
 }
 
-/// A key path (`flows[3].from`) written out only when a diagnostic needs it: checking
-/// a national registry's entities would otherwise format one per field checked.
+/// A key path (`flows[3].from`): where an entity is, then the keys inside it, written
+/// out only when a diagnostic needs it (checking a national registry's entities would
+/// otherwise format one per field checked).
 #[derive(Clone, Copy)]
-struct Key<'a>(&'a [&'a str]);
+struct Key<'a>(&'a dyn fmt::Display, &'a [&'a str]);
 
 impl fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join("."))
+        write!(f, "{}", self.0)?;
+        self.1.iter().try_for_each(|key| write!(f, ".{key}"))
     }
 }
 
