@@ -337,17 +337,14 @@ pub(crate) fn put(
 }
 
 /// Whether any attribute changes with the year.
-fn any_dated(written: &BTreeMap<String, gil_model::Spanned<AttrValue>>) -> bool {
+fn any_dated(written: &gil_model::Attrs) -> bool {
     written
         .values()
         .any(|v| matches!(v.value, AttrValue::Number(Dated::Series(_))))
 }
 
 /// An entity's written attributes in force in `year`.
-fn attrs_at(
-    written: &BTreeMap<String, gil_model::Spanned<AttrValue>>,
-    year: i32,
-) -> BTreeMap<String, AttrVal> {
+fn attrs_at(written: &gil_model::Attrs, year: i32) -> BTreeMap<String, AttrVal> {
     written
         .iter()
         .filter_map(|(k, v)| attr_at(&v.value, year).map(|v| (k.clone(), v)))

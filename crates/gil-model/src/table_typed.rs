@@ -9,11 +9,9 @@
 //! both paths the same tricky cells and checks the fast one never accepts a row the
 //! other refuses, nor builds a different entity.
 
-use std::collections::BTreeMap;
-
 use crate::span::{Span, Spanned};
 use crate::table::{Column, Record};
-use crate::types::{Actor, Asset, AttrValue, Dated, Flow, Num, Project, Sources, Year};
+use crate::types::{Actor, Asset, AttrValue, Attrs, Dated, Flow, Num, Project, Sources, Year};
 use crate::yaml::{is_null, resolve_plain, Plain};
 
 /// Where one column's cells go, decided once from the header.
@@ -271,7 +269,7 @@ impl<'r> Cells<'r> {
         keys.iter().any(|&k| self.texts[k as usize].is_some())
     }
 
-    fn attrs(&mut self) -> BTreeMap<String, Spanned<AttrValue>> {
+    fn attrs(&mut self) -> Attrs {
         std::mem::take(&mut self.attrs)
             .into_iter()
             .filter_map(|(name, attr)| {

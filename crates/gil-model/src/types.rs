@@ -458,6 +458,73 @@ impl<'de> Deserialize<'de> for AttrValue {
     }
 }
 
+/// An actor's or asset's attributes, sorted by name. A sorted vector rather than a
+/// B-tree: a B-tree's first node has room for eleven entries, and a national registry's
+/// actors have one or two, so the tree cost ~800 bytes per actor.
+#[derive(Clone, Default, PartialEq)]
+pub struct Attrs(Vec<(String, Spanned<AttrValue>)>);
+
+impl Attrs {
+    pub fn get(&self, name: &str) -> Option<&Spanned<AttrValue>> {
+        self.0
+            .binary_search_by(|(key, _)| key.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// Name and value, in the order of the names.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Spanned<AttrValue>)> {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(key, _)| key)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Spanned<AttrValue>> {
+        self.0.iter().map(|(_, value)| value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Sorted by name; of two values for one name the later one is kept, as a map keeps it.
+impl FromIterator<(String, Spanned<AttrValue>)> for Attrs {
+    fn from_iter<I: IntoIterator<Item = (String, Spanned<AttrValue>)>>(items: I) -> Self {
+        let mut entries: Vec<_> = items.into_iter().collect();
+        // Stable: among equal names the last written stays last, and is the one kept.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(String, Spanned<AttrValue>)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match kept.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => kept.push(entry),
+            }
+        }
+        Attrs(kept)
+    }
+}
+
+/// Written as the map it stands for.
+impl fmt::Debug for Attrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'de> Deserialize<'de> for Attrs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Read as the map it is written as, so its errors are worded as a map's.
+        BTreeMap::<String, Spanned<AttrValue>>::deserialize(d).map(|map| map.into_iter().collect())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Horizon {
@@ -539,7 +606,7 @@ pub struct Actor {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
-    pub attrs: BTreeMap<String, Spanned<AttrValue>>,
+    pub attrs: Attrs,
     #[serde(default)]
     pub source: Option<Sources>,
     #[serde(default)]
@@ -571,7 +638,7 @@ pub struct Asset {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
-    pub attrs: BTreeMap<String, Spanned<AttrValue>>,
+    pub attrs: Attrs,
     #[serde(default)]
     pub source: Option<Sources>,
     #[serde(default)]

@@ -1,14 +1,14 @@
 //! Semantic checks over the merged scenario. Every check reports; none stops the others.
 
 use crate::code::Code;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{SourceMap, Span, Spanned};
-use crate::types::{AttrValue, Dated, EntityPath, FlowKind, ACTOR_KINDS, ASSET_KINDS};
+use crate::types::{AttrValue, Attrs, Dated, EntityPath, FlowKind, ACTOR_KINDS, ASSET_KINDS};
 use crate::{Scenario, COMPUTE_UNITS, POWER_UNITS};
 
 /// `unparsed`: ids of entities whose own problem is reported already; `None` when a
@@ -389,8 +389,8 @@ impl Validator<'_> {
         }
     }
 
-    fn attrs(&mut self, attrs: &BTreeMap<String, Spanned<AttrValue>>, path: &EntityPath) {
-        for (name, value) in attrs {
+    fn attrs(&mut self, attrs: &Attrs, path: &EntityPath) {
+        for (name, value) in attrs.iter() {
             if let AttrValue::Number(dated) = &value.value {
                 self.dated(dated, value.span, Key(path, &["attrs", name]), false);
             }
