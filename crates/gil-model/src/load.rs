@@ -6,7 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{FileId, SourceMap, Span, Spanned};
-use crate::table::Row;
+use crate::table::{csv_rows, Records, Row};
+use crate::table_parquet::ParquetRows;
 use crate::table_typed::FromRow;
 use crate::types::{
     Actor, Asset, Dated, EntityPath, ExtraKinds, Flow, Header, Located, Parameter, ParameterEntry,
@@ -651,6 +652,8 @@ impl Loader {
         .display()
         .to_string();
         let path = dir.join(name);
+        // The id the table's text will have among the sources, which its spans carry.
+        let file = self.sources.next_id();
         let too_large = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_FILE_BYTES);
         let read = if too_large {
             Err(std::io::Error::other(format!(
@@ -658,8 +661,8 @@ impl Loader {
                 MAX_FILE_BYTES / (1024 * 1024)
             )))
         } else if parquet {
-            crate::table_parquet::parquet_as_csv(&path)
-                .map(Ok)
+            ParquetRows::open(&path, file)
+                .map(|rows| Ok(TableSource::Parquet(rows)))
                 .map_err(|why| {
                     if path.exists() {
                         std::io::Error::other(why)
@@ -668,10 +671,10 @@ impl Loader {
                     }
                 })
         } else {
-            read_limited(&path).map(String::from_utf8)
+            read_limited(&path).map(|bytes| String::from_utf8(bytes).map(TableSource::Csv))
         };
-        let text = match read {
-            Ok(Ok(text)) => text,
+        let source = match read {
+            Ok(Ok(source)) => source,
             Ok(Err(_)) => {
                 self.diagnostics.push(
                     Diagnostic::error(Code::NotUtf8, format!("`{display}` is not valid UTF-8"))
@@ -697,16 +700,18 @@ impl Loader {
                 return;
             }
         };
-        let file = self.sources.add(display, path, text);
-        let text = self.sources.text(file);
         // One allocation for a national registry's entities, not a doubling (and a copy
-        // of every entity so far) each time the list fills: a row takes at least a line.
-        let lines = text.bytes().filter(|&b| b == b'\n').count();
-        list(&mut self.sections).reserve(lines);
+        // of every entity so far) each time the list fills: a CSV row takes at least a
+        // line.
+        let rows = match &source {
+            TableSource::Csv(text) => text.bytes().filter(|&b| b == b'\n').count(),
+            TableSource::Parquet(rows) => rows.len(),
+        };
+        list(&mut self.sections).reserve(rows);
         let sections = &mut self.sections;
         // Problems of rows read as nodes follow the table's own problems, in row order.
         let mut row_diagnostics = Vec::new();
-        let read = crate::table::csv_rows::<T>(text, file, section, |number, row| {
+        let on_row = |number, row| {
             // Rows are numbered as the spreadsheet the table comes from numbers them
             // (the header is row 1).
             let shown = EntityPath {
@@ -728,7 +733,24 @@ impl Loader {
                     list,
                 ),
             }
-        });
+        };
+        // The table's text joins the sources once read (a Parquet table's is written
+        // as its rows are read), under the id its spans already carry.
+        let (read, text) = match source {
+            TableSource::Csv(text) => {
+                let read = csv_rows::<T>(&mut Records::new(&text, file), file, section, on_row);
+                (read, text)
+            }
+            TableSource::Parquet(mut rows) => {
+                let read = csv_rows::<T>(&mut rows, file, section, on_row);
+                (read, rows.into_text())
+            }
+        };
+        let added = self.sources.add(display, path, text);
+        debug_assert_eq!(
+            added, file,
+            "a table's spans name the id its text is added under"
+        );
         // Flows are never referred to: only a lost actor or asset table hides ids.
         self.sections.table_lost = lost_before || (read.header_failed && section != "flows");
         self.sections.unparsed_ids.extend(read.lost_ids);
@@ -739,6 +761,12 @@ impl Loader {
     fn push_yaml(&mut self, err: YamlError) {
         self.diagnostics.push(yaml_diagnostic(err));
     }
+}
+
+/// A table file as read: a CSV text, or a Parquet table whose rows are yet to be read.
+enum TableSource {
+    Csv(String),
+    Parquet(ParquetRows),
 }
 
 /// One entity from its node into its section, or its problem into `diagnostics` (and

@@ -124,6 +124,11 @@ impl SourceMap {
         Self::default()
     }
 
+    /// The id the next [`SourceMap::add`] returns.
+    pub fn next_id(&self) -> FileId {
+        self.paths.len()
+    }
+
     /// Adds a file; `display` is the name users see in messages.
     pub fn add(&mut self, display: String, path: PathBuf, text: String) -> FileId {
         self.paths.push(path);

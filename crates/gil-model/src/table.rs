@@ -83,13 +83,12 @@ pub(crate) enum Row<T> {
 /// no key given twice); any other row becomes a node that the loader deserializes, so
 /// every problem is worded and located by the one serde path.
 pub(crate) fn csv_rows<T: FromRow>(
-    text: &str,
+    records: &mut impl RecordSource,
     file: FileId,
     section: &str,
     mut on_row: impl FnMut(usize, Row<T>),
 ) -> Rows {
     let mut read = Rows::default();
-    let mut records = Records::new(text, file);
     let mut record = Record::default();
     if !records.next_record(&mut record) {
         read.diagnostics.push(
@@ -153,7 +152,7 @@ pub(crate) fn csv_rows<T: FromRow>(
 /// table makes no string per cell.
 #[derive(Default)]
 pub(crate) struct Record {
-    text: Vec<u8>,
+    text: String,
     cells: Vec<(usize, Span)>,
 }
 
@@ -166,9 +165,7 @@ impl Record {
     pub(crate) fn get(&self, i: usize) -> Option<(&str, Span)> {
         let &(end, span) = self.cells.get(i)?;
         let start = if i == 0 { 0 } else { self.cells[i - 1].0 };
-        // Fields are split at ASCII bytes of UTF-8 text, so each is UTF-8 itself.
-        let text = std::str::from_utf8(&self.text[start..end]).unwrap_or_default();
-        Some((text, span))
+        Some((self.text.get(start..end)?, span))
     }
 
     /// From the first cell's start to the last cell's end.
@@ -177,6 +174,21 @@ impl Record {
             (Some((_, a)), Some((_, b))) => Span::new(a.file, a.start as usize, b.end as usize),
             _ => Span::new(FileId::default(), 0, 0),
         }
+    }
+
+    /// Appends a cell: its value and its span in the file.
+    pub(crate) fn push(&mut self, value: &str, span: Span) {
+        self.text.push_str(value);
+        self.cells.push((self.text.len(), span));
+    }
+
+    /// Each cell's value and span (start, end), for tests.
+    #[cfg(test)]
+    pub(crate) fn to_cells_for_test(&self) -> Vec<(String, usize, usize)> {
+        self.to_cells()
+            .into_iter()
+            .map(|c| (c.text, c.span.start as usize, c.span.end as usize))
+            .collect()
     }
 
     fn to_cells(&self) -> Vec<Cell> {
@@ -189,28 +201,37 @@ impl Record {
             .collect()
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.cells.clear();
     }
 }
 
+/// Where a table's records come from: a CSV text split by csv-core ([`Records`]), or
+/// a Parquet table's rows ([`crate::table_parquet::ParquetRows`]).
+pub(crate) trait RecordSource {
+    /// Reads the next record into `record` (the header first); false at the end.
+    fn next_record(&mut self, record: &mut Record) -> bool;
+}
+
 /// The records of a CSV text one at a time, skipping blank lines; a UTF-8 byte-order
 /// mark is skipped. The text is already known to be UTF-8.
-struct Records<'t> {
+pub(crate) struct Records<'t> {
     bytes: &'t [u8],
     /// Bytes before `bytes` in the file (a byte-order mark).
     offset: usize,
     file: FileId,
     reader: csv_core::Reader,
     out: Vec<u8>,
+    /// The field being read, quotes removed.
+    field: Vec<u8>,
     /// Bytes of `bytes` consumed.
     at: usize,
     done: bool,
 }
 
 impl<'t> Records<'t> {
-    fn new(text: &'t str, file: FileId) -> Self {
+    pub(crate) fn new(text: &'t str, file: FileId) -> Self {
         let offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
         Records {
             bytes: &text.as_bytes()[offset..],
@@ -218,11 +239,33 @@ impl<'t> Records<'t> {
             file,
             reader: csv_core::Reader::new(),
             out: vec![0u8; 1024],
+            field: Vec::new(),
             at: 0,
             done: false,
         }
     }
 
+    /// Ends the field read so far: its span without the delimiter or line end that
+    /// closed it (nor a field's surrounding quotes' trailing newline).
+    fn end_field(&mut self, record: &mut Record, from: usize) {
+        let bytes = self.bytes;
+        let mut end = self.at;
+        while end > from && matches!(bytes[end - 1], b',' | b'\n' | b'\r') {
+            end -= 1;
+        }
+        // Line ends before the field (a blank line skipped by the reader) are not its own.
+        let mut begin = from;
+        while begin < end && matches!(bytes[begin], b'\n' | b'\r') {
+            begin += 1;
+        }
+        let span = Span::new(self.file, self.offset + begin, self.offset + end.max(begin));
+        // Fields are split at ASCII bytes of UTF-8 text, so each is UTF-8 itself.
+        record.push(std::str::from_utf8(&self.field).unwrap_or_default(), span);
+        self.field.clear();
+    }
+}
+
+impl RecordSource for Records<'_> {
     /// Reads the next record that is not a blank line into `record`; false at the end.
     fn next_record(&mut self, record: &mut Record) -> bool {
         use csv_core::ReadFieldResult;
@@ -232,7 +275,7 @@ impl<'t> Records<'t> {
             let (result, nin, nout) = self
                 .reader
                 .read_field(&self.bytes[self.at..], &mut self.out);
-            record.text.extend_from_slice(&self.out[..nout]);
+            self.field.extend_from_slice(&self.out[..nout]);
             self.at += nin;
             match result {
                 ReadFieldResult::OutputFull => self.out.resize(self.out.len() * 2, 0),
@@ -240,7 +283,7 @@ impl<'t> Records<'t> {
                     if self.at >= self.bytes.len() {
                         // Tells the reader the input ended (a last line without newline).
                         let (result, _, nout) = self.reader.read_field(&[], &mut self.out);
-                        record.text.extend_from_slice(&self.out[..nout]);
+                        self.field.extend_from_slice(&self.out[..nout]);
                         self.done = true;
                         if let ReadFieldResult::Field { .. } = result {
                             self.end_field(record, field_start);
@@ -264,23 +307,6 @@ impl<'t> Records<'t> {
             }
         }
         false
-    }
-
-    /// Ends the field read so far: its span without the delimiter or line end that
-    /// closed it (nor a field's surrounding quotes' trailing newline).
-    fn end_field(&self, record: &mut Record, from: usize) {
-        let bytes = self.bytes;
-        let mut end = self.at;
-        while end > from && matches!(bytes[end - 1], b',' | b'\n' | b'\r') {
-            end -= 1;
-        }
-        // Line ends before the field (a blank line skipped by the reader) are not its own.
-        let mut begin = from;
-        while begin < end && matches!(bytes[begin], b'\n' | b'\r') {
-            begin += 1;
-        }
-        let span = Span::new(self.file, self.offset + begin, self.offset + end.max(begin));
-        record.cells.push((record.text.len(), span));
     }
 }
 

@@ -53,7 +53,14 @@ pub fn resolve_plain(text: &str) -> Plain {
             return Plain::Str;
         }
     }
-    let digits: String = text.chars().filter(|&c| c != '_').collect();
+    // Only a grouped number needs a copy without its `_`s.
+    let ungrouped;
+    let digits = if grouped {
+        ungrouped = text.replace('_', "");
+        ungrouped.as_str()
+    } else {
+        text
+    };
     let numeric = digits
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
