@@ -561,9 +561,30 @@ pub(crate) enum GenCommand {
         /// Write the voucher, growth and efficiency rules in columnar form (on_actors, on_flows)
         #[arg(long)]
         columnar: bool,
+        /// Write the actors, assets and flows as tables under `data/` (as a national
+        /// registry arrives) instead of in the scenario file; no baselines then, as they
+        /// read the scenario file
+        #[arg(long, value_name = "FORMAT")]
+        tables: Option<TableFormat>,
         /// A new or empty folder for the scenario, rules and baselines
         dir: PathBuf,
     },
+}
+
+/// `gil gen synthetic --tables`: the format of the entity tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Csv,
+    Parquet,
+}
+
+impl TableFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            TableFormat::Csv => "csv",
+            TableFormat::Parquet => "parquet",
+        }
+    }
 }
 
 /// `--kind`: a flow kind by its name.

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use gil_rules::SandboxConfig;
 
+use crate::args::TableFormat;
 use crate::commands::{load_rules, load_scenario, Stop};
 use crate::output::{print_stderr, print_stdout, write_atomic};
 
@@ -13,27 +14,57 @@ pub fn gen_synthetic(
     dir: &Path,
     spec: gil_synthetic::Spec,
     columnar: bool,
+    tables: Option<TableFormat>,
 ) -> anyhow::Result<ExitCode> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         print_stderr(&format!("error: `{}` is not empty\n", dir.display()));
         return Ok(ExitCode::from(2));
     }
-    let files = gil_synthetic::generate(spec, columnar);
-    for (name, text) in files {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        write_atomic(&path, text.as_bytes())?;
+    let (files, entity_tables) = match tables {
+        None => (gil_synthetic::generate(spec, columnar), Vec::new()),
+        Some(format) => gil_synthetic::generate_with_tables(spec, columnar, format.extension()),
+    };
+    for table in &entity_tables {
+        let name = format!(
+            "data/{}.{}",
+            table.name,
+            tables.map_or("csv", TableFormat::extension)
+        );
+        let bytes = match tables {
+            Some(TableFormat::Parquet) => {
+                let mut bytes = Vec::new();
+                gil_tables::entity_table(table)?.write_parquet(&mut bytes)?;
+                bytes
+            }
+            _ => table.to_csv().into_bytes(),
+        };
+        write_file(dir, &name, &bytes)?;
     }
+    for (name, text) in files {
+        write_file(dir, &name, text.as_bytes())?;
+    }
+    let (what, baselines) = match tables {
+        None => (String::new(), ", and baselines in baseline/"),
+        Some(format) => (format!(" (entities in data/*.{})", format.extension()), ""),
+    };
     print_stdout(&format!(
-        "wrote {}: {} actors, {} flows, {} years, 5 rules, and baselines in baseline/\n",
+        "wrote {}: {} actors, {} flows, {} years{what}, 5 rules{baselines}\n",
         dir.display(),
         spec.actors,
         spec.flows,
         spec.years
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `name` under `dir`, making its folder.
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    write_atomic(&path, bytes)?;
+    Ok(())
 }
 
 /// A writer that only counts what it is given.

@@ -203,6 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     years,
                     seed,
                     columnar,
+                    tables,
                     dir,
                 },
         } => bench::gen_synthetic(
@@ -214,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
             },
             columnar,
+            tables,
         ),
         Command::Bench {
             scenario,

@@ -706,6 +706,46 @@ fn outcome_bytes_are_identical_for_any_number_of_threads() {
 }
 
 #[test]
+fn the_same_registry_as_yaml_csv_or_parquet_tables_gives_the_same_outcome() {
+    let base = temp_dir("tables");
+    let generate = |name: &str, extra: &[&str]| {
+        let dir = base.join(name);
+        let mut args = vec!["gen", "synthetic", "--actors", "2000", "--flows", "5000"];
+        args.extend(["--years", "3"]);
+        args.extend(extra);
+        args.push(dir.to_str().unwrap());
+        let made = gil(&args);
+        let stdout = String::from_utf8_lossy(&made.stdout).into_owned();
+        assert_eq!(made.status.code(), Some(0), "{stdout}");
+        (dir, stdout)
+    };
+    let (yaml, _) = generate("yaml", &[]);
+    let (csv, said) = generate("csv", &["--tables", "csv"]);
+    assert!(said.contains("entities in data/*.csv"), "{said}");
+    let (parquet, _) = generate("parquet", &["--tables", "parquet"]);
+    assert!(parquet.join("data/flows.parquet").is_file());
+    assert!(
+        !parquet.join("baseline").exists(),
+        "the baselines read the entities from the scenario file"
+    );
+    let run = |dir: &std::path::Path| {
+        let scenario = dir.join("scenario.yaml");
+        let out = gil(&["run", scenario.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let from_yaml = run(&yaml);
+    assert!(from_yaml == run(&csv), "the CSV tables give another outcome");
+    assert!(from_yaml == run(&parquet), "the Parquet tables give another outcome");
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
 fn test_coverage_counts_the_lines_the_cases_ran_in_rules_and_modules() {
     let dir = temp_dir("coverage");
     let lcov_path = dir.join("lcov.info");

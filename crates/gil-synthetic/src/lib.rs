@@ -145,6 +145,22 @@ pub const BASELINES: &[(&str, &str)] = &[
 /// The scenario, its five rules (per-entity, or with `columnar` the `on_actors` /
 /// `on_flows` form) and the baselines with their data.
 pub fn generate(spec: Spec, columnar: bool) -> Files {
+    generate_as(spec, columnar, None).0
+}
+
+/// The same workload with its actors, assets and flows in tables named
+/// `data/<section>.<table_ext>` by the scenario: the scenario and rules, and the tables
+/// for the caller to write in that format. No baselines: they read the entities from
+/// the scenario file.
+pub fn generate_with_tables(
+    spec: Spec,
+    columnar: bool,
+    table_ext: &str,
+) -> (Files, Vec<EntityTable>) {
+    generate_as(spec, columnar, Some(table_ext))
+}
+
+fn generate_as(spec: Spec, columnar: bool, table_ext: Option<&str>) -> (Files, Vec<EntityTable>) {
     let mut rng = Rng(spec.seed);
     let n = spec.actors.max(10);
     let kinds: Vec<Kind> = (0..n)
@@ -189,44 +205,68 @@ pub fn generate(spec: Spec, columnar: bool) -> Files {
     for (name, value) in PARAMETERS {
         let _ = writeln!(y, "  {name}: {value}");
     }
-    y.push_str("actors:\n  - { id: gov, kind: government }\n  - { id: agency, kind: agency }\n  - { id: kepco, kind: utility }\n  - { id: world, kind: boundary }\n");
-    let mut actor_lines = Vec::with_capacity(n);
-    for (i, k) in kinds.iter().enumerate() {
-        let line = match k {
-            Kind::Startup | Kind::Sme => format!(
-                "  - {{ id: a{i}, kind: {}, attrs: {{ demand: {} }} }}\n",
-                k.name(),
-                rng.amount(100, 20_000)
-            ),
+    let actors: Vec<ActorRow> = kinds
+        .iter()
+        .map(|&kind| match kind {
+            Kind::Startup | Kind::Sme => ActorRow {
+                kind,
+                demand: Some(rng.amount(100, 20_000)),
+                ..ActorRow::plain(kind)
+            },
             Kind::Public => {
                 let platform = if larges.is_empty() {
                     "agency".to_string()
                 } else {
                     format!("a{}", larges[rng.below(larges.len())])
                 };
-                format!("  - {{ id: a{i}, kind: public_user, attrs: {{ budget: {}, platform: {platform} }} }}\n", rng.amount(1_000_000, 100_000_000))
+                ActorRow {
+                    budget: Some(rng.amount(1_000_000, 100_000_000)),
+                    platform: Some(platform),
+                    ..ActorRow::plain(kind)
+                }
             }
-            _ => format!("  - {{ id: a{i}, kind: {} }}\n", k.name()),
-        };
-        actor_lines.push(line);
+            _ => ActorRow::plain(kind),
+        })
+        .collect();
+    if table_ext.is_none() {
+        y.push_str("actors:\n");
+        for (id, kind) in FIXED_ACTORS {
+            let _ = writeln!(y, "  - {{ id: {id}, kind: {kind} }}");
+        }
+        for (i, a) in actors.iter().enumerate() {
+            let kind = a.kind.name();
+            let _ = match (&a.demand, &a.budget, &a.platform) {
+                (Some(demand), _, _) => writeln!(
+                    y,
+                    "  - {{ id: a{i}, kind: {kind}, attrs: {{ demand: {demand} }} }}"
+                ),
+                (None, Some(budget), Some(platform)) => writeln!(
+                    y,
+                    "  - {{ id: a{i}, kind: {kind}, attrs: {{ budget: {budget}, platform: {platform} }} }}"
+                ),
+                _ => writeln!(y, "  - {{ id: a{i}, kind: {kind} }}"),
+            };
+        }
     }
-    for l in &actor_lines {
-        y.push_str(l);
-    }
-    y.push_str("assets:\n");
-    for r in REGIONS {
-        let _ = writeln!(
-            y,
-            "  - {{ id: grid-{r}, kind: grid_region, region: {r}, capacity: {{ mw: {} }} }}",
-            10 * spec.flows / 5 + 100
-        );
-    }
-    for c in 0..clusters {
-        let _ = writeln!(y, "  - {{ id: c{c}, kind: gpu_cluster, owner: agency, region: {}, capacity: {{ gpus: 1000 }} }}", REGIONS[c % REGIONS.len()]);
-    }
-    y.push_str("flows:\n");
+    let assets: Vec<AssetRow> = REGIONS
+        .iter()
+        .map(|r| AssetRow {
+            id: format!("grid-{r}"),
+            kind: "grid_region",
+            region: r,
+            owner: None,
+            capacity: ("mw", (10 * spec.flows / 5 + 100) as u64),
+        })
+        .chain((0..clusters).map(|c| AssetRow {
+            id: format!("c{c}"),
+            kind: "gpu_cluster",
+            region: REGIONS[c % REGIONS.len()],
+            owner: Some("agency"),
+            capacity: ("gpus", 1000),
+        }))
+        .collect();
     // (id, from, to, kind, via, amount) for the baselines too.
-    let mut flows: Vec<(String, String, String, &str, &str, u64)> = Vec::with_capacity(spec.flows);
+    let mut flows: Vec<FlowRow> = Vec::with_capacity(spec.flows);
     for f in 0..spec.flows {
         let flow = match rng.below(10) {
             0..=4 if !firms.is_empty() => {
@@ -265,17 +305,40 @@ pub fn generate(spec: Spec, columnar: bool) -> Files {
                 rng.amount(1, 50),
             ),
         };
-        let via = if flow.4 == "-" {
-            String::new()
-        } else {
-            format!(", via: {}", flow.4)
-        };
-        let _ = writeln!(
-            y,
-            "  - {{ id: {}, from: {}, to: {}, kind: {}{via}, amount: {} }}",
-            flow.0, flow.1, flow.2, flow.3, flow.5
-        );
         flows.push(flow);
+    }
+    let mut tables = Vec::new();
+    match table_ext {
+        None => {
+            y.push_str("assets:\n");
+            for a in &assets {
+                let owner = a.owner.map(|o| format!(" owner: {o},")).unwrap_or_default();
+                let (name, value) = a.capacity;
+                let _ = writeln!(
+                    y,
+                    "  - {{ id: {}, kind: {},{owner} region: {}, capacity: {{ {name}: {value} }} }}",
+                    a.id, a.kind, a.region
+                );
+            }
+            y.push_str("flows:\n");
+            for (id, from, to, kind, via, amount) in &flows {
+                let via = if *via == "-" {
+                    String::new()
+                } else {
+                    format!(", via: {via}")
+                };
+                let _ = writeln!(
+                    y,
+                    "  - {{ id: {id}, from: {from}, to: {to}, kind: {kind}{via}, amount: {amount} }}"
+                );
+            }
+        }
+        Some(ext) => {
+            for section in ["actors", "assets", "flows"] {
+                let _ = writeln!(y, "{section}: {{ table: data/{section}.{ext} }}");
+            }
+            tables = entity_tables(&actors, &assets, &flows);
+        }
     }
 
     let mut files: Files = vec![("scenario.yaml".into(), y)];
@@ -285,48 +348,197 @@ pub fn generate(spec: Spec, columnar: bool) -> Files {
             .iter()
             .map(|(name, text)| (format!("rules/{name}"), text.to_string())),
     );
-    files.extend(
-        BASELINES
-            .iter()
-            .map(|(name, text)| (format!("baseline/{name}"), text.to_string())),
-    );
-    files.push((
-        "baseline/data.lua".into(),
-        lua_data(&kinds, &actor_lines, &flows, spec),
-    ));
-    files
+    // The baselines read the entities from the scenario file.
+    if table_ext.is_none() {
+        files.extend(
+            BASELINES
+                .iter()
+                .map(|(name, text)| (format!("baseline/{name}"), text.to_string())),
+        );
+        files.push(("baseline/data.lua".into(), lua_data(&actors, &flows, spec)));
+    }
+    (files, tables)
+}
+
+/// The actors every workload has, before the generated ones: (id, kind).
+const FIXED_ACTORS: [(&str, &str); 4] = [
+    ("gov", "government"),
+    ("agency", "agency"),
+    ("kepco", "utility"),
+    ("world", "boundary"),
+];
+
+/// A generated actor (its id is `a<index>`) and its attributes.
+struct ActorRow {
+    kind: Kind,
+    demand: Option<u64>,
+    budget: Option<u64>,
+    platform: Option<String>,
+}
+
+impl ActorRow {
+    fn plain(kind: Kind) -> ActorRow {
+        ActorRow {
+            kind,
+            demand: None,
+            budget: None,
+            platform: None,
+        }
+    }
+}
+
+/// A grid region or GPU cluster, with its one capacity.
+struct AssetRow {
+    id: String,
+    kind: &'static str,
+    region: &'static str,
+    owner: Option<&'static str>,
+    capacity: (&'static str, u64),
+}
+
+/// (id, from, to, kind, via or `-`, amount).
+type FlowRow = (String, String, String, &'static str, &'static str, u64);
+
+/// One entity table: its name (`actors`, `assets`, `flows`) and its columns, each all
+/// integers or all texts, `None` where a row has no value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityTable {
+    pub name: &'static str,
+    pub columns: Vec<(&'static str, Cells)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+}
+
+impl EntityTable {
+    /// The table as CSV: a header of the column names, then one line per row (an
+    /// absent value is an empty cell; no generated text needs quoting).
+    pub fn to_csv(&self) -> String {
+        let rows = self.columns.first().map_or(0, |(_, cells)| match cells {
+            Cells::Int(values) => values.len(),
+            Cells::Text(values) => values.len(),
+        });
+        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+        let mut out = names.join(",");
+        out.push('\n');
+        for row in 0..rows {
+            for (i, (_, cells)) in self.columns.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = match cells {
+                    Cells::Int(values) => match values[row] {
+                        Some(v) => write!(out, "{v}"),
+                        None => Ok(()),
+                    },
+                    Cells::Text(values) => {
+                        out.push_str(values[row].as_deref().unwrap_or(""));
+                        Ok(())
+                    }
+                };
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The actors, assets and flows as entity tables (attributes as columns of their own).
+fn entity_tables(actors: &[ActorRow], assets: &[AssetRow], flows: &[FlowRow]) -> Vec<EntityTable> {
+    let text = |values: Vec<Option<String>>| Cells::Text(values);
+    let ids = FIXED_ACTORS
+        .iter()
+        .map(|(id, _)| Some(id.to_string()))
+        .chain((0..actors.len()).map(|i| Some(format!("a{i}"))))
+        .collect();
+    let kinds = FIXED_ACTORS
+        .iter()
+        .map(|(_, kind)| Some(kind.to_string()))
+        .chain(actors.iter().map(|a| Some(a.kind.name().to_string())))
+        .collect();
+    let none_for_fixed = FIXED_ACTORS.len();
+    let attr = |get: &dyn Fn(&ActorRow) -> Option<i64>| -> Vec<Option<i64>> {
+        std::iter::repeat_n(None, none_for_fixed)
+            .chain(actors.iter().map(get))
+            .collect()
+    };
+    let actor_table = EntityTable {
+        name: "actors",
+        columns: vec![
+            ("id", text(ids)),
+            ("kind", text(kinds)),
+            ("demand", Cells::Int(attr(&|a| a.demand.map(|v| v as i64)))),
+            ("budget", Cells::Int(attr(&|a| a.budget.map(|v| v as i64)))),
+            (
+                "platform",
+                text(
+                    std::iter::repeat_n(None, none_for_fixed)
+                        .chain(actors.iter().map(|a| a.platform.clone()))
+                        .collect(),
+                ),
+            ),
+        ],
+    };
+    let asset_text =
+        |get: &dyn Fn(&AssetRow) -> Option<String>| text(assets.iter().map(get).collect());
+    let capacity = |name: &str| {
+        Cells::Int(
+            assets
+                .iter()
+                .map(|a| (a.capacity.0 == name).then_some(a.capacity.1 as i64))
+                .collect(),
+        )
+    };
+    let asset_table = EntityTable {
+        name: "assets",
+        columns: vec![
+            ("id", asset_text(&|a| Some(a.id.clone()))),
+            ("kind", asset_text(&|a| Some(a.kind.to_string()))),
+            ("owner", asset_text(&|a| a.owner.map(str::to_string))),
+            ("region", asset_text(&|a| Some(a.region.to_string()))),
+            ("capacity.mw", capacity("mw")),
+            ("capacity.gpus", capacity("gpus")),
+        ],
+    };
+    let flow_text =
+        |get: &dyn Fn(&FlowRow) -> Option<String>| text(flows.iter().map(get).collect());
+    let flow_table = EntityTable {
+        name: "flows",
+        columns: vec![
+            ("id", flow_text(&|f| Some(f.0.clone()))),
+            ("from", flow_text(&|f| Some(f.1.clone()))),
+            ("to", flow_text(&|f| Some(f.2.clone()))),
+            ("kind", flow_text(&|f| Some(f.3.to_string()))),
+            ("via", flow_text(&|f| (f.4 != "-").then(|| f.4.to_string()))),
+            (
+                "amount",
+                Cells::Int(flows.iter().map(|f| Some(f.5 as i64)).collect()),
+            ),
+        ],
+    };
+    vec![actor_table, asset_table, flow_table]
 }
 
 /// The scenario's actors, flows, years and parameters as a Lua module for baseline.lua.
-fn lua_data(
-    kinds: &[Kind],
-    actor_lines: &[String],
-    flows: &[(String, String, String, &str, &str, u64)],
-    spec: Spec,
-) -> String {
+fn lua_data(actors: &[ActorRow], flows: &[FlowRow], spec: Spec) -> String {
     let mut out = String::new();
     out.push_str("-- The synthetic scenario as plain Lua tables, read by baseline.lua (gil gen synthetic).\n");
     out.push_str("local actors = {\n");
-    for (i, (k, line)) in kinds.iter().zip(actor_lines).enumerate() {
-        let attr = |name: &str| {
-            line.split(&format!("{name}: "))
-                .nth(1)
-                .map(|r| r.split([',', ' ', '}']).next().unwrap_or("").to_string())
-        };
-        let _ = match k {
-            Kind::Startup | Kind::Sme => writeln!(
+    for (i, a) in actors.iter().enumerate() {
+        let kind = a.kind.name();
+        let _ = match (&a.demand, &a.budget, &a.platform) {
+            (Some(demand), _, _) => writeln!(
                 out,
-                "  {{ id = \"a{i}\", kind = \"{}\", demand = {} }},",
-                k.name(),
-                attr("demand").unwrap_or_default()
+                "  {{ id = \"a{i}\", kind = \"{kind}\", demand = {demand} }},"
             ),
-            Kind::Public => writeln!(
+            (None, Some(budget), Some(platform)) => writeln!(
                 out,
-                "  {{ id = \"a{i}\", kind = \"public_user\", budget = {}, platform = \"{}\" }},",
-                attr("budget").unwrap_or_default(),
-                attr("platform").unwrap_or_default()
+                "  {{ id = \"a{i}\", kind = \"{kind}\", budget = {budget}, platform = \"{platform}\" }},"
             ),
-            _ => writeln!(out, "  {{ id = \"a{i}\", kind = \"{}\" }},", k.name()),
+            _ => writeln!(out, "  {{ id = \"a{i}\", kind = \"{kind}\" }},"),
         };
     }
     out.push_str("}\nlocal flows = {\n");

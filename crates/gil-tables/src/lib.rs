@@ -9,6 +9,7 @@
 
 mod columns;
 mod outcome;
+mod synthetic;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
 pub use outcome::{outcome_tables, summary};
+pub use synthetic::entity_table;
 
 /// One table: its file stem (`metrics` → `metrics.parquet`) and its rows.
 #[derive(Debug, Clone)]
