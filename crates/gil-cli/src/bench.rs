@@ -24,21 +24,19 @@ pub fn gen_synthetic(
         None => (gil_synthetic::generate(spec, columnar), Vec::new()),
         Some(format) => gil_synthetic::generate_with_tables(spec, columnar, format.extension()),
     };
-    for table in &entity_tables {
-        let name = format!(
-            "data/{}.{}",
-            table.name,
-            tables.map_or("csv", TableFormat::extension)
-        );
-        let bytes = match tables {
-            Some(TableFormat::Parquet) => {
-                let mut bytes = Vec::new();
-                gil_tables::entity_table(table)?.write_parquet(&mut bytes)?;
-                bytes
-            }
-            _ => table.to_csv().into_bytes(),
-        };
-        write_file(dir, &name, &bytes)?;
+    if let Some(format) = tables {
+        for table in &entity_tables {
+            let bytes = match format {
+                TableFormat::Parquet => {
+                    let mut bytes = Vec::new();
+                    gil_tables::entity_table(table)?.write_parquet(&mut bytes)?;
+                    bytes
+                }
+                TableFormat::Csv => table.to_csv().into_bytes(),
+            };
+            let name = format!("data/{}.{}", table.name, format.extension());
+            write_file(dir, &name, &bytes)?;
+        }
     }
     for (name, text) in files {
         write_file(dir, &name, text.as_bytes())?;

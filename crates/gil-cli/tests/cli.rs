@@ -740,8 +740,14 @@ fn the_same_registry_as_yaml_csv_or_parquet_tables_gives_the_same_outcome() {
         out.stdout
     };
     let from_yaml = run(&yaml);
-    assert!(from_yaml == run(&csv), "the CSV tables give another outcome");
-    assert!(from_yaml == run(&parquet), "the Parquet tables give another outcome");
+    assert!(
+        from_yaml == run(&csv),
+        "the CSV tables give another outcome"
+    );
+    assert!(
+        from_yaml == run(&parquet),
+        "the Parquet tables give another outcome"
+    );
     std::fs::remove_dir_all(base).unwrap();
 }
 

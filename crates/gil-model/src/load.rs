@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::{FileId, SourceMap, Span, Spanned};
-use crate::table::{csv_rows, Records, Row};
+use crate::table::{read_rows, Records, Row};
 use crate::table_parquet::ParquetRows;
 use crate::table_typed::FromRow;
 use crate::types::{
@@ -738,14 +738,16 @@ impl Loader {
         // as its rows are read), under the id its spans already carry.
         let (read, text) = match source {
             TableSource::Csv(text) => {
-                let read = csv_rows::<T>(&mut Records::new(&text, file), file, section, on_row);
+                let read = read_rows::<T>(&mut Records::new(&text, file), file, section, on_row);
                 (read, text)
             }
             TableSource::Parquet(mut rows) => {
-                let read = csv_rows::<T>(&mut rows, file, section, on_row);
+                let read = read_rows::<T>(&mut rows, file, section, on_row);
                 (read, rows.into_text())
             }
         };
+        // Nothing is added to the sources between `next_id` and here (every early return
+        // comes before this, having added nothing), so the id is the predicted one.
         let added = self.sources.add(display, path, text);
         debug_assert_eq!(
             added, file,

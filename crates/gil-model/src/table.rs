@@ -1,13 +1,16 @@
-//! Entity tables in: a CSV file named by `actors: { table: firms.csv }` (or `assets`,
-//! `flows`) read into the same spanned nodes a YAML list gives. One set of checks —
-//! types, unknown columns, ids, references — then covers both, and every problem points
-//! at the file's own row and column (the header is line 1).
+//! Entity tables in: a CSV or Parquet file named by `actors: { table: firms.csv }` (or
+//! `assets`, `flows`), read record by record. A row with plain cells becomes its entity
+//! straight away (`table_typed.rs`); any other row becomes the same spanned node a
+//! YAML list item is, so one set of checks — types, unknown columns, ids, references —
+//! covers both, and every problem points at the file's own row and column (the header
+//! is line 1).
 //!
 //! Columns are the entity's keys; `tags` holds `a;b`; `capacity.<name>` (assets) and
 //! `attrs.<name>` fill those maps, and any other column of an actor or asset is an
 //! attribute; `<column>@<year>` columns make a dated value (`amount@2026`,
-//! `amount@2028`). An empty cell is no value. Cells are split by `csv-core`, which
-//! reports how many input bytes each field took, so spans are exact.
+//! `amount@2028`). An empty cell is no value. A CSV text's cells are split by
+//! `csv-core`, which reports how many input bytes each field took, so spans are exact;
+//! a Parquet table's come from its arrays (`table_parquet.rs`).
 
 use crate::code::Code;
 use crate::diag::Diagnostic;
@@ -77,12 +80,13 @@ pub(crate) enum Row<T> {
     Node(Node),
 }
 
-/// The rows of a CSV table, each handed to `on_row` with its number (the header is row
-/// 1, as in a spreadsheet; a quoted cell may span lines) as soon as it is read. Each row is first offered to [`FromRow`], which builds the
-/// entity from the cells when they have the plain forms (a number where a number goes,
-/// no key given twice); any other row becomes a node that the loader deserializes, so
-/// every problem is worded and located by the one serde path.
-pub(crate) fn csv_rows<T: FromRow>(
+/// The rows of a table, each handed to `on_row` with its number (the header is row 1,
+/// as in a spreadsheet; a quoted cell may span lines) as soon as it is read. Each row
+/// is first offered to [`FromRow`], which builds the entity from the cells when they
+/// have the plain forms (a number where a number goes, no key given twice); any other
+/// row becomes a node that the loader deserializes, so every problem is worded and
+/// located by the one serde path.
+pub(crate) fn read_rows<T: FromRow>(
     records: &mut impl RecordSource,
     file: FileId,
     section: &str,
@@ -589,13 +593,7 @@ mod tests {
         let mut record = Record::default();
         let mut out = Vec::new();
         while records.next_record(&mut record) {
-            out.push(
-                record
-                    .to_cells()
-                    .into_iter()
-                    .map(|c| (c.text, c.span.start as usize, c.span.end as usize))
-                    .collect(),
-            );
+            out.push(record.to_cells_for_test());
         }
         out
     }

@@ -1,5 +1,5 @@
 //! Parquet tables in: a `{ table: firms.parquet }` is read with the `parquet` crate,
-//! and its rows are handed to [`crate::table::csv_rows`] one at a time as records, the
+//! and its rows are handed to [`crate::table::read_rows`] one at a time as records, the
 //! same records a CSV table gives. Each row is also written, as CSV, into the text that
 //! messages show (one row per line under a header of the column names), so every check
 //! and message is the CSV one, and a position in a Parquet table is its row (the header
@@ -104,13 +104,23 @@ impl RecordSource for ParquetRows {
     fn next_record(&mut self, record: &mut Record) -> bool {
         record.clear();
         let Some((mut b, mut row)) = self.next else {
-            // The header: the column names.
+            // The header: the column names. No columns is an empty table, as a CSV
+            // file with nothing in it is.
+            if self.names.is_empty() {
+                return false;
+            }
             for (i, name) in self.names.iter().enumerate() {
                 if i > 0 {
                     self.text.push(',');
                 }
                 let start = self.text.len();
                 push_quoted(&mut self.text, name);
+                // A byte-order mark before the first name (pandas keeps the one a CSV
+                // file had) is not part of it, as it is not in a CSV table.
+                let (name, start) = match name.strip_prefix('\u{feff}') {
+                    Some(rest) if i == 0 => (rest, start + '\u{feff}'.len_utf8()),
+                    _ => (name.as_str(), start),
+                };
                 record.push(name, Span::new(self.file, start, self.text.len()));
             }
             self.text.push('\n');
@@ -329,5 +339,28 @@ mod tests {
         }
         assert_eq!(direct, split);
         assert_eq!(direct[3][0].0, "say \"hi\"");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_name_is_not_part_of_it() {
+        let id: ArrayRef = Arc::new(StringArray::from(vec!["a1"]));
+        let batch = RecordBatch::try_from_iter([("\u{feff}id", id)]).unwrap();
+        let mut rows = ParquetRows::new(vec!["\u{feff}id".to_string()], vec![batch], 0);
+        let mut record = Record::default();
+        assert!(rows.next_record(&mut record));
+        let header = record.to_cells_for_test();
+        assert!(rows.next_record(&mut record));
+        let text = rows.into_text();
+        let mut csv = crate::table::Records::new(&text, 0);
+        let mut split = Record::default();
+        csv.next_record(&mut split);
+        assert_eq!(header, split.to_cells_for_test());
+        assert_eq!(header[0].0, "id");
+    }
+
+    #[test]
+    fn a_table_without_columns_has_no_header() {
+        let mut rows = ParquetRows::new(Vec::new(), Vec::new(), 0);
+        assert!(!rows.next_record(&mut Record::default()));
     }
 }

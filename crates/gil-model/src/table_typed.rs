@@ -46,7 +46,8 @@ pub(crate) enum TextKey {
     Note,
 }
 
-const TEXT_KEY_COUNT: usize = 12;
+/// `Note` is the last key: one slot per key.
+const TEXT_KEY_COUNT: usize = TextKey::Note as usize + 1;
 
 impl TextKey {
     fn parse(key: &str) -> Option<TextKey> {

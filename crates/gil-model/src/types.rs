@@ -460,7 +460,7 @@ impl<'de> Deserialize<'de> for AttrValue {
 
 /// An actor's or asset's attributes, sorted by name. A sorted vector rather than a
 /// B-tree: a B-tree's first node has room for eleven entries, and a national registry's
-/// actors have one or two, so the tree cost ~800 bytes per actor.
+/// actors have one or two, so the tree cost ~800 bytes per actor with attributes.
 #[derive(Clone, Default, PartialEq)]
 pub struct Attrs(Vec<(String, Spanned<AttrValue>)>);
 

@@ -209,7 +209,6 @@ fn generate_as(spec: Spec, columnar: bool, table_ext: Option<&str>) -> (Files, V
         .iter()
         .map(|&kind| match kind {
             Kind::Startup | Kind::Sme => ActorRow {
-                kind,
                 demand: Some(rng.amount(100, 20_000)),
                 ..ActorRow::plain(kind)
             },
