@@ -145,7 +145,33 @@ pub fn bench(
             threads.max(1)
         );
         let secs = |d: std::time::Duration| d.as_secs_f64();
-        text.push_str(&format!("load      {:>9.3} s\n", secs(load)));
+        // Entities read from tables: a registry's load rate, in rows a second.
+        let from_table =
+            |path: &gil_model::EntityPath| matches!(path.place, gil_model::Place::Row(_));
+        let table_rows = scenario
+            .actors
+            .iter()
+            .filter(|a| from_table(&a.path))
+            .count()
+            + scenario
+                .assets
+                .iter()
+                .filter(|a| from_table(&a.path))
+                .count()
+            + scenario
+                .flows
+                .iter()
+                .filter(|f| from_table(&f.path))
+                .count();
+        if table_rows > 0 {
+            text.push_str(&format!(
+                "load      {:>9.3} s   {table_rows} table rows, {:.0} rows/s\n",
+                secs(load),
+                table_rows as f64 / secs(load).max(1e-9)
+            ));
+        } else {
+            text.push_str(&format!("load      {:>9.3} s\n", secs(load)));
+        }
         text.push_str(&format!(
             "rules     {:>9.3} s   {} rule calls, {:.0} calls/s\n",
             secs(evaluation.rules_time),

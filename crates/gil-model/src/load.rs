@@ -95,6 +95,32 @@ impl Sections {
         }
     }
 
+    /// Room for `items` more entities in `section`'s list (a streamed list's length is
+    /// not known when it opens; growing a national list by doubling copies it again and
+    /// again). [`Sections::shrink`] gives back what an estimate reserved too much.
+    fn reserve_for(&mut self, section: &str, items: usize) {
+        match section {
+            "actors" => self.actors.reserve(items),
+            "assets" => self.assets.reserve(items),
+            "flows" => self.flows.reserve(items),
+            "projects" => self.projects.reserve(items),
+            _ => {}
+        }
+    }
+
+    /// Gives back room more than twice what a list holds.
+    fn shrink(&mut self) {
+        fn shrink<T>(list: &mut Vec<T>) {
+            if list.capacity() > 2 * list.len() {
+                list.shrink_to_fit();
+            }
+        }
+        shrink(&mut self.actors);
+        shrink(&mut self.assets);
+        shrink(&mut self.flows);
+        shrink(&mut self.projects);
+    }
+
     fn truncate(&mut self, to: SectionLengths) {
         self.actors.truncate(to.actors);
         self.assets.truncate(to.assets);
@@ -149,7 +175,8 @@ pub fn load_str(name: &str, text: &str, dir: &Path) -> Result<Scenario, LoadErro
 
 impl Loader {
     fn finish(mut self, root: Option<FileId>) -> Result<Scenario, LoadError> {
-        let sections = std::mem::take(&mut self.sections);
+        let mut sections = std::mem::take(&mut self.sections);
+        sections.shrink();
         let header = match sections.header {
             Some((header, _)) => Some(header),
             None => {
@@ -289,13 +316,19 @@ impl Loader {
     }
 
     fn read_text(&mut self, file: FileId, dir: &Path, is_root: bool) {
-        let text = self.sources.text(file).to_string();
+        let Some(text) = self.sources.shared_text(file) else {
+            return;
+        };
         // The items of the entity lists are read as the parser completes each one, so a
         // national file's actors and flows are never all held as YAML nodes at once.
         let before = self.sections.lengths();
         let diagnostics_before = self.diagnostics.len();
         let parsed = {
             let mut read_item = |section: &str, index: usize, item: Node| {
+                if index == 0 {
+                    self.sections
+                        .reserve_for(section, estimate_items(&text, &item));
+                }
                 self.read_item(section, index, &item, dir)
             };
             yaml::parse_streaming(&text, file, STREAMED_SECTIONS, &mut read_item)
@@ -769,6 +802,19 @@ impl Loader {
 enum TableSource {
     Csv(String),
     Parquet(ParquetRows),
+}
+
+/// How many items a streamed list whose first item is `first` may hold: at most one
+/// per line left in the file (a block list's items take a line each, at least) and one
+/// per `first`'s length in the bytes left. An over-estimate costs address space, not
+/// memory, until [`Sections::shrink`] gives it back; a flow-style list on one line gets
+/// no room and grows as any list does.
+fn estimate_items(text: &str, first: &Node) -> usize {
+    let start = (first.span.start as usize).min(text.len());
+    let rest = &text.as_bytes()[start..];
+    let item_bytes = (first.span.end as usize).saturating_sub(start).max(1);
+    let lines = rest.iter().filter(|&&b| b == b'\n').count();
+    lines.min(rest.len() / item_bytes) + 1
 }
 
 /// One entity from its node into its section, or its problem into `diagnostics` (and

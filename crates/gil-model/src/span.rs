@@ -115,8 +115,26 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
 /// The files a scenario (or a set of rules) was read from, addressed by [`FileId`].
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    files: SimpleFiles<String, String>,
+    files: SimpleFiles<String, SharedText>,
     paths: Vec<PathBuf>,
+}
+
+/// A file's text, shared: the loader reads a national file while adding the tables it
+/// names to the same map, and would otherwise copy the whole text to do so.
+#[derive(Debug, Clone, Default)]
+pub struct SharedText(std::sync::Arc<String>);
+
+impl AsRef<str> for SharedText {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for SharedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 impl SourceMap {
@@ -132,10 +150,11 @@ impl SourceMap {
     /// Adds a file; `display` is the name users see in messages.
     pub fn add(&mut self, display: String, path: PathBuf, text: String) -> FileId {
         self.paths.push(path);
-        self.files.add(display, text)
+        self.files
+            .add(display, SharedText(std::sync::Arc::new(text)))
     }
 
-    pub fn files(&self) -> &SimpleFiles<String, String> {
+    pub fn files(&self) -> &SimpleFiles<String, SharedText> {
         &self.files
     }
 
@@ -187,8 +206,13 @@ impl SourceMap {
     pub fn text(&self, file: FileId) -> &str {
         self.files
             .get(file)
-            .map(|f| f.source().as_str())
+            .map(|f| f.source().as_ref())
             .unwrap_or("")
+    }
+
+    /// The file's text, shared rather than copied.
+    pub fn shared_text(&self, file: FileId) -> Option<SharedText> {
+        self.files.get(file).ok().map(|f| f.source().clone())
     }
 
     /// 1-based line and column (in characters) of a byte offset.
