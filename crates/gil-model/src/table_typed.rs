@@ -264,10 +264,17 @@ impl<'r> Cells<'r> {
             .map(|text| Sources(vec![text]))
     }
 
-    /// Whether the row gives a key the entity does not have (the header maps columns
-    /// by section, so this does not happen; declining keeps it safe if that changes).
-    fn has_any(&self, keys: &[TextKey]) -> bool {
-        keys.iter().any(|&k| self.texts[k as usize].is_some())
+    /// Whether the row gives only keys the entity has (the header maps columns by
+    /// section, so it always does; declining otherwise keeps it safe if that changes).
+    fn fits(&self, keys: &Keys) -> bool {
+        let texts_fit = (0..TEXT_KEY_COUNT)
+            .all(|k| self.texts[k].is_none() || keys.texts.iter().any(|&t| t as usize == k));
+        texts_fit
+            && (keys.count || self.count.is_none())
+            && (keys.online || self.online.is_none())
+            && (keys.amount || matches!(self.amount, DatedCells::Absent))
+            && (keys.capacity || self.capacity.is_empty())
+            && (keys.attrs || self.attrs.is_empty())
     }
 
     fn attrs(&mut self) -> Attrs {
@@ -287,22 +294,29 @@ impl<'r> Cells<'r> {
     }
 }
 
+/// The keys an entity has: its texts, and which of the other kinds of key.
+struct Keys {
+    texts: &'static [TextKey],
+    count: bool,
+    online: bool,
+    amount: bool,
+    capacity: bool,
+    attrs: bool,
+}
+
 impl FromRow for Actor {
     fn from_row(record: &Record, slots: &[Slot]) -> Option<Self> {
+        use TextKey::*;
+        const KEYS: Keys = Keys {
+            texts: &[Id, Name, Kind, Region, Source, Note],
+            count: true,
+            online: false,
+            amount: false,
+            capacity: false,
+            attrs: true,
+        };
         let mut cells = Cells::gather(record, slots)?;
-        let foreign = [
-            TextKey::Owner,
-            TextKey::From,
-            TextKey::To,
-            TextKey::Via,
-            TextKey::Unit,
-            TextKey::Project,
-        ];
-        if cells.has_any(&foreign)
-            || cells.online.is_some()
-            || !matches!(cells.amount, DatedCells::Absent)
-            || !cells.capacity.is_empty()
-        {
+        if !cells.fits(&KEYS) {
             return None;
         }
         Some(Actor {
@@ -321,18 +335,17 @@ impl FromRow for Actor {
 
 impl FromRow for Asset {
     fn from_row(record: &Record, slots: &[Slot]) -> Option<Self> {
+        use TextKey::*;
+        const KEYS: Keys = Keys {
+            texts: &[Id, Name, Kind, Owner, Region, Source, Note],
+            count: false,
+            online: true,
+            amount: false,
+            capacity: true,
+            attrs: true,
+        };
         let mut cells = Cells::gather(record, slots)?;
-        let foreign = [
-            TextKey::From,
-            TextKey::To,
-            TextKey::Via,
-            TextKey::Unit,
-            TextKey::Project,
-        ];
-        if cells.has_any(&foreign)
-            || cells.count.is_some()
-            || !matches!(cells.amount, DatedCells::Absent)
-        {
+        if !cells.fits(&KEYS) {
             return None;
         }
         let capacity = std::mem::take(&mut cells.capacity)
@@ -357,13 +370,17 @@ impl FromRow for Asset {
 
 impl FromRow for Flow {
     fn from_row(record: &Record, slots: &[Slot]) -> Option<Self> {
+        use TextKey::*;
+        const KEYS: Keys = Keys {
+            texts: &[Id, From, To, Kind, Via, Unit, Project, Source, Note],
+            count: false,
+            online: false,
+            amount: true,
+            capacity: false,
+            attrs: false,
+        };
         let mut cells = Cells::gather(record, slots)?;
-        if cells.has_any(&[TextKey::Name, TextKey::Owner, TextKey::Region])
-            || cells.count.is_some()
-            || cells.online.is_some()
-            || !cells.capacity.is_empty()
-            || !cells.attrs.is_empty()
-        {
+        if !cells.fits(&KEYS) {
             return None;
         }
         Some(Flow {
