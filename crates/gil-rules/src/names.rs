@@ -36,27 +36,32 @@ impl Sym {
 }
 
 /// Tags as symbols, shared: a scenario flow's tags are interned once and every year's
-/// copy of the flow points at them.
-pub type Tags = Arc<[Sym]>;
+/// copy of the flow points at them. No tags is no pointer at all, so copying an
+/// untagged flow (most flows, every year) touches no count shared between threads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Tags(Option<Arc<[Sym]>>);
+
+impl std::ops::Deref for Tags {
+    type Target = [Sym];
+    fn deref(&self) -> &[Sym] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl FromIterator<Sym> for Tags {
+    fn from_iter<I: IntoIterator<Item = Sym>>(symbols: I) -> Self {
+        let symbols: Arc<[Sym]> = symbols.into_iter().collect();
+        Tags((!symbols.is_empty()).then_some(symbols))
+    }
+}
 
 /// Names interned once for a model, frozen: what every run starts from.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct NameBase {
     names: Vec<Arc<str>>,
     index: FxHashMap<Arc<str>, Sym>,
-    /// The empty tag list every untagged flow of every run shares.
-    no_tags: Tags,
 }
 
-impl Default for NameBase {
-    fn default() -> Self {
-        NameBase {
-            names: Vec::new(),
-            index: FxHashMap::default(),
-            no_tags: Arc::from([]),
-        }
-    }
-}
 
 impl NameBase {
     /// Interns `name` while the base is being built.
@@ -71,11 +76,8 @@ impl NameBase {
         sym
     }
 
-    /// Interned tags while the base is being built; no tags share one empty list.
+    /// Interned tags while the base is being built.
     pub fn tags<S: AsRef<str>>(&mut self, tags: &[S]) -> Tags {
-        if tags.is_empty() {
-            return self.no_tags.clone();
-        }
         tags.iter().map(|t| self.intern(t.as_ref())).collect()
     }
 
@@ -173,11 +175,8 @@ impl Names {
         sym
     }
 
-    /// Interned tags; no tags share one empty list.
+    /// Interned tags.
     pub fn tags<S: AsRef<str>>(&self, tags: &[S]) -> Tags {
-        if tags.is_empty() {
-            return self.no_tags();
-        }
         tags.iter().map(|t| self.intern(t.as_ref())).collect()
     }
 
@@ -191,9 +190,9 @@ impl Names {
         sym.map(|s| self.name(s))
     }
 
-    /// The empty tag list every untagged flow shares.
+    /// No tags.
     pub fn no_tags(&self) -> Tags {
-        self.0.base.no_tags.clone()
+        Tags::default()
     }
 
     fn lock_added(&self) -> std::sync::MutexGuard<'_, FxHashMap<Arc<str>, Sym>> {
