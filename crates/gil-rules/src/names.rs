@@ -62,7 +62,6 @@ pub struct NameBase {
     index: FxHashMap<Arc<str>, Sym>,
 }
 
-
 impl NameBase {
     /// Interns `name` while the base is being built.
     pub fn intern(&mut self, name: &str) -> Sym {
