@@ -27,14 +27,53 @@ pub(crate) fn validate(
     };
     // Against a reversed horizon every dated year would be "outside": say it once.
     v.horizon_ok = v.horizon();
-    v.ids();
-    v.kinds();
-    v.parameters();
-    v.actors();
-    v.assets();
-    v.flows();
-    v.projects();
-    v.out
+    let part = |check: &(dyn Fn(&mut Validator) + Sync)| {
+        let mut part = Validator {
+            out: Vec::new(),
+            ..v
+        };
+        check(&mut part);
+        part.out
+    };
+    // A national registry's flows are most of the work: they are checked on a second
+    // thread while this one checks the rest, and the parts are put together in the
+    // order one pass would give.
+    let (flow_parts, parts) = std::thread::scope(|scope| {
+        let flows = scope.spawn(|| {
+            [
+                part(&|v| v.flow_ids()),
+                part(&|v| v.flow_kinds()),
+                part(&|v| v.flows()),
+            ]
+        });
+        let rest = [
+            part(&|v| {
+                v.entity_ids();
+                v.project_ids();
+            }),
+            part(&|v| {
+                v.actor_kinds();
+                v.asset_kinds();
+            }),
+            part(&|v| {
+                v.parameters();
+                v.actors();
+                v.assets();
+            }),
+            part(&|v| v.projects()),
+        ];
+        let flows = flows
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (flows, rest)
+    });
+    let [flow_ids, flow_kinds, flows] = flow_parts;
+    let [ids, kinds, entities, projects] = parts;
+    let mut out = v.out;
+    for part in [ids, flow_ids, kinds, flow_kinds, entities, flows, projects] {
+        out.extend(part);
+    }
+    out
 }
 
 struct Validator<'a> {
@@ -70,7 +109,7 @@ impl Validator<'_> {
         ok
     }
 
-    fn ids(&mut self) {
+    fn entity_ids(&mut self) {
         let mut seen: FxHashMap<&str, Span> = FxHashMap::default();
         seen.reserve(self.s.actors.len() + self.s.assets.len());
         let entities = self
@@ -106,7 +145,13 @@ impl Validator<'_> {
                 seen.insert(&id.value, id.span);
             }
         }
+    }
+
+    fn project_ids(&mut self) {
         self.unique(self.s.projects.iter().map(|p| (&p.id, p.path)), "project");
+    }
+
+    fn flow_ids(&mut self) {
         self.unique(
             self.s
                 .flows
@@ -141,7 +186,7 @@ impl Validator<'_> {
         }
     }
 
-    fn kinds(&mut self) {
+    fn actor_kinds(&mut self) {
         for a in &self.s.actors {
             if !self.s.is_actor_kind(&a.kind.value) {
                 let candidates = ACTOR_KINDS
@@ -160,6 +205,9 @@ impl Validator<'_> {
                 ));
             }
         }
+    }
+
+    fn asset_kinds(&mut self) {
         for a in &self.s.assets {
             if !self.s.is_asset_kind(&a.kind.value) {
                 let candidates = ASSET_KINDS
@@ -178,6 +226,9 @@ impl Validator<'_> {
                 ));
             }
         }
+    }
+
+    fn flow_kinds(&mut self) {
         for f in &self.s.flows {
             if FlowKind::parse(&f.kind.value).is_none() {
                 let d = unknown(
