@@ -140,7 +140,7 @@ pub(crate) fn read_rows<T: FromRow>(
             on_row(number, Row::Entity(entity, record.span()));
             continue;
         }
-        match row_node(record.to_cells(), &columns) {
+        match row_node(&record, &columns) {
             Ok(node) => on_row(number, Row::Node(node)),
             Err(d) => {
                 read.lost_ids.extend(row_id());
@@ -314,13 +314,6 @@ impl RecordSource for Records<'_> {
     }
 }
 
-fn row_span(row: &[Cell]) -> Span {
-    match (row.first(), row.last()) {
-        (Some(a), Some(b)) => Span::new(a.span.file, a.span.start as usize, b.span.end as usize),
-        _ => Span::new(FileId::default(), 0, 0),
-    }
-}
-
 /// Each header cell as a column, or a diagnostic at the cell; false when the header
 /// cannot be used (a column unnamed, named twice or badly dated). A flow table's
 /// unknown column is reported and its cells skipped: the rows are still read.
@@ -474,10 +467,10 @@ impl MapBuilder {
 
 /// One data row as an entity node; an error when a column and its dated form both
 /// have a value.
-fn row_node(row: Vec<Cell>, columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
-    let span = row_span(&row);
+fn row_node(record: &Record, columns: &[Column]) -> Result<Node, Box<Diagnostic>> {
+    let span = record.span();
     let mut root = MapBuilder(Vec::with_capacity(columns.len()));
-    for (cell, column) in row.into_iter().zip(columns) {
+    for (cell, column) in record.to_cells().into_iter().zip(columns) {
         let cell_span = cell.span;
         // An empty cell, or a YAML null (`null`, `~`), is no value.
         if crate::yaml::is_null(&cell.text) {
@@ -571,7 +564,7 @@ pub(crate) fn read_both_ways<T: FromRow + for<'de> serde::Deserialize<'de>>(
         let fast = slots
             .as_deref()
             .and_then(|slots| T::from_row(&record, slots));
-        let slow = row_node(record.to_cells(), &columns)
+        let slow = row_node(&record, &columns)
             .map_err(|d| d.message.clone())
             .and_then(|node| {
                 crate::yaml::from_node::<T>(&node, &crate::yaml::Path::Root(section))
@@ -623,7 +616,7 @@ mod tests {
         let (columns, ok) = read_header(&record.to_cells(), "assets", &mut diagnostics);
         assert!(ok && diagnostics.is_empty(), "{diagnostics:?}");
         records.next_record(&mut record);
-        let row = row_node(record.to_cells(), &columns).unwrap().to_value();
+        let row = row_node(&record, &columns).unwrap().to_value();
         let expected: serde_yaml::Value = serde_yaml::from_str(
             "{id: x, kind: datacenter, attrs: {gpus: 8}, capacity: {mw: {2026: 5, 2028: 7}}, tags: [a, b]}",
         )

@@ -98,19 +98,6 @@ impl Sections {
         }
     }
 
-    /// Room for `items` more entities in `section`'s list (a streamed list's length is
-    /// not known when it opens; growing a national list by doubling copies it again and
-    /// again). [`Sections::shrink`] gives back what an estimate reserved too much.
-    fn reserve_for(&mut self, section: &str, items: usize) {
-        match section {
-            "actors" => self.actors.reserve(items),
-            "assets" => self.assets.reserve(items),
-            "flows" => self.flows.reserve(items),
-            "projects" => self.projects.reserve(items),
-            _ => {}
-        }
-    }
-
     /// Gives back room more than twice what a list holds.
     fn shrink(&mut self) {
         fn shrink<T>(list: &mut Vec<T>) {
@@ -328,11 +315,14 @@ impl Loader {
         let diagnostics_before = self.diagnostics.len();
         let parsed = {
             let mut read_item = |section: &str, index: usize, item: Node| {
-                if index == 0 {
-                    self.sections
-                        .reserve_for(section, estimate_items(&text, &item));
-                }
-                self.read_item(section, index, &item, dir)
+                // A streamed list's length is not known when it opens: room is made
+                // from an estimate at its first item.
+                let room = if index == 0 {
+                    estimate_items(&text, &item)
+                } else {
+                    0
+                };
+                self.read_item(section, index, &item, dir, room)
             };
             yaml::parse_streaming(&text, file, STREAMED_SECTIONS, &mut read_item)
         };
@@ -569,18 +559,21 @@ impl Loader {
             }
         };
         for (index, item) in items.iter().enumerate() {
-            self.read_item(section, index, item, dir);
+            self.read_item(section, index, item, dir, 0);
         }
     }
 
     /// Item `index` of the list section `section` (one of [`STREAMED_SECTIONS`]), read
-    /// into that section's entities.
-    fn read_item(&mut self, section: &str, index: usize, item: &Node, dir: &Path) {
+    /// into that section's entities, with first `room` more entities made room for
+    /// (growing a national list by doubling copies it again and again;
+    /// [`Sections::shrink`] gives back what an estimate made too much).
+    fn read_item(&mut self, section: &str, index: usize, item: &Node, dir: &Path, room: usize) {
+        let at = Item { index, room };
         match section {
-            "actors" => self.read_list_item(item, "actors", index, dir, &|s| &mut s.actors),
-            "assets" => self.read_list_item(item, "assets", index, dir, &|s| &mut s.assets),
-            "flows" => self.read_list_item(item, "flows", index, dir, &|s| &mut s.flows),
-            "projects" => self.read_list_item(item, "projects", index, dir, &|s| &mut s.projects),
+            "actors" => self.read_list_item(item, "actors", at, dir, &|s| &mut s.actors),
+            "assets" => self.read_list_item(item, "assets", at, dir, &|s| &mut s.assets),
+            "flows" => self.read_list_item(item, "flows", at, dir, &|s| &mut s.flows),
+            "projects" => self.read_list_item(item, "projects", at, dir, &|s| &mut s.projects),
             _ => {} // no other section holds a list of entities
         }
     }
@@ -590,10 +583,11 @@ impl Loader {
         &mut self,
         item: &Node,
         section: &'static str,
-        index: usize,
+        Item { index, room }: Item,
         dir: &Path,
         list: &impl Fn(&mut Sections) -> &mut Vec<Located<T>>,
     ) {
+        list(&mut self.sections).reserve(room);
         if section != "projects" && item.get("table").is_some() {
             self.read_table(item, section, dir, list);
             return;
@@ -626,6 +620,14 @@ impl Loader {
     fn push_yaml(&mut self, err: YamlError) {
         self.diagnostics.push(yaml_diagnostic(err));
     }
+}
+
+/// Where an item stands in its list, and the room to make for the list's entities
+/// first (0 but at the first item).
+#[derive(Clone, Copy)]
+struct Item {
+    index: usize,
+    room: usize,
 }
 
 /// How many items a streamed list whose first item is `first` may hold: at most one
