@@ -646,22 +646,29 @@ fn outcome_bytes_are_identical_over_twenty_runs() {
     }
 }
 
+/// `gil gen synthetic ARGS DIR`, which must succeed; what it printed.
+fn gen_synthetic(dir: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["gen", "synthetic"];
+    all.extend(args);
+    all.push(dir.to_str().unwrap());
+    let made = gil(&all);
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    String::from_utf8_lossy(&made.stdout).into_owned()
+}
+
 #[test]
 fn outcome_bytes_are_identical_for_any_number_of_threads() {
     let base = temp_dir("threads");
     let generate = |name: &str, extra: &[&str]| {
         let dir = base.join(name);
-        let mut args = vec!["gen", "synthetic", "--actors", "3000", "--flows", "6000"];
-        args.extend(["--years", "2"]);
+        let mut args = vec!["--actors", "3000", "--flows", "6000", "--years", "2"];
         args.extend(extra);
-        args.push(dir.to_str().unwrap());
-        let made = gil(&args);
-        assert_eq!(
-            made.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        gen_synthetic(&dir, &args);
         dir.join("scenario.yaml").to_string_lossy().into_owned()
     };
     // The columnar form too: its hooks must run on the main runtime with any --threads.
@@ -710,14 +717,10 @@ fn the_same_registry_as_yaml_csv_or_parquet_tables_gives_the_same_outcome() {
     let base = temp_dir("tables");
     let generate = |name: &str, extra: &[&str]| {
         let dir = base.join(name);
-        let mut args = vec!["gen", "synthetic", "--actors", "2000", "--flows", "5000"];
-        args.extend(["--years", "3"]);
+        let mut args = vec!["--actors", "2000", "--flows", "5000", "--years", "3"];
         args.extend(extra);
-        args.push(dir.to_str().unwrap());
-        let made = gil(&args);
-        let stdout = String::from_utf8_lossy(&made.stdout).into_owned();
-        assert_eq!(made.status.code(), Some(0), "{stdout}");
-        (dir, stdout)
+        let said = gen_synthetic(&dir, &args);
+        (dir, said)
     };
     let (yaml, _) = generate("yaml", &[]);
     let (csv, said) = generate("csv", &["--tables", "csv"]);
