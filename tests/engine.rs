@@ -204,6 +204,87 @@ fn worker_threads_see_earlier_effects_too() {
 }
 
 #[test]
+fn workers_keep_only_the_views_still_true_across_years() {
+    // Workers keep their views from one year to the next. The reading rule runs first
+    // each year, on the workers; after it, the changing rule sets half the demands,
+    // doubles every scenario flow and (through the reading rule's echoes) the step
+    // ends with flows that exist only that year; the flows' own amounts move in 2028.
+    // Each year the reading rule must see that year's world, not its views' last one.
+    let n = 600;
+    let mut text = String::from(
+        "scenario: { id: carry, horizon: { start: 2026, end: 2029 }, currency: KRW, rules: [rules] }\nactors:\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - {{ id: a{i}, kind: startup, attrs: {{ demand: {i} }} }}\n"
+        ));
+    }
+    text.push_str("flows:\n");
+    for i in 0..n {
+        let to = (i + 1) % n;
+        text.push_str(&format!(
+            "  - {{ id: f{i}, from: a{i}, to: a{to}, kind: funding, amount: {{ 2026: 10, 2028: 20 }} }}\n"
+        ));
+    }
+    let read = r#"return { id = "read",
+  on_actor = function(a, ctx) ctx.metric("seen.demand", a.attrs.demand) end,
+  on_flow = function(f, ctx)
+    if f.via == nil then
+      ctx.metric("seen.amount", f.amount)
+      ctx.flow { from = f.from, to = f.to, kind = "funding", via = "echo", amount = f.amount + ctx.step }
+    else
+      ctx.metric("seen.echo", f.amount)
+    end
+  end }
+"#;
+    let change = r#"return { id = "change", after = { "read" },
+  on_actor = function(a, ctx)
+    if tonumber(string.sub(a.id, 2)) % 2 == 0 then
+      ctx.set { actor = a.id, attr = "demand", value = a.attrs.demand + 1 }
+    end
+  end,
+  on_flow = function(f, ctx)
+    if f.via == nil then ctx.adjust { flow = f.id, scale = 2 } end
+  end }
+"#;
+    let dir = gil_tests::Scratch::new("gil-carry-views");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), &text).unwrap();
+    std::fs::write(dir.join("rules/a_read.lua"), read).unwrap();
+    std::fs::write(dir.join("rules/b_change.lua"), change).unwrap();
+    let s = gil_model::load(&dir.join("scenario.yaml")).unwrap();
+    let rules = gil_engine::load_rules(&s, &[], gil_tests::test_sandbox()).unwrap();
+    let mut documents = Vec::new();
+    for threads in [1, 2, 3] {
+        let options = gil_engine::Options {
+            threads,
+            ..Default::default()
+        };
+        let e = gil_engine::evaluate(&s, &rules, &options).unwrap();
+        for (k, step) in e.outcome.steps.iter().enumerate() {
+            let base = (0..n).sum::<usize>() as f64;
+            // Every even actor's demand grew by one each year before this one.
+            let demand = base + (k * n / 2) as f64;
+            assert_eq!(
+                step.metrics["seen.demand"], demand,
+                "threads {threads}, year {k}"
+            );
+            let amount = if step.year < 2028 { 10.0 } else { 20.0 };
+            assert_eq!(
+                step.metrics["seen.amount"],
+                amount * n as f64,
+                "threads {threads}, year {k}"
+            );
+            // The echoes are made after the reading rule's flows are listed: none seen.
+            assert!(!step.metrics.contains_key("seen.echo"), "threads {threads}");
+        }
+        documents.push(gil_report::to_json(&e.outcome).unwrap());
+    }
+    assert_eq!(documents[0], documents[1]);
+    assert_eq!(documents[0], documents[2]);
+}
+
+#[test]
 fn rules_read_earlier_years_metrics_and_this_years_from_earlier_rules() {
     // 600 actors, so the per-entity rule runs on the workers with threads; the reading
     // rule must see the same numbers with any thread count (settling is then not

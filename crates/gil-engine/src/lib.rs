@@ -551,6 +551,9 @@ impl<'a> StepLoop<'a> {
         }
         self.auto_ids = std::mem::take(&mut acc.auto_ids);
         let (world, flows) = self.take_world_back();
+        if let Some(workers) = self.workers.as_deref_mut() {
+            workers.end_step(&world);
+        }
         check_metric_names(self.s, self.regions, &acc)?;
         let apply::StepAcc {
             metrics,
@@ -743,9 +746,6 @@ fn run_rules(
     persistent: &mut materialize::Persistent,
     step_trace: &mut trace::StepTrace,
 ) -> Result<(), EngineError> {
-    if let Some(workers) = workers.as_deref_mut() {
-        workers.new_step();
-    }
     for &index in rules.order() {
         if options
             .cancel

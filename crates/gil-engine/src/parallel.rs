@@ -10,7 +10,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use gil_rules::{Effect, Hook, RuleError, RuleErrorKind, RuleRuntime, Touched, WorldState};
+use gil_rules::{
+    Effect, Hook, RuleError, RuleErrorKind, RuleRuntime, StepEnd, Touched, WorldState,
+};
 
 /// Below this many entities a rule's hook runs on the main runtime: splitting costs more.
 pub const PARALLEL_MIN: usize = 256;
@@ -21,20 +23,31 @@ struct Job {
     rule: usize,
     hook: Hook,
     world: Arc<WorldState>,
-    /// `None`: a new step, build views afresh. `Some`: the same step as this worker's
-    /// last job; these entities changed since, the worker's other views still hold.
-    touched: Option<Touched>,
+    since: Since,
     entities: Vec<usize>,
     slot: usize,
     reply: mpsc::Sender<Reply>,
 }
 
+/// What changed in the world since a worker's last job, so that it keeps the views
+/// still true.
+#[derive(Clone, Default)]
+enum Since {
+    /// It has not worked in this step nor in the one before: it builds views afresh.
+    #[default]
+    Unknown,
+    /// It worked earlier in this step; these entities changed since.
+    ThisStep(Touched),
+    /// It worked in the last step, which ended with these states; these entities
+    /// changed after its last job there.
+    LastStep(Arc<StepEnd>, Touched),
+}
+
 pub struct Workers {
     jobs: Vec<mpsc::Sender<Job>>,
     handles: Vec<JoinHandle<()>>,
-    /// Per worker: entities changed since its last job in this step (`None`: it has
-    /// not worked in this step, so its views are from another world).
-    touched: Vec<Option<Touched>>,
+    /// Per worker: what changed since its last job.
+    since: Vec<Since>,
     /// Hook calls the workers made.
     pub calls: u64,
 }
@@ -71,9 +84,12 @@ impl Workers {
                     }
                 };
                 for job in rx {
-                    let resumed = match &job.touched {
-                        None => runtime.set_shared_world(job.world),
-                        Some(touched) => runtime.resume_shared_world(job.world, touched),
+                    let resumed = match &job.since {
+                        Since::Unknown => runtime.set_shared_world(job.world),
+                        Since::ThisStep(touched) => runtime.resume_shared_world(job.world, touched),
+                        Since::LastStep(end, touched) => {
+                            runtime.carry_over_shared_world(job.world, end, touched)
+                        }
                     };
                     let before = runtime.calls();
                     let result = resumed
@@ -98,22 +114,33 @@ impl Workers {
         Ok(Workers {
             jobs,
             handles,
-            touched: vec![None; n],
+            since: vec![Since::Unknown; n],
             calls: 0,
         })
     }
 
-    /// A new step: every worker builds its views afresh.
-    pub fn new_step(&mut self) {
-        self.touched.iter_mut().for_each(|t| *t = None);
+    /// A step ended with `world`: a worker that worked in it keeps, in the next step,
+    /// the views of what the next world did not change; any other starts afresh.
+    pub fn end_step(&mut self, world: &WorldState) {
+        let end = Arc::new(StepEnd::of(world));
+        for since in &mut self.since {
+            *since = match std::mem::take(since) {
+                Since::ThisStep(touched) => Since::LastStep(Arc::clone(&end), touched),
+                Since::Unknown | Since::LastStep(..) => Since::Unknown,
+            };
+        }
     }
 
     /// Effects changed these entities: workers drop their views before their next job.
     pub fn note_touched(&mut self, changed: &Touched) {
-        for pending in self.touched.iter_mut().flatten() {
-            pending.actors.extend_from_slice(&changed.actors);
-            pending.assets.extend_from_slice(&changed.assets);
-            pending.flows.extend_from_slice(&changed.flows);
+        // A worker's first job of a step compares the world with the step before's end,
+        // which finds this step's changes too.
+        for since in &mut self.since {
+            if let Since::ThisStep(pending) = since {
+                pending.actors.extend_from_slice(&changed.actors);
+                pending.assets.extend_from_slice(&changed.assets);
+                pending.flows.extend_from_slice(&changed.flows);
+            }
         }
     }
 
@@ -147,16 +174,15 @@ impl Workers {
         let (tx, rx) = mpsc::channel::<Reply>();
         let mut sent = 0;
         for (slot, chunk) in selection.chunks(size.max(1)).enumerate() {
-            let touched = self
-                .touched
-                .get_mut(slot)
-                .ok_or_else(worker_lost)?
-                .replace(Touched::default());
+            let since = std::mem::replace(
+                self.since.get_mut(slot).ok_or_else(worker_lost)?,
+                Since::ThisStep(Touched::default()),
+            );
             let job = Job {
                 rule,
                 hook,
                 world: world.clone(),
-                touched,
+                since,
                 entities: chunk.to_vec(),
                 slot,
                 reply: tx.clone(),

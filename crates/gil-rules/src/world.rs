@@ -102,6 +102,29 @@ pub struct Touched {
     pub flows: Vec<usize>,
 }
 
+/// The entity states a step ended with, shared, not copied: a worker runtime's views
+/// show them when its last part of the step came after every change, so the next
+/// step's world is compared with them to keep the views still true
+/// ([`crate::RuleRuntime::carry_over_shared_world`]). Flows need none: the next
+/// world's history holds the last step's.
+#[derive(Debug, Clone, Default)]
+pub struct StepEnd {
+    pub(crate) actors: Vec<Arc<ActorState>>,
+    pub(crate) assets: Vec<Arc<AssetState>>,
+    pub(crate) projects: Arc<Vec<ProjectState>>,
+}
+
+impl StepEnd {
+    /// The states `world` holds as its step ends.
+    pub fn of(world: &WorldState) -> Self {
+        StepEnd {
+            actors: world.actors.clone(),
+            assets: world.assets.clone(),
+            projects: Arc::clone(&world.projects),
+        }
+    }
+}
+
 /// Everything a rule can read in one step.
 ///
 /// Entity states are shared (`Arc`): a year's world is a cheap copy of the states the

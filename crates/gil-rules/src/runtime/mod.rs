@@ -32,7 +32,7 @@ use crate::error::RuleError;
 use crate::meta::{Hooks, KnownNames, RuleInfo};
 use crate::sandbox::{Clock, Random, SandboxConfig};
 use crate::source::RuleSource;
-use crate::world::{Touched, WorldState};
+use crate::world::{StepEnd, Touched, WorldState};
 
 mod batch;
 mod column_views;
@@ -146,6 +146,28 @@ impl RuleRuntime {
         let set = self.ctx.raw_set("step", year);
         self.ctx.set_readonly(true);
         set.map_err(|e| errors::sandbox_error("<sandbox>", e))
+    }
+
+    /// A worker's first part of a new step: keeps its cached views of the entities
+    /// whose state is still the one the last step ended with (`end`), as
+    /// [`Self::set_world`] does, except those changed after its last part of that step
+    /// (`touched`); without this, every worker built all its views again every year.
+    pub fn carry_over_shared_world(
+        &self,
+        world: Arc<WorldState>,
+        end: &StepEnd,
+        touched: &Touched,
+    ) -> Result<(), RuleError> {
+        let kept = self
+            .shared
+            .memory
+            .unguarded(&self.lua, || {
+                let mut views = self.shared.views.borrow_mut();
+                views.resume_from(end, touched, &world)?;
+                views.carry_over(&self.lua, &world)
+            })
+            .map_err(|e| errors::sandbox_error("<views>", e))?;
+        self.begin_step(world, kept)
     }
 
     /// The world as a shared handle, for worker runtimes.

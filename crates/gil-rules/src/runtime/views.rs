@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use mlua::{Lua, Table, Value};
 
-use crate::world::{ActorState, AssetState, AttrVal, FlowState, ProjectState, Touched, WorldState};
+use crate::world::{
+    ActorState, AssetState, AttrVal, FlowState, ProjectState, StepEnd, Touched, WorldState,
+};
 
 use super::shared::{Keys, Shared};
 
@@ -60,6 +62,35 @@ impl Views {
     /// holding it. Every other view stays valid. Returns whether an actor's or an
     /// asset's view was dropped.
     pub(super) fn forget(&mut self, touched: &Touched, world: &WorldState) -> mlua::Result<bool> {
+        let [actors_stale, assets_stale, flows_stale] =
+            self.patch_touched(touched, &world.actors, &world.assets, &world.flows)?;
+        if actors_stale {
+            self.unlist("actors")?;
+        }
+        if assets_stale {
+            self.unlist("assets")?;
+        }
+        // Rules only add flows: a longer world than the list means new ones.
+        let flows_added = self
+            .flows_listed
+            .is_some_and(|listed| listed != world.flows.len());
+        if flows_stale || flows_added {
+            self.flows_listed = None;
+            self.unlist("flows")?;
+        }
+        Ok(actors_stale || assets_stale)
+    }
+
+    /// Brings the cached views of the entities in `touched` to the states given, in
+    /// place where it can (an actor's or an asset's values, a flow's amount), and drops
+    /// the others. Returns, per kind (actors, assets, flows), whether a view was dropped.
+    fn patch_touched(
+        &self,
+        touched: &Touched,
+        actors: &[Arc<ActorState>],
+        assets: &[Arc<AssetState>],
+        flows: &[FlowState],
+    ) -> mlua::Result<[bool; 3]> {
         // A list holds the views themselves: one patched in place leaves it true, one
         // dropped (or never built) makes it stale.
         let patch = |cache: &Option<Table>,
@@ -81,45 +112,28 @@ impl Views {
             }
             Ok(stale)
         };
-        let actors_stale = patch(
-            &self.actors,
-            &touched.actors,
-            &|view, i| match world.actors.get(i) {
-                Some(now) => set_attrs(view, now),
-                None => Ok(false),
-            },
-        )?;
-        let flows_stale = patch(
-            &self.flows,
-            &touched.flows,
-            &|view, i| match world.flows.get(i) {
+        Ok([
+            patch(
+                &self.actors,
+                &touched.actors,
+                &|view, i| match actors.get(i) {
+                    Some(now) => set_attrs(view, now),
+                    None => Ok(false),
+                },
+            )?,
+            patch(
+                &self.assets,
+                &touched.assets,
+                &|view, i| match assets.get(i) {
+                    Some(now) => set_asset_values(view, now),
+                    None => Ok(false),
+                },
+            )?,
+            patch(&self.flows, &touched.flows, &|view, i| match flows.get(i) {
                 Some(now) => set_amount(view, now).map(|()| true),
                 None => Ok(false),
-            },
-        )?;
-        let assets_stale = patch(
-            &self.assets,
-            &touched.assets,
-            &|view, i| match world.assets.get(i) {
-                Some(now) => set_asset_values(view, now),
-                None => Ok(false),
-            },
-        )?;
-        if actors_stale {
-            self.unlist("actors")?;
-        }
-        if assets_stale {
-            self.unlist("assets")?;
-        }
-        // Rules only add flows: a longer world than the list means new ones.
-        let flows_added = self
-            .flows_listed
-            .is_some_and(|listed| listed != world.flows.len());
-        if flows_stale || flows_added {
-            self.flows_listed = None;
-            self.unlist("flows")?;
-        }
-        Ok(actors_stale || assets_stale)
+            })?,
+        ])
     }
 
     /// Drops the list the world table shows under `key`, so its next read builds it
@@ -139,6 +153,30 @@ impl Views {
             assets: self.assets.as_ref().map(|_| world.assets.clone()),
             projects: self.projects.as_ref().map(|_| world.projects.clone()),
         };
+    }
+
+    /// A worker's first part of a new step: its views show `end`, the states the last
+    /// step ended with, except those of the entities changed after its last part
+    /// (`touched`), which are brought to `end` here (the last step's flows are the new
+    /// `world`'s last history); [`Self::carry_over`] then compares `end` with `world`
+    /// as it does for a runtime that saw the whole step.
+    pub(super) fn resume_from(
+        &mut self,
+        end: &StepEnd,
+        touched: &Touched,
+        world: &WorldState,
+    ) -> mlua::Result<()> {
+        let end_flows = world
+            .history
+            .last()
+            .map_or(&[][..], |flows| flows.as_slice());
+        self.patch_touched(touched, &end.actors, &end.assets, end_flows)?;
+        self.basis = Basis {
+            actors: self.actors.as_ref().map(|_| end.actors.clone()),
+            assets: self.assets.as_ref().map(|_| end.assets.clone()),
+            projects: self.projects.as_ref().map(|_| end.projects.clone()),
+        };
+        Ok(())
     }
 
     /// A new step's world: keeps the view of every entity whose state is the same as
