@@ -19,14 +19,15 @@ use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, FlowState, Names, Sym};
 use rustc_hash::FxHashSet;
 
+use crate::ledger::{self, StepLedger, ViaTexts};
 use crate::outcome::{FlowLine, LedgerEntry, Omitted, Outcome, Step};
 use crate::{Detail, Listing, Options};
 
 /// One step's sums by symbol, waiting to become the step's texts.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
-    /// Every actor and asset with a non-zero flow this step, in no particular order.
-    pub(crate) ledger: Vec<(Sym, LedgerEntry)>,
+    /// Every actor and asset with a non-zero flow this step, its ins and outs.
+    pub(crate) ledger: StepLedger,
     pub(crate) lines: BookLines,
 }
 
@@ -86,16 +87,14 @@ impl Book {
         count: bool,
     ) -> usize {
         let mut left_out = 0;
-        for (sym, entry) in &self.ledger {
-            let kept = keep.keeps(*sym);
+        for (sym, rows) in self.ledger.groups() {
+            let kept = keep.keeps(sym);
             if !kept && !count {
                 continue;
             }
             for kind in [FlowKind::Funding, FlowKind::Compute, FlowKind::Power] {
-                for (direction, value) in [
-                    (Direction::In, entry.total_in(kind.as_str())),
-                    (Direction::Out, entry.total_out(kind.as_str())),
-                ] {
+                let (inflow, outflow) = ledger::totals(rows, kind);
+                for (direction, value) in [(Direction::In, inflow), (Direction::Out, outflow)] {
                     if value == 0.0 {
                         continue;
                     }
@@ -106,7 +105,7 @@ impl Book {
                     let key = MetricKey::Flow {
                         kind,
                         direction,
-                        entity: names.name(*sym),
+                        entity: names.name(sym),
                     };
                     metrics.insert(key.name(), value);
                 }
@@ -128,11 +127,13 @@ impl Book {
         omitted: &mut Omitted,
     ) {
         omitted.metrics += self.builtin_metrics(names, keep, &mut step.metrics, true);
-        for (sym, entry) in self.ledger {
+        let mut vias = ViaTexts::default();
+        for (sym, rows) in self.ledger.groups() {
             if !keep.keeps(sym) {
                 omitted.ledger_entries += 1;
                 continue;
             }
+            let entry = StepLedger::entry(rows, names, &mut vias);
             let id = names.name(sym);
             match ledger_total.get_mut(id) {
                 Some(sum) => sum.add(&entry),
@@ -283,10 +284,7 @@ fn named_entities(
     books: &[Book],
     names: &Names,
 ) -> Option<(FxHashSet<Sym>, usize)> {
-    let with_flows: FxHashSet<Sym> = books
-        .iter()
-        .flat_map(|b| b.ledger.iter().map(|(sym, _)| *sym))
-        .collect();
+    let with_flows: FxHashSet<Sym> = books.iter().flat_map(|b| b.ledger.entities()).collect();
     if with_flows.len() <= crate::summary::FULL_DOCUMENT_MAX {
         return None;
     }

@@ -12,6 +12,7 @@ mod book;
 pub mod diff;
 pub mod explain;
 pub mod interned;
+mod ledger;
 mod materialize;
 pub mod model;
 pub mod outcome;

@@ -13,7 +13,8 @@ use gil_rules::{FlowState, Names, Sym, WorldState};
 
 use crate::analysis;
 use crate::book::{Book, BookLines, PayerLine};
-use crate::outcome::{ComputeLine, Finding, LedgerEntry, PowerLine, Step};
+use crate::ledger::{self, StepLedger};
+use crate::outcome::{ComputeLine, Finding, PowerLine, Step};
 use crate::trace::ImpliedPower;
 use crate::EngineError;
 
@@ -52,7 +53,7 @@ pub(crate) fn settle(
 ) -> Result<Settled, EngineError> {
     // `world.flows` is empty here: the step's flows come as `flows`, shared with the trace.
     let names = &world.names;
-    let ledger = ledger(flows, names);
+    let ledger = StepLedger::build(flows, names);
     check_conservation(s, world.year, flows, &ledger, names)?;
     let mut metrics = BTreeMap::new();
     let mut findings = rule_findings;
@@ -95,36 +96,12 @@ pub(crate) fn settle(
     })
 }
 
-/// Each actor's and asset's ins and outs of the step, by symbol.
-fn ledger(flows: &[FlowState], names: &Names) -> Vec<(Sym, LedgerEntry)> {
-    let mut sums: rustc_hash::FxHashMap<Sym, LedgerEntry> = Default::default();
-    // Entries take a share of the names' own texts, not a copy per entry.
-    let no_via: Arc<str> = "-".into();
-    let mut vias: rustc_hash::FxHashMap<Sym, Arc<str>> = Default::default();
-    for f in flows.iter().filter(|f| f.amount != 0.0) {
-        let via = match f.via {
-            Some(v) => vias.entry(v).or_insert_with(|| names.shared(v)),
-            None => &no_via,
-        };
-        let kind = f.kind.as_str();
-        sums.entry(f.from)
-            .or_default()
-            .outflow
-            .add_shared(kind, via, f.amount);
-        sums.entry(f.to)
-            .or_default()
-            .inflow
-            .add_shared(kind, via, f.amount);
-    }
-    sums.into_iter().collect()
-}
-
 /// Σ(in − out) over non-boundary entities equals boundary out − boundary in.
 fn check_conservation(
     s: &Scenario,
     year: i32,
     flows: &[FlowState],
-    ledger: &[(Sym, LedgerEntry)],
+    ledger: &StepLedger,
     names: &Names,
 ) -> Result<(), EngineError> {
     let boundary_actors: rustc_hash::FxHashSet<Sym> = s
@@ -136,10 +113,11 @@ fn check_conservation(
     let mut inside = 0.0;
     let mut boundary = 0.0;
     let mut volume = 0.0;
-    for (id, entry) in ledger {
-        let net = entry.total_in("funding") - entry.total_out("funding");
-        volume += entry.total_in("funding") + entry.total_out("funding");
-        if boundary_actors.contains(id) {
+    for (id, rows) in ledger.groups() {
+        let (inflow, outflow) = ledger::totals(rows, FlowKind::Funding);
+        let net = inflow - outflow;
+        volume += inflow + outflow;
+        if boundary_actors.contains(&id) {
             boundary -= net;
         } else {
             inside += net;
