@@ -3,10 +3,11 @@
 //! no step allocates a string for them. A model evaluated many times also keeps each
 //! year's world as the scenario writes it, which every run's year starts from.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use gil_model::{FlowKind, Scenario};
 use gil_rules::{FlowOrigin, FlowState, NameBase, Names, Sym, Tags, WorldState};
+use rustc_hash::FxHashMap;
 
 use crate::materialize::year_base;
 
@@ -22,6 +23,12 @@ pub struct Interned {
     /// each year as it comes.
     years: Vec<WorldState>,
     start: i32,
+    /// The actors' and assets' symbols.
+    entities: Vec<Sym>,
+    /// Each actor's and asset's place among their ids in text order, by symbol: what
+    /// the outcome's flow lines are sorted by. Made on first use (a sweep's runs list
+    /// no flow lines), once per model.
+    entity_order: OnceLock<FxHashMap<Sym, u32>>,
 }
 
 /// A scenario flow with its names as symbols of the base.
@@ -42,12 +49,13 @@ impl Interned {
     /// scenario's flows with their `via`s, tags and notes.
     pub fn new(s: &Scenario) -> Self {
         let mut base = NameBase::default();
-        for a in &s.actors {
-            base.intern(&a.id.value);
-        }
-        for a in &s.assets {
-            base.intern(&a.id.value);
-        }
+        let entities = s
+            .actors
+            .iter()
+            .map(|a| &a.id.value)
+            .chain(s.assets.iter().map(|a| &a.id.value))
+            .map(|id| base.intern(id))
+            .collect();
         for p in &s.projects {
             base.intern(&p.id.value);
         }
@@ -75,7 +83,25 @@ impl Interned {
             flows,
             years: Vec::new(),
             start: *s.years().start(),
+            entities,
+            entity_order: OnceLock::new(),
         }
+    }
+
+    /// An actor's or asset's place among their ids in text order (`None` for any other
+    /// symbol): comparing two places is comparing the two ids.
+    pub(crate) fn entity_place(&self, sym: Sym) -> Option<u32> {
+        let order = self.entity_order.get_or_init(|| {
+            let names = self.run_names();
+            let mut by_text = self.entities.clone();
+            by_text.sort_unstable_by(|a, b| names.name(*a).cmp(names.name(*b)));
+            by_text
+                .iter()
+                .enumerate()
+                .map(|(place, sym)| (*sym, place as u32))
+                .collect()
+        });
+        order.get(&sym).copied()
     }
 
     /// As [`Self::new`], with every year's scenario values resolved once

@@ -56,25 +56,33 @@ impl StepLedger {
                 .or_insert(0.0) += f.amount;
             *sums.entry((f.to, Side::In, f.kind, f.via)).or_insert(0.0) += f.amount;
         }
-        // `via` sorts by its text, an absent one as "-": ranked once per step.
+        // `via` sorts by its text, an absent one as "-": ranked once per step, so rows
+        // sort by one integer (entity, side, kind, `via`'s rank, high bits first).
         let mut vias: Vec<Option<Sym>> = sums.keys().map(|k| k.3).collect();
         vias.sort_unstable();
         vias.dedup();
         vias.sort_by(|a, b| via_text(names, *a).cmp(via_text(names, *b)));
-        let rank: FxHashMap<Option<Sym>, u32> = vias
+        let rank: FxHashMap<Option<Sym>, u64> = vias
             .iter()
             .enumerate()
-            .map(|(i, v)| (*v, i as u32))
+            .map(|(i, v)| (*v, i as u64))
             .collect();
-        let mut keyed: Vec<(RowKey, f64)> = sums.into_iter().collect();
-        keyed.sort_unstable_by_key(|((entity, side, kind, via), _)| {
-            (*entity, *side, *kind, rank.get(via).copied().unwrap_or(0))
-        });
+        let mut keyed: Vec<(u64, RowKey, f64)> = sums
+            .into_iter()
+            .map(|(key @ (entity, side, kind, via), amount)| {
+                let order = (u64::from(entity.number()) << 32)
+                    | ((side as u64) << 31)
+                    | ((kind as u64) << 29)
+                    | rank.get(&via).copied().unwrap_or(0);
+                (order, key, amount)
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|(order, _, _)| *order);
         let mut ledger = StepLedger {
             entities: Vec::new(),
             rows: Vec::with_capacity(keyed.len()),
         };
-        for ((entity, side, kind, via), amount) in keyed {
+        for (_, (entity, side, kind, via), amount) in keyed {
             if ledger
                 .entities
                 .last()

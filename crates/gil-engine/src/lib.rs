@@ -571,7 +571,8 @@ impl<'a> StepLoop<'a> {
                 Detail::Full => settle::Lines::PerPayer,
                 Detail::Metrics => settle::Lines::None,
             };
-            move || settle(s, world, &flows, metrics, findings, lines)
+            let interned = self.interned;
+            move || settle(s, interned, world, &flows, metrics, findings, lines)
         };
         settler.settle(job, &mut self.collected)?;
         if self.rules.reads_metrics() {

@@ -4,7 +4,7 @@
 //! Reads only the step's final world, so with threads it runs beside the next step's
 //! rules.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gil_model::metric::{MetricKey, PowerMeasure};
@@ -13,6 +13,7 @@ use gil_rules::{FlowState, Names, Sym, WorldState};
 
 use crate::analysis;
 use crate::book::{Book, BookLines, PayerLine};
+use crate::interned::Interned;
 use crate::ledger::{self, StepLedger};
 use crate::outcome::{ComputeLine, Finding, PowerLine, Step};
 use crate::trace::ImpliedPower;
@@ -45,6 +46,7 @@ pub(crate) enum Lines {
 /// of one step. Reads only that step's final world.
 pub(crate) fn settle(
     s: &Scenario,
+    interned: &Interned,
     world: WorldState,
     flows: &Arc<Vec<FlowState>>,
     rule_metrics: BTreeMap<String, f64>,
@@ -78,7 +80,7 @@ pub(crate) fn settle(
     let lines = match lines {
         Lines::None => BookLines::None,
         Lines::All => BookLines::All(Arc::clone(flows)),
-        Lines::PerPayer => BookLines::PerPayer(payer_lines(flows, names)),
+        Lines::PerPayer => BookLines::PerPayer(payer_lines(flows, names, interned)),
     };
     Ok(Settled {
         step: Step {
@@ -142,19 +144,23 @@ fn check_conservation(
 /// (from, kind, via): one aggregated line of the outcome.
 type FlowKey = (Sym, FlowKind, Option<Sym>);
 
-/// What one aggregated line adds up while it is built.
+/// What one aggregated line adds up while it is built. Most lines have one receiver
+/// and at most a rule or two: those take no set of their own.
 struct LineSum<'a> {
     amount: f64,
     count: usize,
-    receivers: rustc_hash::FxHashSet<Sym>,
-    rules: BTreeSet<&'a Arc<str>>,
+    /// The first flow's receiver; with a second receiver, every receiver in `others`.
+    first_to: Sym,
+    others: Option<rustc_hash::FxHashSet<Sym>>,
+    /// The rules that made or changed the line's flows, each once, in no order.
+    rules: Vec<&'a Arc<str>>,
     first_id: Sym,
 }
 
 /// One line per paying actor, kind and `via`, in the outcome's order: the outcome stays
 /// proportional to actors, not to the flows rules create; every flow stays in the trace
 /// for `explain` and `--flows`.
-fn payer_lines(flows: &[FlowState], names: &Names) -> Vec<PayerLine> {
+fn payer_lines(flows: &[FlowState], names: &Names, interned: &Interned) -> Vec<PayerLine> {
     // Grouped in a hash map and sorted once: a B-tree keyed by ids sharing prefixes
     // spent its time comparing strings.
     let mut grouped: rustc_hash::FxHashMap<FlowKey, LineSum<'_>> = Default::default();
@@ -164,35 +170,60 @@ fn payer_lines(flows: &[FlowState], names: &Names) -> Vec<PayerLine> {
             .or_insert_with(|| LineSum {
                 amount: 0.0,
                 count: 0,
-                receivers: Default::default(),
-                rules: BTreeSet::new(),
+                first_to: f.to,
+                others: None,
+                rules: Vec::new(),
                 first_id: f.id,
             });
         line.amount += f.amount;
         line.count += 1;
-        line.receivers.insert(f.to);
+        if f.to != line.first_to || line.others.is_some() {
+            let first = line.first_to;
+            line.others
+                .get_or_insert_with(|| std::iter::once(first).collect())
+                .insert(f.to);
+        }
         if let gil_rules::FlowOrigin::Rule(p) = &f.origin {
-            line.rules.insert(&p.rule);
+            if !line.rules.contains(&&p.rule) {
+                line.rules.push(&p.rule);
+            }
         }
     }
-    let key_text = |(from, kind, via): &FlowKey| (names.name(*from), *kind, names.opt(*via));
-    let mut grouped: Vec<(FlowKey, LineSum<'_>)> = grouped.into_iter().collect();
-    grouped.sort_unstable_by(|a, b| key_text(&a.0).cmp(&key_text(&b.0)));
+    // In the order of (payer id, kind, `via`) as texts: a payer by its place among the
+    // ids, found once per model, so the texts are compared only for `via` between the
+    // lines of one payer and kind.
+    let mut grouped: Vec<(Option<u32>, FlowKey, LineSum<'_>)> = grouped
+        .into_iter()
+        .map(|(key, line)| (interned.entity_place(key.0), key, line))
+        .collect();
+    grouped.sort_unstable_by(|(place_a, a, _), (place_b, b, _)| {
+        let payer = match (place_a, place_b) {
+            (Some(x), Some(y)) => x.cmp(y),
+            _ => names.name(a.0).cmp(names.name(b.0)),
+        };
+        payer
+            .then(a.1.cmp(&b.1))
+            .then_with(|| names.opt(a.2).cmp(&names.opt(b.2)))
+    });
     grouped
         .into_iter()
-        .map(|((from, kind, via), line)| PayerLine {
+        .map(|(_, (from, kind, via), line)| PayerLine {
             from,
             kind,
             via,
             amount: line.amount,
             count: line.count,
-            recipients: line.receivers.len(),
-            only_to: match line.receivers.len() {
-                1 => line.receivers.iter().next().copied(),
-                _ => None,
+            recipients: line.others.as_ref().map_or(1, |others| others.len()),
+            only_to: match line.others {
+                None => Some(line.first_to),
+                Some(_) => None,
             },
             first_id: line.first_id,
-            rules: line.rules.into_iter().cloned().collect(),
+            rules: {
+                let mut rules: Vec<Arc<str>> = line.rules.into_iter().cloned().collect();
+                rules.sort_unstable();
+                rules
+            },
         })
         .collect()
 }

@@ -29,6 +29,11 @@ impl Sym {
         Sym(std::num::NonZeroU32::new(one_based).unwrap_or(std::num::NonZeroU32::MAX))
     }
 
+    /// The symbol's number (its position plus one): symbols order as their numbers.
+    pub fn number(self) -> u32 {
+        self.0.get()
+    }
+
     /// The position in the names.
     fn index(self) -> usize {
         self.0.get() as usize - 1
