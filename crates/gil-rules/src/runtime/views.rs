@@ -566,7 +566,9 @@ fn actor_view(lua: &Lua, k: &Keys, a: &ActorState) -> mlua::Result<Table> {
 }
 
 fn asset_view(lua: &Lua, k: &Keys, a: &AssetState) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(0, 9)?;
+    // Sized for the fields it holds, as a flow's view is.
+    let fields = 7 + usize::from(a.owner.is_some()) + usize::from(a.region.is_some());
+    let t = lua.create_table_with_capacity(0, fields)?;
     t.raw_set(k.k("id")?, a.id.as_str())?;
     t.raw_set(k.k("name")?, a.name.as_str())?;
     t.raw_set(k.k("kind")?, a.kind.as_str())?;
@@ -590,7 +592,11 @@ fn asset_view(lua: &Lua, k: &Keys, a: &AssetState) -> mlua::Result<Table> {
 
 fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, world: &WorldState) -> mlua::Result<Table> {
     let names = &world.names;
-    let t = lua.create_table_with_capacity(0, 9)?;
+    // Sized for the fields it holds (a nil is not stored): Luau rounds a table's room up
+    // to a power of two, so room for nine made every flow's view 16 slots, twice what
+    // a flow without a project needs.
+    let fields = 7 + usize::from(f.via.is_some()) + usize::from(f.project.is_some());
+    let t = lua.create_table_with_capacity(0, fields)?;
     t.raw_set(k.k("id")?, names.name(f.id))?;
     t.raw_set(k.k("from")?, names.name(f.from))?;
     t.raw_set(k.k("to")?, names.name(f.to))?;
