@@ -603,6 +603,7 @@ impl<'a> StepLoop<'a> {
             &mut self.last_base,
             // Given, not lent: an actor the step then sets is changed in place, not copied.
             self.last_actors.take(),
+            self.history.last().map_or(0, |flows| flows.len()),
         );
         world.history = std::mem::take(&mut self.history);
         if self.rules.reads_metrics() {

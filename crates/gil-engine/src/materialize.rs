@@ -68,6 +68,9 @@ fn apply_overrides(
 /// (kept there for the next): unchanged entities and the id indexes are shared, and
 /// only one year's base is held.
 ///
+/// `room` is how many flows the world makes room for: the year before's count, rules'
+/// flows included.
+///
 /// `last_actors` are the actors as the year before ended. An actor whose scenario
 /// values did not change since (the same shared base state) is that actor again: it
 /// already carries every lasting `ctx.set` (`persistent` holds no other value for it),
@@ -83,6 +86,7 @@ pub fn materialize(
     persistent: &Persistent,
     last_base: &mut Option<WorldState>,
     last_actors: Option<Vec<Arc<ActorState>>>,
+    room: usize,
 ) -> WorldState {
     let (mut world, previous_base) = match interned.year(year) {
         Some(base) => (
@@ -108,13 +112,17 @@ pub fn materialize(
         }
     }
     overlay_persistent(&mut world, persistent, &carried);
-    world.flows = s
-        .flows
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.amount.value.at(year).is_some())
-        .filter_map(|(i, _)| interned.flow(i, s.flow_amount(i, year)))
-        .collect();
+    // Room for the flows the rules add too, as many as they added last year: growing
+    // by doubling copied every flow and touched fresh pages each year.
+    let mut flows = Vec::with_capacity(s.flows.len().max(room));
+    flows.extend(
+        s.flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.amount.value.at(year).is_some())
+            .filter_map(|(i, _)| interned.flow(i, s.flow_amount(i, year))),
+    );
+    world.flows = flows;
     world.reindex_flows();
     world
 }
@@ -424,6 +432,7 @@ actors:
             &persistent,
             &mut last_base,
             None,
+            0,
         );
         // What a rule's lasting set does to both actors in 2026.
         for (i, value) in [(0, 7.0), (1, 8.0)] {
@@ -442,6 +451,7 @@ actors:
             &persistent,
             &mut last_base,
             Some(ended.clone()),
+            0,
         );
         assert!(Arc::ptr_eq(&next.actors[0], &ended[0]), "fixed carries on");
         assert!(

@@ -216,12 +216,10 @@ impl WorldState {
     }
 
     pub fn reindex_flows(&mut self) {
-        self.flow_ids = self
-            .flows
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.id, i))
-            .collect();
+        // Room for as many as the list has room for: the flows rules will add.
+        let mut ids = HashMap::with_capacity_and_hasher(self.flows.capacity(), Default::default());
+        ids.extend(self.flows.iter().enumerate().map(|(i, f)| (f.id, i)));
+        self.flow_ids = ids;
     }
 
     /// Actor `i` to change, copied first if another world shares its state.
