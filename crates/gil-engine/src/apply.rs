@@ -86,7 +86,7 @@ pub(crate) fn apply(
                 let set = AttrSet {
                     entity,
                     index,
-                    attr: attr.into(),
+                    attr,
                     value,
                 };
                 let trace = acc.explain.then_some(&mut *trace);

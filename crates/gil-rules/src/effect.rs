@@ -219,11 +219,13 @@ pub enum EffectKind {
     Set {
         entity: EntityKind,
         index: usize,
-        attr: String,
+        /// Shared: the same few names come back on every call.
+        attr: std::sync::Arc<str>,
         value: AttrVal,
     },
     Metric {
-        name: String,
+        /// Shared: a rule names the same metrics on every call.
+        name: std::sync::Arc<str>,
         value: f64,
     },
     /// A columnar call's flows ([`FlowRows`]).

@@ -198,7 +198,7 @@ return {
     let names: Vec<String> = serial
         .iter()
         .map(|e| match &e.kind {
-            EffectKind::Metric { name, .. } => name.clone(),
+            EffectKind::Metric { name, .. } => name.to_string(),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -641,7 +641,7 @@ return {
             .unwrap()
             .into_iter()
             .map(|e| match e.kind {
-                EffectKind::Metric { name, value } => (name, value),
+                EffectKind::Metric { name, value } => (name.to_string(), value),
                 other => panic!("{other:?}"),
             })
             .collect()
@@ -673,7 +673,7 @@ return {
     let names: Vec<String> = effects
         .iter()
         .filter_map(|e| match &e.kind {
-            EffectKind::Metric { name, .. } => Some(name.clone()),
+            EffectKind::Metric { name, .. } => Some(name.to_string()),
             _ => None,
         })
         .collect();
@@ -708,7 +708,7 @@ return {
         effects
             .into_iter()
             .filter_map(|e| match e.kind {
-                EffectKind::Metric { name, value } => Some((name, value)),
+                EffectKind::Metric { name, value } => Some((name.to_string(), value)),
                 _ => None,
             })
             .collect()

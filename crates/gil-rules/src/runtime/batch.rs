@@ -547,7 +547,7 @@ impl Batch {
                     note: shared_name(code(6)),
                 }),
                 METRIC => EffectKind::Metric {
-                    name: name(code(0)).unwrap_or_default(),
+                    name: shared_name(code(0)).unwrap_or_else(|| "".into()),
                     value,
                 },
                 ADJUST => EffectKind::Adjust {
@@ -570,7 +570,7 @@ impl Batch {
                     EffectKind::Set {
                         entity,
                         index,
-                        attr: name(code(1)).unwrap_or_default(),
+                        attr: shared_name(code(1)).unwrap_or_else(|| "".into()),
                         value: match code(2) {
                             VALUE_NUMBER => AttrVal::Num(value),
                             VALUE_TEXT => AttrVal::Text(name(code(3)).unwrap_or_default()),

@@ -181,7 +181,7 @@ pub(super) fn set(s: &Shared, spec: Spec<'_, '_>) -> mlua::Result<()> {
     spec.push(EffectKind::Set {
         entity,
         index,
-        attr,
+        attr: attr.into(),
         value,
     });
     Ok(())
@@ -234,7 +234,7 @@ fn scalar_metric(lua: &Lua, s: &Shared, (name, value): (Value, Value)) -> mlua::
     s.push(
         lua,
         EffectKind::Metric {
-            name: name.to_string_lossy(),
+            name: name.to_string_lossy().into(),
             value,
         },
     );
