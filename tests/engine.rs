@@ -737,7 +737,7 @@ fn automatic_flow_ids_count_up_skip_taken_ids_and_start_afresh_each_year() {
         let made: Vec<(String, f64)> = step
             .flows
             .iter()
-            .filter(|f| matches!(f.origin, gil_rules::FlowOrigin::Rule(_)))
+            .filter(|f| f.origin.scenario_index().is_none())
             .map(|f| (e.trace.names.name(f.id).to_string(), f.amount))
             .collect();
         let base = "pay:gov->firm:funding";

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use gil_rules::FlowOrigin;
 use gil_tests::{evaluate, evaluate_with};
 
 const SCENARIO: &str = "fixtures/modules/scenario.yaml";
@@ -23,13 +22,13 @@ fn rules_share_code_through_modules_and_module_effects_name_the_module_line() {
     let grants: Vec<(String, f64, String)> = step
         .flows
         .iter()
-        .filter_map(|f| match &f.origin {
-            FlowOrigin::Rule(p) => Some((
+        .filter_map(|f| {
+            let p = f.origin.site(&trace.names)?;
+            Some((
                 trace.names.name(f.to).to_string(),
                 f.amount,
                 format!("{}:{}", p.file, p.line),
-            )),
-            FlowOrigin::Scenario(_) => None,
+            ))
         })
         .collect();
     assert_eq!(

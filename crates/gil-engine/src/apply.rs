@@ -12,9 +12,8 @@ use gil_model::FlowKind;
 use rustc_hash::FxHashMap;
 
 use gil_rules::{
-    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowOrigin, FlowRows,
-    FlowState, Level, NewFlow, Provenance, Role, RuleError, RuleErrorKind, Sym, Touched,
-    WorldState,
+    AdjustOp, AdjustTarget, AttrVal, Effect, EffectKind, EntityKind, FlowRows, FlowState, Level,
+    NewFlow, Origin, Provenance, Role, RuleError, RuleErrorKind, Sym, Touched, WorldState,
 };
 
 use crate::materialize::{Persistent, CAPACITY_PREFIX};
@@ -316,7 +315,7 @@ fn create_flow(
         project: flow.project.as_deref().map(|p| names.intern(p)),
         tags: names.tags(&flow.tags),
         note: flow.note.as_deref().map(|n| names.intern(n)),
-        origin: FlowOrigin::Rule(provenance),
+        origin: auto_ids.origin(names, &provenance),
     };
     world.push_flow(state);
 }
@@ -334,6 +333,7 @@ fn create_flows(
     let project = rows.project.as_deref().map(|p| names.intern(p));
     let tags = names.tags(&rows.tags);
     let note = rows.note.as_deref().map(|n| names.intern(n));
+    let origin = auto_ids.origin(names, &provenance);
     world.flows.reserve(rows.rows);
     for row in 0..rows.rows {
         let (from, to) = (*rows.from.at(row), *rows.to.at(row));
@@ -348,7 +348,7 @@ fn create_flows(
             project,
             tags: tags.clone(),
             note,
-            origin: FlowOrigin::Rule(provenance.clone()),
+            origin,
         });
     }
 }
@@ -647,6 +647,9 @@ pub(crate) struct AutoIds {
     next_suffix: FxHashMap<Sym, u32>,
     /// `base#n` by (base, n).
     suffixed: FxHashMap<(Sym, u32), Sym>,
+    /// The last call site a flow was made at and its origin: a rule's flows come in
+    /// runs from one site, so the run's names are asked once per run.
+    last_site: Option<(usize, Origin)>,
 }
 
 type BasesOfRule = FxHashMap<(Sym, Sym, FlowKind), Sym>;
@@ -655,6 +658,18 @@ impl AutoIds {
     /// A new step: every id is free again.
     pub(crate) fn new_step(&mut self) {
         self.next_suffix.clear();
+    }
+
+    /// The origin of a flow made at `site`.
+    fn origin(&mut self, names: &gil_rules::Names, site: &Provenance) -> Origin {
+        match self.last_site {
+            Some((address, origin)) if address == site.address() => origin,
+            _ => {
+                let origin = Origin::rule(names.site_number(site));
+                self.last_site = Some((site.address(), origin));
+                origin
+            }
+        }
     }
 
     fn next(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use gil_model::metric::{Direction, MetricKey};
 use gil_model::{FlowKind, Scenario};
-use gil_rules::{FlowOrigin, FlowState, Names, Sym};
+use gil_rules::{FlowState, Names, Sym};
 use rustc_hash::FxHashSet;
 
 use crate::ledger::{self, StepLedger, ViaTexts};
@@ -195,9 +195,9 @@ fn every_flow(flows: &[&FlowState], names: &Names, currency: &str) -> Vec<FlowLi
             unit: f.kind.base_unit(currency),
             count: 1,
             recipients: 1,
-            rules: match &f.origin {
-                FlowOrigin::Rule(p) => vec![p.rule.to_string()],
-                FlowOrigin::Scenario(_) => Vec::new(),
+            rules: match f.origin.site(names) {
+                Some(p) => vec![p.rule.to_string()],
+                None => Vec::new(),
             },
         })
         .collect();

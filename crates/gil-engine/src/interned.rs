@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use gil_model::{FlowKind, Scenario};
-use gil_rules::{FlowOrigin, FlowState, NameBase, Names, Sym, Tags, WorldState};
+use gil_rules::{FlowState, NameBase, Names, Origin, Sym, Tags, WorldState};
 use rustc_hash::FxHashMap;
 
 use crate::materialize::year_base;
@@ -141,7 +141,7 @@ impl Interned {
             project: t.project,
             tags: t.tags.clone(),
             note: t.note,
-            origin: FlowOrigin::Scenario(index),
+            origin: Origin::scenario(index),
         })
     }
 }

@@ -183,7 +183,7 @@ fn payer_lines(flows: &[FlowState], names: &Names, interned: &Interned) -> Vec<P
                 .get_or_insert_with(|| std::iter::once(first).collect())
                 .insert(f.to);
         }
-        if let gil_rules::FlowOrigin::Rule(p) = &f.origin {
+        if let Some(p) = f.origin.site(names) {
             if !line.rules.contains(&&p.rule) {
                 line.rules.push(&p.rule);
             }

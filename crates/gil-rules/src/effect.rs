@@ -23,6 +23,11 @@ pub struct Site {
 }
 
 impl Provenance {
+    /// The address of the shared site: the same for every clone of this provenance.
+    pub fn address(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.0) as usize
+    }
+
     pub fn new(rule: std::sync::Arc<str>, file: std::sync::Arc<str>, line: u32, step: i32) -> Self {
         Provenance(std::sync::Arc::new(Site {
             rule,

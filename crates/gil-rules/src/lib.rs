@@ -32,6 +32,6 @@ pub use runtime::{Hook, RuleRuntime};
 pub use sandbox::{PrintSink, SandboxConfig, REMOVED_GLOBALS};
 pub use source::{find_files, read_entry, RuleFiles, RuleSource};
 pub use world::{
-    ActorState, AssetState, AttrVal, EntityAt, FlowOrigin, FlowState, ProjectState, StepEnd,
-    Touched, WorldState,
+    ActorState, AssetState, AttrVal, EntityAt, FlowOrigin, FlowState, Origin, ProjectState,
+    StepEnd, Touched, WorldState,
 };

@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::effect::Provenance;
 use rustc_hash::FxHashMap;
 
 /// An interned name: an index into a run's [`Names`]. Symbols from different runs of
@@ -105,6 +106,11 @@ struct RunNames {
     /// `added_index`'s lock, read without one.
     added: boxcar::Vec<Arc<str>>,
     added_index: Mutex<FxHashMap<Arc<str>, Sym>>,
+    /// The call sites of the run's rule-made flows, so a flow records its origin as a
+    /// number (`world::Origin`); appended under `site_index`'s lock, read without one.
+    sites: boxcar::Vec<Provenance>,
+    /// Each site's number, by the address of its shared `Site` (kept alive in `sites`).
+    site_index: Mutex<FxHashMap<usize, u32>>,
 }
 
 impl Default for Names {
@@ -120,7 +126,27 @@ impl Names {
             base,
             added: boxcar::Vec::new(),
             added_index: Mutex::new(FxHashMap::default()),
+            sites: boxcar::Vec::new(),
+            site_index: Mutex::new(FxHashMap::default()),
         }))
+    }
+
+    /// The number of call site `p` in this run, given on its first use.
+    pub fn site_number(&self, p: &Provenance) -> u32 {
+        let mut index = self
+            .0
+            .site_index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *index.entry(p.address()).or_insert_with(|| {
+            let at = self.0.sites.push(p.clone());
+            u32::try_from(at).unwrap_or(u32::MAX)
+        })
+    }
+
+    /// Call site `number` of this run ([`Names::site_number`]).
+    pub fn site(&self, number: u32) -> Option<&Provenance> {
+        self.0.sites.get(number as usize)
     }
 
     /// The text of `sym`. A symbol of another run's additions is a bug in gil; it reads

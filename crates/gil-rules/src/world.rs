@@ -64,6 +64,48 @@ pub enum FlowOrigin {
     Rule(crate::Provenance),
 }
 
+/// Where a flow of this step comes from, in four bytes: a scenario flow's index, or
+/// the number of a rule's call site among the run's names ([`Names::site`]). Resolved
+/// by [`Origin::of`]; every year of every flow keeps one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Origin(u32);
+
+/// Set in an [`Origin`] made by a rule.
+const RULE_MADE: u32 = 1 << 31;
+
+impl Origin {
+    /// Scenario flow `index` (below 2^31: a scenario with more flows could not load).
+    pub fn scenario(index: usize) -> Origin {
+        Origin(u32::try_from(index).unwrap_or(u32::MAX) & !RULE_MADE)
+    }
+
+    /// Made by a rule at call site `site` ([`Names::site_number`]).
+    pub fn rule(site: u32) -> Origin {
+        Origin(site | RULE_MADE)
+    }
+
+    /// The scenario flow's index, for a scenario flow.
+    pub fn scenario_index(self) -> Option<usize> {
+        (self.0 & RULE_MADE == 0).then_some(self.0 as usize)
+    }
+
+    /// The rule's call site, for a rule-made flow of the run `names` belong to.
+    pub fn site(self, names: &Names) -> Option<&crate::Provenance> {
+        match self.0 & RULE_MADE {
+            0 => None,
+            _ => names.site(self.0 & !RULE_MADE),
+        }
+    }
+
+    /// Where the flow comes from, spelled out.
+    pub fn of(self, names: &Names) -> Option<FlowOrigin> {
+        match self.scenario_index() {
+            Some(i) => Some(FlowOrigin::Scenario(i)),
+            None => self.site(names).cloned().map(FlowOrigin::Rule),
+        }
+    }
+}
+
 /// One flow of one step. Its names are symbols of the run's [`Names`]
 /// (`WorldState::names`, `Trace::names`): a step's flows hold no strings of their own,
 /// so every year of every flow can be kept for the history and `explain`.
@@ -79,7 +121,7 @@ pub struct FlowState {
     pub project: Option<Sym>,
     pub tags: Tags,
     pub note: Option<Sym>,
-    pub origin: FlowOrigin,
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -289,14 +331,36 @@ impl WorldState {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_origin_is_a_scenario_flow_or_a_call_site_of_the_run() {
+        let names = Names::default();
+        let site = crate::Provenance::new("r".into(), "r.lua".into(), 3, 2026);
+        let number = names.site_number(&site);
+        assert_eq!(
+            names.site_number(&site.clone()),
+            number,
+            "one number per site"
+        );
+        let made = Origin::rule(number);
+        assert_eq!(made.scenario_index(), None);
+        assert_eq!(made.of(&names), Some(FlowOrigin::Rule(site)));
+        let written = Origin::scenario(7);
+        assert_eq!(written.scenario_index(), Some(7));
+        assert_eq!(written.site(&names), None);
+        assert_eq!(written.of(&names), Some(FlowOrigin::Scenario(7)));
+        // Another run's names do not know this run's sites.
+        assert_eq!(made.of(&Names::default()), None);
+    }
+
     /// Every year of every flow is kept, so a flow's state stays small: symbols with a
-    /// niche (an absent `via` costs nothing), one pointer for a rule's provenance.
+    /// niche (an absent `via` costs nothing), its origin a number (a rule's call site
+    /// is kept once, among the run's names).
     #[test]
     fn a_flow_state_stays_small() {
         assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
-        assert_eq!(std::mem::size_of::<crate::Provenance>(), 8);
+        assert_eq!(std::mem::size_of::<Origin>(), 4);
         assert!(
-            std::mem::size_of::<FlowState>() <= 72,
+            std::mem::size_of::<FlowState>() <= 56,
             "{} bytes",
             std::mem::size_of::<FlowState>()
         );

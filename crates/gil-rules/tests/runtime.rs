@@ -71,7 +71,7 @@ fn world() -> WorldState {
         project: None,
         tags: names.no_tags(),
         note: None,
-        origin: FlowOrigin::Scenario(0),
+        origin: Origin::scenario(0),
     }];
     w.projects = vec![ProjectState {
         id: "p".into(),

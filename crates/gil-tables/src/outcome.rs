@@ -1,7 +1,7 @@
 //! The outcome's tables, one function each, and the small JSON summary beside them.
 
 use gil_engine::{Evaluation, Outcome, Status};
-use gil_rules::{FlowOrigin, Role};
+use gil_rules::Role;
 
 use crate::columns::Column;
 use crate::{batch, Table, TableError};
@@ -126,14 +126,14 @@ fn flows(e: &Evaluation) -> Result<Table, TableError> {
             amount.push_float(Some(f.amount));
             unit.push_text(Some(&f.kind.base_unit(currency)));
             project.push_text(names.opt(f.project));
-            match &f.origin {
-                FlowOrigin::Scenario(_) => {
+            match f.origin.site(names) {
+                None => {
                     origin.push_text(Some("scenario"));
                     rule.push_text(None);
                     file.push_text(None);
                     line.push_int(None);
                 }
-                FlowOrigin::Rule(p) => {
+                Some(p) => {
                     origin.push_text(Some("rule"));
                     rule.push_text(Some(&p.rule));
                     file.push_text(Some(&p.file));

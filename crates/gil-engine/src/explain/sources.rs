@@ -40,9 +40,15 @@ pub(super) fn param_at(s: &Scenario, name: &str, year: i32) -> Option<ParamRead>
 }
 
 fn origin(s: &Scenario, names: &Names, f: &FlowState) -> Origin {
-    match &f.origin {
-        FlowOrigin::Scenario(i) => {
-            let Some(flow) = s.flows.get(*i) else {
+    match f.origin.of(names) {
+        None => Origin::Scenario {
+            at: None,
+            converted: None,
+            sources: Vec::new(),
+            note: None,
+        },
+        Some(FlowOrigin::Scenario(i)) => {
+            let Some(flow) = s.flows.get(i) else {
                 return Origin::Scenario {
                     at: None,
                     converted: None,
@@ -66,7 +72,7 @@ fn origin(s: &Scenario, names: &Names, f: &FlowState) -> Origin {
                 note: flow.note.clone(),
             }
         }
-        FlowOrigin::Rule(p) => Origin::Rule {
+        Some(FlowOrigin::Rule(p)) => Origin::Rule {
             rule: p.rule.to_string(),
             file: p.file.to_string(),
             line: p.line,
@@ -81,11 +87,11 @@ pub(super) fn flow_explained(
     step: &StepTrace,
     f: &FlowState,
 ) -> FlowExplained {
-    let inputs = match &f.origin {
-        FlowOrigin::Rule(p) => rule_inputs(s, eval, &p.rule, step.year),
-        FlowOrigin::Scenario(_) => Vec::new(),
-    };
     let names = &eval.trace.names;
+    let inputs = match f.origin.site(names) {
+        Some(p) => rule_inputs(s, eval, &p.rule, step.year),
+        None => Vec::new(),
+    };
     FlowExplained {
         id: names.name(f.id).to_string(),
         from: names.name(f.from).to_string(),

@@ -1,7 +1,7 @@
 //! The explanations of a project, a rule and an attribute, year by year.
 
 use gil_model::Scenario;
-use gil_rules::{AttrVal, FlowOrigin, FlowState};
+use gil_rules::{AttrVal, FlowState};
 
 use super::sources::{contributions, flow_explained};
 use super::types::*;
@@ -87,8 +87,8 @@ pub(super) fn rule_explanation(s: &Scenario, eval: &Evaluation, id: &str) -> Exp
         .steps
         .iter()
         .map(|step| {
-            let made_here =
-                |f: &FlowState| matches!(&f.origin, FlowOrigin::Rule(p) if &*p.rule == id);
+            let names = &eval.trace.names;
+            let made_here = |f: &FlowState| f.origin.site(names).is_some_and(|p| &*p.rule == id);
             let adjusted_here = |f: &FlowState| {
                 step.adjustments
                     .get(&f.id)

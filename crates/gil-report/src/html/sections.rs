@@ -561,15 +561,16 @@ fn links_for(
             .or_default();
         g.0 += f.amount;
         g.1.insert(names.opt(f.via).unwrap_or("-").to_string());
-        match &f.origin {
-            FlowOrigin::Scenario(i) => {
-                if let Some(src) = s.flows.get(*i).and_then(|x| x.source.as_ref()) {
+        match f.origin.of(names) {
+            Some(FlowOrigin::Scenario(i)) => {
+                if let Some(src) = s.flows.get(i).and_then(|x| x.source.as_ref()) {
                     g.2.extend(src.0.iter().cloned());
                 }
             }
-            FlowOrigin::Rule(p) => {
+            Some(FlowOrigin::Rule(p)) => {
                 g.2.insert(format!("rule {} ({}:{})", p.rule, p.file, p.line));
             }
+            None => {}
         }
     }
     let unit = kind.base_unit(s.currency());
