@@ -346,7 +346,7 @@ fn create_flows(
             via,
             amount: *rows.amount.at(row),
             project,
-            tags: tags.clone(),
+            tags,
             note,
             origin,
         });

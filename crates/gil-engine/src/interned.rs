@@ -139,7 +139,7 @@ impl Interned {
             via: t.via,
             amount,
             project: t.project,
-            tags: t.tags.clone(),
+            tags: t.tags,
             note: t.note,
             origin: Origin::scenario(index),
         })

@@ -41,24 +41,29 @@ impl Sym {
     }
 }
 
-/// Tags as symbols, shared: a scenario flow's tags are interned once and every year's
-/// copy of the flow points at them. No tags is no pointer at all, so copying an
-/// untagged flow (most flows, every year) touches no count shared between threads.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Tags(Option<Arc<[Sym]>>);
+/// A flow's tags as the number of their set among the run's names (four bytes: every
+/// year of every flow keeps one), no tags being no set. Read with [`Names::tag_names`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Tags(Option<std::num::NonZeroU32>);
 
-impl std::ops::Deref for Tags {
-    type Target = [Sym];
-    fn deref(&self) -> &[Sym] {
-        self.0.as_deref().unwrap_or(&[])
+impl Tags {
+    /// The set at `position` among the base's sets and then the run's.
+    fn at(position: usize) -> Tags {
+        let one_based = u32::try_from(position + 1).unwrap_or(u32::MAX);
+        Tags(std::num::NonZeroU32::new(one_based))
+    }
+
+    /// The set's position, when there are tags.
+    fn position(self) -> Option<usize> {
+        self.0.map(|n| n.get() as usize - 1)
     }
 }
 
-impl FromIterator<Sym> for Tags {
-    fn from_iter<I: IntoIterator<Item = Sym>>(symbols: I) -> Self {
-        let symbols: Arc<[Sym]> = symbols.into_iter().collect();
-        Tags((!symbols.is_empty()).then_some(symbols))
-    }
+/// Tag sets, each kept once, numbered in the order they came.
+#[derive(Debug, Default)]
+struct TagSets {
+    sets: Vec<Arc<[Sym]>>,
+    index: FxHashMap<Arc<[Sym]>, Tags>,
 }
 
 /// Names interned once for a model, frozen: what every run starts from.
@@ -66,6 +71,7 @@ impl FromIterator<Sym> for Tags {
 pub struct NameBase {
     names: Vec<Arc<str>>,
     index: FxHashMap<Arc<str>, Sym>,
+    tag_sets: TagSets,
 }
 
 impl NameBase {
@@ -83,7 +89,18 @@ impl NameBase {
 
     /// Interned tags while the base is being built.
     pub fn tags<S: AsRef<str>>(&mut self, tags: &[S]) -> Tags {
-        tags.iter().map(|t| self.intern(t.as_ref())).collect()
+        if tags.is_empty() {
+            return Tags::default();
+        }
+        let set: Vec<Sym> = tags.iter().map(|t| self.intern(t.as_ref())).collect();
+        if let Some(&found) = self.tag_sets.index.get(set.as_slice()) {
+            return found;
+        }
+        let set: Arc<[Sym]> = set.into();
+        let number = Tags::at(self.tag_sets.sets.len());
+        self.tag_sets.sets.push(set.clone());
+        self.tag_sets.index.insert(set, number);
+        number
     }
 
     pub fn len(&self) -> usize {
@@ -106,6 +123,10 @@ struct RunNames {
     /// `added_index`'s lock, read without one.
     added: boxcar::Vec<Arc<str>>,
     added_index: Mutex<FxHashMap<Arc<str>, Sym>>,
+    /// Tag sets the run added; set `base.tag_sets.len() + i` is `added_tags[i]`.
+    /// Appended under `added_tag_index`'s lock, read without one.
+    added_tags: boxcar::Vec<Arc<[Sym]>>,
+    added_tag_index: Mutex<FxHashMap<Arc<[Sym]>, Tags>>,
     /// The call sites of the run's rule-made flows, so a flow records its origin as a
     /// number (`world::Origin`); appended under `site_index`'s lock, read without one.
     sites: boxcar::Vec<Provenance>,
@@ -126,6 +147,8 @@ impl Names {
             base,
             added: boxcar::Vec::new(),
             added_index: Mutex::new(FxHashMap::default()),
+            added_tags: boxcar::Vec::new(),
+            added_tag_index: Mutex::new(FxHashMap::default()),
             sites: boxcar::Vec::new(),
             site_index: Mutex::new(FxHashMap::default()),
         }))
@@ -207,12 +230,44 @@ impl Names {
 
     /// Interned tags.
     pub fn tags<S: AsRef<str>>(&self, tags: &[S]) -> Tags {
-        tags.iter().map(|t| self.intern(t.as_ref())).collect()
+        if tags.is_empty() {
+            return Tags::default();
+        }
+        let set: Vec<Sym> = tags.iter().map(|t| self.intern(t.as_ref())).collect();
+        let base = &self.0.base.tag_sets;
+        if let Some(&found) = base.index.get(set.as_slice()) {
+            return found;
+        }
+        let mut index = self
+            .0
+            .added_tag_index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(&found) = index.get(set.as_slice()) {
+            return found;
+        }
+        let set: Arc<[Sym]> = set.into();
+        let at = self.0.added_tags.push(set.clone());
+        let number = Tags::at(base.sets.len() + at);
+        index.insert(set, number);
+        number
+    }
+
+    /// The tags' symbols. Another run's tag set reads as none (see [`Names::name`]).
+    pub fn tag_set(&self, tags: Tags) -> &[Sym] {
+        let Some(i) = tags.position() else {
+            return &[];
+        };
+        let base = &self.0.base.tag_sets.sets;
+        match base.get(i) {
+            Some(set) => set,
+            None => self.0.added_tags.get(i - base.len()).map_or(&[], |set| set),
+        }
     }
 
     /// The tags' texts.
-    pub fn tag_names<'a>(&'a self, tags: &'a [Sym]) -> impl ExactSizeIterator<Item = &'a str> + 'a {
-        tags.iter().map(|&t| self.name(t))
+    pub fn tag_names(&self, tags: Tags) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.tag_set(tags).iter().map(|&t| self.name(t))
     }
 
     /// An optional name's text.

@@ -75,7 +75,7 @@ impl Selector {
             "project" => is_one_of(names.opt(f.project), allowed),
             "tags" => allowed
                 .iter()
-                .any(|tag| names.tag_names(&f.tags).any(|t| t == tag)),
+                .any(|tag| names.tag_names(f.tags).any(|t| t == tag)),
             _ => true,
         })
     }

@@ -332,6 +332,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tag_sets_are_kept_once_in_the_base_or_the_run() {
+        let mut base = crate::NameBase::default();
+        let written = base.tags(&["green", "ai"]);
+        assert_eq!(base.tags(&["green", "ai"]), written);
+        assert_eq!(base.tags::<&str>(&[]), Tags::default());
+        let names = Names::new(Arc::new(base));
+        assert_eq!(names.tags(&["green", "ai"]), written, "the base's set");
+        let made = names.tags(&["ai"]);
+        assert_ne!(made, written);
+        assert_eq!(names.tags(&["ai"]), made, "the run's set, once");
+        assert_eq!(
+            names.tag_names(written).collect::<Vec<_>>(),
+            ["green", "ai"]
+        );
+        assert_eq!(names.tag_names(made).collect::<Vec<_>>(), ["ai"]);
+        assert_eq!(names.tag_names(Tags::default()).count(), 0);
+        // Another run of the same base knows the base's sets, not this run's.
+        let other = Names::new(Arc::new(crate::NameBase::default()));
+        assert_eq!(other.tag_names(made).count(), 0);
+    }
+
+    #[test]
     fn an_origin_is_a_scenario_flow_or_a_call_site_of_the_run() {
         let names = Names::default();
         let site = crate::Provenance::new("r".into(), "r.lua".into(), 3, 2026);
@@ -353,14 +375,15 @@ mod tests {
     }
 
     /// Every year of every flow is kept, so a flow's state stays small: symbols with a
-    /// niche (an absent `via` costs nothing), its origin a number (a rule's call site
-    /// is kept once, among the run's names).
+    /// niche (an absent `via` costs nothing), its tags and origin numbers (a tag set and
+    /// a rule's call site are kept once, among the run's names).
     #[test]
     fn a_flow_state_stays_small() {
         assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
+        assert_eq!(std::mem::size_of::<Tags>(), 4);
         assert_eq!(std::mem::size_of::<Origin>(), 4);
         assert!(
-            std::mem::size_of::<FlowState>() <= 56,
+            std::mem::size_of::<FlowState>() <= 48,
             "{} bytes",
             std::mem::size_of::<FlowState>()
         );

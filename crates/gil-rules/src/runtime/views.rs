@@ -605,7 +605,7 @@ fn flow_view(lua: &Lua, k: &Keys, f: &FlowState, world: &WorldState) -> mlua::Re
     t.raw_set(k.k("amount")?, f.amount)?;
     t.raw_set(k.k("unit")?, f.kind.base_unit(&world.currency))?;
     t.raw_set(k.k("project")?, names.opt(f.project))?;
-    t.raw_set(k.k("tags")?, string_list(lua, names.tag_names(&f.tags))?)?;
+    t.raw_set(k.k("tags")?, string_list(lua, names.tag_names(f.tags))?)?;
     t.set_readonly(true);
     Ok(t)
 }
