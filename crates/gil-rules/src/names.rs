@@ -7,7 +7,9 @@
 //! [`Names`], which appends what the rules make during the run (new flow ids, a new
 //! `via`): the base is shared by every run, and a run's additions go with it. `Names`
 //! is a cheap shared handle; any thread may resolve a symbol while the main thread
-//! appends (settling runs beside the next step's rules).
+//! appends (settling runs beside the next step's rules). Tag sets and the call sites
+//! of rule-made flows are numbered here too, so a flow of the history holds numbers
+//! only ([`Tags`], `world::Origin`).
 
 use std::sync::{Arc, Mutex};
 
