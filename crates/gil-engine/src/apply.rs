@@ -310,7 +310,7 @@ fn create_flow(
         from,
         to,
         kind: flow.kind,
-        via: flow.via.as_deref().map(|v| names.intern(v)),
+        via: flow.via.as_ref().map(|v| auto_ids.via(names, v)),
         amount: flow.amount,
         project: flow.project.as_deref().map(|p| names.intern(p)),
         tags: names.tags(&flow.tags),
@@ -650,6 +650,9 @@ pub(crate) struct AutoIds {
     /// The last call site a flow was made at and its origin: a rule's flows come in
     /// runs from one site, so the run's names are asked once per run.
     last_site: Option<(usize, Origin)>,
+    /// The last `via` a rule's flow named and its symbol: the same few come again and
+    /// again, and a `via` only rules make is interned under the run's names' lock.
+    last_via: Option<(Arc<str>, Sym)>,
 }
 
 type BasesOfRule = FxHashMap<(Sym, Sym, FlowKind), Sym>;
@@ -658,6 +661,18 @@ impl AutoIds {
     /// A new step: every id is free again.
     pub(crate) fn new_step(&mut self) {
         self.next_suffix.clear();
+    }
+
+    /// The symbol of a rule-made flow's `via`.
+    fn via(&mut self, names: &gil_rules::Names, via: &Arc<str>) -> Sym {
+        match &self.last_via {
+            Some((last, sym)) if Arc::ptr_eq(last, via) || **last == **via => *sym,
+            _ => {
+                let sym = names.intern(via);
+                self.last_via = Some((Arc::clone(via), sym));
+                sym
+            }
+        }
     }
 
     /// The origin of a flow made at `site`.
