@@ -148,21 +148,11 @@ pub fn bench(
         // Entities read from tables: a registry's load rate, in rows a second.
         let from_table =
             |path: &gil_model::EntityPath| matches!(path.place, gil_model::Place::Row(_));
-        let table_rows = scenario
-            .actors
-            .iter()
-            .filter(|a| from_table(&a.path))
-            .count()
-            + scenario
-                .assets
-                .iter()
-                .filter(|a| from_table(&a.path))
-                .count()
-            + scenario
-                .flows
-                .iter()
-                .filter(|f| from_table(&f.path))
-                .count();
+        let table_rows = (scenario.actors.iter().map(|a| &a.path))
+            .chain(scenario.assets.iter().map(|a| &a.path))
+            .chain(scenario.flows.iter().map(|f| &f.path))
+            .filter(|path| from_table(path))
+            .count();
         if table_rows > 0 {
             text.push_str(&format!(
                 "load      {:>9.3} s   {table_rows} table rows, {:.0} rows/s\n",

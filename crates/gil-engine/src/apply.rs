@@ -29,6 +29,8 @@ pub(crate) struct StepAcc {
     pub metric_sites: std::collections::HashMap<String, Provenance>,
     /// Automatic flow ids: kept by the step loop across steps (see [`AutoIds`]).
     pub auto_ids: AutoIds,
+    /// The names the step's rule-made flows named last (see [`RecentNames`]).
+    pub recent: RecentNames,
     pub metrics: BTreeMap<String, f64>,
     pub findings: Vec<Finding>,
     pub roles: Vec<RuleRole>,
@@ -60,8 +62,12 @@ pub(crate) fn apply(
             kind, provenance, ..
         } = effect;
         match kind {
-            EffectKind::Flow(flow) => create_flow(world, flow, provenance, &mut acc.auto_ids),
-            EffectKind::FlowRows(rows) => create_flows(world, rows, provenance, &mut acc.auto_ids),
+            EffectKind::Flow(flow) => {
+                create_flow(world, flow, provenance, &mut acc.auto_ids, &mut acc.recent)
+            }
+            EffectKind::FlowRows(rows) => {
+                create_flows(world, rows, provenance, &mut acc.auto_ids, &mut acc.recent)
+            }
             EffectKind::Adjust { op, .. } => {
                 let mut trace = acc.explain.then_some(&mut *trace);
                 for i in targets {
@@ -298,6 +304,7 @@ fn create_flow(
     flow: NewFlow,
     provenance: Provenance,
     auto_ids: &mut AutoIds,
+    recent: &mut RecentNames,
 ) {
     let names = &world.names;
     let (from, to) = (flow.from, flow.to);
@@ -310,12 +317,12 @@ fn create_flow(
         from,
         to,
         kind: flow.kind,
-        via: flow.via.as_ref().map(|v| auto_ids.via(names, v)),
+        via: flow.via.as_ref().map(|v| recent.via(names, v)),
         amount: flow.amount,
         project: flow.project.as_deref().map(|p| names.intern(p)),
         tags: names.tags(&flow.tags),
         note: flow.note.as_deref().map(|n| names.intern(n)),
-        origin: auto_ids.origin(names, &provenance),
+        origin: recent.origin(names, &provenance),
     };
     world.push_flow(state);
 }
@@ -327,13 +334,14 @@ fn create_flows(
     rows: FlowRows,
     provenance: Provenance,
     auto_ids: &mut AutoIds,
+    recent: &mut RecentNames,
 ) {
     let names = &world.names;
     let via = rows.via.as_deref().map(|v| names.intern(v));
     let project = rows.project.as_deref().map(|p| names.intern(p));
     let tags = names.tags(&rows.tags);
     let note = rows.note.as_deref().map(|n| names.intern(n));
-    let origin = auto_ids.origin(names, &provenance);
+    let origin = recent.origin(names, &provenance);
     world.flows.reserve(rows.rows);
     for row in 0..rows.rows {
         let (from, to) = (*rows.from.at(row), *rows.to.at(row));
@@ -647,12 +655,41 @@ pub(crate) struct AutoIds {
     next_suffix: FxHashMap<Sym, u32>,
     /// `base#n` by (base, n).
     suffixed: FxHashMap<(Sym, u32), Sym>,
-    /// The last call site a flow was made at and its origin: a rule's flows come in
-    /// runs from one site, so the run's names are asked once per run.
-    last_site: Option<(usize, Origin)>,
-    /// The last `via` a rule's flow named and its symbol: the same few come again and
-    /// again, and a `via` only rules make is interned under the run's names' lock.
-    last_via: Option<(Arc<str>, Sym)>,
+}
+
+/// The call site and the `via` the step's last rule-made flow named, with their
+/// numbers among the run's names: a rule's flows come in runs from one site with the
+/// same `via`, and the names (a lock for what only rules name) are asked once per run.
+#[derive(Debug, Default)]
+pub(crate) struct RecentNames {
+    site: Option<(usize, Origin)>,
+    via: Option<(Arc<str>, Sym)>,
+}
+
+impl RecentNames {
+    /// The symbol of a rule-made flow's `via`.
+    fn via(&mut self, names: &gil_rules::Names, via: &Arc<str>) -> Sym {
+        match &self.via {
+            Some((last, sym)) if Arc::ptr_eq(last, via) || **last == **via => *sym,
+            _ => {
+                let sym = names.intern(via);
+                self.via = Some((Arc::clone(via), sym));
+                sym
+            }
+        }
+    }
+
+    /// The origin of a flow made at `site`.
+    fn origin(&mut self, names: &gil_rules::Names, site: &Provenance) -> Origin {
+        match self.site {
+            Some((address, origin)) if address == site.address() => origin,
+            _ => {
+                let origin = Origin::rule(names.site_number(site));
+                self.site = Some((site.address(), origin));
+                origin
+            }
+        }
+    }
 }
 
 type BasesOfRule = FxHashMap<(Sym, Sym, FlowKind), Sym>;
@@ -661,30 +698,6 @@ impl AutoIds {
     /// A new step: every id is free again.
     pub(crate) fn new_step(&mut self) {
         self.next_suffix.clear();
-    }
-
-    /// The symbol of a rule-made flow's `via`.
-    fn via(&mut self, names: &gil_rules::Names, via: &Arc<str>) -> Sym {
-        match &self.last_via {
-            Some((last, sym)) if Arc::ptr_eq(last, via) || **last == **via => *sym,
-            _ => {
-                let sym = names.intern(via);
-                self.last_via = Some((Arc::clone(via), sym));
-                sym
-            }
-        }
-    }
-
-    /// The origin of a flow made at `site`.
-    fn origin(&mut self, names: &gil_rules::Names, site: &Provenance) -> Origin {
-        match self.last_site {
-            Some((address, origin)) if address == site.address() => origin,
-            _ => {
-                let origin = Origin::rule(names.site_number(site));
-                self.last_site = Some((site.address(), origin));
-                origin
-            }
-        }
     }
 
     fn next(

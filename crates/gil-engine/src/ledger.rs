@@ -144,8 +144,11 @@ pub(crate) fn totals(rows: &[LedgerRow], kind: FlowKind) -> (f64, f64) {
         })
 }
 
+/// What an entry shows for flows without a `via`.
+const NO_VIA: &str = "-";
+
 fn via_text(names: &Names, via: Option<Sym>) -> &str {
-    names.opt(via).unwrap_or("-")
+    names.opt(via).unwrap_or(NO_VIA)
 }
 
 /// The texts of `via`s as entries share them: one allocation per `via`, not per entry.
@@ -156,6 +159,6 @@ impl ViaTexts {
     fn text(&mut self, names: &Names, via: Option<Sym>) -> &Arc<str> {
         self.0
             .entry(via)
-            .or_insert_with(|| via.map_or_else(|| "-".into(), |v| names.shared(v)))
+            .or_insert_with(|| via.map_or_else(|| NO_VIA.into(), |v| names.shared(v)))
     }
 }

@@ -122,6 +122,11 @@ impl Workers {
     /// A step ended with `world`: a worker that worked in it keeps, in the next step,
     /// the views of what the next world did not change; any other starts afresh.
     pub fn end_step(&mut self, world: &WorldState) {
+        if !self.since.iter().any(|s| matches!(s, Since::ThisStep(_))) {
+            // No worker worked this step: nothing to carry over, no states to keep.
+            self.since.fill(Since::Unknown);
+            return;
+        }
         let end = Arc::new(StepEnd::of(world));
         for since in &mut self.since {
             *since = match std::mem::take(since) {

@@ -234,9 +234,18 @@ pub(crate) struct Records<'t> {
     done: bool,
 }
 
+/// `text` without the byte-order mark a spreadsheet may write first, and how many bytes
+/// that mark took (0 without one): it is not part of the first column's name.
+pub(crate) fn without_byte_order_mark(text: &str) -> (&str, usize) {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, text.len() - rest.len()),
+        None => (text, 0),
+    }
+}
+
 impl<'t> Records<'t> {
     pub(crate) fn new(text: &'t str, file: FileId) -> Self {
-        let offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let (_, offset) = without_byte_order_mark(text);
         Records {
             bytes: &text.as_bytes()[offset..],
             offset,

@@ -117,8 +117,11 @@ impl RecordSource for ParquetRows {
                 push_quoted(&mut self.text, name);
                 // A byte-order mark before the first name (pandas keeps the one a CSV
                 // file had) is not part of it, as it is not in a CSV table.
-                let (name, start) = match name.strip_prefix('\u{feff}') {
-                    Some(rest) if i == 0 => (rest, start + '\u{feff}'.len_utf8()),
+                let (name, start) = match i {
+                    0 => {
+                        let (rest, mark) = crate::table::without_byte_order_mark(name);
+                        (rest, start + mark)
+                    }
                     _ => (name.as_str(), start),
                 };
                 record.push(name, Span::new(self.file, start, self.text.len()));
